@@ -1,0 +1,16 @@
+# Turns every kernel file given in KERNELS (a ;-list) into a byte array in OUT.
+# Bytes instead of an escaped string: any .cl text embeds exactly, at any length.
+set(body "/* Generated from the kernel files in cl/ by cmake/embed_kernels.cmake; do not edit. */\n#include \"internal.h\"\n\n")
+set(table "")
+foreach(path IN LISTS KERNELS)
+  get_filename_component(stem "${path}" NAME_WE)
+  file(READ "${path}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" hex "${hex}")
+  string(APPEND body "static const char src_${stem}[] = {\n${hex}0x00};\n\n")
+  string(APPEND table "    {\"${stem}\", src_${stem}},\n")
+endforeach()
+list(LENGTH KERNELS n)
+string(APPEND body "const clg_kernel_source clg_kernel_sources[] = {\n${table}};\nconst size_t clg_kernel_source_count = ${n};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,39 @@
+/* clgrad: command-line front end of the library. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clgrad.h"
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"devices", cmd_devices, "list OpenCL platforms and devices, marking the one chosen now"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clgrad COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nCLGRAD_DEVICE selects the device: gpu, cpu, accelerator, P:D or part of a name.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("clgrad %s\n", clg_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "clgrad: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
