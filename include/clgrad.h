@@ -164,6 +164,238 @@ CLG_API clg_status clg_tensor_download(const clg_tensor *t, float *host, size_t 
 /* Sets every element to value (enqueued; no wait). */
 CLG_API clg_status clg_tensor_fill(clg_tensor *t, float value);
 
+/* ------------------------------------------------------------------ random */
+
+/* Philox4x32-10, the counter-based generator behind every random number in
+ * clgrad (the device kernels run the same function): out = philox(counter, key). */
+CLG_API void clg_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+
+/* ----------------------------------------------------------------- dataset */
+
+/* Features X (n×d) and targets Y (n×q, float) resident on the device. */
+typedef struct clg_dataset clg_dataset;
+
+/* Copies host arrays X[n*d] and Y[n*q] to the device. NaN or Inf anywhere is
+ * CLG_ERR_NONFINITE (the message names row and column); n, d or q of 0 is
+ * CLG_ERR_SHAPE. */
+CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *Y,
+                                         size_t n, size_t d, size_t q, clg_dataset **out);
+
+/* d2l's synthetic_data: X ~ N(0, 1) of n×d, y = X·w + b + N(0, noise²), q = 1.
+ * Generated on the device from `seed` with Philox + Box–Muller, so a seed
+ * gives the same data on every device and every run (to float rounding of
+ * log/cos). w has d entries. */
+CLG_API clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float *w,
+                                                size_t d, float b, float noise, uint64_t seed,
+                                                clg_dataset **out);
+CLG_API void clg_dataset_destroy(clg_dataset *ds);
+CLG_API size_t clg_dataset_size(const clg_dataset *ds);     /* n */
+CLG_API size_t clg_dataset_features(const clg_dataset *ds); /* d */
+CLG_API size_t clg_dataset_targets(const clg_dataset *ds);  /* q */
+/* Copies the dataset to the host; X (n*d) or Y (n*q) may be NULL to skip it. */
+CLG_API clg_status clg_dataset_download(const clg_dataset *ds, float *X, float *Y);
+/* The device tensors (borrowed; owned by the dataset). */
+CLG_API const clg_tensor *clg_dataset_X(const clg_dataset *ds);
+CLG_API const clg_tensor *clg_dataset_Y(const clg_dataset *ds);
+
+/* ------------------------------------------------------------------ loader */
+
+typedef struct clg_loader_options {
+    size_t batch_size; /* default 32 */
+    int shuffle;       /* default 1: a fresh seeded permutation each epoch */
+    int drop_last;     /* default 0: the last batch may be partial */
+    uint64_t seed;     /* default 0 */
+} clg_loader_options;
+CLG_API clg_loader_options clg_loader_defaults(void);
+
+/* Yields minibatches of a dataset; batches are gathered on the device. */
+typedef struct clg_loader clg_loader;
+
+/* A minibatch: X (rows×d) and Y (rows×q) are owned by the loader and
+ * overwritten by the next clg_loader_next. */
+typedef struct clg_batch {
+    const clg_tensor *X;
+    const clg_tensor *Y;
+    size_t rows;  /* batch size; smaller for a partial last batch */
+    size_t index; /* 0-based within the epoch */
+} clg_batch;
+
+/* The loader borrows ds, which must outlive it. batch_size 0 is an error. */
+CLG_API clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts,
+                                     clg_loader **out);
+CLG_API void clg_loader_destroy(clg_loader *ld);
+/* Batches per epoch: ceil(n/B), or floor(n/B) with drop_last. */
+CLG_API size_t clg_loader_batches(const clg_loader *ld);
+/* Starts the next epoch: draws its permutation (epoch e uses seed and e) and
+ * uploads it without waiting. */
+CLG_API clg_status clg_loader_start_epoch(clg_loader *ld);
+/* Enqueues the gather of the next batch; *has_batch = 0 at the end of the epoch. */
+CLG_API clg_status clg_loader_next(clg_loader *ld, clg_batch *batch, int *has_batch);
+/* The current epoch's order of sample indices (n entries), for inspection. */
+CLG_API clg_status clg_loader_order(const clg_loader *ld, uint32_t *order, size_t n);
+
+/* ------------------------------------------------------------------- model */
+
+/* A sequence of layers. Linear(d → q) holds W (d×q) and b (1×q). */
+typedef struct clg_model clg_model;
+
+typedef struct clg_linear_init {
+    float weight_std;     /* default 0.01: W ~ N(0, std²) */
+    uint64_t seed;        /* default 0 */
+    const float *weight;  /* d*q values to copy instead (NULL: random) */
+    const float *bias;    /* q values to copy instead (NULL: zeros) */
+} clg_linear_init;
+CLG_API clg_linear_init clg_linear_init_defaults(void);
+
+CLG_API clg_status clg_model_create(clg_context *ctx, clg_model **out);
+CLG_API void clg_model_destroy(clg_model *m);
+/* Appends Linear(in → out); in must equal the previous layer's output width.
+ * init NULL means clg_linear_init_defaults(). */
+CLG_API clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out,
+                                        const clg_linear_init *init);
+/* Appends max(0, x). */
+CLG_API clg_status clg_model_add_relu(clg_model *m);
+CLG_API size_t clg_model_inputs(const clg_model *m);
+CLG_API size_t clg_model_outputs(const clg_model *m);
+
+/* Parameters are numbered in layer order: layer 0 weight, layer 0 bias, ... */
+typedef struct clg_param_info {
+    size_t layer;
+    int is_bias;
+    size_t rows, cols;
+    char name[32]; /* "0.weight", "0.bias" (PyTorch's naming) */
+} clg_param_info;
+CLG_API size_t clg_model_param_count(const clg_model *m);
+CLG_API clg_status clg_model_param_info(const clg_model *m, size_t index, clg_param_info *info);
+/* count must equal rows*cols of the parameter (CLG_ERR_SHAPE otherwise). */
+CLG_API clg_status clg_model_get_param(const clg_model *m, size_t index, float *host, size_t count);
+CLG_API clg_status clg_model_set_param(clg_model *m, size_t index, const float *host, size_t count);
+/* Gradient of the last backward pass. */
+CLG_API clg_status clg_model_get_grad(const clg_model *m, size_t index, float *host, size_t count);
+
+/* Forward pass of X (B×in). *out (B×outputs) is owned by the model and valid
+ * until the next forward. Enqueued; no wait. */
+CLG_API clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const clg_tensor **out);
+/* Backward pass of the last forward: dY (B×outputs) is dL/dŶ. Overwrites
+ * (does not accumulate) every parameter's gradient. */
+CLG_API clg_status clg_model_backward(clg_model *m, const clg_tensor *dY);
+
+/* ------------------------------------------------------------------ losses */
+
+typedef enum clg_loss_kind {
+    CLG_LOSS_SQUARED = 0, /* (ŷ − y)² / 2, d2l's squared_loss */
+    CLG_LOSS_MSE = 1      /* (ŷ − y)², PyTorch's MSELoss */
+} clg_loss_kind;
+
+typedef enum clg_reduction {
+    CLG_REDUCE_MEAN = 0, /* mean over all B·q elements */
+    CLG_REDUCE_SUM = 1,
+    CLG_REDUCE_NONE = 2  /* one value per element */
+} clg_reduction;
+
+/* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE. */
+CLG_API clg_status clg_loss_forward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
+                                    const clg_tensor *pred, const clg_tensor *target,
+                                    clg_tensor *out);
+/* dL/dpred of the reduced loss (for NONE: of the sum of the elements), B×q. */
+CLG_API clg_status clg_loss_backward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
+                                     const clg_tensor *pred, const clg_tensor *target,
+                                     clg_tensor *grad);
+
+/* --------------------------------------------------------------------- SGD */
+
+/* PyTorch's SGD: g ← grad·grad_scale + weight_decay·p;
+ * with momentum: buf ← momentum·buf + (1 − dampening)·g (buf ← g on the first
+ * step), g ← nesterov ? g + momentum·buf : buf; then p ← p − lr·g. */
+typedef struct clg_sgd_options {
+    float lr;           /* default 0.03 */
+    float momentum;     /* default 0 */
+    float dampening;    /* default 0 */
+    float weight_decay; /* default 0 */
+    int nesterov;       /* default 0 */
+} clg_sgd_options;
+CLG_API clg_sgd_options clg_sgd_defaults(void);
+
+typedef struct clg_optimizer clg_optimizer;
+
+/* Every parameter of m starts in the default group with `opts`. m must
+ * outlive the optimizer. */
+CLG_API clg_status clg_sgd_create(clg_model *m, const clg_sgd_options *opts, clg_optimizer **out);
+CLG_API void clg_sgd_destroy(clg_optimizer *opt);
+/* Moves parameters (indices as in clg_model_param_info) into a group of their own
+ * options, like PyTorch's param_groups. */
+CLG_API clg_status clg_sgd_add_group(clg_optimizer *opt, const size_t *params, size_t count,
+                                     const clg_sgd_options *opts);
+/* Selects every weight (biases = 0) or every bias (biases = 1) into a group. */
+CLG_API clg_status clg_sgd_add_group_by_kind(clg_optimizer *opt, int biases,
+                                             const clg_sgd_options *opts);
+/* One update of every parameter from its gradient times grad_scale (1/|B| for
+ * d2l's from-scratch sgd on a summed loss, 1 for a mean loss). Enqueued. */
+CLG_API clg_status clg_sgd_step(clg_optimizer *opt, float grad_scale);
+
+/* ---------------------------------------------------------------- training */
+
+/* Called after each epoch with the 1-based epoch and the mean loss over the
+ * whole training set (per element, of the fit's loss kind). */
+typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
+/* Prints "epoch 1, loss 0.000203" to stdout, like d2l. */
+CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
+
+typedef struct clg_fit_options {
+    size_t epochs;           /* default 3 */
+    size_t batch_size;       /* default 10 */
+    int shuffle;             /* default 1 */
+    int drop_last;           /* default 0 */
+    uint64_t seed;           /* default 0: seeds the epoch permutations */
+    clg_loss_kind loss;      /* default CLG_LOSS_SQUARED */
+    clg_reduction reduction; /* MEAN (default) or SUM: SUM steps with grad_scale 1/|B| */
+    clg_sgd_options sgd;     /* used when no optimizer is passed */
+    clg_epoch_callback on_epoch; /* default clg_print_epoch; NULL for silence */
+    void *user;
+} clg_fit_options;
+CLG_API clg_fit_options clg_fit_defaults(void);
+
+typedef struct clg_fit_report {
+    size_t epochs_run;
+    size_t steps;
+    double final_loss; /* full-set mean loss after the last epoch */
+} clg_fit_report;
+
+/* Trains m on ds. The host waits once per epoch (for the full-set loss).
+ * opt NULL: an SGD optimizer with opts->sgd is made for the call. report may be NULL.
+ * A non-finite loss stops training with CLG_ERR_NONFINITE. */
+CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
+                           clg_optimizer *opt, clg_fit_report *report);
+
+/* Mean per-element loss of m over the whole of ds (one wait). */
+CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
+                                     double *loss);
+
+/* -------------------------------------------------------------- closed form */
+
+/* Least squares with a bias column: minimises |X·w + b − y|² + ridge·|w|²
+ * (the bias is not penalised). XᵀX and Xᵀy are formed on the device with
+ * CLBlast; the (d+1)×(d+1) system is solved on the host in double by Cholesky
+ * (never an explicit inverse). w gets d*q values, b gets q. A rank-deficient
+ * system (ridge 0) is CLG_ERR_SINGULAR. */
+CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge,
+                                    float *w, float *b);
+
+/* -------------------------------------------------------------- self-test */
+
+typedef struct clg_selftest_result {
+    char kernel[48];
+    double max_error; /* largest |device − reference| (relative where stated) */
+    double tolerance;
+    int passed;
+} clg_selftest_result;
+
+/* Runs every kernel family of the library on ctx's device against a plain-C
+ * double reference. Writes up to `capacity` results; *count gets the total.
+ * Returns CLG_OK when the tests could run (check .passed), an error otherwise. */
+CLG_API clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t capacity,
+                                size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,4 +94,107 @@ size_t clg_round_up(size_t n, size_t m);
 clg_status clg_check_alloc(const clg_context *ctx, size_t bytes, const char *what);
 clg_status clg_buffer_create(clg_context *ctx, size_t bytes, const char *what, cl_mem *out);
 
+/* ---------------------------------------------------------------- data layer */
+
+struct clg_dataset {
+    clg_context *ctx;
+    size_t n, d, q;
+    clg_tensor *X; /* n×d */
+    clg_tensor *Y; /* n×q */
+};
+
+struct clg_loader {
+    clg_dataset *ds;
+    clg_loader_options opts;
+    uint64_t epoch;     /* epochs started so far */
+    size_t next;        /* next batch index within the epoch */
+    size_t batches;     /* per epoch */
+    uint32_t *order;    /* host copy of this epoch's permutation (n) */
+    cl_mem order_dev;   /* device copy (n uint32) */
+    cl_event order_written; /* host order may be rewritten once this completed */
+    clg_tensor *Xb, *Yb; /* batch_size rows of capacity; rows set per batch */
+};
+
+/* data.c: a dataset with uninitialised n×d and n×q device tensors. */
+clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
+
+/* philox.c: host helpers on the Philox stream (same as cl/common.cl). */
+float clg_philox_u01(uint32_t u);
+/* Fills out[n] with N(0, std²) samples from (seed, stream); index i uses counter
+ * (i/4, stream, 0, 0) words by Box–Muller pairs, as cl/data.cl does. */
+void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, size_t n);
+
+/* --------------------------------------------------------------- model layer */
+
+typedef enum clg_layer_kind { CLG_LAYER_LINEAR, CLG_LAYER_RELU } clg_layer_kind;
+
+typedef struct clg_layer {
+    clg_layer_kind kind;
+    size_t in, out;
+    cl_mem W, b;       /* linear only: in×out and 1×out */
+    cl_mem dW, db;     /* gradients, same shapes */
+    clg_tensor *Y;     /* output activations, capacity rows × out */
+    clg_tensor *dX;    /* gradient w.r.t. the input, capacity rows × in */
+} clg_layer;
+
+#define CLG_MAX_LAYERS 32
+
+struct clg_model {
+    clg_context *ctx;
+    clg_layer layers[CLG_MAX_LAYERS];
+    size_t nlayers;
+    size_t capacity;       /* rows the activation buffers hold */
+    const clg_tensor *X;   /* input of the last forward (borrowed) */
+    size_t rows;           /* rows of the last forward */
+};
+
+typedef struct clg_sgd_group {
+    clg_sgd_options opts;
+} clg_sgd_group;
+
+struct clg_optimizer {
+    clg_model *model;
+    size_t nparams;
+    size_t *group_of;        /* per parameter: index into groups */
+    clg_sgd_group *groups;   /* groups[0] is the default group */
+    size_t ngroups;
+    cl_mem *momentum;        /* per parameter, allocated on first use (NULL otherwise) */
+    unsigned long long steps;
+};
+
+/* Parameter index i → its buffers and size. */
+typedef struct clg_param_ref {
+    cl_mem value, grad;
+    size_t count;
+} clg_param_ref;
+clg_status clg_model_param_ref(const clg_model *m, size_t index, clg_param_ref *ref);
+
+/* ---------------------------------------------------------------- ops layer
+ * One host wrapper per kernel: argument checks are the caller's, these only
+ * enqueue (no waits). Sizes are in elements. */
+
+/* data.cl */
+clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem w, float b,
+                                   float noise, size_t n, size_t d, uint64_t seed);
+clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
+                              size_t count, size_t cols, cl_mem dst);
+/* linear.cl: Y = X·W + b; dW = Xᵀ·dY, db = colsum(dY), dX = dY·Wᵀ (dX may be NULL). */
+clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y,
+                                 size_t B, size_t d, size_t q);
+clg_status clg_op_linear_backward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem dY, cl_mem dW,
+                                  cl_mem db, cl_mem dX, size_t B, size_t d, size_t q);
+clg_status clg_op_relu_forward(clg_context *ctx, cl_mem X, cl_mem Y, size_t n);
+clg_status clg_op_relu_backward(clg_context *ctx, cl_mem X, cl_mem dY, cl_mem dX, size_t n);
+/* loss.cl */
+clg_status clg_op_loss_value(clg_context *ctx, clg_loss_kind kind, clg_reduction red, cl_mem pred,
+                             cl_mem target, cl_mem out, size_t B, size_t q);
+clg_status clg_op_loss_grad(clg_context *ctx, clg_loss_kind kind, clg_reduction red, cl_mem pred,
+                            cl_mem target, cl_mem grad, size_t B, size_t q);
+/* acc[0] += sum over the B×q elements of the per-element loss (fixed order). */
+clg_status clg_op_loss_accumulate(clg_context *ctx, clg_loss_kind kind, cl_mem pred, cl_mem target,
+                                  cl_mem acc, size_t B, size_t q);
+/* sgd.cl: one step on n elements; mom NULL when momentum is 0. */
+clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, size_t n,
+                             const clg_sgd_options *o, float grad_scale, int first_step);
+
 #endif
