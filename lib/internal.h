@@ -90,6 +90,14 @@ clg_status clg_launch(clg_context *ctx, const char *program, const char *kernel,
                       const size_t *global, const size_t *local, size_t nargs, const clg_arg *args);
 size_t clg_round_up(size_t n, size_t m);
 
+/* workgroup.c: limits for one kernel on ctx's device, so local sizes are valid
+ * everywhere: *group = min(CL_KERNEL_WORK_GROUP_SIZE, device max), items[0..1] =
+ * CL_DEVICE_MAX_WORK_ITEM_SIZES, *local_free = local memory left for __local args. */
+clg_status clg_kernel_limits(clg_context *ctx, const char *program, const char *kernel,
+                             size_t *group, size_t items[2], size_t *local_free);
+/* Largest power of two <= n (n >= 1). */
+size_t clg_pow2_floor(size_t n);
+
 /* tensor.c */
 clg_status clg_check_alloc(const clg_context *ctx, size_t bytes, const char *what);
 clg_status clg_buffer_create(clg_context *ctx, size_t bytes, const char *what, cl_mem *out);

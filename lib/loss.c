@@ -1,0 +1,97 @@
+/* Squared and MSE losses: ops (cl/loss.cl) and the public forward/backward. */
+#include <stdint.h>
+
+#include "internal.h"
+
+#define MAX_REDUCE 256
+#define ELEMENTWISE_GROUP 64
+
+static clg_status reduce(clg_context *ctx, clg_loss_kind kind, cl_mem pred, cl_mem target,
+                         cl_mem out, size_t n, float divisor, int accumulate)
+{
+    size_t group, local_free;
+    clg_status s = clg_kernel_limits(ctx, "loss", "loss_reduce", &group, NULL, &local_free);
+    if (s != CLG_OK) return s;
+    size_t L = clg_pow2_floor(group < MAX_REDUCE ? group : MAX_REDUCE);
+    while (L > 1 && (L / 2 >= n || L * sizeof(float) > local_free)) L /= 2;
+    cl_uint nn = (cl_uint)n;
+    cl_int k = (cl_int)kind, acc = accumulate;
+    clg_arg args[] = {CLG_ARG(pred), CLG_ARG(target),  CLG_ARG(out), CLG_ARG(nn),
+                      CLG_ARG(k),    CLG_ARG(divisor), CLG_ARG(acc), CLG_LOCAL(L * sizeof(float))};
+    return clg_launch(ctx, "loss", "loss_reduce", 1, &L, &L, 8, args);
+}
+
+clg_status clg_op_loss_value(clg_context *ctx, clg_loss_kind kind, clg_reduction red, cl_mem pred,
+                             cl_mem target, cl_mem out, size_t B, size_t q)
+{
+    size_t n = B * q;
+    if (red != CLG_REDUCE_NONE)
+        return reduce(ctx, kind, pred, target, out, n, red == CLG_REDUCE_MEAN ? (float)n : 1.0f, 0);
+    cl_uint nn = (cl_uint)n;
+    cl_int k = (cl_int)kind;
+    clg_arg args[] = {CLG_ARG(pred), CLG_ARG(target), CLG_ARG(out), CLG_ARG(nn), CLG_ARG(k)};
+    size_t global = clg_round_up(n, ELEMENTWISE_GROUP);
+    return clg_launch(ctx, "loss", "loss_elementwise", 1, &global, NULL, 5, args);
+}
+
+clg_status clg_op_loss_grad(clg_context *ctx, clg_loss_kind kind, clg_reduction red, cl_mem pred,
+                            cl_mem target, cl_mem grad, size_t B, size_t q)
+{
+    size_t n = B * q;
+    cl_uint nn = (cl_uint)n;
+    cl_int k = (cl_int)kind;
+    float scale = red == CLG_REDUCE_MEAN ? 1.0f / (float)n : 1.0f;
+    clg_arg args[] = {CLG_ARG(pred), CLG_ARG(target), CLG_ARG(grad),
+                      CLG_ARG(nn),   CLG_ARG(k),      CLG_ARG(scale)};
+    size_t global = clg_round_up(n, ELEMENTWISE_GROUP);
+    return clg_launch(ctx, "loss", "loss_gradient", 1, &global, NULL, 6, args);
+}
+
+clg_status clg_op_loss_accumulate(clg_context *ctx, clg_loss_kind kind, cl_mem pred, cl_mem target,
+                                  cl_mem acc, size_t B, size_t q)
+{
+    return reduce(ctx, kind, pred, target, acc, B * q, 1.0f, 1);
+}
+
+static clg_status check_args(clg_context *ctx, const char *op, clg_loss_kind kind,
+                             clg_reduction red, const clg_tensor *pred, const clg_tensor *target,
+                             const clg_tensor *out, size_t out_rows, size_t out_cols)
+{
+    if (!ctx || !pred || !target || !out)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: unknown loss kind %d", op, (int)kind);
+    if (red != CLG_REDUCE_MEAN && red != CLG_REDUCE_SUM && red != CLG_REDUCE_NONE)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: unknown reduction %d", op, (int)red);
+    if (pred->rows != target->rows || pred->cols != target->cols)
+        return clg_fail(ctx, CLG_ERR_SHAPE, "%s: pred is %zux%zu but target is %zux%zu", op,
+                        pred->rows, pred->cols, target->rows, target->cols);
+    if (out->rows != out_rows || out->cols != out_cols)
+        return clg_fail(ctx, CLG_ERR_SHAPE, "%s: output is %zux%zu but must be %zux%zu for pred %zux%zu",
+                        op, out->rows, out->cols, out_rows, out_cols, pred->rows, pred->cols);
+    if (pred->rows * pred->cols > UINT32_MAX)
+        return clg_fail(ctx, CLG_ERR_SHAPE, "%s: %zux%zu has more than 2^32-1 elements", op,
+                        pred->rows, pred->cols);
+    return CLG_OK;
+}
+
+clg_status clg_loss_forward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
+                            const clg_tensor *pred, const clg_tensor *target, clg_tensor *out)
+{
+    int none = red == CLG_REDUCE_NONE;
+    size_t r = pred && none ? pred->rows : 1, c = pred && none ? pred->cols : 1;
+    clg_status s = check_args(ctx, "clg_loss_forward", kind, red, pred, target, out, r, c);
+    if (s != CLG_OK) return s;
+    return clg_op_loss_value(ctx, kind, red, pred->mem, target->mem, out->mem, pred->rows,
+                             pred->cols);
+}
+
+clg_status clg_loss_backward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
+                             const clg_tensor *pred, const clg_tensor *target, clg_tensor *grad)
+{
+    size_t r = pred ? pred->rows : 0, c = pred ? pred->cols : 0;
+    clg_status s = check_args(ctx, "clg_loss_backward", kind, red, pred, target, grad, r, c);
+    if (s != CLG_OK) return s;
+    return clg_op_loss_grad(ctx, kind, red, pred->mem, target->mem, grad->mem, pred->rows,
+                            pred->cols);
+}
