@@ -150,7 +150,14 @@ clg_status clg_sgd_step(clg_optimizer *opt, float grad_scale)
         }
         cl_mem mom = o->momentum != 0.0f ? opt->momentum[i] : NULL;
         s = clg_op_sgd_update(ctx, ref.value, ref.grad, mom, ref.count, o, grad_scale, first);
-        if (s != CLG_OK) return s;
+        if (s != CLG_OK) {
+            /* A buffer that never got its first value must start over next time. */
+            if (first) {
+                clReleaseMemObject(opt->momentum[i]);
+                opt->momentum[i] = NULL;
+            }
+            return s;
+        }
     }
     opt->steps++;
     return CLG_OK;
