@@ -5,14 +5,17 @@
 #define MAX_REDUCE 256
 #define ELEMENTWISE_GROUP 64
 
-/* Largest square tile the kernel may use on this device: ts² work-items and
- * two ts² float tiles of local memory. */
-static clg_status tile_size(clg_context *ctx, const char *kernel, size_t *ts)
+/* Largest square tile the kernel may use on this device (ts² work-items, two
+ * ts² float tiles of local memory), no wider than the thinner side of the
+ * output: for q = 1 a wide tile would leave most work-items idle. */
+static clg_status tile_size(clg_context *ctx, const char *kernel, size_t rows, size_t cols,
+                            size_t *ts)
 {
     size_t group, items[2], local_free;
     clg_status s = clg_kernel_limits(ctx, "linear", kernel, &group, items, &local_free);
     if (s != CLG_OK) return s;
-    size_t t = MAX_TILE;
+    size_t thin = rows < cols ? rows : cols, t = 1;
+    while (t < thin && t < MAX_TILE) t *= 2;
     while (t > 1 && (t * t > group || t > items[0] || t > items[1] ||
                      2 * t * t * sizeof(float) > local_free))
         t /= 2;
@@ -24,7 +27,7 @@ static clg_status launch_tiled(clg_context *ctx, const char *kernel, size_t rows
                                clg_arg *args, size_t nargs)
 {
     size_t ts;
-    clg_status s = tile_size(ctx, kernel, &ts);
+    clg_status s = tile_size(ctx, kernel, rows, cols, &ts);
     if (s != CLG_OK) return s;
     args[nargs - 2] = CLG_LOCAL(ts * ts * sizeof(float));
     args[nargs - 1] = CLG_LOCAL(ts * ts * sizeof(float));
