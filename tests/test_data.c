@@ -200,3 +200,76 @@ Test(data, from_host_round_trip)
     clg_dataset_destroy(NULL);
     clg_context_destroy(ctx);
 }
+
+/* Global sizes are rounded up to 64: the ops must not write past their extent.
+ * Each buffer has a guard zone of sentinels after the part the op owns. */
+enum { GUARD = 100 };
+static const float SENTINEL = -12345.5f;
+
+static cl_mem guarded(clg_context *ctx, size_t n)
+{
+    float *h = malloc((n + GUARD) * sizeof *h);
+    for (size_t i = 0; i < n + GUARD; i++) h[i] = SENTINEL;
+    cl_int err;
+    cl_mem m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                              (n + GUARD) * sizeof *h, h, &err);
+    cr_assert_eq(err, CL_SUCCESS);
+    free(h);
+    return m;
+}
+
+static void expect_guard_intact(clg_context *ctx, cl_mem m, size_t n, const char *what)
+{
+    float *h = malloc((n + GUARD) * sizeof *h);
+    cr_assert_eq(clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, (n + GUARD) * sizeof *h, h, 0, NULL,
+                                     NULL),
+                 CL_SUCCESS);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_neq(h[i], SENTINEL, "%s: element %zu of %zu was not written", what, i, n);
+    for (size_t i = n; i < n + GUARD; i++)
+        cr_assert_eq(h[i], SENTINEL, "%s: guard element %zu (past %zu) was overwritten", what, i,
+                     n);
+    free(h);
+}
+
+Test(data, ops_stay_within_their_extent)
+{
+    clg_context *ctx = test_context();
+    const size_t n = 67, d = 3; /* 201 elements, 67 rows: neither a multiple of 64 */
+    const float w[3] = {1.0f, 2.0f, 3.0f};
+    cl_int err;
+    cl_mem wb = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof w,
+                               (void *)w, &err);
+    cr_assert_eq(err, CL_SUCCESS);
+    cl_mem X = guarded(ctx, n * d), y = guarded(ctx, n);
+    CLG_OK_OR_FAIL(ctx, clg_op_synthetic_linear(ctx, X, y, wb, 0.5f, 0.1f, n, d, 3));
+    expect_guard_intact(ctx, X, n * d, "synthetic_linear X");
+    expect_guard_intact(ctx, y, n, "synthetic_linear y");
+
+    /* Gather rows 5..5+count of a reversed order from X into a guarded buffer. */
+    uint32_t order[67];
+    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)(n - 1 - i);
+    cl_mem ob = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof order,
+                               order, &err);
+    cr_assert_eq(err, CL_SUCCESS);
+    const size_t count = 23, offset = 5;
+    cl_mem dst = guarded(ctx, count * d);
+    CLG_OK_OR_FAIL(ctx, clg_op_gather_rows(ctx, X, ob, offset, count, d, dst));
+    expect_guard_intact(ctx, dst, count * d, "gather_rows");
+    float src[201], got[69];
+    cr_assert_eq(clEnqueueReadBuffer(ctx->queue, X, CL_TRUE, 0, sizeof src, src, 0, NULL, NULL),
+                 CL_SUCCESS);
+    cr_assert_eq(clEnqueueReadBuffer(ctx->queue, dst, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL),
+                 CL_SUCCESS);
+    for (size_t r = 0; r < count; r++)
+        for (size_t c = 0; c < d; c++)
+            cr_assert_eq(got[r * d + c], src[order[offset + r] * d + c],
+                         "gather row %zu col %zu must be source row %u exactly", r, c,
+                         order[offset + r]);
+    clReleaseMemObject(wb);
+    clReleaseMemObject(X);
+    clReleaseMemObject(y);
+    clReleaseMemObject(ob);
+    clReleaseMemObject(dst);
+    clg_context_destroy(ctx);
+}
