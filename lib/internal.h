@@ -129,7 +129,8 @@ clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg
 /* philox.c: host helpers on the Philox stream (same as cl/common.cl). */
 float clg_philox_u01(uint32_t u);
 /* Fills out[n] with N(0, std²) samples from (seed, stream); index i uses counter
- * (i/4, stream, 0, 0) words by Box–Muller pairs, as cl/data.cl does. */
+ * (lo32(i/4), stream, hi32(i/4), 0) words by Box–Muller pairs, as cl/data.cl does.
+ * Streams 0 (X) and 1 (noise) are synthetic_linear's; the loader tags word 3. */
 void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, size_t n);
 
 /* --------------------------------------------------------------- model layer */

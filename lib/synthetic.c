@@ -1,0 +1,83 @@
+/* d2l's synthetic_data generated on the device, and the host wrappers of cl/data.cl. */
+#include <math.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#define DATA_WG 64
+
+clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem w, float b,
+                                   float noise, size_t n, size_t d, uint64_t seed)
+{
+    cl_uint un = (cl_uint)n, ud = (cl_uint)d;
+    cl_uint key_lo = (cl_uint)seed, key_hi = (cl_uint)(seed >> 32);
+    size_t global = clg_round_up(n, DATA_WG);
+    clg_arg args[] = {CLG_ARG(X),  CLG_ARG(y),  CLG_ARG(w),      CLG_ARG(b),     CLG_ARG(noise),
+                      CLG_ARG(un), CLG_ARG(ud), CLG_ARG(key_lo), CLG_ARG(key_hi)};
+    return clg_launch(ctx, "data", "synthetic_linear", 1, &global, NULL, 9, args);
+}
+
+clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
+                              size_t count, size_t cols, cl_mem dst)
+{
+    cl_uint uo = (cl_uint)offset, uc = (cl_uint)count, ucols = (cl_uint)cols;
+    size_t global = clg_round_up(count * cols, DATA_WG);
+    clg_arg args[] = {CLG_ARG(dst), CLG_ARG(src), CLG_ARG(order),
+                      CLG_ARG(uo),  CLG_ARG(uc),  CLG_ARG(ucols)};
+    return clg_launch(ctx, "data", "gather_rows", 1, &global, NULL, 6, args);
+}
+
+clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float *w, size_t d,
+                                        float b, float noise, uint64_t seed, clg_dataset **out)
+{
+    if (!ctx || !w || !out)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_dataset_synthetic_linear: NULL argument (ctx, w and out are required)");
+    *out = NULL;
+    if (n == 0 || d == 0)
+        return clg_fail(ctx, CLG_ERR_SHAPE,
+                        "clg_dataset_synthetic_linear: n=%zu and d=%zu must both be at least 1", n,
+                        d);
+    if (d > UINT32_MAX)
+        return clg_fail(ctx, CLG_ERR_SHAPE, "clg_dataset_synthetic_linear: d=%zu exceeds 2^32-1",
+                        d);
+    for (size_t j = 0; j < d; j++)
+        if (!isfinite(w[j]))
+            return clg_fail(ctx, CLG_ERR_NONFINITE,
+                            "clg_dataset_synthetic_linear: w[%zu] is not finite (%g)", j,
+                            (double)w[j]);
+    if (!isfinite(b))
+        return clg_fail(ctx, CLG_ERR_NONFINITE, "clg_dataset_synthetic_linear: b is not finite (%g)",
+                        (double)b);
+    if (!isfinite(noise))
+        return clg_fail(ctx, CLG_ERR_NONFINITE,
+                        "clg_dataset_synthetic_linear: noise is not finite (%g)", (double)noise);
+    if (noise < 0.0f)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_dataset_synthetic_linear: noise must be >= 0 (a standard deviation), "
+                        "got %g",
+                        (double)noise);
+
+    clg_dataset *ds;
+    clg_status s = clg_dataset_alloc(ctx, n, d, 1, &ds);
+    if (s != CLG_OK) return s;
+    cl_mem wbuf = NULL;
+    s = clg_check_alloc(ctx, d * sizeof(float), "synthetic_linear weights");
+    if (s == CLG_OK) {
+        /* COPY_HOST_PTR copies now, so w is the caller's again when we return. */
+        cl_int err;
+        wbuf = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, d * sizeof(float),
+                              (void *)w, &err);
+        if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clCreateBuffer(synthetic_linear weights)");
+    }
+    if (s == CLG_OK)
+        s = clg_op_synthetic_linear(ctx, ds->X->mem, ds->Y->mem, wbuf, b, noise, n, d, seed);
+    /* Release is deferred by OpenCL until the enqueued kernel no longer uses it. */
+    if (wbuf) clReleaseMemObject(wbuf);
+    if (s != CLG_OK) {
+        clg_dataset_destroy(ds);
+        return s;
+    }
+    *out = ds;
+    return CLG_OK;
+}
