@@ -377,7 +377,10 @@ CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kin
  * (the bias is not penalised). XᵀX and Xᵀy are formed on the device with
  * CLBlast; the (d+1)×(d+1) system is solved on the host in double by Cholesky
  * (never an explicit inverse). w gets d*q values, b gets q. A rank-deficient
- * system (ridge 0) is CLG_ERR_SINGULAR. */
+ * system (ridge 0) is CLG_ERR_SINGULAR. The device centres a copy of [X | Y]
+ * first (for float32 accuracy), so the call needs n*(d+q) floats of workspace.
+ * ridge < 0 or non-finite is CLG_ERR_INVALID_ARGUMENT; w and b are written only
+ * on success. */
 CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge,
                                     float *w, float *b);
 
