@@ -53,10 +53,15 @@ static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float 
     if (err == CL_SUCCESS)
         err = clEnqueueCopyBufferRect(queue, ds->Y->mem, Z, zero3, ydst, yreg, q * sizeof(float),
                                       0, p * sizeof(float), 0, 0, NULL, NULL);
-    const float one = 1.0f;
+    const float one = 1.0f, zero = 0.0f;
     if (err == CL_SUCCESS)
         err = clEnqueueFillBuffer(queue, ones, &one, sizeof one, 0, n * sizeof(float), 0, NULL,
                                   NULL);
+    /* CLBlast computes beta·C even for beta = 0, so garbage NaNs in a fresh buffer would
+     * survive: start from zeros. */
+    if (err == CL_SUCCESS)
+        err = clEnqueueFillBuffer(queue, R, &zero, sizeof zero, 0,
+                                  (2 * p + p * p) * sizeof(float), 0, NULL, NULL);
     if (err != CL_SUCCESS) {
         s = clg_fail_cl(ctx, err, "clg_solve_normal: staging [X|Y]");
         goto done;
