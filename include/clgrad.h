@@ -377,9 +377,39 @@ CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kin
  * (the bias is not penalised). XᵀX and Xᵀy are formed on the device with
  * CLBlast; the (d+1)×(d+1) system is solved on the host in double by Cholesky
  * (never an explicit inverse). w gets d*q values, b gets q. A rank-deficient
- * system (ridge 0) is CLG_ERR_SINGULAR. */
+ * system (ridge 0) is CLG_ERR_SINGULAR. The device centres a copy of [X | Y]
+ * first (for float32 accuracy), so the call needs n*(d+q) floats of workspace.
+ * ridge < 0 or non-finite is CLG_ERR_INVALID_ARGUMENT; w and b are written only
+ * on success. */
 CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge,
                                     float *w, float *b);
+
+/* ------------------------------------------------------------------- files */
+
+typedef struct clg_csv_options {
+    int header;        /* -1 (default): the first line is a header when any field of it
+                          is not a number; 0: no header; 1: the first line is a header */
+    long label_column; /* default -1 = last; 0-based, negative counts from the end */
+    char delimiter;    /* default ','; not a space, quote or line break */
+} clg_csv_options;
+CLG_API clg_csv_options clg_csv_defaults(void);
+
+/* Reads a numeric CSV file on the host (no context needed): the label column
+ * becomes y (n×1), the other columns X (n×d), row-major. *X and *y are
+ * malloc'd; the caller frees them with free(). Tolerates CRLF, blank lines,
+ * spaces around fields and double-quoted numbers. Errors (message through
+ * clg_last_error(NULL), naming the line and column): CLG_ERR_IO (unreadable),
+ * CLG_ERR_FORMAT (non-numeric field, ragged row, empty file, header only, fewer
+ * than two columns), CLG_ERR_NONFINITE (NaN, Inf, beyond float range),
+ * CLG_ERR_INVALID_ARGUMENT (NULL, bad option). On error *X and *y are NULL
+ * and *n, *d are 0. opts NULL means clg_csv_defaults(). Numbers are read in
+ * the C locale whatever the program's locale. */
+CLG_API clg_status clg_csv_read(const char *path, const clg_csv_options *opts, float **X,
+                                float **y, size_t *n, size_t *d);
+
+/* clg_csv_read, then clg_dataset_from_host with q = 1; errors go to ctx. */
+CLG_API clg_status clg_dataset_from_csv(clg_context *ctx, const char *path,
+                                        const clg_csv_options *opts, clg_dataset **out);
 
 /* -------------------------------------------------------------- self-test */
 
