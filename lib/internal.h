@@ -126,6 +126,10 @@ struct clg_loader {
 /* data.c: a dataset with uninitialised n×d and n×q device tensors. */
 clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
 
+/* Philox streams: 0 and 1 are synthetic_linear's X and noise; layer init draws from
+ * its own stream so the same seed never makes weights equal to data. */
+#define CLG_STREAM_INIT 2u
+
 /* philox.c: host helpers on the Philox stream (same as cl/common.cl). */
 float clg_philox_u01(uint32_t u);
 /* Fills out[n] with N(0, std²) samples from (seed, stream); index i uses counter

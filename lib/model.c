@@ -126,7 +126,7 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     if (ini->weight)
         memcpy(w, ini->weight, in * out * sizeof *w);
     else
-        clg_philox_normal(ini->seed + m->nlayers, 0, ini->weight_std, w, in * out);
+        clg_philox_normal(ini->seed + m->nlayers, CLG_STREAM_INIT, ini->weight_std, w, in * out);
     if (ini->bias) memcpy(b, ini->bias, out * sizeof *b);
     clg_layer L = {CLG_LAYER_LINEAR, in, out, NULL, NULL, NULL, NULL, NULL, NULL};
     s = buffer_from_host(ctx, w, in * out, "linear weight", &L.W);

@@ -92,18 +92,18 @@ Test(model, default_init_statistics_and_seeding)
     cr_expect(fabs(mean) <= 1e-3, "weight mean %.3g, want |mean| <= 1e-3", mean);
     for (int j = 0; j < 10; j++) cr_expect_eq(b[j], 0.0f, "bias[%d] exactly 0", j);
     /* Layer i draws from seed + i: exactly the host Philox normal stream. */
-    clg_philox_normal(0, 0, 0.01f, want, n);
-    cr_expect_arr_eq(W, want, n * sizeof *W, "layer 0 = clg_philox_normal(seed 0, stream 0)");
+    clg_philox_normal(0, CLG_STREAM_INIT, 0.01f, want, n);
+    cr_expect_arr_eq(W, want, n * sizeof *W, "layer 0 = clg_philox_normal(seed 0, init stream)");
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 2, W1, 100));
-    clg_philox_normal(1, 0, 0.01f, want, 100);
-    cr_expect_arr_eq(W1, want, 100 * sizeof *W1, "layer 1 = clg_philox_normal(seed 1, stream 0)");
+    clg_philox_normal(1, CLG_STREAM_INIT, 0.01f, want, 100);
+    cr_expect_arr_eq(W1, want, 100 * sizeof *W1, "layer 1 = clg_philox_normal(seed 1, init stream)");
     cr_expect(memcmp(W1, W, 100 * sizeof *W1) != 0, "layers draw different numbers");
     /* Another seed and std. */
     clg_linear_init init = {0.5f, 42, NULL, NULL};
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m2));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m2, 256, 10, &init));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m2, 0, W, n));
-    clg_philox_normal(42, 0, 0.5f, want, n);
+    clg_philox_normal(42, CLG_STREAM_INIT, 0.5f, want, n);
     cr_expect_arr_eq(W, want, n * sizeof *W, "seed 42, std 0.5");
     clg_model_destroy(m);
     clg_model_destroy(m2);
