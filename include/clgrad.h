@@ -161,6 +161,9 @@ CLG_API size_t clg_tensor_cols(const clg_tensor *t);
  * (CLG_ERR_SHAPE otherwise). Download blocks until the data is on the host. */
 CLG_API clg_status clg_tensor_upload(clg_tensor *t, const float *host, size_t rows, size_t cols);
 CLG_API clg_status clg_tensor_download(const clg_tensor *t, float *host, size_t rows, size_t cols);
+/* Changes the logical shape; rows*cols must not exceed the elements the tensor
+ * was created with (CLG_ERR_SHAPE otherwise). Useful for a partial last batch. */
+CLG_API clg_status clg_tensor_resize(clg_tensor *t, size_t rows, size_t cols);
 /* Sets every element to value (enqueued; no wait). */
 CLG_API clg_status clg_tensor_fill(clg_tensor *t, float value);
 

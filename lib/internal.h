@@ -52,6 +52,7 @@ struct clg_context {
 struct clg_tensor {
     clg_context *ctx;
     size_t rows, cols;
+    size_t capacity; /* elements allocated */
     cl_mem mem;
 };
 

@@ -60,6 +60,7 @@ clg_status clg_tensor_create(clg_context *ctx, size_t rows, size_t cols, clg_ten
     t->ctx = ctx;
     t->rows = rows;
     t->cols = cols;
+    t->capacity = rows * cols;
     *out = t;
     return CLG_OK;
 }
@@ -137,4 +138,16 @@ clg_status clg_tensor_fill(clg_tensor *t, float value)
     size_t global = clg_round_up(n, 64);
     clg_arg args[] = {CLG_ARG(t->mem), CLG_ARG(n), CLG_ARG(value)};
     return clg_launch(t->ctx, "tensor", "tensor_fill", 1, &global, NULL, 3, args);
+}
+
+clg_status clg_tensor_resize(clg_tensor *t, size_t rows, size_t cols)
+{
+    if (!t) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_tensor_resize: NULL tensor");
+    if (rows == 0 || cols == 0 || cols > t->capacity / rows)
+        return clg_fail(t->ctx, CLG_ERR_SHAPE,
+                        "clg_tensor_resize: %zux%zu does not fit the %zu elements allocated", rows,
+                        cols, t->capacity);
+    t->rows = rows;
+    t->cols = cols;
+    return CLG_OK;
 }

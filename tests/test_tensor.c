@@ -77,3 +77,21 @@ Test(tensor, beyond_device_limits_names_both_figures)
     cr_expect_eq(clg_tensor_create(ctx, SIZE_MAX / 2, 16, &t), CLG_ERR_DEVICE_MEMORY);
     clg_context_destroy(ctx);
 }
+
+Test(tensor, resize_within_allocation)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *t = NULL;
+    CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, 10, 3, &t));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_resize(t, 3, 3));
+    cr_expect_eq(clg_tensor_rows(t), 3);
+    float v[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w[9];
+    CLG_OK_OR_FAIL(ctx, clg_tensor_upload(t, v, 3, 3));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_download(t, w, 3, 3));
+    cr_expect_arr_eq(v, w, sizeof v);
+    cr_expect_eq(clg_tensor_resize(t, 11, 3), CLG_ERR_SHAPE);
+    cr_expect_eq(clg_tensor_resize(t, 0, 3), CLG_ERR_SHAPE);
+    CLG_OK_OR_FAIL(ctx, clg_tensor_resize(t, 1, 30));
+    clg_tensor_destroy(t);
+    clg_context_destroy(ctx);
+}

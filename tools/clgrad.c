@@ -11,6 +11,9 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices, marking the one chosen now"},
+    {"train", cmd_train, "linear regression by minibatch SGD on a CSV file or synthetic data"},
+    {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
+    {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
 };
 
 static void usage(FILE *f)

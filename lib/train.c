@@ -1,0 +1,192 @@
+/* The training loop: epochs of gather → forward → loss gradient → backward →
+ * SGD, all enqueued; the host waits once per epoch, for the full-set loss. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define EVAL_CHUNK 4096 /* rows per evaluation batch: bounds activation memory */
+
+void clg_print_epoch(size_t epoch, double train_loss, void *user)
+{
+    (void)user;
+    printf("epoch %zu, loss %f\n", epoch, train_loss);
+    fflush(stdout);
+}
+
+clg_fit_options clg_fit_defaults(void)
+{
+    clg_fit_options o = {0};
+    o.epochs = 3;
+    o.batch_size = 10;
+    o.shuffle = 1;
+    o.loss = CLG_LOSS_SQUARED;
+    o.reduction = CLG_REDUCE_MEAN;
+    o.sgd = clg_sgd_defaults();
+    o.on_epoch = clg_print_epoch;
+    return o;
+}
+
+static clg_status check_model_data(clg_model *m, const clg_dataset *ds, const char *op)
+{
+    if (!m || !ds) return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
+    if (ds->ctx != m->ctx)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: model and dataset belong to different contexts", op);
+    if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->q)
+        return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                        "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
+                        "features and %zu targets",
+                        op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->q);
+    return CLG_OK;
+}
+
+static clg_status check_loss(const clg_context *ctx, clg_loss_kind kind)
+{
+    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "unknown loss kind %d", (int)kind);
+    return CLG_OK;
+}
+
+/* Enqueues the summed loss of m over ds into acc (1×1, zeroed here). */
+static clg_status enqueue_full_loss(clg_model *m, clg_loader *eval, clg_loss_kind kind, clg_tensor *acc)
+{
+    clg_status s = clg_tensor_fill(acc, 0.0f);
+    if (s == CLG_OK) s = clg_loader_start_epoch(eval);
+    clg_batch b;
+    int more = 1;
+    while (s == CLG_OK && (s = clg_loader_next(eval, &b, &more)) == CLG_OK && more) {
+        const clg_tensor *pred;
+        s = clg_model_forward(m, b.X, &pred);
+        if (s == CLG_OK)
+            s = clg_op_loss_accumulate(m->ctx, kind, pred->mem, b.Y->mem, acc->mem, b.rows, b.Y->cols);
+    }
+    return s;
+}
+
+static clg_status eval_loader(clg_dataset *ds, clg_loader **out)
+{
+    clg_loader_options lo = clg_loader_defaults();
+    lo.shuffle = 0;
+    lo.batch_size = ds->n < EVAL_CHUNK ? ds->n : EVAL_CHUNK;
+    return clg_loader_create(ds, &lo, out);
+}
+
+/* The one blocking read of an epoch. */
+static clg_status read_mean(clg_tensor *acc, size_t elements, double *out)
+{
+    float sum = 0;
+    clg_status s = clg_tensor_download(acc, &sum, 1, 1);
+    if (s == CLG_OK) *out = (double)sum / (double)elements;
+    return s;
+}
+
+clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind, double *loss)
+{
+    clg_status s = check_model_data(m, ds, "clg_evaluate_loss");
+    if (s != CLG_OK) return s;
+    if (!loss) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_evaluate_loss: NULL loss");
+    if ((s = check_loss(m->ctx, kind)) != CLG_OK) return s;
+    clg_loader *eval = NULL;
+    clg_tensor *acc = NULL;
+    s = eval_loader(ds, &eval);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &acc);
+    if (s == CLG_OK) s = enqueue_full_loss(m, eval, kind, acc);
+    if (s == CLG_OK) s = read_mean(acc, ds->n * ds->q, loss);
+    clg_tensor_destroy(acc);
+    clg_loader_destroy(eval);
+    return s;
+}
+
+typedef struct fit_state {
+    clg_loader *train, *eval;
+    clg_optimizer *own_opt;
+    clg_tensor *grad, *acc;
+} fit_state;
+
+static void fit_state_free(fit_state *st)
+{
+    clg_loader_destroy(st->train);
+    clg_loader_destroy(st->eval);
+    clg_sgd_destroy(st->own_opt);
+    clg_tensor_destroy(st->grad);
+    clg_tensor_destroy(st->acc);
+}
+
+static clg_status check_fit_options(const clg_context *ctx, const clg_fit_options *o)
+{
+    if (o->epochs == 0) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: epochs must be at least 1");
+    if (o->batch_size == 0)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: batch_size must be at least 1");
+    if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: reduction must be CLG_REDUCE_MEAN or CLG_REDUCE_SUM");
+    return check_loss(ctx, o->loss);
+}
+
+/* One epoch of minibatch steps, enqueued without any wait. */
+static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
+                            size_t *steps)
+{
+    clg_status s = clg_loader_start_epoch(st->train);
+    clg_batch b;
+    int more = 1;
+    while (s == CLG_OK && (s = clg_loader_next(st->train, &b, &more)) == CLG_OK && more) {
+        const clg_tensor *pred;
+        st->grad->rows = b.rows;
+        s = clg_model_forward(m, b.X, &pred);
+        if (s == CLG_OK)
+            s = clg_op_loss_grad(m->ctx, o->loss, o->reduction, pred->mem, b.Y->mem, st->grad->mem,
+                                 b.rows, b.Y->cols);
+        if (s == CLG_OK) s = clg_model_backward(m, st->grad);
+        if (s == CLG_OK)
+            s = clg_sgd_step(opt, o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
+        (*steps)++;
+    }
+    return s;
+}
+
+clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
+                   clg_fit_report *report)
+{
+    clg_status s = check_model_data(m, ds, "clg_fit");
+    if (s != CLG_OK) return s;
+    clg_fit_options o = opts ? *opts : clg_fit_defaults();
+    if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
+    if (opt && opt->model != m)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: the optimizer belongs to another model");
+    fit_state st = {0};
+    clg_loader_options lo = clg_loader_defaults();
+    lo.batch_size = o.batch_size;
+    lo.shuffle = o.shuffle;
+    lo.drop_last = o.drop_last;
+    lo.seed = o.seed;
+    s = clg_loader_create(ds, &lo, &st.train);
+    if (s == CLG_OK) s = eval_loader(ds, &st.eval);
+    if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK) opt = st.own_opt;
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, o.batch_size, ds->q, &st.grad);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
+    clg_fit_report r = {0};
+    for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
+        double loss = 0;
+        s = run_epoch(m, opt, &o, &st, &r.steps);
+        if (s == CLG_OK) s = enqueue_full_loss(m, st.eval, o.loss, st.acc);
+        if (s == CLG_OK) s = read_mean(st.acc, ds->n * ds->q, &loss);
+        if (s != CLG_OK) break;
+        r.epochs_run = e;
+        r.final_loss = loss;
+        if (!isfinite(loss)) {
+            s = clg_fail(m->ctx, CLG_ERR_NONFINITE,
+                         "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
+                         "high, or unscaled data?)",
+                         loss, e, (double)o.sgd.lr);
+            break;
+        }
+        if (o.on_epoch) o.on_epoch(e, loss, o.user);
+    }
+    if (st.grad) st.grad->rows = o.batch_size;
+    fit_state_free(&st);
+    if (report) *report = r;
+    return s;
+}

@@ -1,0 +1,127 @@
+/* The clgrad tool and the examples, run as a user runs them. */
+#include <math.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+/* Runs "BIN_DIR/<cmd>" with stderr merged; returns the exit status, output in out. */
+static int run(const char *cmd, char *out, size_t n)
+{
+    const char *bin = getenv("CLGRAD_TEST_BIN_DIR");
+    cr_assert_not_null(bin, "CLGRAD_TEST_BIN_DIR must name the build directory (ctest sets it)");
+    char line[2048];
+    snprintf(line, sizeof line, "cd %s && %s 2>&1", bin, cmd);
+    FILE *p = popen(line, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char out[1 << 16];
+
+Test(cli, devices_lists_and_marks_the_chosen_device)
+{
+    cr_assert_eq(run("tools/clgrad devices", out, sizeof out), 0, "%s", out);
+    size_t n;
+    clg_device_info info[8];
+    cr_assert_eq(clg_device_list(info, 8, &n), CLG_OK);
+    size_t chosen;
+    cr_assert_eq(clg_device_select(NULL, &chosen), CLG_OK);
+    char mark[300];
+    snprintf(mark, sizeof mark, "* %u:%u %s", info[chosen].platform_index, info[chosen].device_index,
+             info[chosen].device_name);
+    cr_expect(strstr(out, mark) != NULL, "expected '%s' in:\n%s", mark, out);
+    cr_expect_eq(run("CLGRAD_DEVICE=nosuchdevice tools/clgrad devices", out, sizeof out), 1);
+    cr_expect(strstr(out, "CLG_ERR_NO_DEVICE") != NULL, "%s", out);
+}
+
+static double field_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    cr_assert_not_null(p, "'%s' missing from:\n%s", key, text);
+    return strtod(p + strlen(key), NULL);
+}
+
+Test(cli, train_synthetic_converges_and_reports_errors)
+{
+    cr_assert_eq(run("tools/clgrad train --synthetic 1000 --epochs 3 --batch 10 --lr 0.03", out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "epoch 1, loss ") && strstr(out, "epoch 3, loss "), "%s", out);
+    cr_expect_lt(field_after(out, "epoch 3, loss "), 2e-4, "%s", out);
+    cr_expect_lt(field_after(out, "max |w error| "), 0.01, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "|b error| ")), 0.01, "%s", out);
+}
+
+Test(cli, solve_synthetic_is_within_1e3)
+{
+    cr_assert_eq(run("tools/clgrad solve --synthetic 1000x5", out, sizeof out), 0, "%s", out);
+    cr_expect_lt(field_after(out, "max |w error| "), 1e-3, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "|b error| ")), 1e-3, "%s", out);
+}
+
+Test(cli, train_and_solve_on_a_csv_file)
+{
+    char *dir = test_tmpdir();
+    char path[256], cmd[512];
+    snprintf(path, sizeof path, "%s/data.csv", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "x1,x2,y\n");
+    for (int i = 0; i < 500; i++) {
+        double a = sin(i * 0.7) * 2, b = cos(i * 1.3) * 2;
+        fprintf(f, "%.6f,%.6f,%.6f\n", a, b, 1.5 * a - 0.5 * b + 0.25);
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", path);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "w: [") - 1.5), 1e-4, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "b: ") - 0.25), 1e-4, "%s", out);
+    snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --epochs 20 --lr 0.05", path);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_lt(field_after(out, "epoch 20, loss "), 1e-4, "%s", out);
+}
+
+Test(cli, bad_input_is_an_error_not_a_crash)
+{
+    cr_expect_eq(run("tools/clgrad train --batch 0", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run("tools/clgrad train --lr abc", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run("tools/clgrad frobnicate", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run("tools/clgrad train --data /nonexistent/file.csv", out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
+    char *dir = test_tmpdir();
+    char path[256], cmd[512];
+    snprintf(path, sizeof path, "%s/ragged.csv", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "1,2,3\n4,5\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", path);
+    cr_expect_eq(run(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_FORMAT") && strstr(out, "line 2"), "%s", out);
+}
+
+Test(cli, selftest_passes_on_this_device)
+{
+    int rc = run("tools/clgrad selftest", out, sizeof out);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, " 0 failed") != NULL, "%s", out);
+    cr_expect(strstr(out, "linear_forward") && strstr(out, "solve_normal"), "%s", out);
+}
+
+Test(examples, linreg_scratch_prints_like_d2l)
+{
+    cr_assert_eq(run("examples/linreg_scratch", out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "epoch 1, loss ") && strstr(out, "epoch 3, loss "), "%s", out);
+    cr_expect_lt(field_after(out, "epoch 3, loss "), 2e-4, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "w error: [")), 0.01, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "b error: [")), 0.01, "%s", out);
+}
+
+Test(examples, linreg_concise_and_closed_form)
+{
+    cr_assert_eq(run("examples/linreg_concise", out, sizeof out), 0, "%s", out);
+    cr_expect_lt(field_after(out, "epoch 3, loss "), 4e-4, "%s", out);
+    cr_expect_lt(fabs(field_after(out, "error in estimating b: [")), 0.01, "%s", out);
+    cr_assert_eq(run("examples/linreg_closed_form", out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "w error") != NULL, "%s", out);
+}

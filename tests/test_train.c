@@ -1,0 +1,191 @@
+/* The training loop end to end: the seeds' convergence, the two d2l formulations
+ * agreeing, per-epoch reports, evaluation against a double reference, bad input. */
+#include <math.h>
+
+#include "helpers.h"
+
+static const float true_w[2] = {2.0f, -3.4f};
+static const float true_b = 4.2f;
+
+typedef struct epochs_seen {
+    size_t count;
+    size_t last_epoch;
+    double loss[16];
+} epochs_seen;
+
+static void on_epoch(size_t epoch, double loss, void *user)
+{
+    epochs_seen *e = user;
+    e->last_epoch = epoch;
+    if (e->count < 16) e->loss[e->count] = loss;
+    e->count++;
+}
+
+static void make_seeds(clg_context *ctx, clg_dataset **ds, clg_model **m)
+{
+    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 1000, true_w, 2, true_b, 0.01f, 42, ds));
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(*m, 2, 1, NULL));
+}
+
+Test(train, seeds_setting_converges)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds;
+    clg_model *m;
+    make_seeds(ctx, &ds, &m);
+    clg_fit_options o = clg_fit_defaults();
+    epochs_seen seen = {0};
+    o.on_epoch = on_epoch;
+    o.user = &seen;
+    o.reduction = CLG_REDUCE_SUM; /* d2l from scratch: l.sum().backward(); p -= lr*grad/B */
+    clg_fit_report rep;
+    CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &rep));
+    cr_expect_eq(seen.count, 3);
+    cr_expect_eq(seen.last_epoch, 3);
+    cr_expect_eq(rep.steps, 300);
+    cr_expect_eq(rep.epochs_run, 3);
+    cr_expect(seen.loss[0] > seen.loss[2], "loss must fall: %g then %g", seen.loss[0], seen.loss[2]);
+    cr_expect_lt(rep.final_loss, 2e-4, "final loss %g (want < 2e-4)", rep.final_loss);
+    float w[2], b;
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w, 2));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, &b, 1));
+    cr_expect_lt(fabsf(w[0] - true_w[0]), 0.01f, "w[0] = %f", w[0]);
+    cr_expect_lt(fabsf(w[1] - true_w[1]), 0.01f, "w[1] = %f", w[1]);
+    cr_expect_lt(fabsf(b - true_b), 0.01f, "b = %f", b);
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+/* Summed squared loss with lr/|B| and mean squared loss with lr are the same
+ * update; both runs see the same permutations, so parameters agree closely. */
+Test(train, summed_and_mean_formulations_agree)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds;
+    clg_model *a, *b;
+    make_seeds(ctx, &ds, &a);
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &b));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(b, 2, 1, NULL));
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    o.batch_size = 7; /* 1000 = 142·7 + 6: a partial last batch each epoch */
+    o.reduction = CLG_REDUCE_SUM;
+    CLG_OK_OR_FAIL(ctx, clg_fit(a, ds, &o, NULL, NULL));
+    o.reduction = CLG_REDUCE_MEAN;
+    CLG_OK_OR_FAIL(ctx, clg_fit(b, ds, &o, NULL, NULL));
+    float wa[2], wb[2], ba, bb;
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(a, 0, wa, 2));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(b, 0, wb, 2));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(a, 1, &ba, 1));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(b, 1, &bb, 1));
+    for (int i = 0; i < 2; i++) cr_expect_lt(fabsf(wa[i] - wb[i]), 1e-5f, "w[%d]: %f vs %f", i, wa[i], wb[i]);
+    cr_expect_lt(fabsf(ba - bb), 1e-5f, "b: %f vs %f", ba, bb);
+    clg_model_destroy(a);
+    clg_model_destroy(b);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+Test(train, evaluate_matches_double_reference)
+{
+    clg_context *ctx = test_context();
+    const size_t n = 4999, d = 3; /* more rows than one evaluation chunk */
+    float *X = malloc(n * d * sizeof *X), *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++) X[i * d + j] = (float)sin((double)(i * d + j));
+        y[i] = (float)cos((double)i);
+    }
+    const float W[3] = {0.5f, -1.0f, 0.25f}, bias = 0.1f;
+    clg_linear_init init = clg_linear_init_defaults();
+    init.weight = W;
+    init.bias = &bias;
+    clg_dataset *ds;
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, y, n, d, 1, &ds));
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, d, 1, &init));
+    double ref = 0;
+    for (size_t i = 0; i < n; i++) {
+        double p = bias;
+        for (size_t j = 0; j < d; j++) p += (double)X[i * d + j] * W[j];
+        ref += (p - y[i]) * (p - y[i]);
+    }
+    ref /= (double)n;
+    double got;
+    CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_MSE, &got));
+    cr_expect_lt(fabs(got - ref) / ref, 1e-5, "MSE %.9g vs reference %.9g (rel tol 1e-5)", got, ref);
+    CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_SQUARED, &got));
+    cr_expect_lt(fabs(got - ref / 2) / ref, 1e-5, "squared %.9g vs %.9g", got, ref / 2);
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    free(X);
+    free(y);
+    clg_context_destroy(ctx);
+}
+
+Test(train, bad_input_statuses)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds;
+    clg_model *m, *wrong;
+    make_seeds(ctx, &ds, &m);
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    o.batch_size = 0;
+    cr_expect_eq(clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(clg_last_error(ctx), "batch") != NULL, "%s", clg_last_error(ctx));
+    o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    o.epochs = 0;
+    cr_expect_eq(clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    o.epochs = 1;
+    o.reduction = CLG_REDUCE_NONE;
+    cr_expect_eq(clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    o.reduction = CLG_REDUCE_MEAN;
+    o.loss = (clg_loss_kind)42;
+    cr_expect_eq(clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &wrong));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(wrong, 3, 1, NULL));
+    cr_expect_eq(clg_fit(wrong, ds, NULL, NULL, NULL), CLG_ERR_SHAPE);
+    cr_expect(strstr(clg_last_error(ctx), "3 inputs") != NULL, "%s", clg_last_error(ctx));
+    double l;
+    cr_expect_eq(clg_evaluate_loss(wrong, ds, CLG_LOSS_MSE, &l), CLG_ERR_SHAPE);
+    clg_model *empty;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &empty));
+    cr_expect_eq(clg_fit(empty, ds, NULL, NULL, NULL), CLG_ERR_STATE);
+    cr_expect_eq(clg_fit(NULL, ds, NULL, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    float X[4] = {1, 2, NAN, 4}, y[2] = {1, 2};
+    clg_dataset *bad = (clg_dataset *)1;
+    cr_expect_eq(clg_dataset_from_host(ctx, X, y, 2, 2, 1, &bad), CLG_ERR_NONFINITE);
+    cr_expect_null(bad);
+    cr_expect(strstr(clg_last_error(ctx), "row 1") != NULL, "%s", clg_last_error(ctx));
+    cr_expect_eq(clg_dataset_from_host(ctx, X, y, 0, 2, 1, &bad), CLG_ERR_SHAPE);
+    clg_model_destroy(empty);
+    clg_model_destroy(wrong);
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+Test(train, divergence_is_reported_not_silent)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds;
+    clg_model *m;
+    make_seeds(ctx, &ds, &m);
+    clg_fit_options o = clg_fit_defaults();
+    epochs_seen seen = {0};
+    o.on_epoch = on_epoch;
+    o.user = &seen;
+    o.sgd.lr = 50.0f;
+    o.epochs = 10;
+    clg_fit_report rep;
+    cr_expect_eq(clg_fit(m, ds, &o, NULL, &rep), CLG_ERR_NONFINITE);
+    cr_expect(strstr(clg_last_error(ctx), "learning rate") != NULL, "%s", clg_last_error(ctx));
+    cr_expect_lt(seen.count, 10, "no callback after the loss became non-finite");
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}

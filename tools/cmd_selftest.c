@@ -1,0 +1,35 @@
+/* clgrad selftest: every kernel on the chosen device against a double-precision reference. */
+#include <stdio.h>
+
+#include "clgrad.h"
+#include "cli.h"
+
+int cmd_selftest(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        fprintf(stderr, "usage: clgrad selftest   (CLGRAD_DEVICE picks the device)\n");
+        return 2;
+    }
+    clg_context *ctx = NULL;
+    clg_status s = clg_context_create(&ctx, NULL);
+    if (s != CLG_OK) {
+        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(NULL));
+        return 1;
+    }
+    clg_device_info info;
+    clg_context_device(ctx, &info);
+    printf("device: %s / %s (driver %s)\n", info.platform_name, info.device_name, info.driver_version);
+    clg_selftest_result res[64];
+    size_t n = 0, failed = 0;
+    s = clg_selftest(ctx, res, 64, &n);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        printf("%-4s %-28s max error %-10.3g tolerance %.3g\n", res[i].passed ? "ok" : "FAIL",
+               res[i].kernel, res[i].max_error, res[i].tolerance);
+        failed += !res[i].passed;
+    }
+    if (s != CLG_OK) fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
+    else printf("%zu passed, %zu failed\n", n - failed, failed);
+    clg_context_destroy(ctx);
+    return s == CLG_OK && failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,50 @@
+/* clgrad solve: the closed-form least-squares solution on the same data as train. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data_args.h"
+#include "report.h"
+
+int cmd_solve(int argc, char **argv)
+{
+    data_args da;
+    data_args_init(&da);
+    double ridge = 0;
+    for (int i = 1; i < argc; i++) {
+        int r = data_args_parse(&da, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r) continue;
+        char *end = NULL;
+        if (!strcmp(argv[i], "--ridge") && i + 1 < argc &&
+            (ridge = strtod(argv[i + 1], &end)) >= 0 && end != argv[i + 1] && !*end) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "usage: clgrad solve [data options] [--ridge LAMBDA>=0]\n");
+        data_args_usage();
+        return 2;
+    }
+    clg_context *ctx = NULL;
+    clg_status s = clg_context_create(&ctx, NULL);
+    if (s != CLG_OK) {
+        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(NULL));
+        return 1;
+    }
+    clg_dataset *ds = data_args_load(&da, ctx);
+    if (!ds) {
+        clg_context_destroy(ctx);
+        return 1;
+    }
+    size_t d = clg_dataset_features(ds), q = clg_dataset_targets(ds);
+    float *w = malloc(d * q * sizeof *w), *b = malloc(q * sizeof *b);
+    s = w && b ? clg_solve_normal(ctx, ds, ridge, w, b) : CLG_ERR_HOST_MEMORY;
+    if (s == CLG_OK && q == 1) report_linear(&da, w, d, b[0]);
+    if (s != CLG_OK) fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
+    free(w);
+    free(b);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+    return s == CLG_OK ? 0 : 1;
+}
