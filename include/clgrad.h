@@ -195,6 +195,20 @@ CLG_API void clg_dataset_destroy(clg_dataset *ds);
 CLG_API size_t clg_dataset_size(const clg_dataset *ds);     /* n */
 CLG_API size_t clg_dataset_features(const clg_dataset *ds); /* d */
 CLG_API size_t clg_dataset_targets(const clg_dataset *ds);  /* q */
+
+/* Classification data: labels[n] are class ids in [0, classes). They are kept
+ * on the device as one float column (exact below 2^24), so the dataset has
+ * q = 1 and clg_dataset_classes() = classes. An id out of range is
+ * CLG_ERR_INVALID_ARGUMENT naming the row. */
+CLG_API clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X,
+                                                const int32_t *labels, size_t n, size_t d,
+                                                size_t classes, clg_dataset **out);
+/* Number of classes, or 0 for a regression dataset. */
+CLG_API size_t clg_dataset_classes(const clg_dataset *ds);
+/* Splits ds into a shuffled (seeded) train part and a test part of
+ * round(n·test_fraction) samples (0 < test_fraction < 1, both parts non-empty). */
+CLG_API clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction, uint64_t seed,
+                                     clg_dataset **train, clg_dataset **test);
 /* Copies the dataset to the host; X (n*d) or Y (n*q) may be NULL to skip it. */
 CLG_API clg_status clg_dataset_download(const clg_dataset *ds, float *X, float *Y);
 /* The device tensors (borrowed; owned by the dataset). */
@@ -287,7 +301,9 @@ CLG_API clg_status clg_model_backward(clg_model *m, const clg_tensor *dY);
 
 typedef enum clg_loss_kind {
     CLG_LOSS_SQUARED = 0, /* (ŷ − y)² / 2, d2l's squared_loss */
-    CLG_LOSS_MSE = 1      /* (ŷ − y)², PyTorch's MSELoss */
+    CLG_LOSS_MSE = 1,     /* (ŷ − y)², PyTorch's MSELoss */
+    CLG_LOSS_SOFTMAX_XENT = 2 /* −log softmax(ŷ)[label], computed with log-sum-exp;
+                                 pred is B×C logits, target B×1 class ids */
 } clg_loss_kind;
 
 typedef enum clg_reduction {
@@ -371,6 +387,20 @@ CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options 
                            clg_optimizer *opt, clg_fit_report *report);
 
 /* Mean per-element loss of m over the whole of ds (one wait). */
+typedef struct clg_eval_result {
+    double loss;     /* mean per-sample loss (per element for regression losses) */
+    double accuracy; /* fraction of argmax(ŷ) == label; -1 for regression data */
+    size_t n;
+} clg_eval_result;
+
+/* Loss and (for classification data) accuracy of m over the whole of ds, in
+ * batches, with one wait. */
+CLG_API clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
+                                clg_eval_result *out);
+
+/* Runs the model on host rows X[n×inputs]; writes n×outputs values to out. */
+CLG_API clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out);
+
 CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
                                      double *loss);
 
@@ -386,6 +416,26 @@ CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kin
  * on success. */
 CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge,
                                     float *w, float *b);
+
+/* ------------------------------------------------------------- checkpoints */
+
+/* Saves m's architecture and parameters (and, if opt is not NULL, the
+ * optimizer's options and momentum buffers) to path in the versioned format
+ * of README "Checkpoints": magic, version, layer shapes, payload, CRC32.
+ * meta (may be NULL) is a short text stored alongside (the CLI keeps the loss
+ * there). Atomic: written to a temporary file, fsync'ed and renamed, so a
+ * failed save leaves an earlier file at path untouched. */
+CLG_API clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const char *meta,
+                                  const char *path);
+/* Creates a model from a checkpoint. meta (may be NULL) receives the stored
+ * text, cut to metalen. Any corruption, truncation or unknown version is
+ * CLG_ERR_FORMAT; nothing is returned then. */
+CLG_API clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, char *meta,
+                                  size_t metalen);
+/* Loads parameters (and optimizer state when opt is not NULL and the file has
+ * it) into an existing model; a different architecture is CLG_ERR_SHAPE with
+ * a message naming the first difference, and changes nothing. */
+CLG_API clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *path);
 
 /* ------------------------------------------------------------------- files */
 

@@ -108,6 +108,7 @@ clg_status clg_buffer_create(clg_context *ctx, size_t bytes, const char *what, c
 struct clg_dataset {
     clg_context *ctx;
     size_t n, d, q;
+    size_t classes; /* 0: regression; else Y is n×1 float class ids */
     clg_tensor *X; /* n×d */
     clg_tensor *Y; /* n×q */
 };
