@@ -17,5 +17,5 @@ inline uint4 philox4x32_10(uint4 c, uint2 k)
     return c;
 }
 
-/* Uniform in (0, 1): never 0, so log() stays finite. */
+/* Uniform in (0, 1]: never 0, so log() stays finite (the top values round to 1). */
 inline float clg_u01(uint u) { return ((float)(u >> 8) + 0.5f) * (1.0f / 16777216.0f); }
