@@ -129,7 +129,10 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
 static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
                             size_t *steps)
 {
-    clg_status s = clg_loader_start_epoch(st->train);
+    int fused = 0;
+    clg_status s = clg_fused_epoch(m, opt, st->train, o, &fused, steps);
+    if (s != CLG_OK || fused) return s;
+    s = clg_loader_start_epoch(st->train);
     clg_batch b;
     int more = 1;
     while (s == CLG_OK && (s = clg_loader_next(st->train, &b, &more)) == CLG_OK && more) {
