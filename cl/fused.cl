@@ -97,3 +97,41 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
         if (useb) momb[j] = mbl[j];
     }
 }
+
+/* Full-set loss of a single Linear layer without gathering: group g sums the
+ * per-element loss of rows g*chunk .. (g+1)*chunk-1 (strided partial sums, then a
+ * tree; power-of-two local size) into part[g]. Fixed order, no atomics. */
+__kernel void fused_loss_partial(const __global float *X, const __global float *Y,
+                                 const __global float *W, const __global float *b,
+                                 __global float *part, const uint n, const uint d,
+                                 const uint q, const uint chunk, const int kind,
+                                 __local float *red)
+{
+    const uint lid = get_local_id(0), L = get_local_size(0), g = get_group_id(0);
+    const uint lo = g * chunk, hi = min(n, lo + chunk);
+    float s = 0.0f;
+    for (uint e = lo * q + lid; e < hi * q; e += L) {
+        const uint i = e / q, j = e - i * q;
+        const __global float *x = X + (size_t)i * d;
+        float acc = 0.0f;
+        for (uint k = 0; k < d; k++) acc += x[k] * W[k * q + j];
+        const float err = (acc + b[j]) - Y[e];
+        s += kind == 0 ? 0.5f * err * err : err * err;
+    }
+    red[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint h = L / 2; h > 0; h /= 2) {
+        if (lid < h) red[lid] += red[lid + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) part[g] = red[0];
+}
+
+/* acc[0] += part[0] + part[1] + ... (in order). */
+__kernel void fused_loss_finish(const __global float *part, __global float *acc, const uint groups)
+{
+    if (get_global_id(0) != 0) return;
+    float s = 0.0f;
+    for (uint g = 0; g < groups; g++) s += part[g];
+    acc[0] += s;
+}

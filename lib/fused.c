@@ -188,3 +188,50 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     *handled = 1;
     return CLG_OK;
 }
+
+/* Groups of the full-set loss: enough to keep every compute unit busy, each a
+ * contiguous chunk of rows. */
+#define FUSED_LOSS_GROUPS_PER_CU 4
+#define FUSED_LOSS_GROUP 64
+
+clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                               clg_tensor *acc, int *handled)
+{
+    *handled = 0;
+    clg_context *ctx = m->ctx;
+    fused_mode mode;
+    clg_status s = read_mode(ctx, &mode);
+    if (s != CLG_OK || mode == FUSED_OFF) return s;
+    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR || ds->classes) return CLG_OK;
+    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE) return CLG_OK;
+    const size_t n = ds->n, d = ds->d, q = ds->q;
+    if (n * d > UINT32_MAX || n * q > UINT32_MAX || d != m->layers[0].in || q != m->layers[0].out)
+        return CLG_OK;
+    size_t group, local_free;
+    s = clg_kernel_limits(ctx, "fused", "fused_loss_partial", &group, NULL, &local_free);
+    if (s != CLG_OK) return s;
+    size_t L = clg_pow2_floor(group < FUSED_LOSS_GROUP ? group : FUSED_LOSS_GROUP);
+    while (L > 1 && L * sizeof(float) > local_free) L /= 2;
+    size_t groups = (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
+    size_t chunk = (n + groups - 1) / groups;
+    groups = (n + chunk - 1) / chunk;
+    /* Released right after the enqueues: OpenCL frees it once they have run. */
+    cl_mem part = NULL;
+    s = clg_buffer_create(ctx, groups * sizeof(float), "loss partial sums", &part);
+    if (s != CLG_OK) return s;
+    cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, uc = (cl_uint)chunk,
+            ug = (cl_uint)groups;
+    cl_int k = (cl_int)kind;
+    const clg_layer *Lr = &m->layers[0];
+    clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(Lr->W), CLG_ARG(Lr->b),
+                   CLG_ARG(part), CLG_ARG(un), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uc),
+                   CLG_ARG(k), CLG_LOCAL(L * sizeof(float))};
+    size_t global = groups * L;
+    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 11, a);
+    clg_arg f[] = {CLG_ARG(part), CLG_ARG(acc->mem), CLG_ARG(ug)};
+    size_t one = 1;
+    if (s == CLG_OK) s = clg_launch(ctx, "fused", "fused_loss_finish", 1, &one, &one, 3, f);
+    clReleaseMemObject(part);
+    if (s == CLG_OK) *handled = 1;
+    return s;
+}

@@ -220,5 +220,10 @@ clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, s
  * the steps to *steps and sets *handled = 1. */
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                            const clg_fit_options *o, int *handled, size_t *steps);
+/* fused.c: acc[0] += summed per-element loss of a single-Linear model over ds, read
+ * straight from the dataset (no gather), in two launches; *handled = 0 and nothing
+ * done for other models or with CLGRAD_FUSED=0. */
+clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                               clg_tensor *acc, int *handled);
 
 #endif
