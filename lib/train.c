@@ -53,7 +53,10 @@ static clg_status check_loss(const clg_context *ctx, clg_loss_kind kind)
 static clg_status enqueue_full_loss(clg_model *m, clg_loader *eval, clg_loss_kind kind, clg_tensor *acc)
 {
     clg_status s = clg_tensor_fill(acc, 0.0f);
-    if (s == CLG_OK) s = clg_loader_start_epoch(eval);
+    int fused = 0;
+    if (s == CLG_OK) s = clg_fused_full_loss(m, eval->ds, kind, acc, &fused);
+    if (s != CLG_OK || fused) return s;
+    s = clg_loader_start_epoch(eval);
     clg_batch b;
     int more = 1;
     while (s == CLG_OK && (s = clg_loader_next(eval, &b, &more)) == CLG_OK && more) {
@@ -129,7 +132,10 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
 static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
                             size_t *steps)
 {
-    clg_status s = clg_loader_start_epoch(st->train);
+    int fused = 0;
+    clg_status s = clg_fused_epoch(m, opt, st->train, o, &fused, steps);
+    if (s != CLG_OK || fused) return s;
+    s = clg_loader_start_epoch(st->train);
     clg_batch b;
     int more = 1;
     while (s == CLG_OK && (s = clg_loader_next(st->train, &b, &more)) == CLG_OK && more) {

@@ -1,0 +1,237 @@
+/* Fused training epochs for a single Linear layer (kernels: cl/fused.cl).
+ *
+ * Eligible: the model is one Linear(d -> q) layer, its optimizer is the model's
+ * SGD (any options, per-group options for the weight and the bias), the loss is
+ * squared or MSE with MEAN or SUM reduction, and one work-group can hold
+ * W, b, their momentum buffers, one batch's loss gradient (batch x q) and row
+ * indices (batch) in local memory. Anything else is left to the unfused path.
+ *
+ * Paths (both use the kernel fused_sgd_epoch, one work-group):
+ *   "epoch"     one launch walks every minibatch of the epoch (b);
+ *   "minibatch" one launch per minibatch (a).
+ * Rule (CLGRAD_FUSED unset or "auto"): "epoch" when eligible and the epoch's
+ * work n*d*q is at most FUSED_EPOCH_MAX_WORK multiply-adds (bounds the time
+ * of one launch, so that no GPU watchdog kills it); "minibatch" otherwise.
+ * CLGRAD_FUSED=0 forces the unfused path, =minibatch or =epoch forces that
+ * path when the setup is eligible (an ineligible setup always falls back).
+ *
+ * clg_fused_epoch calls clg_loader_start_epoch itself when it handles the epoch
+ * (so the permutation is the loader's, drawn from (seed, epoch) as always) and
+ * leaves the loader untouched when it does not, so the caller then runs its
+ * unfused epoch, starting the loader's epoch as before. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define FUSED_MAX_GROUP 256
+#define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
+
+typedef enum fused_mode { FUSED_OFF, FUSED_AUTO, FUSED_MINIBATCH, FUSED_EPOCH } fused_mode;
+
+static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
+{
+    const char *v = getenv("CLGRAD_FUSED");
+    *mode = FUSED_AUTO;
+    if (!v || !*v || !strcmp(v, "auto") || !strcmp(v, "1")) return CLG_OK;
+    if (!strcmp(v, "0") || !strcmp(v, "off")) *mode = FUSED_OFF;
+    else if (!strcmp(v, "minibatch")) *mode = FUSED_MINIBATCH;
+    else if (!strcmp(v, "epoch")) *mode = FUSED_EPOCH;
+    else
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "CLGRAD_FUSED=%s: expected 0, auto, minibatch or epoch", v);
+    return CLG_OK;
+}
+
+static float sgd_opt_momentum(const clg_optimizer *opt, size_t i)
+{
+    return opt->groups[opt->group_of[i]].opts.momentum;
+}
+
+/* Local memory fused_sgd_epoch needs for a batch capacity cap, in bytes. */
+static size_t local_bytes(const clg_optimizer *opt, size_t d, size_t q, size_t cap)
+{
+    size_t floats = d * q + q + cap * q;
+    if (sgd_opt_momentum(opt, 0) != 0.0f) floats += d * q;
+    if (sgd_opt_momentum(opt, 1) != 0.0f) floats += q;
+    return floats * sizeof(float) + cap * sizeof(cl_uint);
+}
+
+static int shape_eligible(const clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
+                          const clg_fit_options *o)
+{
+    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return 0;
+    if (!opt || opt->model != m || opt->nparams != 2 || clg_model_param_count(m) != 2) return 0;
+    if (o->loss != CLG_LOSS_SQUARED && o->loss != CLG_LOSS_MSE) return 0;
+    if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM) return 0;
+    const clg_dataset *ds = ld->ds;
+    if (ds->d != m->layers[0].in || ds->q != m->layers[0].out || ds->classes) return 0;
+    if (ds->n > UINT32_MAX || ds->n * ds->d > UINT32_MAX || ds->n * ds->q > UINT32_MAX) return 0;
+    return 1;
+}
+
+static clg_status ensure_momentum(clg_optimizer *opt, size_t i, size_t count, int *first)
+{
+    *first = 0;
+    if (sgd_opt_momentum(opt, i) == 0.0f || opt->momentum[i]) return CLG_OK;
+    clg_status s = clg_buffer_create(opt->model->ctx, count * sizeof(float), "momentum buffer",
+                                     &opt->momentum[i]);
+    if (s == CLG_OK) *first = 1;
+    return s;
+}
+
+/* A momentum buffer nothing has run with yet must start over (first step) next time. */
+static void release_new_momentum(clg_optimizer *opt, cl_int first_bits)
+{
+    for (size_t i = 0; i < 2; i++)
+        if ((first_bits >> i) & 1 && opt->momentum[i]) {
+            clReleaseMemObject(opt->momentum[i]);
+            opt->momentum[i] = NULL;
+        }
+}
+
+static cl_float4 hyper(const clg_sgd_options *o)
+{
+    cl_float4 h;
+    h.s[0] = o->lr;
+    h.s[1] = o->momentum;
+    h.s[2] = o->dampening;
+    h.s[3] = o->weight_decay;
+    return h;
+}
+
+clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
+                           const clg_fit_options *o, int *handled, size_t *steps)
+{
+    if (!handled) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_fused_epoch: NULL handled");
+    *handled = 0;
+    if (!m || !ld || !o || !steps)
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "clg_fused_epoch: NULL argument");
+    clg_context *ctx = m->ctx;
+    fused_mode mode;
+    clg_status s = read_mode(ctx, &mode);
+    if (s != CLG_OK || mode == FUSED_OFF || !shape_eligible(m, opt, ld, o)) return s;
+
+    const clg_dataset *ds = ld->ds;
+    const size_t n = ds->n, d = ds->d, q = ds->q, bs = ld->opts.batch_size;
+    const size_t cap = bs < n ? bs : n;
+    size_t group, items[2], local_free;
+    s = clg_kernel_limits(ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
+    if (s != CLG_OK) return s;
+    if (local_bytes(opt, d, q, cap) > local_free) return CLG_OK; /* does not fit: unfused */
+    if (mode == FUSED_AUTO) mode = n * d * q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
+
+    /* Work-group: a power of two, no wider than the widest phase needs. */
+    size_t widest = d * q + q > cap * q ? d * q + q : cap * q, L = 1;
+    size_t limit = group < items[0] ? group : items[0];
+    if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
+    while (L < widest && L * 2 <= limit) L *= 2;
+
+    int firstW = 0, firstb = 0;
+    s = ensure_momentum(opt, 0, d * q, &firstW);
+    if (s == CLG_OK) s = ensure_momentum(opt, 1, q, &firstb);
+    /* bit 0: W's momentum buffer is new (its first step sets buf = u); bit 1: b's. */
+    cl_int first_step = (firstW ? 1 : 0) | (firstb ? 2 : 0);
+    if (s == CLG_OK) s = clg_loader_start_epoch(ld);
+    if (s != CLG_OK) {
+        release_new_momentum(opt, first_step);
+        return s;
+    }
+
+    const clg_layer *Lr = &m->layers[0];
+    const clg_sgd_options *ow = &opt->groups[opt->group_of[0]].opts;
+    const clg_sgd_options *ob = &opt->groups[opt->group_of[1]].opts;
+    const size_t nb = ld->batches, rest = n - (nb - 1) * bs, last_rows = rest < bs ? rest : bs;
+    cl_mem momW = ow->momentum != 0.0f ? opt->momentum[0] : NULL;
+    cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
+    const int sum = o->reduction == CLG_REDUCE_SUM;
+    cl_float4 scales, hw = hyper(ow), hb = hyper(ob);
+    /* Exactly the host expressions of clg_op_loss_grad and run_epoch. */
+    scales.s[0] = sum ? 1.0f : 1.0f / (float)(bs * q);
+    scales.s[1] = sum ? 1.0f / (float)bs : 1.0f;
+    scales.s[2] = sum ? 1.0f : 1.0f / (float)(last_rows * q);
+    scales.s[3] = sum ? 1.0f / (float)last_rows : 1.0f;
+    cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, ubs = (cl_uint)bs;
+    cl_uint ulast = (cl_uint)(nb - 1), first_batch = 0, count = (cl_uint)nb;
+    cl_int kind = (cl_int)o->loss, nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
+    size_t mW = momW ? d * q * sizeof(float) : sizeof(float);
+    size_t mb = momb ? q * sizeof(float) : sizeof(float);
+    clg_arg args[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
+                      CLG_ARG(Lr->W),      CLG_ARG(Lr->b),      CLG_ARG(momW),
+                      CLG_ARG(momb),       CLG_ARG(Lr->dW),     CLG_ARG(Lr->db),
+                      CLG_ARG(un),         CLG_ARG(ud),         CLG_ARG(uq),
+                      CLG_ARG(ubs),        CLG_ARG(first_batch), CLG_ARG(count),
+                      CLG_ARG(ulast),      CLG_ARG(kind),       CLG_ARG(scales),
+                      CLG_ARG(hw),         CLG_ARG(hb),         CLG_ARG(nestW),
+                      CLG_ARG(nestb),      CLG_ARG(first_step),
+                      CLG_LOCAL(d * q * sizeof(float)), CLG_LOCAL(q * sizeof(float)),
+                      CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
+                      CLG_LOCAL(cap * sizeof(cl_uint))};
+    const size_t nargs = sizeof args / sizeof args[0];
+    if (mode == FUSED_EPOCH) {
+        s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);
+    } else {
+        count = 1;
+        for (size_t t = 0; s == CLG_OK && t < nb; t++) {
+            first_batch = (cl_uint)t;
+            if (t) first_step = 0;
+            s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);
+        }
+    }
+    if (s != CLG_OK) {
+        release_new_momentum(opt, first_step);
+        return s;
+    }
+    ld->next = nb; /* the epoch's batches are consumed */
+    opt->steps += nb;
+    *steps += nb;
+    *handled = 1;
+    return CLG_OK;
+}
+
+/* Groups of the full-set loss: enough to keep every compute unit busy, each a
+ * contiguous chunk of rows. */
+#define FUSED_LOSS_GROUPS_PER_CU 4
+#define FUSED_LOSS_GROUP 64
+
+clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                               clg_tensor *acc, int *handled)
+{
+    *handled = 0;
+    clg_context *ctx = m->ctx;
+    fused_mode mode;
+    clg_status s = read_mode(ctx, &mode);
+    if (s != CLG_OK || mode == FUSED_OFF) return s;
+    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR || ds->classes) return CLG_OK;
+    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE) return CLG_OK;
+    const size_t n = ds->n, d = ds->d, q = ds->q;
+    if (n * d > UINT32_MAX || n * q > UINT32_MAX || d != m->layers[0].in || q != m->layers[0].out)
+        return CLG_OK;
+    size_t group, local_free;
+    s = clg_kernel_limits(ctx, "fused", "fused_loss_partial", &group, NULL, &local_free);
+    if (s != CLG_OK) return s;
+    size_t L = clg_pow2_floor(group < FUSED_LOSS_GROUP ? group : FUSED_LOSS_GROUP);
+    while (L > 1 && L * sizeof(float) > local_free) L /= 2;
+    size_t groups = (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
+    size_t chunk = (n + groups - 1) / groups;
+    groups = (n + chunk - 1) / chunk;
+    /* Released right after the enqueues: OpenCL frees it once they have run. */
+    cl_mem part = NULL;
+    s = clg_buffer_create(ctx, groups * sizeof(float), "loss partial sums", &part);
+    if (s != CLG_OK) return s;
+    cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, uc = (cl_uint)chunk,
+            ug = (cl_uint)groups;
+    cl_int k = (cl_int)kind;
+    const clg_layer *Lr = &m->layers[0];
+    clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(Lr->W), CLG_ARG(Lr->b),
+                   CLG_ARG(part), CLG_ARG(un), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uc),
+                   CLG_ARG(k), CLG_LOCAL(L * sizeof(float))};
+    size_t global = groups * L;
+    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 11, a);
+    clg_arg f[] = {CLG_ARG(part), CLG_ARG(acc->mem), CLG_ARG(ug)};
+    size_t one = 1;
+    if (s == CLG_OK) s = clg_launch(ctx, "fused", "fused_loss_finish", 1, &one, &one, 3, f);
+    clReleaseMemObject(part);
+    if (s == CLG_OK) *handled = 1;
+    return s;
+}

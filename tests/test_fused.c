@@ -1,0 +1,281 @@
+/* Fused training (lib/fused.c, cl/fused.cl): on the same data, seed and options,
+ * the unfused path, one fused launch per minibatch and one persistent launch per
+ * epoch end with the same parameters after 3 epochs, within TOL (absolute, on
+ * parameters of magnitude <= 4.2: float rounding of a few hundred steps, and the
+ * bias sum's order, which is sequential fused and a tree unfused). Kernel counts
+ * show which path ran; ineligible setups fall back and still train. */
+#include <math.h>
+
+#include "helpers.h"
+#include "internal.h"
+
+#define TOL 1e-5
+
+typedef struct setup {
+    size_t n, d, q, batch, epochs;
+    int drop_last;
+    clg_loss_kind loss;
+    clg_reduction red;
+    clg_sgd_options sgd;
+    int bias_group;        /* biases get their own options: bias_sgd */
+    clg_sgd_options bias_sgd;
+} setup;
+
+static setup base(void)
+{
+    setup s = {1000, 2, 1, 10, 3, 0, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, clg_sgd_defaults(), 0,
+               clg_sgd_defaults()};
+    return s;
+}
+
+/* y = X·W* + b* + noise, W* = [2, -3.4, 0.5, ...] per output shifted, made on the host. */
+static clg_dataset *make_data(clg_context *ctx, const setup *st)
+{
+    if (st->q == 1) {
+        float w[64];
+        for (size_t j = 0; j < st->d; j++) w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
+        clg_dataset *ds;
+        CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, st->n, w, st->d, 4.2f, 0.01f, 42, &ds));
+        return ds;
+    }
+    size_t n = st->n, d = st->d, q = st->q;
+    float *X = malloc(n * d * sizeof *X), *Y = malloc(n * q * sizeof *Y);
+    cr_assert(X && Y);
+    uint32_t u = 12345;
+    for (size_t i = 0; i < n * d; i++) {
+        u = u * 1664525u + 1013904223u;
+        X[i] = (float)((u >> 8) / 16777216.0 * 2.0 - 1.0);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < q; j++) {
+            double y = 1.0 + (double)j;
+            for (size_t k = 0; k < d; k++) y += X[i * d + k] * (0.3 * (double)((k + j) % 5) - 0.6);
+            Y[i * q + j] = (float)y;
+        }
+    clg_dataset *ds;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, n, d, q, &ds));
+    free(X);
+    free(Y);
+    return ds;
+}
+
+/* Trains a fresh Linear(d→q) (same seeded init) under CLGRAD_FUSED=mode; returns
+ * W then b in out (d*q + q) and the kernels enqueued during the fit. */
+static unsigned train(clg_context *ctx, clg_dataset *ds, const setup *st, const char *mode,
+                      float *out, clg_fit_report *rep)
+{
+    cr_assert_eq(setenv("CLGRAD_FUSED", mode, 1), 0);
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    clg_linear_init init = clg_linear_init_defaults();
+    init.seed = 7;
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, st->d, st->q, &init));
+    clg_optimizer *opt;
+    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &st->sgd, &opt));
+    if (st->bias_group) CLG_OK_OR_FAIL(ctx, clg_sgd_add_group_by_kind(opt, 1, &st->bias_sgd));
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    o.epochs = st->epochs;
+    o.batch_size = st->batch;
+    o.drop_last = st->drop_last;
+    o.seed = 3;
+    o.loss = st->loss;
+    o.reduction = st->red;
+    clg_context_stats before, after;
+    CLG_OK_OR_FAIL(ctx, clg_context_get_stats(ctx, &before));
+    CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, opt, rep));
+    CLG_OK_OR_FAIL(ctx, clg_context_get_stats(ctx, &after));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, out, st->d * st->q));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, out + st->d * st->q, st->q));
+    cr_expect_eq(opt->steps, rep->steps, "optimizer steps %llu, fit steps %zu", opt->steps,
+                 rep->steps);
+    clg_sgd_destroy(opt);
+    clg_model_destroy(m);
+    unsetenv("CLGRAD_FUSED");
+    return after.kernels_enqueued - before.kernels_enqueued;
+}
+
+/* The three paths agree within TOL and each ran as it should. */
+static void check_paths(const setup *st)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds = make_data(ctx, st);
+    size_t np = st->d * st->q + st->q;
+    float *ref = malloc(np * sizeof *ref), *got = malloc(np * sizeof *got);
+    clg_fit_report r0, r;
+    unsigned k0 = train(ctx, ds, st, "0", ref, &r0);
+    size_t per_epoch = st->drop_last ? st->n / st->batch : (st->n + st->batch - 1) / st->batch;
+    cr_assert_eq(r0.steps, st->epochs * per_epoch);
+    cr_expect_geq(k0, 5 * r0.steps, "unfused: %u kernels for %zu steps", k0, r0.steps);
+    const char *modes[] = {"epoch", "minibatch", "auto"};
+    unsigned k_epoch = 0;
+    for (size_t mi = 0; mi < 3; mi++) {
+        unsigned k = train(ctx, ds, st, modes[mi], got, &r);
+        cr_expect_eq(r.steps, r0.steps);
+        if (mi == 0) { /* one fused launch per epoch, plus the evaluation's kernels */
+            k_epoch = k;
+            cr_expect(k < k0 - 4 * r.steps, "epoch: %u kernels (unfused %u) for %zu steps", k, k0,
+                      r.steps);
+        } else if (mi == 1) { /* one per step instead of one per epoch */
+            cr_expect_eq(k, k_epoch - st->epochs + r.steps, "minibatch: %u kernels, epoch %u, %zu steps",
+                         k, k_epoch, r.steps);
+        } else {
+            cr_expect_eq(k, k_epoch, "auto picks the epoch kernel for these sizes");
+        }
+        double worst = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < np; i++) {
+            double e = fabs((double)got[i] - (double)ref[i]);
+            if (!(e <= worst)) worst = e, at = i;
+        }
+        cr_expect_leq(worst, TOL, "%s vs unfused: |diff| %g at parameter element %zu (%g vs %g)",
+                      modes[mi], worst, at, (double)got[at], (double)ref[at]);
+        cr_expect(fabs(r.final_loss - r0.final_loss) <= 1e-4 * r0.final_loss + 1e-9,
+                  "%s: final loss %g vs unfused %g", modes[mi], r.final_loss, r0.final_loss);
+    }
+    free(ref);
+    free(got);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+Test(fused, seeds_setting) { setup s = base(); check_paths(&s); }
+
+Test(fused, partial_last_batch_mean)
+{
+    setup s = base();
+    s.n = 1003; /* 100 full batches and one of 3 */
+    s.red = CLG_REDUCE_MEAN;
+    check_paths(&s);
+}
+
+Test(fused, partial_last_batch_sum)
+{
+    setup s = base();
+    s.n = 1003;
+    check_paths(&s);
+}
+
+Test(fused, drop_last)
+{
+    setup s = base();
+    s.n = 1003;
+    s.drop_last = 1;
+    check_paths(&s);
+}
+
+Test(fused, batch_one)
+{
+    setup s = base();
+    s.n = 300;
+    s.batch = 1;
+    s.sgd.lr = 0.01f;
+    check_paths(&s);
+}
+
+Test(fused, mse_mean)
+{
+    setup s = base();
+    s.loss = CLG_LOSS_MSE;
+    s.red = CLG_REDUCE_MEAN;
+    check_paths(&s);
+}
+
+Test(fused, weight_decay_and_momentum)
+{
+    setup s = base();
+    s.sgd.weight_decay = 0.01f;
+    s.sgd.momentum = 0.9f;
+    s.sgd.dampening = 0.1f;
+    s.sgd.lr = 0.01f;
+    check_paths(&s);
+}
+
+Test(fused, nesterov_and_bias_group)
+{
+    setup s = base();
+    s.n = 1003;
+    s.red = CLG_REDUCE_MEAN;
+    s.sgd.momentum = 0.5f;
+    s.sgd.nesterov = 1;
+    s.sgd.weight_decay = 0.001f;
+    s.bias_group = 1; /* biases: no decay, no momentum, own lr */
+    s.bias_sgd.lr = 0.05f;
+    check_paths(&s);
+}
+
+Test(fused, d17_q3)
+{
+    setup s = base();
+    s.d = 17;
+    s.q = 3;
+    s.n = 1003;
+    s.batch = 16;
+    s.red = CLG_REDUCE_MEAN;
+    s.sgd.momentum = 0.9f;
+    s.sgd.lr = 0.01f;
+    check_paths(&s);
+}
+
+Test(fused, larger_batch_than_group)
+{
+    setup s = base(); /* 300 rows x 3 outputs per batch: more pairs than work-items */
+    s.d = 40;
+    s.q = 3;
+    s.n = 1000;
+    s.batch = 300;
+    s.red = CLG_REDUCE_MEAN;
+    s.sgd.lr = 0.05f;
+    check_paths(&s);
+}
+
+/* A two-layer model is not eligible: CLGRAD_FUSED=epoch falls back and it trains. */
+Test(fused, ineligible_model_falls_back)
+{
+    clg_context *ctx = test_context();
+    setup st = base();
+    clg_dataset *ds = make_data(ctx, &st);
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 4, NULL));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 4, 1, NULL));
+    cr_assert_eq(setenv("CLGRAD_FUSED", "epoch", 1), 0);
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    o.sgd.lr = 0.01f;
+    clg_context_stats before, after;
+    CLG_OK_OR_FAIL(ctx, clg_context_get_stats(ctx, &before));
+    clg_fit_report rep;
+    double start;
+    CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_SQUARED, &start));
+    CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &rep));
+    CLG_OK_OR_FAIL(ctx, clg_context_get_stats(ctx, &after));
+    cr_expect_eq(rep.steps, 300);
+    cr_expect_geq(after.kernels_enqueued - before.kernels_enqueued, 5 * rep.steps,
+                  "the unfused path runs several kernels per step");
+    cr_expect_lt(rep.final_loss, 0.01 * start, "loss %g from %g: must fall 100x", rep.final_loss,
+                 start);
+    unsetenv("CLGRAD_FUSED");
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+Test(fused, bad_mode_is_an_error)
+{
+    clg_context *ctx = test_context();
+    setup st = base();
+    clg_dataset *ds = make_data(ctx, &st);
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 1, NULL));
+    cr_assert_eq(setenv("CLGRAD_FUSED", "sometimes", 1), 0);
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    cr_expect_eq(clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(clg_last_error(ctx), "CLGRAD_FUSED") != NULL, "message: %s", clg_last_error(ctx));
+    unsetenv("CLGRAD_FUSED");
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
