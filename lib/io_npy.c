@@ -55,11 +55,14 @@ static clg_status parse_string(parser *ps, const char **s, size_t *len)
     int q = peek(ps);
     if (q != '\'' && q != '"') return syntax(ps, "expected a quoted string");
     const char *start = ++ps->p;
-    while (ps->p < ps->end && *ps->p != q) {
-        if (*ps->p == '\\' || *ps->p == '\n') return syntax(ps, "unsupported character in a string");
+    while (ps->p < ps->end && *ps->p != q && *ps->p != '\n') {
+        if (*ps->p == '\\') return syntax(ps, "backslash escapes are not supported in a string");
         ps->p++;
     }
-    if (ps->p >= ps->end) return syntax(ps, "unterminated string");
+    if (ps->p >= ps->end || *ps->p == '\n') {
+        ps->p = start - 1;
+        return syntax(ps, "unterminated string");
+    }
     *s = start;
     *len = (size_t)(ps->p - start);
     ps->p++;
