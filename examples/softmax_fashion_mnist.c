@@ -55,8 +55,8 @@ static int write_split(const char *dir, const char *images, const char *labels, 
         const int col = 2 + (5 * k) / 2;
         for (int r = 0; r < 28; r++)
             for (int c = 0; c < 28; c++) {
-                unsigned v = lcg(&seed) % 90u; /* noise */
-                if (c >= col && c < col + 3 && r >= 4 && r < 24) v += 150u;
+                unsigned v = lcg(&seed) % 120u; /* noise */
+                if (c >= col && c < col + 3 && r >= 4 && r < 24) v += 60u;
                 img[r * 28 + c] = (unsigned char)(v > 255u ? 255u : v);
             }
         ok = gzwrite(gi, img, sizeof img) == (int)sizeof img && gzwrite(gl, &k, 1) == 1;
