@@ -468,7 +468,9 @@ CLG_API clg_status clg_dataset_from_csv(clg_context *ctx, const char *path,
  * gzip magic; both are read through zlib). Layout: two zero bytes, a dtype code
  * (0x08 ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64),
  * ndim (1..4), ndim big-endian uint32 dims (each > 0), then the big-endian
- * payload and nothing after it. At most 2^31-1 elements. */
+ * payload and nothing after it (for gzip: nothing after it in the decompressed
+ * data; zlib ignores non-gzip bytes after the compressed stream). At most 2^31-1
+ * elements. */
 typedef struct clg_idx {
     uint8_t dtype;     /* the dtype code above */
     uint8_t ndim;      /* 1..4 */
