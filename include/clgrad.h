@@ -464,6 +464,80 @@ CLG_API clg_status clg_csv_read(const char *path, const clg_csv_options *opts, f
 CLG_API clg_status clg_dataset_from_csv(clg_context *ctx, const char *path,
                                         const clg_csv_options *opts, clg_dataset **out);
 
+/* IDX files (MNIST, Fashion-MNIST), plain or gzip-compressed (told apart by the
+ * gzip magic; both are read through zlib). Layout: two zero bytes, a dtype code
+ * (0x08 ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64),
+ * ndim (1..4), ndim big-endian uint32 dims (each > 0), then the big-endian
+ * payload and nothing after it (for gzip: nothing after it in the decompressed
+ * data; zlib ignores non-gzip bytes after the compressed stream). At most 2^31-1
+ * elements. */
+typedef struct clg_idx {
+    uint8_t dtype;     /* the dtype code above */
+    uint8_t ndim;      /* 1..4 */
+    uint32_t dims[4];  /* dims[ndim..3] are 0 */
+    size_t count;      /* product of the dims */
+    float *data;       /* count values converted to float (ubyte NOT scaled);
+                          int32 beyond 2^24 rounds to the nearest float */
+} clg_idx;
+
+/* Reads an IDX file on the host. Errors (message through clg_last_error(NULL),
+ * naming the path and the field): CLG_ERR_IO (cannot open or read),
+ * CLG_ERR_FORMAT (magic, dtype, ndim, a zero dim, element count beyond the
+ * limit, truncated header or payload, corrupt gzip stream, trailing data),
+ * CLG_ERR_NONFINITE (NaN/Inf, or a float64 beyond float32 range),
+ * CLG_ERR_INVALID_ARGUMENT (NULL). On error *out is zeroed. Free with clg_idx_free. */
+CLG_API clg_status clg_idx_read(const char *path, clg_idx *out);
+/* Frees out->data and zeroes *out; accepts NULL and a zeroed struct. */
+CLG_API void clg_idx_free(clg_idx *idx);
+
+/* Reads an image file (n × ... , at least 2-D) and a label file (1-D, n
+ * entries) as classification data: *X (n×d, d = product of the other dims,
+ * row-major) with ubyte pixels scaled to [0, 1] (x/255; other dtypes kept as
+ * they are), *y (n) class ids. Labels must be integers in [0, 2^24). Errors as
+ * clg_idx_read, plus CLG_ERR_SHAPE (image and label counts differ, labels not
+ * 1-D, images 1-D) and CLG_ERR_FORMAT (a label negative, fractional or too large).
+ * *X and *y are malloc'd (free()); on error they are NULL and *n, *d are 0. */
+CLG_API clg_status clg_idx_read_pair(const char *images, const char *labels, float **X,
+                                     int32_t **y, size_t *n, size_t *d);
+
+/* clg_idx_read_pair, then clg_dataset_from_host_labels with classes = the
+ * largest label + 1 (at least 2); errors go to ctx. */
+CLG_API clg_status clg_dataset_from_idx(clg_context *ctx, const char *images, const char *labels,
+                                        clg_dataset **out);
+
+/* NumPy .npy files, format versions 1.0, 2.0 and 3.0, C order. dtypes: <f4,
+ * <f8, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (little-endian); values are
+ * converted to float (64-bit and 32-bit integers beyond 2^24 round to the
+ * nearest float). Shapes of 0 to 8 dims; () is a scalar (count 1). */
+typedef struct clg_npy {
+    size_t ndim;      /* 0..8 */
+    size_t shape[8];  /* shape[ndim..7] are 0 */
+    size_t count;     /* product of the shape (1 for a scalar) */
+    float *data;      /* count values, C order */
+} clg_npy;
+
+/* Reads a .npy file on the host. The header dict must have exactly the keys
+ * 'descr', 'fortran_order' and 'shape'. Errors (message through
+ * clg_last_error(NULL), naming the path and the problem): CLG_ERR_IO,
+ * CLG_ERR_FORMAT (magic, header length, header dict syntax, missing/unknown/
+ * repeated key, shape overflow, data shorter or longer than the shape says),
+ * CLG_ERR_UNSUPPORTED (fortran_order True, big-endian or other dtypes,
+ * structured dtypes, an unknown format version, more than 8 dims, a zero in
+ * the shape), CLG_ERR_NONFINITE (NaN/Inf, or a float64 beyond float32 range),
+ * CLG_ERR_INVALID_ARGUMENT (NULL). On error *out is zeroed. */
+CLG_API clg_status clg_npy_read(const char *path, clg_npy *out);
+/* Frees npy->data and zeroes *npy; accepts NULL and a zeroed struct. */
+CLG_API void clg_npy_free(clg_npy *npy);
+
+/* Features from X_path (2-D n×d; 1-D is n×1) and targets from y_path (1-D n,
+ * or 2-D n×q). classification != 0: y must hold one integer class id >= 0 per
+ * row (1-D or n×1, below 2^24) and the dataset is made with
+ * clg_dataset_from_host_labels (classes = largest id + 1, at least 2);
+ * otherwise clg_dataset_from_host. Shape disagreements are CLG_ERR_SHAPE,
+ * non-integral or negative labels CLG_ERR_FORMAT; errors go to ctx. */
+CLG_API clg_status clg_dataset_from_npy(clg_context *ctx, const char *X_path, const char *y_path,
+                                        int classification, clg_dataset **out);
+
 /* -------------------------------------------------------------- self-test */
 
 typedef struct clg_selftest_result {
