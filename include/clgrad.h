@@ -307,16 +307,21 @@ typedef enum clg_loss_kind {
 } clg_loss_kind;
 
 typedef enum clg_reduction {
-    CLG_REDUCE_MEAN = 0, /* mean over all B·q elements */
+    CLG_REDUCE_MEAN = 0, /* mean over all B·q elements (over the B samples for SOFTMAX_XENT) */
     CLG_REDUCE_SUM = 1,
     CLG_REDUCE_NONE = 2  /* one value per element */
 } clg_reduction;
 
-/* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE. */
+/* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE.
+ * SOFTMAX_XENT: pred is B×C logits and target B×1 class ids (CLG_ERR_SHAPE
+ * otherwise); out is B×1 for NONE (one loss per sample), MEAN divides by B. A
+ * class id that is not an integer in [0, C) gives a NaN loss for its row (so
+ * clg_fit stops with CLG_ERR_NONFINITE). */
 CLG_API clg_status clg_loss_forward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
                                     const clg_tensor *pred, const clg_tensor *target,
                                     clg_tensor *out);
-/* dL/dpred of the reduced loss (for NONE: of the sum of the elements), B×q. */
+/* dL/dpred of the reduced loss (for NONE: of the sum of the elements), B×q.
+ * SOFTMAX_XENT: softmax(pred) − onehot(label), times 1/B for MEAN. */
 CLG_API clg_status clg_loss_backward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
                                      const clg_tensor *pred, const clg_tensor *target,
                                      clg_tensor *grad);
@@ -386,7 +391,6 @@ typedef struct clg_fit_report {
 CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
                            clg_optimizer *opt, clg_fit_report *report);
 
-/* Mean per-element loss of m over the whole of ds (one wait). */
 typedef struct clg_eval_result {
     double loss;     /* mean per-sample loss (per element for regression losses) */
     double accuracy; /* fraction of argmax(ŷ) == label; -1 for regression data */
@@ -401,6 +405,8 @@ CLG_API clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kin
 /* Runs the model on host rows X[n×inputs]; writes n×outputs values to out. */
 CLG_API clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out);
 
+/* Mean loss of m over the whole of ds (per element; per sample for
+ * SOFTMAX_XENT), one wait: clg_evaluate's loss. */
 CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
                                      double *loss);
 
