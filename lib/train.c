@@ -29,27 +29,6 @@ clg_fit_options clg_fit_defaults(void)
     return o;
 }
 
-static clg_status check_model_data(clg_model *m, const clg_dataset *ds, const char *op)
-{
-    if (!m || !ds) return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
-    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
-    if (ds->ctx != m->ctx)
-        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: model and dataset belong to different contexts", op);
-    if (ds->classes) {
-        if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->classes)
-            return clg_fail(m->ctx, CLG_ERR_SHAPE,
-                            "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
-                            "features and %zu classes (one output per class)",
-                            op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->classes);
-    } else if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->q) {
-        return clg_fail(m->ctx, CLG_ERR_SHAPE,
-                        "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
-                        "features and %zu targets",
-                        op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->q);
-    }
-    return CLG_OK;
-}
-
 /* The loss must suit the data: cross-entropy for class ids, squared/MSE for targets. */
 static clg_status check_loss(const clg_context *ctx, const clg_dataset *ds, clg_loss_kind kind,
                              const char *op)
@@ -66,6 +45,30 @@ static clg_status check_loss(const clg_context *ctx, const clg_dataset *ds, clg_
                         "%s: the dataset holds class ids (%zu classes); use "
                         "CLG_LOSS_SOFTMAX_XENT, not a regression loss",
                         op, ds->classes);
+    return CLG_OK;
+}
+
+static clg_status check_model_data(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                                   const char *op)
+{
+    if (!m || !ds) return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
+    if (ds->ctx != m->ctx)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: model and dataset belong to different contexts", op);
+    clg_status s = check_loss(m->ctx, ds, kind, op);
+    if (s != CLG_OK) return s;
+    if (ds->classes) {
+        if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->classes)
+            return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                            "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
+                            "features and %zu classes (one output per class)",
+                            op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->classes);
+    } else if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->q) {
+        return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                        "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
+                        "features and %zu targets",
+                        op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->q);
+    }
     return CLG_OK;
 }
 
@@ -121,10 +124,9 @@ static clg_status read_mean(clg_tensor *acc, size_t elements, double *out)
 clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind, clg_eval_result *out)
 {
     const char *op = "clg_evaluate";
-    clg_status s = check_model_data(m, ds, op);
+    clg_status s = check_model_data(m, ds, kind, op);
     if (s != CLG_OK) return s;
     if (!out) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: NULL result", op);
-    if ((s = check_loss(m->ctx, ds, kind, op)) != CLG_OK) return s;
     clg_loader *eval = NULL;
     clg_tensor *acc = NULL, *correct = NULL;
     int classify = ds->classes != 0;
@@ -255,11 +257,10 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
                    clg_fit_report *report)
 {
-    clg_status s = check_model_data(m, ds, "clg_fit");
-    if (s != CLG_OK) return s;
     clg_fit_options o = opts ? *opts : clg_fit_defaults();
+    clg_status s = check_model_data(m, ds, o.loss, "clg_fit");
+    if (s != CLG_OK) return s;
     if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
-    if ((s = check_loss(m->ctx, ds, o.loss, "clg_fit")) != CLG_OK) return s;
     if (opt && opt->model != m)
         return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: the optimizer belongs to another model");
     fit_state st = {0};

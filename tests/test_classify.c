@@ -394,6 +394,9 @@ Test(classify, fit_rejects_mismatched_models_and_losses)
     clg_model *m1;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m1));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m1, 2, 1, NULL));
+    o.loss = CLG_LOSS_MSE;
+    cr_expect_eq(clg_fit(m1, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT,
+                 "a regression loss on class ids is the wrong loss, whatever the model's outputs");
     o.loss = CLG_LOSS_SOFTMAX_XENT;
     cr_expect_eq(clg_fit(m1, reg, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT, "CE on regression data");
     cr_expect(strstr(msg, "classification"), "%s", msg);
