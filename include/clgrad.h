@@ -199,14 +199,18 @@ CLG_API size_t clg_dataset_targets(const clg_dataset *ds);  /* q */
 /* Classification data: labels[n] are class ids in [0, classes). They are kept
  * on the device as one float column (exact below 2^24), so the dataset has
  * q = 1 and clg_dataset_classes() = classes. An id out of range is
- * CLG_ERR_INVALID_ARGUMENT naming the row. */
+ * CLG_ERR_INVALID_ARGUMENT naming the row; so is classes < 2 or > 2^24. NaN or
+ * Inf in X is CLG_ERR_NONFINITE; n or d of 0 is CLG_ERR_SHAPE. */
 CLG_API clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X,
                                                 const int32_t *labels, size_t n, size_t d,
                                                 size_t classes, clg_dataset **out);
 /* Number of classes, or 0 for a regression dataset. */
 CLG_API size_t clg_dataset_classes(const clg_dataset *ds);
 /* Splits ds into a shuffled (seeded) train part and a test part of
- * round(n·test_fraction) samples (0 < test_fraction < 1, both parts non-empty). */
+ * round(n·test_fraction) samples (0 < test_fraction < 1, both parts non-empty,
+ * CLG_ERR_INVALID_ARGUMENT otherwise). The permutation is a Philox Fisher–Yates
+ * shuffle of the indices (same seed, same parts on every device); rows are
+ * gathered on the device into two new datasets, which keep the classes. */
 CLG_API clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction, uint64_t seed,
                                      clg_dataset **train, clg_dataset **test);
 /* Copies the dataset to the host; X (n*d) or Y (n*q) may be NULL to skip it. */
@@ -307,16 +311,21 @@ typedef enum clg_loss_kind {
 } clg_loss_kind;
 
 typedef enum clg_reduction {
-    CLG_REDUCE_MEAN = 0, /* mean over all B·q elements */
+    CLG_REDUCE_MEAN = 0, /* mean over all B·q elements (over the B samples for SOFTMAX_XENT) */
     CLG_REDUCE_SUM = 1,
     CLG_REDUCE_NONE = 2  /* one value per element */
 } clg_reduction;
 
-/* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE. */
+/* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE.
+ * SOFTMAX_XENT: pred is B×C logits and target B×1 class ids (CLG_ERR_SHAPE
+ * otherwise); out is B×1 for NONE (one loss per sample), MEAN divides by B. A
+ * class id that is not an integer in [0, C) gives a NaN loss for its row (so
+ * clg_fit stops with CLG_ERR_NONFINITE). */
 CLG_API clg_status clg_loss_forward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
                                     const clg_tensor *pred, const clg_tensor *target,
                                     clg_tensor *out);
-/* dL/dpred of the reduced loss (for NONE: of the sum of the elements), B×q. */
+/* dL/dpred of the reduced loss (for NONE: of the sum of the elements), B×q.
+ * SOFTMAX_XENT: softmax(pred) − onehot(label), times 1/B for MEAN. */
 CLG_API clg_status clg_loss_backward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
                                      const clg_tensor *pred, const clg_tensor *target,
                                      clg_tensor *grad);
@@ -355,7 +364,8 @@ CLG_API clg_status clg_sgd_step(clg_optimizer *opt, float grad_scale);
 /* ---------------------------------------------------------------- training */
 
 /* Called after each epoch with the 1-based epoch and the mean loss over the
- * whole training set (per element, of the fit's loss kind). */
+ * whole training set (per element, of the fit's loss kind; per sample for
+ * CLG_LOSS_SOFTMAX_XENT). */
 typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
 /* Prints "epoch 1, loss 0.000203" to stdout, like d2l. */
 CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
@@ -381,12 +391,14 @@ typedef struct clg_fit_report {
 } clg_fit_report;
 
 /* Trains m on ds. The host waits once per epoch (for the full-set loss).
+ * Classification data (clg_dataset_from_host_labels) needs loss
+ * CLG_LOSS_SOFTMAX_XENT and a model with one output per class; regression data
+ * a regression loss (CLG_ERR_INVALID_ARGUMENT / CLG_ERR_SHAPE otherwise).
  * opt NULL: an SGD optimizer with opts->sgd is made for the call. report may be NULL.
  * A non-finite loss stops training with CLG_ERR_NONFINITE. */
 CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
                            clg_optimizer *opt, clg_fit_report *report);
 
-/* Mean per-element loss of m over the whole of ds (one wait). */
 typedef struct clg_eval_result {
     double loss;     /* mean per-sample loss (per element for regression losses) */
     double accuracy; /* fraction of argmax(ŷ) == label; -1 for regression data */
@@ -394,13 +406,19 @@ typedef struct clg_eval_result {
 } clg_eval_result;
 
 /* Loss and (for classification data) accuracy of m over the whole of ds, in
- * batches, with one wait. */
+ * batches, with one wait. kind must suit the data: CLG_LOSS_SOFTMAX_XENT for
+ * classification data, a regression loss otherwise (CLG_ERR_INVALID_ARGUMENT);
+ * the model's outputs must equal the classes (or q) (CLG_ERR_SHAPE). */
 CLG_API clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
                                 clg_eval_result *out);
 
-/* Runs the model on host rows X[n×inputs]; writes n×outputs values to out. */
+/* Runs the model on host rows X[n×inputs]; writes n×outputs values to out (raw
+ * logits for a classifier). Batched; one wait. n = 0 is CLG_ERR_SHAPE, NaN or
+ * Inf in X is CLG_ERR_NONFINITE. */
 CLG_API clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out);
 
+/* Mean loss of m over the whole of ds (per element; per sample for
+ * SOFTMAX_XENT), one wait: clg_evaluate's loss. */
 CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
                                      double *loss);
 

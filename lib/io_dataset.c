@@ -5,19 +5,7 @@
 
 #include "internal.h"
 
-/* TEMPORARY (branch wt-files only): clg_dataset_from_host_labels is implemented on
- * another branch. Until that is merged this weak reference lets the library link;
- * the integrator deletes this block (and the NULL check below) at the merge. */
-#pragma weak clg_dataset_from_host_labels
-static clg_status from_labels(clg_context *ctx, const float *X, const int32_t *labels, size_t n,
-                              size_t d, size_t classes, clg_dataset **out)
-{
-    if (!clg_dataset_from_host_labels)
-        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
-                        "clg_dataset_from_host_labels is not part of this build");
-    return clg_dataset_from_host_labels(ctx, X, labels, n, d, classes, out);
-}
-/* END TEMPORARY */
+
 
 static size_t classes_of(const int32_t *y, size_t n)
 {
@@ -38,7 +26,7 @@ clg_status clg_dataset_from_idx(clg_context *ctx, const char *images, const char
     size_t n, d;
     clg_status s = clg_idx_read_pair(images, labels, &X, &y, &n, &d);
     if (s != CLG_OK) return clg_fail(ctx, s, "%s", clg_last_error(NULL));
-    s = from_labels(ctx, X, y, n, d, classes_of(y, n), out);
+    s = clg_dataset_from_host_labels(ctx, X, y, n, d, classes_of(y, n), out);
     free(X);
     free(y);
     return s;
@@ -86,7 +74,7 @@ clg_status clg_dataset_from_npy(clg_context *ctx, const char *X_path, const char
             else
                 labels[i] = (int32_t)v;
         }
-        if (s == CLG_OK) s = from_labels(ctx, X.data, labels, n, d, classes_of(labels, n), out);
+        if (s == CLG_OK) s = clg_dataset_from_host_labels(ctx, X.data, labels, n, d, classes_of(labels, n), out);
     } else if (s == CLG_OK) {
         s = clg_dataset_from_host(ctx, X.data, Y.data, n, d, q, out);
     }

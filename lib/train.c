@@ -1,6 +1,7 @@
 /* The training loop: epochs of gather → forward → loss gradient → backward →
  * SGD, all enqueued; the host waits once per epoch, for the full-set loss. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,43 +29,81 @@ clg_fit_options clg_fit_defaults(void)
     return o;
 }
 
-static clg_status check_model_data(clg_model *m, const clg_dataset *ds, const char *op)
+/* The loss must suit the data: cross-entropy for class ids, squared/MSE for targets. */
+static clg_status check_loss(const clg_context *ctx, const clg_dataset *ds, clg_loss_kind kind,
+                             const char *op)
+{
+    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE && kind != CLG_LOSS_SOFTMAX_XENT)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: unknown loss kind %d", op, (int)kind);
+    if (kind == CLG_LOSS_SOFTMAX_XENT && !ds->classes)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: softmax cross-entropy needs classification data (a dataset made by "
+                        "clg_dataset_from_host_labels); this one has real-valued targets",
+                        op);
+    if (kind != CLG_LOSS_SOFTMAX_XENT && ds->classes)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: the dataset holds class ids (%zu classes); use "
+                        "CLG_LOSS_SOFTMAX_XENT, not a regression loss",
+                        op, ds->classes);
+    return CLG_OK;
+}
+
+static clg_status check_model_data(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                                   const char *op)
 {
     if (!m || !ds) return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
     if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
     if (ds->ctx != m->ctx)
         return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: model and dataset belong to different contexts", op);
-    if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->q)
+    clg_status s = check_loss(m->ctx, ds, kind, op);
+    if (s != CLG_OK) return s;
+    if (ds->classes) {
+        if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->classes)
+            return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                            "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
+                            "features and %zu classes (one output per class)",
+                            op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->classes);
+    } else if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->q) {
         return clg_fail(m->ctx, CLG_ERR_SHAPE,
                         "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
                         "features and %zu targets",
                         op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->q);
+    }
     return CLG_OK;
 }
 
-static clg_status check_loss(const clg_context *ctx, clg_loss_kind kind)
+/* Elements the summed loss of a full pass is divided by: samples for
+ * cross-entropy (mean per sample), samples × targets otherwise. */
+static size_t loss_count(const clg_dataset *ds, clg_loss_kind kind)
 {
-    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "unknown loss kind %d", (int)kind);
-    return CLG_OK;
+    return kind == CLG_LOSS_SOFTMAX_XENT ? ds->n : ds->n * ds->q;
 }
 
-/* Enqueues the summed loss of m over ds into acc (1×1, zeroed here). */
-static clg_status enqueue_full_loss(clg_model *m, clg_loader *eval, clg_loss_kind kind, clg_tensor *acc)
+/* Enqueues the summed loss of m over ds into acc[0] (zeroed here) and, when
+ * correct is not NULL, the number of correct argmax predictions into correct[0]. */
+static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kind kind,
+                                    clg_tensor *acc, clg_tensor *correct)
 {
     clg_status s = clg_tensor_fill(acc, 0.0f);
     int fused = 0;
-    if (s == CLG_OK) s = clg_fused_full_loss(m, eval->ds, kind, acc, &fused);
+    if (s == CLG_OK && !correct) s = clg_fused_full_loss(m, eval->ds, kind, acc, &fused);
     if (s != CLG_OK || fused) return s;
-    s = clg_loader_start_epoch(eval);
+    if (correct) s = clg_tensor_fill(correct, 0.0f);
+    if (s == CLG_OK) s = clg_loader_start_epoch(eval);
     clg_batch b;
     int more = 1;
     while (s == CLG_OK && (s = clg_loader_next(eval, &b, &more)) == CLG_OK && more) {
         const clg_tensor *pred;
         s = clg_model_forward(m, b.X, &pred);
         if (s == CLG_OK)
-            s = clg_op_loss_accumulate(m->ctx, kind, pred->mem, b.Y->mem, acc->mem, b.rows, b.Y->cols);
+            s = clg_op_loss_accumulate(m->ctx, kind, pred->mem, b.Y->mem, acc->mem, b.rows, pred->cols);
+        if (s == CLG_OK && correct)
+            s = clg_op_accuracy_accumulate(m->ctx, pred->mem, b.Y->mem, correct->mem, b.rows,
+                                           pred->cols);
     }
+    /* The batches belong to the loader, which the caller destroys: nothing to backpropagate. */
+    m->X = NULL;
+    m->rows = 0;
     return s;
 }
 
@@ -85,20 +124,88 @@ static clg_status read_mean(clg_tensor *acc, size_t elements, double *out)
     return s;
 }
 
-clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind, double *loss)
+clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind, clg_eval_result *out)
 {
-    clg_status s = check_model_data(m, ds, "clg_evaluate_loss");
+    const char *op = "clg_evaluate";
+    clg_status s = check_model_data(m, ds, kind, op);
     if (s != CLG_OK) return s;
-    if (!loss) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_evaluate_loss: NULL loss");
-    if ((s = check_loss(m->ctx, kind)) != CLG_OK) return s;
+    if (!out) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: NULL result", op);
     clg_loader *eval = NULL;
-    clg_tensor *acc = NULL;
+    clg_tensor *acc = NULL, *correct = NULL;
+    int classify = ds->classes != 0;
     s = eval_loader(ds, &eval);
-    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &acc);
-    if (s == CLG_OK) s = enqueue_full_loss(m, eval, kind, acc);
-    if (s == CLG_OK) s = read_mean(acc, ds->n * ds->q, loss);
+    /* acc = {loss sum, correct count}: one 2-float buffer, read once. */
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 2, &acc);
+    if (s == CLG_OK && classify) s = clg_tensor_create(m->ctx, 1, 1, &correct);
+    if (s == CLG_OK) s = enqueue_full_pass(m, eval, kind, acc, correct);
+    if (s == CLG_OK && classify) {
+        cl_int err = clEnqueueCopyBuffer(m->ctx->queue, correct->mem, acc->mem, 0, sizeof(float),
+                                         sizeof(float), 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_fail_cl(m->ctx, err, "clEnqueueCopyBuffer(accuracy)");
+    }
+    float sums[2] = {0, 0};
+    if (s == CLG_OK) s = clg_tensor_download(acc, sums, 1, 2);
+    if (s == CLG_OK) {
+        out->n = ds->n;
+        out->loss = (double)sums[0] / (double)loss_count(ds, kind);
+        out->accuracy = classify ? (double)sums[1] / (double)ds->n : -1.0;
+    }
+    clg_tensor_destroy(correct);
     clg_tensor_destroy(acc);
     clg_loader_destroy(eval);
+    return s;
+}
+
+clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind, double *loss)
+{
+    if (m && !loss) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_evaluate_loss: NULL loss");
+    clg_eval_result r;
+    clg_status s = clg_evaluate(m, ds, kind, &r);
+    if (s == CLG_OK) *loss = r.loss;
+    return s;
+}
+
+clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out)
+{
+    const char *op = "clg_predict";
+    if (!m || !X || !out)
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
+    if (n == 0) return clg_fail(m->ctx, CLG_ERR_SHAPE, "%s: no rows to predict", op);
+    size_t d = clg_model_inputs(m), q = clg_model_outputs(m);
+    if (n > SIZE_MAX / (d > q ? d : q))
+        return clg_fail(m->ctx, CLG_ERR_SHAPE, "%s: %zu rows overflow the host arrays", op, n);
+    for (size_t i = 0; i < n * d; i++)
+        if (!isfinite(X[i]))
+            return clg_fail(m->ctx, CLG_ERR_NONFINITE, "%s: X has a non-finite value (%g) at row %zu, column %zu",
+                            op, (double)X[i], i / d, i % d);
+    size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;
+    clg_tensor *xb = NULL;
+    clg_status s = clg_tensor_create(m->ctx, chunk, d, &xb);
+    /* Writes and reads are enqueued without waiting (the queue is in order, X and
+     * out stay valid until the call returns); one wait at the end. */
+    for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += chunk) {
+        size_t rows = n - r0 < chunk ? n - r0 : chunk;
+        xb->rows = rows;
+        cl_int err = clEnqueueWriteBuffer(m->ctx->queue, xb->mem, CL_FALSE, 0, rows * d * sizeof(float),
+                                          X + r0 * d, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            s = clg_fail_cl(m->ctx, err, "clEnqueueWriteBuffer(predict rows)");
+            break;
+        }
+        const clg_tensor *pred;
+        s = clg_model_forward(m, xb, &pred);
+        if (s != CLG_OK) break;
+        err = clEnqueueReadBuffer(m->ctx->queue, pred->mem, CL_FALSE, 0, rows * q * sizeof(float),
+                                  out + r0 * q, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_fail_cl(m->ctx, err, "clEnqueueReadBuffer(predictions)");
+    }
+    /* Even after a failure, wait: enqueued transfers still use X and out. */
+    cl_int err = clFinish(m->ctx->queue);
+    if (s == CLG_OK && err != CL_SUCCESS) s = clg_fail_cl(m->ctx, err, "clFinish(predict)");
+    m->X = NULL; /* xb is gone: nothing to backpropagate */
+    m->rows = 0;
+    clg_tensor_destroy(xb);
     return s;
 }
 
@@ -125,7 +232,7 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
     if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_fit: reduction must be CLG_REDUCE_MEAN or CLG_REDUCE_SUM");
-    return check_loss(ctx, o->loss);
+    return CLG_OK;
 }
 
 /* One epoch of minibatch steps, enqueued without any wait. */
@@ -144,7 +251,7 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
         s = clg_model_forward(m, b.X, &pred);
         if (s == CLG_OK)
             s = clg_op_loss_grad(m->ctx, o->loss, o->reduction, pred->mem, b.Y->mem, st->grad->mem,
-                                 b.rows, b.Y->cols);
+                                 b.rows, pred->cols);
         if (s == CLG_OK) s = clg_model_backward(m, st->grad);
         if (s == CLG_OK)
             s = clg_sgd_step(opt, o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
@@ -156,9 +263,9 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
                    clg_fit_report *report)
 {
-    clg_status s = check_model_data(m, ds, "clg_fit");
-    if (s != CLG_OK) return s;
     clg_fit_options o = opts ? *opts : clg_fit_defaults();
+    clg_status s = check_model_data(m, ds, o.loss, "clg_fit");
+    if (s != CLG_OK) return s;
     if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
     if (opt && opt->model != m)
         return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: the optimizer belongs to another model");
@@ -171,14 +278,14 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     s = clg_loader_create(ds, &lo, &st.train);
     if (s == CLG_OK) s = eval_loader(ds, &st.eval);
     if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK) opt = st.own_opt;
-    if (s == CLG_OK) s = clg_tensor_create(m->ctx, o.batch_size, ds->q, &st.grad);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, o.batch_size, clg_model_outputs(m), &st.grad);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
     clg_fit_report r = {0};
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
         double loss = 0;
         s = run_epoch(m, opt, &o, &st, &r.steps);
-        if (s == CLG_OK) s = enqueue_full_loss(m, st.eval, o.loss, st.acc);
-        if (s == CLG_OK) s = read_mean(st.acc, ds->n * ds->q, &loss);
+        if (s == CLG_OK) s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
+        if (s == CLG_OK) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
         if (s != CLG_OK) break;
         r.epochs_run = e;
         r.final_loss = loss;

@@ -190,7 +190,9 @@ Test(loss, shape_and_argument_errors)
     cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, p32, p23, g32), CLG_ERR_SHAPE);
     cr_expect_eq(clg_loss_forward(ctx, (clg_loss_kind)7, CLG_REDUCE_MEAN, p32, g32, one), CLG_ERR_INVALID_ARGUMENT);
     cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, (clg_reduction)-1, p32, g32, one), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect_eq(clg_loss_backward(ctx, (clg_loss_kind)2, CLG_REDUCE_SUM, p32, g32, g32), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_backward(ctx, (clg_loss_kind)3, CLG_REDUCE_SUM, p32, g32, g32), CLG_ERR_INVALID_ARGUMENT);
+    /* Cross-entropy wants a B×1 target of class ids (tests/test_xent.c covers it fully). */
+    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_SUM, p32, g32, g32), CLG_ERR_SHAPE);
     cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, NULL, g32, one), CLG_ERR_INVALID_ARGUMENT);
     cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, p32, g32, NULL), CLG_ERR_INVALID_ARGUMENT);
     clg_tensor *all[] = {p32, p23, one, two, g32};
