@@ -381,6 +381,11 @@ typedef struct clg_fit_options {
     clg_sgd_options sgd;     /* used when no optimizer is passed */
     clg_epoch_callback on_epoch; /* default clg_print_epoch; NULL for silence */
     void *user;
+    /* Optional progress report within an epoch: after every `progress_every`
+     * batches (and the last) the host waits for the device, then calls it. Each
+     * call is one wait, so keep it for an interactive display. Default NULL / 0. */
+    void (*on_progress)(size_t epoch, size_t batch, size_t batches, void *user);
+    size_t progress_every;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 

@@ -252,6 +252,53 @@ static clg_status check_loss(st_run *r, clg_loss_kind kind)
     return s;
 }
 
+/* Softmax cross-entropy (mean), its gradient and the accuracy count. */
+static clg_status check_xent(st_run *r)
+{
+    const size_t B = 29, C = 7;
+    st_bufs b = {0};
+    clg_status s = rand_tensor(r, &b, 0, B, C); /* logits */
+    if (s == CLG_OK) s = out_tensor(r, &b, 1, B, 1); /* labels */
+    if (s == CLG_OK) s = out_tensor(r, &b, 2, B, C); /* gradient */
+    if (s == CLG_OK) s = out_tensor(r, &b, 3, 1, 1); /* loss */
+    if (s == CLG_OK) s = out_tensor(r, &b, 4, 1, 1); /* correct count */
+    double *grad = s == CLG_OK ? ref_alloc(&b, 0, B * C) : NULL;
+    if (!grad) {
+        bufs_free(&b);
+        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory") : s;
+    }
+    for (size_t i = 0; i < B * C; i++) b.h[0][i] *= 40.0f; /* large logits exercise log-sum-exp */
+    for (size_t i = 0; i < B; i++) b.h[1][i] = (float)((i * 5 + 1) % C);
+    s = clg_tensor_upload(b.t[0], b.h[0], B, C);
+    if (s == CLG_OK) s = clg_tensor_upload(b.t[1], b.h[1], B, 1);
+    double loss = 0, correct = 0;
+    for (size_t i = 0; i < B; i++) {
+        const float *z = b.h[0] + i * C;
+        size_t y = (size_t)b.h[1][i], best = 0;
+        double mx = z[0], sum = 0;
+        for (size_t c = 1; c < C; c++) {
+            if (z[c] > mx) mx = z[c];
+            if (z[c] > z[best]) best = c;
+        }
+        for (size_t c = 0; c < C; c++) sum += exp(z[c] - mx);
+        loss += (log(sum) + mx - z[y]) / B;
+        for (size_t c = 0; c < C; c++) grad[i * C + c] = (exp(z[c] - mx) / sum - (c == y)) / B;
+        correct += best == y;
+    }
+    cl_mem lg = b.t[0]->mem, lb = b.t[1]->mem;
+    if (s == CLG_OK) s = clg_op_loss_value(r->ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, lg, lb, b.t[3]->mem, B, C);
+    if (s == CLG_OK) s = clg_op_loss_grad(r->ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, lg, lb, b.t[2]->mem, B, C);
+    if (s == CLG_OK) s = clg_op_accuracy_accumulate(r->ctx, lg, lb, b.t[4]->mem, B, C);
+    for (int k = 2; s == CLG_OK && k < 5; k++) s = fetch(&b, k);
+    if (s == CLG_OK) {
+        record(r, "softmax_xent_mean", max_err(b.h[3], &loss, 1), 1e-5);
+        record(r, "softmax_xent_grad", max_err(b.h[2], grad, B * C), 1e-6);
+        record(r, "accuracy_count", max_err(b.h[4], &correct, 1), 0.0);
+    }
+    bufs_free(&b);
+    return s;
+}
+
 static clg_status check_sgd(st_run *r)
 {
     const size_t n = 300;
@@ -356,6 +403,7 @@ clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t c
     if (s == CLG_OK) s = check_relu(&r);
     if (s == CLG_OK) s = check_loss(&r, CLG_LOSS_SQUARED);
     if (s == CLG_OK) s = check_loss(&r, CLG_LOSS_MSE);
+    if (s == CLG_OK) s = check_xent(&r);
     if (s == CLG_OK) s = check_sgd(&r);
     if (s == CLG_OK) s = check_solve(&r);
     *count = r.count;

@@ -237,7 +237,7 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
 
 /* One epoch of minibatch steps, enqueued without any wait. */
 static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
-                            size_t *steps)
+                            size_t epoch, size_t *steps)
 {
     int fused = 0;
     clg_status s = clg_fused_epoch(m, opt, st->train, o, &fused, steps);
@@ -256,6 +256,11 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
         if (s == CLG_OK)
             s = clg_sgd_step(opt, o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
         (*steps)++;
+        size_t done = b.index + 1, total = clg_loader_batches(st->train);
+        if (s == CLG_OK && o->on_progress && o->progress_every &&
+            (done % o->progress_every == 0 || done == total) &&
+            (s = clg_context_finish(m->ctx)) == CLG_OK)
+            o->on_progress(epoch, done, total, o->user);
     }
     return s;
 }
@@ -283,7 +288,7 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     clg_fit_report r = {0};
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
         double loss = 0;
-        s = run_epoch(m, opt, &o, &st, &r.steps);
+        s = run_epoch(m, opt, &o, &st, e, &r.steps);
         if (s == CLG_OK) s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
         if (s == CLG_OK) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
         if (s != CLG_OK) break;

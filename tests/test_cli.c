@@ -125,3 +125,19 @@ Test(examples, linreg_concise_and_closed_form)
     cr_assert_eq(run("examples/linreg_closed_form", out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "w error") != NULL, "%s", out);
 }
+
+Test(examples, mlp_beats_softmax_on_spirals)
+{
+    cr_assert_eq(run("examples/mlp", out, sizeof out), 0, "%s", out);
+    cr_expect_gt(field_after(out, "MLP:                train loss "), -1.0);
+    const char *m = strstr(out, "MLP:"), *sm = strstr(out, "softmax regression:");
+    cr_assert(m && sm, "%s", out);
+    cr_expect_gt(strtod(strstr(m, "accuracy ") + 9, NULL), 0.95, "%s", out);
+    cr_expect_lt(strtod(strstr(sm, "accuracy ") + 9, NULL), 0.75, "%s", out);
+}
+
+Test(examples, softmax_fashion_mnist_on_generated_idx)
+{
+    cr_assert_eq(run("examples/softmax_fashion_mnist", out, sizeof out), 0, "%s", out);
+    cr_expect_gt(field_after(out, "final test accuracy "), 0.9, "%s", out);
+}

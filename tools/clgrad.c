@@ -11,7 +11,9 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices, marking the one chosen now"},
-    {"train", cmd_train, "linear regression by minibatch SGD on a CSV file or synthetic data"},
+    {"train", cmd_train, "train linear, softmax or MLP models by minibatch SGD"},
+    {"eval", cmd_eval, "loss (and accuracy) of a saved model on a data file"},
+    {"predict", cmd_predict, "outputs (or class ids) of a saved model for each row of a data file"},
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
 };

@@ -32,7 +32,7 @@ int cmd_solve(int argc, char **argv)
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(NULL));
         return 1;
     }
-    clg_dataset *ds = data_args_load(&da, ctx);
+    clg_dataset *ds = data_args_load(&da, ctx, 0);
     if (!ds) {
         clg_context_destroy(ctx);
         return 1;

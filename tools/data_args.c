@@ -21,6 +21,7 @@ void data_args_usage(void)
 {
     fprintf(stderr,
             "data: --data FILE.csv [--label-column K] [--header|--no-header]\n"
+            "   or --data X.npy --labels y.npy, or --data IMAGES-idx3-ubyte[.gz] --labels LABELS-idx1-ubyte[.gz]\n"
             "   or --synthetic N[xD] [--noise S] (y = Xw + 4.2 + noise, w = [2, -3.4, 0.5, ...])\n"
             "      --seed S\n");
 }
@@ -46,9 +47,9 @@ int data_args_parse(data_args *a, int argc, char **argv, int *i)
     double x;
     if (!strcmp(opt, "--header")) { a->header = 1; return 1; }
     if (!strcmp(opt, "--no-header")) { a->header = 0; return 1; }
-    if (!strcmp(opt, "--data")) {
-        if (!val) { fprintf(stderr, "clgrad: --data needs a file\n"); return -1; }
-        a->csv = val;
+    if (!strcmp(opt, "--data") || !strcmp(opt, "--labels")) {
+        if (!val) { fprintf(stderr, "clgrad: %s needs a file\n", opt); return -1; }
+        *(opt[2] == 'd' ? &a->csv : &a->labels) = val;
     } else if (!strcmp(opt, "--synthetic")) {
         unsigned long n = 0, d = 2;
         char tail;
@@ -76,19 +77,86 @@ int data_args_parse(data_args *a, int argc, char **argv, int *i)
     return 1;
 }
 
-clg_dataset *data_args_load(data_args *a, clg_context *ctx)
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+/* CSV with an integral label column → a classification dataset. */
+static clg_status csv_labels(clg_context *ctx, const char *path, const data_args *fmt, size_t classes,
+                             clg_dataset **out)
+{
+    clg_csv_options co = clg_csv_defaults();
+    co.header = fmt->header;
+    co.label_column = fmt->label_column;
+    float *X = NULL, *y = NULL;
+    size_t n = 0, d = 0;
+    clg_status s = clg_csv_read(path, &co, &X, &y, &n, &d);
+    if (s != CLG_OK) return s;
+    int32_t *ids = malloc(n * sizeof *ids);
+    size_t top = 0;
+    for (size_t i = 0; s == CLG_OK && i < n; i++) {
+        if (!ids || y[i] < 0 || y[i] != (float)(int32_t)y[i] || y[i] > 1e7f) {
+            fprintf(stderr, "clgrad: %s: row %zu: label %g is not a class id (an integer >= 0)\n", path,
+                    i + 1, (double)y[i]);
+            s = CLG_ERR_FORMAT;
+            break;
+        }
+        ids[i] = (int32_t)y[i];
+        if ((size_t)ids[i] + 1 > top) top = (size_t)ids[i] + 1;
+    }
+    if (s == CLG_OK)
+        s = clg_dataset_from_host_labels(ctx, X, ids, n, d, top > classes ? top : classes, out);
+    free(ids);
+    free(X);
+    free(y);
+    return s;
+}
+
+clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labels,
+                            const data_args *fmt, size_t classes)
 {
     clg_dataset *ds = NULL;
     clg_status s;
-    if (a->csv) {
-        clg_csv_options co = clg_csv_defaults();
-        co.header = a->header;
-        co.label_column = a->label_column;
-        s = clg_dataset_from_csv(ctx, a->csv, &co, &ds);
+    int idx = strstr(path, "ubyte") || strstr(path, "idx");
+    if (ends_with(path, ".npy") || idx) {
+        if (!labels) {
+            fprintf(stderr, "clgrad: %s needs its label file (--labels / --test-labels)\n", path);
+            return NULL;
+        }
+        if (idx && !classes) {
+            fprintf(stderr, "clgrad: %s is IDX classification data: use --model softmax or mlp:H\n", path);
+            return NULL;
+        }
+        s = idx ? clg_dataset_from_idx(ctx, path, labels, &ds)
+                : clg_dataset_from_npy(ctx, path, labels, classes != 0, &ds);
+    } else if (classes) {
+        s = csv_labels(ctx, path, fmt, classes, &ds);
     } else {
-        for (size_t j = 0; j < a->d; j++) a->true_w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
-        s = clg_dataset_synthetic_linear(ctx, a->n, a->true_w, a->d, a->true_b, a->noise, a->seed, &ds);
+        clg_csv_options co = clg_csv_defaults();
+        co.header = fmt->header;
+        co.label_column = fmt->label_column;
+        s = clg_dataset_from_csv(ctx, path, &co, &ds);
     }
+    if (s != CLG_OK) {
+        const char *msg = clg_last_error(ctx);
+        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg[0] ? msg : clg_last_error(NULL));
+        return NULL;
+    }
+    return ds;
+}
+
+clg_dataset *data_args_load(data_args *a, clg_context *ctx, size_t classes)
+{
+    if (a->csv) return data_file_load(ctx, a->csv, a->labels, a, classes);
+    if (classes) {
+        fprintf(stderr, "clgrad: synthetic data is for linear regression; give --data for classification\n");
+        return NULL;
+    }
+    for (size_t j = 0; j < a->d; j++) a->true_w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
+    clg_dataset *ds = NULL;
+    clg_status s = clg_dataset_synthetic_linear(ctx, a->n, a->true_w, a->d, a->true_b, a->noise, a->seed, &ds);
     if (s != CLG_OK) {
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
         return NULL;

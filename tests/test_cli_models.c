@@ -1,0 +1,196 @@
+/* clgrad train / eval / predict end to end on files the test writes: CSV
+ * classification and regression, a gzip'd IDX set, checkpoints, logs, plots. */
+#include <math.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+static char out[1 << 17];
+
+static int run(const char *fmt, ...)
+{
+    const char *bin = getenv("CLGRAD_TEST_BIN_DIR");
+    cr_assert_not_null(bin, "CLGRAD_TEST_BIN_DIR must name the build directory (ctest sets it)");
+    char cmd[2048], line[2300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "%s/tools/clgrad %s 2>&1", bin, cmd);
+    FILE *p = popen(line, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The number after the last occurrence of key (the last epoch's figure). */
+static double after(const char *key)
+{
+    const char *p = NULL;
+    for (const char *q = strstr(out, key); q; q = strstr(q + 1, key)) p = q;
+    cr_assert_not_null(p, "'%s' missing from:\n%s", key, out);
+    return strtod(p + strlen(key), NULL);
+}
+
+/* Three Gaussian-ish blobs in 2-D, class = blob; deterministic. */
+static void write_blobs(const char *path, int n, int with_label, int seed)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, with_label ? "x1,x2,class\n" : "x1,x2\n");
+    for (int i = 0; i < n; i++) {
+        int c = i % 3;
+        double a = sin(i * 12.9898 + seed) * 0.6, b = cos(i * 78.233 + seed) * 0.6;
+        double cx[3] = {-2, 2, 0}, cy[3] = {-1, -1, 2};
+        fprintf(f, "%.5f,%.5f", cx[c] + a, cy[c] + b);
+        if (with_label) fprintf(f, ",%d", c);
+        fprintf(f, "\n");
+    }
+    fclose(f);
+}
+
+static size_t count_lines(const char *text)
+{
+    size_t n = 0;
+    for (; *text; text++) n += *text == '\n';
+    return n;
+}
+
+Test(cli_models, softmax_csv_train_save_eval_predict_log_plot)
+{
+    char *d = test_tmpdir();
+    char tr[256], te[256], feats[256];
+    snprintf(tr, sizeof tr, "%s/train.csv", d);
+    snprintf(te, sizeof te, "%s/test.csv", d);
+    snprintf(feats, sizeof feats, "%s/features.csv", d);
+    write_blobs(tr, 600, 1, 0);
+    write_blobs(te, 150, 1, 7);
+    write_blobs(feats, 30, 0, 3);
+    cr_assert_eq(run("train --data %s --test %s --model softmax --epochs 8 --batch 16 --save %s/m.clg "
+                     "--log %s/log.csv --plot %s/curve.svg", tr, te, d, d, d), 0, "%s", out);
+    cr_expect_gt(after("epoch 8, loss "), 0.0);
+    cr_expect_gt(after("test acc "), 0.95, "%s", out);
+    cr_expect_gt(after("train accuracy "), 0.95, "%s", out);
+
+    char path[300];
+    snprintf(path, sizeof path, "%s/log.csv", d);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    cr_expect_eq(count_lines(buf), 9, "header + 8 epochs:\n%s", buf);
+    cr_expect(strncmp(buf, "epoch,train_loss,test_loss,test_accuracy,seconds\n", 49) == 0, "%s", buf);
+    snprintf(path, sizeof path, "%s/curve.svg", d);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    cr_expect(strstr(buf, "<svg") && strstr(buf, "test accuracy") && strstr(buf, "<polyline"), "%s", buf);
+
+    cr_assert_eq(run("eval --model %s/m.clg --data %s", d, te), 0, "%s", out);
+    cr_expect_gt(after("accuracy "), 0.95, "%s", out);
+    cr_expect_eq((size_t)after("samples "), 150);
+
+    cr_assert_eq(run("predict --model %s/m.clg --data %s", d, te), 0, "%s", out);
+    cr_expect_eq(count_lines(out), 150);
+    size_t right = 0, i = 0;
+    for (char *p = out; *p && i < 150; i++) {
+        right += strtol(p, &p, 10) == (long)(i % 3);
+        while (*p == '\n') p++;
+    }
+    cr_expect_gt(right, 142, "predicted classes: %zu of 150 right", right);
+    cr_assert_eq(run("predict --model %s/m.clg --data %s", d, feats), 0, "%s", out);
+    cr_expect_eq(count_lines(out), 30, "a features-only CSV predicts every row:\n%s", out);
+}
+
+Test(cli_models, linear_regression_checkpoint_round_trip)
+{
+    char *d = test_tmpdir();
+    char tr[256];
+    snprintf(tr, sizeof tr, "%s/reg.csv", d);
+    FILE *f = fopen(tr, "w");
+    for (int i = 0; i < 400; i++) {
+        double a = sin(i * 0.37) * 2, b = cos(i * 0.91) * 2;
+        fprintf(f, "%.6f,%.6f,%.6f\n", a, b, 3 * a - b + 0.5);
+    }
+    fclose(f);
+    cr_assert_eq(run("train --data %s --epochs 20 --lr 0.05 --save %s/r.clg", tr, d), 0, "%s", out);
+    cr_assert_eq(run("eval --model %s/r.clg --data %s", d, tr), 0, "%s", out);
+    cr_expect_lt(after("loss (squared) "), 1e-4, "%s", out);
+    cr_assert_eq(run("predict --model %s/r.clg --data %s", d, tr), 0, "%s", out);
+    double first = strtod(out, NULL), want = 3 * sin(0.0) * 2 - cos(0.0) * 2 + 0.5;
+    cr_expect_lt(fabs(first - want), 0.02, "first prediction %g, target %g", first, want);
+}
+
+static void put_be32(FILE *f, unsigned v)
+{
+    fputc(v >> 24, f), fputc(v >> 16 & 255, f), fputc(v >> 8 & 255, f), fputc(v & 255, f);
+}
+
+/* An IDX pair of n 8×8 images: class c lights row band c (of 3), plus speckle. */
+static void write_idx(const char *dir, const char *name, int n, int seed)
+{
+    char path[300], cmd[400];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, name);
+    FILE *f = fopen(path, "wb");
+    put_be32(f, 0x00000803), put_be32(f, n), put_be32(f, 8), put_be32(f, 8);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < 64; p++) {
+            int band = (p / 8) * 3 / 8;
+            int speck = (int)(fabs(sin((i * 64 + p) * 3.1 + seed)) * 90);
+            fputc(band == i % 3 ? 160 + speck : speck, f);
+        }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "gzip -f %s", path);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, name);
+    f = fopen(path, "wb");
+    put_be32(f, 0x00000801), put_be32(f, n);
+    for (int i = 0; i < n; i++) fputc(i % 3, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "gzip -f %s", path);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli_models, mlp_on_gzipped_idx)
+{
+    char *d = test_tmpdir();
+    write_idx(d, "train", 450, 1);
+    write_idx(d, "t10k", 90, 2);
+    cr_assert_eq(run("train --data %s/train-images-idx3-ubyte.gz --labels %s/train-labels-idx1-ubyte.gz "
+                     "--test %s/t10k-images-idx3-ubyte.gz --test-labels %s/t10k-labels-idx1-ubyte.gz "
+                     "--model mlp:16 --epochs 6 --batch 32 --save %s/mlp.clg",
+                     d, d, d, d, d), 0, "%s", out);
+    cr_expect_gt(after("test acc "), 0.9, "%s", out);
+    cr_assert_eq(run("eval --model %s/mlp.clg --data %s/t10k-images-idx3-ubyte.gz --labels %s/t10k-labels-idx1-ubyte.gz",
+                     d, d, d), 0, "%s", out);
+    cr_expect_gt(after("accuracy "), 0.9, "%s", out);
+}
+
+Test(cli_models, bad_models_and_options)
+{
+    char *d = test_tmpdir();
+    char tr[256], bad[256];
+    snprintf(tr, sizeof tr, "%s/train.csv", d);
+    write_blobs(tr, 60, 1, 0);
+    cr_expect_eq(run("train --data %s --model mlp:", tr), 2, "%s", out);
+    cr_expect_eq(run("train --data %s --model mlp:0", tr), 2, "%s", out);
+    cr_expect_eq(run("train --data %s --model linear --loss xent", tr), 2, "%s", out);
+    cr_expect_eq(run("eval --data %s", tr), 2, "%s", out);
+    snprintf(bad, sizeof bad, "%s/bad.clg", d);
+    FILE *f = fopen(bad, "wb");
+    fputs("CLGRADCK but not really a checkpoint", f);
+    fclose(f);
+    cr_expect_eq(run("eval --model %s --data %s", bad, tr), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_FORMAT") != NULL, "%s", out);
+    cr_expect_eq(run("eval --model %s/none.clg --data %s", d, tr), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
+    cr_expect_eq(run("train --data %s --model softmax --save /proc/forbidden/m.clg --epochs 1", tr), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
+}

@@ -1,0 +1,169 @@
+/* clgrad eval / clgrad predict: a saved model on a data file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data_args.h"
+#include "model_spec.h"
+
+typedef struct eval_args {
+    data_args data;
+    const char *model;
+} eval_args;
+
+static int parse(eval_args *a, int argc, char **argv, const char *cmd)
+{
+    data_args_init(&a->data);
+    a->model = NULL;
+    for (int i = 1; i < argc; i++) {
+        int r = data_args_parse(&a->data, argc, argv, &i);
+        if (r < 0) return -1;
+        if (r) continue;
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) {
+            a->model = argv[++i];
+            continue;
+        }
+        fprintf(stderr, "clgrad %s: unknown or incomplete option '%s'\n", cmd, argv[i]);
+        return -1;
+    }
+    if (!a->model || !a->data.csv) {
+        fprintf(stderr, "usage: clgrad %s --model model.clg --data FILE [--labels FILE] "
+                        "[--label-column K] [--header|--no-header]\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the checkpoint; *loss from its meta (squared when it has none). */
+static clg_status load(clg_context *ctx, const char *path, clg_model **m, clg_loss_kind *loss)
+{
+    char meta[512] = "";
+    clg_status s = clg_model_load(ctx, path, m, meta, sizeof meta);
+    if (s != CLG_OK) return s;
+    if (meta_loss(meta, loss)) *loss = CLG_LOSS_SQUARED;
+    return CLG_OK;
+}
+
+static int fail(clg_context *ctx, clg_status s)
+{
+    const char *msg = ctx ? clg_last_error(ctx) : "";
+    fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg[0] ? msg : clg_last_error(NULL));
+    return 1;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args a;
+    if (parse(&a, argc, argv, "eval")) return 2;
+    clg_context *ctx = NULL;
+    clg_model *m = NULL;
+    clg_loss_kind loss;
+    clg_status s = clg_context_create(&ctx, NULL);
+    if (s != CLG_OK) return fail(NULL, s);
+    if ((s = load(ctx, a.model, &m, &loss)) != CLG_OK) {
+        int rc = fail(ctx, s);
+        clg_context_destroy(ctx);
+        return rc;
+    }
+    size_t classes = loss == CLG_LOSS_SOFTMAX_XENT ? clg_model_outputs(m) : 0;
+    clg_dataset *ds = data_args_load(&a.data, ctx, classes);
+    clg_eval_result res;
+    int rc = 1;
+    if (ds && (s = clg_evaluate(m, ds, loss, &res)) == CLG_OK) {
+        printf("samples %zu\nloss (%s) %f\n", res.n, loss_name(loss), res.loss);
+        if (res.accuracy >= 0) printf("accuracy %.4f\n", res.accuracy);
+        rc = 0;
+    } else if (ds) {
+        fail(ctx, s);
+    }
+    clg_dataset_destroy(ds);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+    return rc;
+}
+
+/* Rows to predict: a dataset's features, or — for a CSV with exactly the
+ * model's inputs as columns — every column. */
+static float *predict_rows(eval_args *a, clg_context *ctx, size_t inputs, size_t classes, size_t *n)
+{
+    const char *p = a->data.csv;
+    size_t len = strlen(p);
+    if (len > 4 && !strcmp(p + len - 4, ".csv") && a->data.label_column == -1) {
+        clg_csv_options co = clg_csv_defaults();
+        co.header = a->data.header;
+        float *X = NULL, *y = NULL;
+        size_t d = 0;
+        if (clg_csv_read(p, &co, &X, &y, n, &d) != CLG_OK) {
+            fprintf(stderr, "clgrad: %s\n", clg_last_error(NULL));
+            return NULL;
+        }
+        if (d + 1 == inputs) { /* no target column: the "label" column is a feature */
+            float *all = malloc(*n * inputs * sizeof *all);
+            for (size_t i = 0; all && i < *n; i++) {
+                memcpy(all + i * inputs, X + i * d, d * sizeof *X);
+                all[i * inputs + d] = y[i];
+            }
+            free(X);
+            free(y);
+            return all;
+        }
+        free(X);
+        free(y);
+    }
+    clg_dataset *ds = data_args_load(&a->data, ctx, classes);
+    if (!ds) return NULL;
+    *n = clg_dataset_size(ds);
+    float *X = malloc(*n * clg_dataset_features(ds) * sizeof *X);
+    if (clg_dataset_features(ds) != inputs || !X || clg_dataset_download(ds, X, NULL) != CLG_OK) {
+        fprintf(stderr, "clgrad: %s has %zu features per row, the model takes %zu\n", p,
+                clg_dataset_features(ds), inputs);
+        free(X);
+        X = NULL;
+    }
+    clg_dataset_destroy(ds);
+    return X;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    eval_args a;
+    if (parse(&a, argc, argv, "predict")) return 2;
+    clg_context *ctx = NULL;
+    clg_model *m = NULL;
+    clg_loss_kind loss;
+    clg_status s = clg_context_create(&ctx, NULL);
+    if (s != CLG_OK) return fail(NULL, s);
+    if ((s = load(ctx, a.model, &m, &loss)) != CLG_OK) {
+        int rc = fail(ctx, s);
+        clg_context_destroy(ctx);
+        return rc;
+    }
+    size_t q = clg_model_outputs(m), n = 0;
+    int classify = loss == CLG_LOSS_SOFTMAX_XENT;
+    float *X = predict_rows(&a, ctx, clg_model_inputs(m), classify ? q : 0, &n);
+    float *out = X ? malloc(n * q * sizeof *out) : NULL;
+    int rc = 1;
+    if (out && (s = clg_predict(m, X, n, out)) == CLG_OK) {
+        for (size_t i = 0; i < n; i++) {
+            const float *row = out + i * q;
+            if (classify) {
+                size_t best = 0;
+                for (size_t j = 1; j < q; j++)
+                    if (row[j] > row[best]) best = j;
+                printf("%zu\n", best);
+            } else {
+                for (size_t j = 0; j < q; j++) printf("%s%.7g", j ? "," : "", row[j]);
+                printf("\n");
+            }
+        }
+        rc = 0;
+    } else if (out) {
+        fail(ctx, s);
+    }
+    free(X);
+    free(out);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+    return rc;
+}

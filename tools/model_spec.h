@@ -1,0 +1,23 @@
+/* --model linear|softmax|mlp:H1[,H2...] and the checkpoint meta text that records it. */
+#ifndef CLGRAD_MODEL_SPEC_H
+#define CLGRAD_MODEL_SPEC_H
+#include "clgrad.h"
+
+typedef struct model_spec {
+    char text[128];       /* as given: "mlp:256,64" */
+    int classify;         /* softmax and mlp: class ids, cross-entropy */
+    size_t hidden[8];
+    size_t nhidden;
+} model_spec;
+
+/* 0 on success; prints the problem and returns -1 otherwise. */
+int model_spec_parse(const char *text, model_spec *spec);
+/* Linear layers (ReLU between them) from d inputs to `outputs`. */
+clg_status model_spec_build(const model_spec *spec, clg_context *ctx, size_t d, size_t outputs,
+                            uint64_t seed, clg_model **out);
+const char *loss_name(clg_loss_kind k);
+int loss_parse(const char *text, clg_loss_kind *k);
+/* Checkpoint meta: "model=...\nloss=...\n"; parse returns -1 when absent. */
+void meta_write(char *buf, size_t n, const model_spec *spec, clg_loss_kind loss);
+int meta_loss(const char *meta, clg_loss_kind *loss);
+#endif
