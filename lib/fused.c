@@ -25,6 +25,7 @@
 #include "internal.h"
 
 #define FUSED_MAX_GROUP 256
+#define FUSED_LANES 8 /* as in cl/fused.cl */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 
 typedef enum fused_mode { FUSED_OFF, FUSED_AUTO, FUSED_MINIBATCH, FUSED_EPOCH } fused_mode;
@@ -62,10 +63,16 @@ static int shape_eligible(const clg_model *m, const clg_optimizer *opt, const cl
 {
     if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return 0;
     if (!opt || opt->model != m || opt->nparams != 2 || clg_model_param_count(m) != 2) return 0;
-    if (o->loss != CLG_LOSS_SQUARED && o->loss != CLG_LOSS_MSE) return 0;
     if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM) return 0;
     const clg_dataset *ds = ld->ds;
-    if (ds->d != m->layers[0].in || ds->q != m->layers[0].out || ds->classes) return 0;
+    if (ds->d != m->layers[0].in) return 0;
+    if (o->loss == CLG_LOSS_SOFTMAX_XENT) { /* Y: n x 1 class ids, one output per class */
+        if (!ds->classes || ds->q != 1 || m->layers[0].out != ds->classes) return 0;
+    } else if (o->loss == CLG_LOSS_SQUARED || o->loss == CLG_LOSS_MSE) {
+        if (ds->classes || ds->q != m->layers[0].out) return 0;
+    } else {
+        return 0;
+    }
     if (ds->n > UINT32_MAX || ds->n * ds->d > UINT32_MAX || ds->n * ds->q > UINT32_MAX) return 0;
     return 1;
 }
@@ -113,7 +120,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     if (s != CLG_OK || mode == FUSED_OFF || !shape_eligible(m, opt, ld, o)) return s;
 
     const clg_dataset *ds = ld->ds;
-    const size_t n = ds->n, d = ds->d, q = ds->q, bs = ld->opts.batch_size;
+    const int xent = o->loss == CLG_LOSS_SOFTMAX_XENT;
+    const size_t n = ds->n, d = ds->d, q = m->layers[0].out, bs = ld->opts.batch_size;
     const size_t cap = bs < n ? bs : n;
     size_t group, items[2], local_free;
     s = clg_kernel_limits(ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
@@ -121,8 +129,12 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     if (local_bytes(opt, d, q, cap) > local_free) return CLG_OK; /* does not fit: unfused */
     if (mode == FUSED_AUTO) mode = n * d * q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
 
-    /* Work-group: a power of two, no wider than the widest phase needs. */
-    size_t widest = d * q + q > cap * q ? d * q + q : cap * q, L = 1;
+    /* Work-group: a power of two, no wider than the widest phase needs (the forward
+     * takes FUSED_LANES rows x 1 output per work-item, the backward FUSED_LANES
+     * entries of a column of W, the cross-entropy gradient a row). */
+    size_t kblocks = (d + FUSED_LANES - 1) / FUSED_LANES, rblocks = (cap + FUSED_LANES - 1) / FUSED_LANES;
+    size_t widest = kblocks * q + q > rblocks * q ? kblocks * q + q : rblocks * q, L = 1;
+    if (xent && cap > widest) widest = cap;
     size_t limit = group < items[0] ? group : items[0];
     if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
     while (L < widest && L * 2 <= limit) L *= 2;
@@ -146,10 +158,12 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
     const int sum = o->reduction == CLG_REDUCE_SUM;
     cl_float4 scales, hw = hyper(ow), hb = hyper(ob);
-    /* Exactly the host expressions of clg_op_loss_grad and run_epoch. */
-    scales.s[0] = sum ? 1.0f : 1.0f / (float)(bs * q);
+    /* Exactly the host expressions of clg_op_loss_grad and run_epoch (cross-entropy's
+     * MEAN divides by the batch's rows, the regression losses' by its elements). */
+    const size_t per_row = xent ? 1 : q;
+    scales.s[0] = sum ? 1.0f : 1.0f / (float)(bs * per_row);
     scales.s[1] = sum ? 1.0f / (float)bs : 1.0f;
-    scales.s[2] = sum ? 1.0f : 1.0f / (float)(last_rows * q);
+    scales.s[2] = sum ? 1.0f : 1.0f / (float)(last_rows * per_row);
     scales.s[3] = sum ? 1.0f / (float)last_rows : 1.0f;
     cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, ubs = (cl_uint)bs;
     cl_uint ulast = (cl_uint)(nb - 1), first_batch = 0, count = (cl_uint)nb;
@@ -202,16 +216,23 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     fused_mode mode;
     clg_status s = read_mode(ctx, &mode);
     if (s != CLG_OK || mode == FUSED_OFF) return s;
-    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR || ds->classes) return CLG_OK;
-    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE) return CLG_OK;
-    const size_t n = ds->n, d = ds->d, q = ds->q;
-    if (n * d > UINT32_MAX || n * q > UINT32_MAX || d != m->layers[0].in || q != m->layers[0].out)
+    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return CLG_OK;
+    if (kind == CLG_LOSS_SOFTMAX_XENT) {
+        if (!ds->classes || ds->q != 1 || m->layers[0].out != ds->classes) return CLG_OK;
+    } else if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE) {
         return CLG_OK;
+    } else if (ds->classes || ds->q != m->layers[0].out) {
+        return CLG_OK;
+    }
+    const size_t n = ds->n, d = ds->d, q = m->layers[0].out;
+    if (n * d > UINT32_MAX || n * q > UINT32_MAX || d != m->layers[0].in) return CLG_OK;
     size_t group, local_free;
     s = clg_kernel_limits(ctx, "fused", "fused_loss_partial", &group, NULL, &local_free);
     if (s != CLG_OK) return s;
     size_t L = clg_pow2_floor(group < FUSED_LOSS_GROUP ? group : FUSED_LOSS_GROUP);
-    while (L > 1 && L * sizeof(float) > local_free) L /= 2;
+    /* red (L floats) and the outputs of each work-item's row block (L x FUSED_LANES x q) */
+    while (L > 1 && L * (1 + FUSED_LANES * q) * sizeof(float) > local_free) L /= 2;
+    if (L * (1 + FUSED_LANES * q) * sizeof(float) > local_free) return CLG_OK;
     size_t groups = (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
     size_t chunk = (n + groups - 1) / groups;
     groups = (n + chunk - 1) / chunk;
@@ -225,9 +246,10 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     const clg_layer *Lr = &m->layers[0];
     clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(Lr->W), CLG_ARG(Lr->b),
                    CLG_ARG(part), CLG_ARG(un), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uc),
-                   CLG_ARG(k), CLG_LOCAL(L * sizeof(float))};
+                   CLG_ARG(k), CLG_LOCAL(L * sizeof(float)),
+                   CLG_LOCAL(L * FUSED_LANES * q * sizeof(float))};
     size_t global = groups * L;
-    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 11, a);
+    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 12, a);
     clg_arg f[] = {CLG_ARG(part), CLG_ARG(acc->mem), CLG_ARG(ug)};
     size_t one = 1;
     if (s == CLG_OK) s = clg_launch(ctx, "fused", "fused_loss_finish", 1, &one, &one, 3, f);

@@ -19,18 +19,48 @@ typedef struct setup {
     clg_sgd_options sgd;
     int bias_group;        /* biases get their own options: bias_sgd */
     clg_sgd_options bias_sgd;
+    int xent;              /* softmax cross-entropy on class ids: q = classes */
 } setup;
 
 static setup base(void)
 {
     setup s = {1000, 2, 1, 10, 3, 0, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, clg_sgd_defaults(), 0,
-               clg_sgd_defaults()};
+               clg_sgd_defaults(), 0};
     return s;
 }
 
 /* y = X·W* + b* + noise, W* = [2, -3.4, 0.5, ...] per output shifted, made on the host. */
+/* Class ids: argmax over q of X·V + N(0, 0.5²)-like noise (LCG), X uniform in [-1, 1). */
+static clg_dataset *make_labels(clg_context *ctx, const setup *st)
+{
+    size_t n = st->n, d = st->d, q = st->q;
+    float *X = malloc(n * d * sizeof *X);
+    int32_t *lab = malloc(n * sizeof *lab);
+    cr_assert(X && lab);
+    uint32_t u = 777;
+    for (size_t i = 0; i < n * d; i++) {
+        u = u * 1664525u + 1013904223u;
+        X[i] = (float)((u >> 8) / 16777216.0 * 2.0 - 1.0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double best = -1e300;
+        for (size_t j = 0; j < q; j++) {
+            u = u * 1664525u + 1013904223u;
+            double z = ((u >> 8) / 16777216.0 - 0.5);
+            for (size_t k = 0; k < d; k++) z += X[i * d + k] * (0.3 * (double)((3 * k + j) % 7) - 0.9);
+            if (z > best) best = z, lab[i] = (int32_t)j;
+        }
+    }
+    clg_dataset *ds;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, n, d, q, &ds));
+    free(X);
+    free(lab);
+    return ds;
+}
+
 static clg_dataset *make_data(clg_context *ctx, const setup *st)
 {
+    if (st->xent) return make_labels(ctx, st);
     if (st->q == 1) {
         float w[64];
         for (size_t j = 0; j < st->d; j++) w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
@@ -140,6 +170,45 @@ static void check_paths(const setup *st)
 }
 
 Test(fused, seeds_setting) { setup s = base(); check_paths(&s); }
+
+/* Softmax regression: the fused kernels compute the cross-entropy gradient in place. */
+static setup xent_base(void)
+{
+    setup s = base();
+    s.xent = 1;
+    s.loss = CLG_LOSS_SOFTMAX_XENT;
+    s.red = CLG_REDUCE_MEAN;
+    s.sgd.lr = 0.1f;
+    s.n = 1003; /* a partial last batch */
+    s.d = 20;   /* two full lane blocks of 8 and a partial one */
+    s.q = 10;
+    s.batch = 64;
+    return s;
+}
+
+Test(fused, xent_softmax_mean) { setup s = xent_base(); check_paths(&s); }
+
+Test(fused, xent_sum_momentum_wd)
+{
+    setup s = xent_base();
+    s.red = CLG_REDUCE_SUM;
+    s.sgd.lr = 0.05f;
+    s.sgd.momentum = 0.9f;
+    s.sgd.weight_decay = 0.001f;
+    check_paths(&s);
+}
+
+Test(fused, xent_wide_two_classes)
+{
+    setup s = xent_base();
+    s.d = 784; /* Fashion-MNIST width */
+    s.q = 2;
+    s.n = 600;
+    s.batch = 256;
+    s.sgd.lr = 0.02f;
+    s.drop_last = 1;
+    check_paths(&s);
+}
 
 Test(fused, partial_last_batch_mean)
 {
