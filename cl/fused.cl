@@ -129,9 +129,29 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
         const int firstW = (first_step & 1) && t == 0, firstb = (first_step & 2) && t == 0;
         for (uint i = lid; i < cnt; i += L) rows[i] = order[off + i];
         barrier(CLK_LOCAL_MEM_FENCE);
-        /* forward (+ regression loss gradient): FUSED_LANES rows x one output each */
+        /* forward (+ regression loss gradient): with q >= FUSED_LANES one row x
+         * FUSED_LANES outputs per work-item (Wl is padded by FUSED_LANES floats, the
+         * lanes past q are discarded), else FUSED_LANES rows x one output */
         const uint rblocks = (cnt + FUSED_LANES - 1) / FUSED_LANES;
-        for (uint e = lid; e < rblocks * q; e += L) {
+        const uint jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
+        for (uint e = lid; q >= FUSED_LANES && e < cnt * jblocks; e += L) {
+            const uint i = e / jblocks, j0 = (e - i * jblocks) * FUSED_LANES;
+            const __global float *x = X + (size_t)rows[i] * d;
+            float8 acc = (float8)(0.0f);
+            for (uint k = 0; k < d; k++) acc += x[k] * vload8(0, Wl + k * q + j0);
+            const uint lanes = min((uint)FUSED_LANES, q - j0);
+            for (uint l = 0; l < lanes; l++) {
+                const uint j = j0 + l;
+                const float z = fused_lane(acc, l) + bl[j];
+                if (kind == 2) {
+                    gl[i * q + j] = z;
+                } else {
+                    const float err = z - Y[(size_t)rows[i] * q + j];
+                    gl[i * q + j] = (kind == 0 ? err : 2.0f * err) * lscale;
+                }
+            }
+        }
+        for (uint e = lid; q < FUSED_LANES && e < rblocks * q; e += L) {
             const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_LANES;
             const uint last = cnt - 1;
             const float8 acc = fused_dot8(
@@ -226,7 +246,30 @@ __kernel void fused_loss_partial(const __global float *X, const __global float *
     float s = 0.0f;
     for (uint i0 = lo + lid * FUSED_LANES; i0 < hi; i0 += L * FUSED_LANES) {
         const uint last = hi - 1, lanes = min((uint)FUSED_LANES, hi - i0);
-        for (uint j = 0; j < q; j++) {
+        for (uint l = 0; q >= FUSED_LANES && l < lanes; l++) { /* outputs in lanes */
+            const __global float *x = X + (size_t)(i0 + l) * d;
+            for (uint j0 = 0; j0 < q; j0 += FUSED_LANES) {
+                float8 acc = (float8)(0.0f);
+                if (j0 + FUSED_LANES <= q)
+                    for (uint k = 0; k < d; k++) acc += x[k] * vload8(0, W + k * q + j0);
+                else /* the last block: lanes past q read nothing */
+                    for (uint k = 0; k < d; k++) {
+                        const __global float *w = W + k * q + j0;
+                        float8 wv = (float8)(0.0f);
+                        wv.s0 = w[0];
+                        if (j0 + 1 < q) wv.s1 = w[1];
+                        if (j0 + 2 < q) wv.s2 = w[2];
+                        if (j0 + 3 < q) wv.s3 = w[3];
+                        if (j0 + 4 < q) wv.s4 = w[4];
+                        if (j0 + 5 < q) wv.s5 = w[5];
+                        if (j0 + 6 < q) wv.s6 = w[6];
+                        acc += x[k] * wv;
+                    }
+                for (uint m = 0; m < FUSED_LANES && j0 + m < q; m++)
+                    z[l * q + j0 + m] = fused_lane(acc, m) + b[j0 + m];
+            }
+        }
+        for (uint j = 0; q < FUSED_LANES && j < q; j++) {
             float8 acc = (float8)(0.0f);
             const __global float *x0 = X + (size_t)min(i0, last) * d, *x1 = X + (size_t)min(i0 + 1, last) * d,
                                  *x2 = X + (size_t)min(i0 + 2, last) * d, *x3 = X + (size_t)min(i0 + 3, last) * d,

@@ -52,7 +52,7 @@ static float sgd_opt_momentum(const clg_optimizer *opt, size_t i)
 /* Local memory fused_sgd_epoch needs for a batch capacity cap, in bytes. */
 static size_t local_bytes(const clg_optimizer *opt, size_t d, size_t q, size_t cap)
 {
-    size_t floats = d * q + q + cap * q;
+    size_t floats = d * q + FUSED_LANES + q + cap * q; /* W is padded by FUSED_LANES */
     if (sgd_opt_momentum(opt, 0) != 0.0f) floats += d * q;
     if (sgd_opt_momentum(opt, 1) != 0.0f) floats += q;
     return floats * sizeof(float) + cap * sizeof(cl_uint);
@@ -133,7 +133,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
      * takes FUSED_LANES rows x 1 output per work-item, the backward FUSED_LANES
      * entries of a column of W, the cross-entropy gradient a row). */
     size_t kblocks = (d + FUSED_LANES - 1) / FUSED_LANES, rblocks = (cap + FUSED_LANES - 1) / FUSED_LANES;
-    size_t widest = kblocks * q + q > rblocks * q ? kblocks * q + q : rblocks * q, L = 1;
+    size_t fwd = q >= FUSED_LANES ? cap * ((q + FUSED_LANES - 1) / FUSED_LANES) : rblocks * q;
+    size_t widest = kblocks * q + q > fwd ? kblocks * q + q : fwd, L = 1;
     if (xent && cap > widest) widest = cap;
     size_t limit = group < items[0] ? group : items[0];
     if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
@@ -178,7 +179,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_ARG(ulast),      CLG_ARG(kind),       CLG_ARG(scales),
                       CLG_ARG(hw),         CLG_ARG(hb),         CLG_ARG(nestW),
                       CLG_ARG(nestb),      CLG_ARG(first_step),
-                      CLG_LOCAL(d * q * sizeof(float)), CLG_LOCAL(q * sizeof(float)),
+                      CLG_LOCAL((d * q + FUSED_LANES) * sizeof(float)), CLG_LOCAL(q * sizeof(float)),
                       CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
     const size_t nargs = sizeof args / sizeof args[0];

@@ -286,6 +286,18 @@ Test(fused, d17_q3)
     check_paths(&s);
 }
 
+Test(fused, d13_q9_outputs_in_lanes) /* q >= 8: the forward puts outputs in lanes */
+{
+    setup s = base();
+    s.d = 13;
+    s.q = 9;
+    s.n = 1003;
+    s.batch = 32;
+    s.red = CLG_REDUCE_MEAN;
+    s.sgd.lr = 0.02f;
+    check_paths(&s);
+}
+
 Test(fused, larger_batch_than_group)
 {
     setup s = base(); /* 300 rows x 3 outputs per batch: more pairs than work-items */
