@@ -22,6 +22,9 @@
  * harmless on GPUs. */
 
 #define FUSED_LANES 8
+#define FUSED_ROWS 16 /* rows per work-item of the q < 8 forward */
+#define FUSED_OROWS 4 /* rows per work-item of the q >= 8 forward */
+#define FUSED_KB 4    /* float8 blocks along d per work-item of the backward */
 
 inline float fused_sgd_elem(const float grad, const float p, __local float *m,
                             const int use_mom, const int first, const float4 h,
@@ -42,22 +45,6 @@ inline int fused_label(const float t, const uint C)
     return (int)t;
 }
 
-/* Sequential dots sum_k x_l[k] W[k*q + j] (k increasing) of up to 8 rows, one per
- * lane; rows past the block's end repeat its last row. */
-inline float8 fused_dot8(const __global float *x0, const __global float *x1,
-                         const __global float *x2, const __global float *x3,
-                         const __global float *x4, const __global float *x5,
-                         const __global float *x6, const __global float *x7,
-                         const uint d, const __local float *W, const uint q, const uint j)
-{
-    float8 acc = (float8)(0.0f);
-    for (uint k = 0; k < d; k++) {
-        const float8 xv = (float8)(x0[k], x1[k], x2[k], x3[k], x4[k], x5[k], x6[k], x7[k]);
-        acc += xv * W[k * q + j];
-    }
-    return acc;
-}
-
 inline float fused_lane(const float8 v, const uint l)
 {
     switch (l) {
@@ -70,6 +57,79 @@ inline float fused_lane(const float8 v, const uint l)
     case 6: return v.s6;
     default: return v.s7;
     }
+}
+
+/* 8 floats of x from k on; entries at or past d read as 0. */
+inline float8 fused_load8m(const __global float *x, const uint k, const uint d)
+{
+    if (k + 8 <= d) return vload8(0, x + k);
+    float8 v = (float8)(0.0f);
+    if (k < d) v.s0 = x[k];
+    if (k + 1 < d) v.s1 = x[k + 1];
+    if (k + 2 < d) v.s2 = x[k + 2];
+    if (k + 3 < d) v.s3 = x[k + 3];
+    if (k + 4 < d) v.s4 = x[k + 4];
+    if (k + 5 < d) v.s5 = x[k + 5];
+    if (k + 6 < d) v.s6 = x[k + 6];
+    return v;
+}
+
+/* acc (lane t = row t) += r[t][kk] * w[kk*q], kk = 0..7 in order. */
+#define FUSED_T8(acc, r, w, q)                                                                  \
+    do {                                                                                       \
+        acc += (float8)(r[0].s0, r[1].s0, r[2].s0, r[3].s0, r[4].s0, r[5].s0, r[6].s0, r[7].s0) * (w)[0];         \
+        acc += (float8)(r[0].s1, r[1].s1, r[2].s1, r[3].s1, r[4].s1, r[5].s1, r[6].s1, r[7].s1) * (w)[(q)];       \
+        acc += (float8)(r[0].s2, r[1].s2, r[2].s2, r[3].s2, r[4].s2, r[5].s2, r[6].s2, r[7].s2) * (w)[2 * (q)];   \
+        acc += (float8)(r[0].s3, r[1].s3, r[2].s3, r[3].s3, r[4].s3, r[5].s3, r[6].s3, r[7].s3) * (w)[3 * (q)];   \
+        acc += (float8)(r[0].s4, r[1].s4, r[2].s4, r[3].s4, r[4].s4, r[5].s4, r[6].s4, r[7].s4) * (w)[4 * (q)];   \
+        acc += (float8)(r[0].s5, r[1].s5, r[2].s5, r[3].s5, r[4].s5, r[5].s5, r[6].s5, r[7].s5) * (w)[5 * (q)];   \
+        acc += (float8)(r[0].s6, r[1].s6, r[2].s6, r[3].s6, r[4].s6, r[5].s6, r[6].s6, r[7].s6) * (w)[6 * (q)];   \
+        acc += (float8)(r[0].s7, r[1].s7, r[2].s7, r[3].s7, r[4].s7, r[5].s7, r[6].s7, r[7].s7) * (w)[7 * (q)];   \
+    } while (0)
+
+/* Dots of 16 rows x[t] with column j of W (k increasing, one lane per row):
+ * rows 0..7 in *lo, 8..15 in *hi. */
+inline void fused_rows16(const __global float **x, const uint d, const __local float *W,
+                         const uint q, const uint j, float8 *lo, float8 *hi)
+{
+    float8 a = (float8)(0.0f), c = (float8)(0.0f);
+    uint k = 0;
+    for (; k + 8 <= d; k += 8) {
+        float8 r[8], u[8];
+        for (int t = 0; t < 8; t++) {
+            r[t] = vload8(0, x[t] + k);
+            u[t] = vload8(0, x[t + 8] + k);
+        }
+        const __local float *w = W + k * q + j;
+        FUSED_T8(a, r, w, q);
+        FUSED_T8(c, u, w, q);
+    }
+    for (; k < d; k++) {
+        const float w = W[k * q + j];
+        a += (float8)(x[0][k], x[1][k], x[2][k], x[3][k], x[4][k], x[5][k], x[6][k], x[7][k]) * w;
+        c += (float8)(x[8][k], x[9][k], x[10][k], x[11][k], x[12][k], x[13][k], x[14][k], x[15][k]) * w;
+    }
+    *lo = a;
+    *hi = c;
+}
+
+/* Dots of 4 rows x[t] with columns j0..j0+7 of W (k increasing, one lane per output);
+ * W must be readable 8 floats past its end (lanes past q are garbage). */
+inline void fused_outs4(const __global float **x, const uint d, const __local float *W,
+                        const uint q, const uint j0, float8 *o)
+{
+    float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (uint k = 0; k < d; k++) {
+        const float8 w = vload8(0, W + k * q + j0);
+        a0 += x[0][k] * w;
+        a1 += x[1][k] * w;
+        a2 += x[2][k] * w;
+        a3 += x[3][k] * w;
+    }
+    o[0] = a0;
+    o[1] = a1;
+    o[2] = a2;
+    o[3] = a3;
 }
 
 /* In-place softmax cross-entropy gradient of one row of C logits z. */
@@ -90,11 +150,26 @@ inline void fused_xent_row(__local float *z, const float t, const uint C, const 
     }
 }
 
+/* Output z = logit (i, j) of the batch: kept for cross-entropy, else turned into the
+ * regression loss gradient. */
+inline void fused_emit(__local float *gl, const __global float *Y, const uint row, const uint i,
+                       const uint j, const uint q, const int kind, const float z,
+                       const float lscale)
+{
+    if (kind == 2) {
+        gl[i * q + j] = z;
+    } else {
+        const float err = z - Y[(size_t)row * q + j];
+        gl[i * q + j] = (kind == 0 ? err : 2.0f * err) * lscale;
+    }
+}
+
 /* (a) and (b): a single work-group runs batches first_batch .. first_batch+nbatches-1
  * of the epoch in order, keeping W, b (and momentum) in local memory between them.
  * One launch per minibatch (nbatches = 1) or one per epoch. The gradients of the
  * last batch are left in dW, db, as the unfused backward leaves them.
- * scales = (lscale, gscale) of a full batch, then of the last (partial) one. */
+ * scales = (lscale, gscale) of a full batch, then of the last (partial) one.
+ * Wl holds d*q + 8 floats (the padding is read by the q >= 8 forward, never used). */
 __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
                               const __global uint *order, __global float *W,
                               __global float *b, __global float *momW, __global float *momb,
@@ -109,12 +184,14 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
 {
     const uint lid = get_local_id(0), L = get_local_size(0);
     const uint dq = d * q;
-    const uint kblocks = (d + FUSED_LANES - 1) / FUSED_LANES, nw = kblocks * q;
+    const uint KU = FUSED_LANES * FUSED_KB, kunits = (d + KU - 1) / KU, nw = kunits * q;
+    const uint jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
     const int useW = momW != 0, useb = momb != 0;
     for (uint p = lid; p < dq; p += L) {
         Wl[p] = W[p];
         if (useW) mWl[p] = momW[p];
     }
+    for (uint p = dq + lid; p < dq + FUSED_LANES; p += L) Wl[p] = 0.0f;
     for (uint j = lid; j < q; j += L) {
         bl[j] = b[j];
         if (useb) mbl[j] = momb[j];
@@ -122,54 +199,39 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
     for (uint t = 0; t < nbatches; t++) {
         const uint batch = first_batch + t;
         const uint off = batch * bs;
-        const uint cnt = min(bs, n - off);
+        const uint cnt = min(bs, n - off), last = cnt - 1;
         const int partial = batch == last_batch;
         const float lscale = partial ? scales.z : scales.x;
         const float gscale = partial ? scales.w : scales.y;
         const int firstW = (first_step & 1) && t == 0, firstb = (first_step & 2) && t == 0;
         for (uint i = lid; i < cnt; i += L) rows[i] = order[off + i];
         barrier(CLK_LOCAL_MEM_FENCE);
-        /* forward (+ regression loss gradient): with q >= FUSED_LANES one row x
-         * FUSED_LANES outputs per work-item (Wl is padded by FUSED_LANES floats, the
-         * lanes past q are discarded), else FUSED_LANES rows x one output */
-        const uint rblocks = (cnt + FUSED_LANES - 1) / FUSED_LANES;
-        const uint jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
-        for (uint e = lid; q >= FUSED_LANES && e < cnt * jblocks; e += L) {
-            const uint i = e / jblocks, j0 = (e - i * jblocks) * FUSED_LANES;
-            const __global float *x = X + (size_t)rows[i] * d;
-            float8 acc = (float8)(0.0f);
-            for (uint k = 0; k < d; k++) acc += x[k] * vload8(0, Wl + k * q + j0);
-            const uint lanes = min((uint)FUSED_LANES, q - j0);
-            for (uint l = 0; l < lanes; l++) {
-                const uint j = j0 + l;
-                const float z = fused_lane(acc, l) + bl[j];
-                if (kind == 2) {
-                    gl[i * q + j] = z;
-                } else {
-                    const float err = z - Y[(size_t)rows[i] * q + j];
-                    gl[i * q + j] = (kind == 0 ? err : 2.0f * err) * lscale;
-                }
+        /* forward (+ regression loss gradient) */
+        if (q >= FUSED_LANES) {
+            const uint units = (cnt + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
+            for (uint e = lid; e < units; e += L) {
+                const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_LANES;
+                const uint i0 = blk * FUSED_OROWS;
+                const __global float *x[FUSED_OROWS];
+                for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+                float8 o[FUSED_OROWS];
+                fused_outs4(x, d, Wl, q, j0, o);
+                for (uint r = 0; r < FUSED_OROWS && i0 + r < cnt; r++)
+                    for (uint l = 0; l < FUSED_LANES && j0 + l < q; l++)
+                        fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
+                                   fused_lane(o[r], l) + bl[j0 + l], lscale);
             }
-        }
-        for (uint e = lid; q < FUSED_LANES && e < rblocks * q; e += L) {
-            const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_LANES;
-            const uint last = cnt - 1;
-            const float8 acc = fused_dot8(
-                X + (size_t)rows[min(i0, last)] * d, X + (size_t)rows[min(i0 + 1, last)] * d,
-                X + (size_t)rows[min(i0 + 2, last)] * d, X + (size_t)rows[min(i0 + 3, last)] * d,
-                X + (size_t)rows[min(i0 + 4, last)] * d, X + (size_t)rows[min(i0 + 5, last)] * d,
-                X + (size_t)rows[min(i0 + 6, last)] * d, X + (size_t)rows[min(i0 + 7, last)] * d,
-                d, Wl, q, j);
-            const uint lanes = min((uint)FUSED_LANES, cnt - i0);
-            for (uint l = 0; l < lanes; l++) {
-                const uint i = i0 + l;
-                const float z = fused_lane(acc, l) + bl[j];
-                if (kind == 2) {
-                    gl[i * q + j] = z;
-                } else {
-                    const float err = z - Y[(size_t)rows[i] * q + j];
-                    gl[i * q + j] = (kind == 0 ? err : 2.0f * err) * lscale;
-                }
+        } else {
+            const uint units = (cnt + FUSED_ROWS - 1) / FUSED_ROWS * q;
+            for (uint e = lid; e < units; e += L) {
+                const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_ROWS;
+                const __global float *x[FUSED_ROWS];
+                for (uint r = 0; r < FUSED_ROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+                float8 lo, hi;
+                fused_rows16(x, d, Wl, q, j, &lo, &hi);
+                for (uint r = 0; r < FUSED_ROWS && i0 + r < cnt; r++)
+                    fused_emit(gl, Y, rows[i0 + r], i0 + r, j, q, kind,
+                               fused_lane(r < FUSED_LANES ? lo : hi, r % FUSED_LANES) + bl[j], lscale);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -177,33 +239,34 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
             for (uint i = lid; i < cnt; i += L) fused_xent_row(gl + i * q, Y[rows[i]], q, lscale);
             barrier(CLK_LOCAL_MEM_FENCE);
         }
-        /* backward + SGD: FUSED_LANES consecutive entries of one column of W, or one bias */
+        /* backward + SGD: 8*FUSED_KB consecutive entries of one column of W, or one bias */
         const int keep = t + 1 == nbatches;
         for (uint p = lid; p < nw + q; p += L) {
             if (p < nw) {
-                const uint kb = p / q, j = p - kb * q, k0 = kb * FUSED_LANES;
-                float8 acc = (float8)(0.0f);
-                if (k0 + FUSED_LANES <= d) {
-                    for (uint i = 0; i < cnt; i++)
-                        acc += vload8(0, X + (size_t)rows[i] * d + k0) * gl[i * q + j];
+                const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
+                float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                if (k0 + KU <= d) {
+                    for (uint i = 0; i < cnt; i++) {
+                        const __global float *x = X + (size_t)rows[i] * d + k0;
+                        const float g = gl[i * q + j];
+                        a0 += vload8(0, x) * g;
+                        a1 += vload8(1, x) * g;
+                        a2 += vload8(2, x) * g;
+                        a3 += vload8(3, x) * g;
+                    }
                 } else {
                     for (uint i = 0; i < cnt; i++) {
                         const __global float *x = X + (size_t)rows[i] * d;
-                        float8 xv = (float8)(0.0f);
-                        xv.s0 = x[k0];
-                        if (k0 + 1 < d) xv.s1 = x[k0 + 1];
-                        if (k0 + 2 < d) xv.s2 = x[k0 + 2];
-                        if (k0 + 3 < d) xv.s3 = x[k0 + 3];
-                        if (k0 + 4 < d) xv.s4 = x[k0 + 4];
-                        if (k0 + 5 < d) xv.s5 = x[k0 + 5];
-                        if (k0 + 6 < d) xv.s6 = x[k0 + 6];
-                        acc += xv * gl[i * q + j];
+                        const float g = gl[i * q + j];
+                        a0 += fused_load8m(x, k0, d) * g;
+                        a1 += fused_load8m(x, k0 + 8, d) * g;
+                        a2 += fused_load8m(x, k0 + 16, d) * g;
+                        a3 += fused_load8m(x, k0 + 24, d) * g;
                     }
                 }
-                const uint lanes = min((uint)FUSED_LANES, d - k0);
-                for (uint l = 0; l < lanes; l++) {
-                    const uint w = (k0 + l) * q + j;
-                    const float s = fused_lane(acc, l);
+                for (uint c = 0; c < KU && k0 + c < d; c++) {
+                    const uint w = (k0 + c) * q + j, l = c % FUSED_LANES;
+                    const float s = fused_lane(c < 8 ? a0 : c < 16 ? a1 : c < 24 ? a2 : a3, l);
                     if (keep) dW[w] = s;
                     Wl[w] = fused_sgd_elem(s * gscale, Wl[w], useW ? mWl + w : mWl, useW, firstW,
                                            hw, nestW);
@@ -230,60 +293,50 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
 
 /* Full-set loss of a single Linear layer without gathering: group g sums the loss
  * of rows g*chunk .. (g+1)*chunk-1 into part[g]: per element for kinds 0/1, per
- * row (cross-entropy, Y = class ids) for kind 2. Each work-item takes blocks of
- * FUSED_LANES rows in turn (strided), computes their q outputs into its slice of z
- * (local, FUSED_LANES*q floats per work-item), then the per-row losses; then a tree
- * (power-of-two local size). Fixed order, no atomics. */
+ * row (cross-entropy, Y = class ids) for kind 2. W is staged in local memory (Wl,
+ * d*q + 8 floats); each work-item takes blocks of rows in turn (strided; FUSED_OROWS
+ * rows for q >= 8, else FUSED_ROWS), computes their q outputs with the forward's
+ * helpers into its slice of zs (FUSED_ROWS*q floats per work-item), then the
+ * per-row losses; then a tree (power-of-two local size). Fixed order, no atomics. */
 __kernel void fused_loss_partial(const __global float *X, const __global float *Y,
                                  const __global float *W, const __global float *b,
                                  __global float *part, const uint n, const uint d,
                                  const uint q, const uint chunk, const int kind,
-                                 __local float *red, __local float *zs)
+                                 __local float *red, __local float *zs, __local float *Wl)
 {
     const uint lid = get_local_id(0), L = get_local_size(0), g = get_group_id(0);
     const uint lo = g * chunk, hi = min(n, lo + chunk);
-    __local float *z = zs + lid * FUSED_LANES * q;
+    for (uint p = lid; p < d * q; p += L) Wl[p] = W[p];
+    for (uint p = d * q + lid; p < d * q + FUSED_LANES; p += L) Wl[p] = 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __local float *z = zs + lid * FUSED_ROWS * q;
+    const uint rb = q >= FUSED_LANES ? FUSED_OROWS : FUSED_ROWS;
     float s = 0.0f;
-    for (uint i0 = lo + lid * FUSED_LANES; i0 < hi; i0 += L * FUSED_LANES) {
-        const uint last = hi - 1, lanes = min((uint)FUSED_LANES, hi - i0);
-        for (uint l = 0; q >= FUSED_LANES && l < lanes; l++) { /* outputs in lanes */
-            const __global float *x = X + (size_t)(i0 + l) * d;
+    for (uint i0 = lo + lid * rb; i0 < hi; i0 += L * rb) {
+        const uint last = hi - 1, lanes = min(rb, hi - i0);
+        if (q >= FUSED_LANES) {
+            const __global float *x[FUSED_OROWS];
+            for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)min(i0 + r, last) * d;
             for (uint j0 = 0; j0 < q; j0 += FUSED_LANES) {
-                float8 acc = (float8)(0.0f);
-                if (j0 + FUSED_LANES <= q)
-                    for (uint k = 0; k < d; k++) acc += x[k] * vload8(0, W + k * q + j0);
-                else /* the last block: lanes past q read nothing */
-                    for (uint k = 0; k < d; k++) {
-                        const __global float *w = W + k * q + j0;
-                        float8 wv = (float8)(0.0f);
-                        wv.s0 = w[0];
-                        if (j0 + 1 < q) wv.s1 = w[1];
-                        if (j0 + 2 < q) wv.s2 = w[2];
-                        if (j0 + 3 < q) wv.s3 = w[3];
-                        if (j0 + 4 < q) wv.s4 = w[4];
-                        if (j0 + 5 < q) wv.s5 = w[5];
-                        if (j0 + 6 < q) wv.s6 = w[6];
-                        acc += x[k] * wv;
-                    }
-                for (uint m = 0; m < FUSED_LANES && j0 + m < q; m++)
-                    z[l * q + j0 + m] = fused_lane(acc, m) + b[j0 + m];
+                float8 o[FUSED_OROWS];
+                fused_outs4(x, d, Wl, q, j0, o);
+                for (uint r = 0; r < lanes; r++)
+                    for (uint l = 0; l < FUSED_LANES && j0 + l < q; l++)
+                        z[r * q + j0 + l] = fused_lane(o[r], l) + b[j0 + l];
+            }
+        } else {
+            const __global float *x[FUSED_ROWS];
+            for (uint r = 0; r < FUSED_ROWS; r++) x[r] = X + (size_t)min(i0 + r, last) * d;
+            for (uint j = 0; j < q; j++) {
+                float8 a, c;
+                fused_rows16(x, d, Wl, q, j, &a, &c);
+                for (uint r = 0; r < lanes; r++)
+                    z[r * q + j] = fused_lane(r < FUSED_LANES ? a : c, r % FUSED_LANES) + b[j];
             }
         }
-        for (uint j = 0; q < FUSED_LANES && j < q; j++) {
-            float8 acc = (float8)(0.0f);
-            const __global float *x0 = X + (size_t)min(i0, last) * d, *x1 = X + (size_t)min(i0 + 1, last) * d,
-                                 *x2 = X + (size_t)min(i0 + 2, last) * d, *x3 = X + (size_t)min(i0 + 3, last) * d,
-                                 *x4 = X + (size_t)min(i0 + 4, last) * d, *x5 = X + (size_t)min(i0 + 5, last) * d,
-                                 *x6 = X + (size_t)min(i0 + 6, last) * d, *x7 = X + (size_t)min(i0 + 7, last) * d;
-            for (uint k = 0; k < d; k++) {
-                const float8 xv = (float8)(x0[k], x1[k], x2[k], x3[k], x4[k], x5[k], x6[k], x7[k]);
-                acc += xv * W[k * q + j];
-            }
-            for (uint l = 0; l < lanes; l++) z[l * q + j] = fused_lane(acc, l) + b[j];
-        }
-        for (uint l = 0; l < lanes; l++) {
-            const uint i = i0 + l;
-            __local float *zr = z + l * q;
+        for (uint r = 0; r < lanes; r++) {
+            const uint i = i0 + r;
+            __local float *zr = z + r * q;
             if (kind == 2) {
                 const int lab = fused_label(Y[i], q);
                 if (lab < 0) {

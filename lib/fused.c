@@ -25,7 +25,12 @@
 #include "internal.h"
 
 #define FUSED_MAX_GROUP 256
-#define FUSED_LANES 8 /* as in cl/fused.cl */
+/* As in cl/fused.cl: float8 lanes; rows per work-item of the forward for q >= 8 and
+ * q < 8; float8 blocks along d per work-item of the backward. */
+#define FUSED_LANES 8
+#define FUSED_OROWS 4
+#define FUSED_ROWS 16
+#define FUSED_KB 4
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 
 typedef enum fused_mode { FUSED_OFF, FUSED_AUTO, FUSED_MINIBATCH, FUSED_EPOCH } fused_mode;
@@ -132,9 +137,10 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     /* Work-group: a power of two, no wider than the widest phase needs (the forward
      * takes FUSED_LANES rows x 1 output per work-item, the backward FUSED_LANES
      * entries of a column of W, the cross-entropy gradient a row). */
-    size_t kblocks = (d + FUSED_LANES - 1) / FUSED_LANES, rblocks = (cap + FUSED_LANES - 1) / FUSED_LANES;
-    size_t fwd = q >= FUSED_LANES ? cap * ((q + FUSED_LANES - 1) / FUSED_LANES) : rblocks * q;
-    size_t widest = kblocks * q + q > fwd ? kblocks * q + q : fwd, L = 1;
+    size_t kunits = (d + FUSED_LANES * FUSED_KB - 1) / (FUSED_LANES * FUSED_KB);
+    size_t fwd = q >= FUSED_LANES ? (cap + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_LANES - 1) / FUSED_LANES)
+                                  : (cap + FUSED_ROWS - 1) / FUSED_ROWS * q;
+    size_t widest = kunits * q + q > fwd ? kunits * q + q : fwd, L = 1;
     if (xent && cap > widest) widest = cap;
     size_t limit = group < items[0] ? group : items[0];
     if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
@@ -231,9 +237,11 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     s = clg_kernel_limits(ctx, "fused", "fused_loss_partial", &group, NULL, &local_free);
     if (s != CLG_OK) return s;
     size_t L = clg_pow2_floor(group < FUSED_LOSS_GROUP ? group : FUSED_LOSS_GROUP);
-    /* red (L floats) and the outputs of each work-item's row block (L x FUSED_LANES x q) */
-    while (L > 1 && L * (1 + FUSED_LANES * q) * sizeof(float) > local_free) L /= 2;
-    if (L * (1 + FUSED_LANES * q) * sizeof(float) > local_free) return CLG_OK;
+    /* red (L floats), the outputs of each work-item's row block (L x FUSED_ROWS x q)
+     * and W (d*q + FUSED_LANES floats) */
+    const size_t wbytes = (d * q + FUSED_LANES) * sizeof(float);
+    while (L > 1 && L * (1 + FUSED_ROWS * q) * sizeof(float) + wbytes > local_free) L /= 2;
+    if (L * (1 + FUSED_ROWS * q) * sizeof(float) + wbytes > local_free) return CLG_OK;
     size_t groups = (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
     size_t chunk = (n + groups - 1) / groups;
     groups = (n + chunk - 1) / chunk;
@@ -248,9 +256,9 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(Lr->W), CLG_ARG(Lr->b),
                    CLG_ARG(part), CLG_ARG(un), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uc),
                    CLG_ARG(k), CLG_LOCAL(L * sizeof(float)),
-                   CLG_LOCAL(L * FUSED_LANES * q * sizeof(float))};
+                   CLG_LOCAL(L * FUSED_ROWS * q * sizeof(float)), CLG_LOCAL(wbytes)};
     size_t global = groups * L;
-    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 12, a);
+    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 13, a);
     clg_arg f[] = {CLG_ARG(part), CLG_ARG(acc->mem), CLG_ARG(ug)};
     size_t one = 1;
     if (s == CLG_OK) s = clg_launch(ctx, "fused", "fused_loss_finish", 1, &one, &one, 3, f);
