@@ -291,6 +291,130 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
     }
 }
 
+/* (c) the multi-work-group minibatch pipeline: two launches per minibatch.
+ * fused_mb_forward: group g takes the batch rows g*rg .. g*rg+rg-1 (read through the
+ * permutation, no gather copy), stages W in local memory, computes their outputs with
+ * the epoch kernel's helpers (same order), the loss gradient (for cross-entropy the
+ * group holds whole rows, so the softmax pass follows a barrier) and writes it to
+ * G (cnt x q). Local size: the forward units of rg rows. */
+__kernel void fused_mb_forward(const __global float *X, const __global float *Y,
+                               const __global uint *order, const __global float *W,
+                               const __global float *b, __global float *G, const uint d,
+                               const uint q, const uint off, const uint cnt, const uint rg,
+                               const int kind, const float lscale, __local float *Wl,
+                               __local float *gl, __local uint *rows)
+{
+    const uint lid = get_local_id(0), L = get_local_size(0), g0 = get_group_id(0) * rg;
+    const uint dq = d * q, jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
+    if (g0 >= cnt) return; /* uniform over the group */
+    const uint gc = min(rg, cnt - g0), last = gc - 1;
+    for (uint p = lid; p < dq; p += L) Wl[p] = W[p];
+    for (uint p = dq + lid; p < dq + FUSED_LANES; p += L) Wl[p] = 0.0f;
+    for (uint i = lid; i < gc; i += L) rows[i] = order[off + g0 + i];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (q >= FUSED_LANES) {
+        const uint units = (gc + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
+        for (uint e = lid; e < units; e += L) {
+            const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_LANES;
+            const uint i0 = blk * FUSED_OROWS;
+            const __global float *x[FUSED_OROWS];
+            for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+            float8 o[FUSED_OROWS];
+            fused_outs4(x, d, Wl, q, j0, o);
+            for (uint r = 0; r < FUSED_OROWS && i0 + r < gc; r++)
+                for (uint l = 0; l < FUSED_LANES && j0 + l < q; l++)
+                    fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
+                               fused_lane(o[r], l) + b[j0 + l], lscale);
+        }
+    } else {
+        const uint units = (gc + FUSED_ROWS - 1) / FUSED_ROWS * q;
+        for (uint e = lid; e < units; e += L) {
+            const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_ROWS;
+            const __global float *x[FUSED_ROWS];
+            for (uint r = 0; r < FUSED_ROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+            float8 lo, hi;
+            fused_rows16(x, d, Wl, q, j, &lo, &hi);
+            for (uint r = 0; r < FUSED_ROWS && i0 + r < gc; r++)
+                fused_emit(gl, Y, rows[i0 + r], i0 + r, j, q, kind,
+                           fused_lane(r < FUSED_LANES ? lo : hi, r % FUSED_LANES) + b[j], lscale);
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (kind == 2) {
+        for (uint i = lid; i < gc; i += L) fused_xent_row(gl + i * q, Y[rows[i]], q, lscale);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (uint p = lid; p < gc * q; p += L) G[(size_t)g0 * q + p] = gl[p];
+}
+
+inline float fused_sgd_elem_g(const float grad, const float p, __global float *m,
+                              const int use_mom, const int first, const float4 h,
+                              const int nesterov)
+{
+    float u = grad + h.w * p;
+    if (use_mom) {
+        const float buf = first ? u : h.y * m[0] + (1.0f - h.z) * u;
+        m[0] = buf;
+        u = nesterov ? u + h.y * buf : buf;
+    }
+    return p - h.x * u;
+}
+
+/* fused_mb_backward: one work-item per 8*FUSED_KB consecutive entries of a column of W
+ * (or per bias), over as many groups as the device likes: sums over the batch rows in
+ * order (the epoch kernel's arithmetic), writes dW/db and applies the SGD step in
+ * place. first_step: bit 0 W's momentum buffer is new, bit 1 b's. */
+__kernel void fused_mb_backward(const __global float *X, const __global uint *order,
+                                const __global float *G, __global float *W,
+                                __global float *b, __global float *momW, __global float *momb,
+                                __global float *dW, __global float *db, const uint d,
+                                const uint q, const uint off, const uint cnt,
+                                const float gscale, const float4 hw, const float4 hb,
+                                const int nestW, const int nestb, const int first_step)
+{
+    const uint p = get_global_id(0);
+    const uint KU = FUSED_LANES * FUSED_KB, nw = (d + KU - 1) / KU * q;
+    const int useW = momW != 0, useb = momb != 0;
+    const __global uint *rows = order + off;
+    if (p < nw) {
+        const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
+        float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        if (k0 + KU <= d) {
+            for (uint i = 0; i < cnt; i++) {
+                const __global float *x = X + (size_t)rows[i] * d + k0;
+                const float g = G[i * q + j];
+                a0 += vload8(0, x) * g;
+                a1 += vload8(1, x) * g;
+                a2 += vload8(2, x) * g;
+                a3 += vload8(3, x) * g;
+            }
+        } else {
+            for (uint i = 0; i < cnt; i++) {
+                const __global float *x = X + (size_t)rows[i] * d;
+                const float g = G[i * q + j];
+                a0 += fused_load8m(x, k0, d) * g;
+                a1 += fused_load8m(x, k0 + 8, d) * g;
+                a2 += fused_load8m(x, k0 + 16, d) * g;
+                a3 += fused_load8m(x, k0 + 24, d) * g;
+            }
+        }
+        for (uint c = 0; c < KU && k0 + c < d; c++) {
+            const uint w = (k0 + c) * q + j, l = c % FUSED_LANES;
+            const float s = fused_lane(c < 8 ? a0 : c < 16 ? a1 : c < 24 ? a2 : a3, l);
+            dW[w] = s;
+            W[w] = fused_sgd_elem_g(s * gscale, W[w], useW ? momW + w : momW, useW,
+                                    first_step & 1, hw, nestW);
+        }
+    } else if (p < nw + q) {
+        const uint j = p - nw;
+        float s = 0.0f;
+        for (uint i = 0; i < cnt; i++) s += G[i * q + j];
+        db[j] = s;
+        b[j] = fused_sgd_elem_g(s * gscale, b[j], useb ? momb + j : momb, useb,
+                                (first_step & 2) != 0, hb, nestb);
+    }
+}
+
 /* Full-set loss of a single Linear layer without gathering: group g sums the loss
  * of rows g*chunk .. (g+1)*chunk-1 into part[g]: per element for kinds 0/1, per
  * row (cross-entropy, Y = class ids) for kind 2. W is staged in local memory (Wl,

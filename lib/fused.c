@@ -31,9 +31,10 @@
 #define FUSED_OROWS 4
 #define FUSED_ROWS 16
 #define FUSED_KB 4
+#define FUSED_PIPE_ROWS 64 /* batch rows per group of fused_mb_forward */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 
-typedef enum fused_mode { FUSED_OFF, FUSED_AUTO, FUSED_MINIBATCH, FUSED_EPOCH } fused_mode;
+typedef enum fused_mode { FUSED_OFF, FUSED_AUTO, FUSED_MINIBATCH, FUSED_EPOCH, FUSED_PIPELINE } fused_mode;
 
 static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
 {
@@ -43,9 +44,10 @@ static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
     if (!strcmp(v, "0") || !strcmp(v, "off")) *mode = FUSED_OFF;
     else if (!strcmp(v, "minibatch")) *mode = FUSED_MINIBATCH;
     else if (!strcmp(v, "epoch")) *mode = FUSED_EPOCH;
+    else if (!strcmp(v, "pipeline")) *mode = FUSED_PIPELINE;
     else
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "CLGRAD_FUSED=%s: expected 0, auto, minibatch or epoch", v);
+                        "CLGRAD_FUSED=%s: expected 0, auto, minibatch, epoch or pipeline", v);
     return CLG_OK;
 }
 
@@ -110,6 +112,73 @@ static cl_float4 hyper(const clg_sgd_options *o)
     h.s[2] = o->dampening;
     h.s[3] = o->weight_decay;
     return h;
+}
+
+/* (c) The multi-work-group pipeline: per minibatch fused_mb_forward over groups of
+ * FUSED_PIPE_ROWS rows, then fused_mb_backward over the entries of W; G holds the
+ * batch's loss gradient in between. Same arithmetic and order as the epoch kernel. */
+static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
+                               cl_float4 scales, cl_int first_step)
+{
+    clg_context *ctx = m->ctx;
+    const clg_dataset *ds = ld->ds;
+    const clg_layer *Lr = &m->layers[0];
+    const size_t n = ds->n, d = ds->d, q = Lr->out, bs = ld->opts.batch_size;
+    const size_t cap = bs < n ? bs : n, rg = cap < FUSED_PIPE_ROWS ? cap : FUSED_PIPE_ROWS;
+    const size_t jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
+    size_t group, items[2], local_free;
+    clg_status s = clg_kernel_limits(ctx, "fused", "fused_mb_forward", &group, items, &local_free);
+    if (s != CLG_OK) return s;
+    size_t limit = group < items[0] ? group : items[0];
+    size_t Lf = q >= FUSED_LANES ? (rg + FUSED_OROWS - 1) / FUSED_OROWS * jblocks
+                                 : (rg + FUSED_ROWS - 1) / FUSED_ROWS * q;
+    if (Lf > limit) Lf = limit;
+    if (Lf > FUSED_MAX_GROUP) Lf = FUSED_MAX_GROUP;
+    size_t gb, gitems[2], gfree;
+    s = clg_kernel_limits(ctx, "fused", "fused_mb_backward", &gb, gitems, &gfree);
+    if (s != CLG_OK) return s;
+    const size_t KU = FUSED_LANES * FUSED_KB, units = (d + KU - 1) / KU * q + q;
+    /* At least two groups per compute unit for the backward, at most 64 work-items each. */
+    size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    size_t Lb = units / (2 * cus);
+    Lb = clg_pow2_floor(Lb < 1 ? 1 : Lb > 64 ? 64 : Lb);
+    while (Lb > 1 && (Lb > gb || Lb > gitems[0])) Lb /= 2;
+    const size_t gback = clg_round_up(units, Lb);
+    cl_mem G = NULL;
+    s = clg_buffer_create(ctx, cap * q * sizeof(float), "fused batch gradient", &G);
+    if (s != CLG_OK) return s;
+    const clg_sgd_options *ow = &opt->groups[opt->group_of[0]].opts;
+    const clg_sgd_options *ob = &opt->groups[opt->group_of[1]].opts;
+    cl_mem momW = ow->momentum != 0.0f ? opt->momentum[0] : NULL;
+    cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
+    cl_float4 hw = hyper(ow), hb = hyper(ob);
+    cl_int nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
+    cl_uint ud = (cl_uint)d, uq = (cl_uint)q, urg = (cl_uint)rg;
+    const size_t nb = ld->batches;
+    for (size_t t = 0; s == CLG_OK && t < nb; t++) {
+        const size_t cnt = n - t * bs < bs ? n - t * bs : bs;
+        cl_uint uoff = (cl_uint)(t * bs), ucnt = (cl_uint)cnt;
+        float lscale = t + 1 == nb ? scales.s[2] : scales.s[0];
+        float gscale = t + 1 == nb ? scales.s[3] : scales.s[1];
+        cl_int first = t ? 0 : first_step;
+        clg_arg fa[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
+                        CLG_ARG(Lr->W), CLG_ARG(Lr->b), CLG_ARG(G), CLG_ARG(ud), CLG_ARG(uq),
+                        CLG_ARG(uoff), CLG_ARG(ucnt), CLG_ARG(urg), CLG_ARG(kind), CLG_ARG(lscale),
+                        CLG_LOCAL((d * q + FUSED_LANES) * sizeof(float)),
+                        CLG_LOCAL(rg * q * sizeof(float)), CLG_LOCAL(rg * sizeof(cl_uint))};
+        size_t gf = (cnt + rg - 1) / rg * Lf;
+        s = clg_launch(ctx, "fused", "fused_mb_forward", 1, &gf, &Lf, sizeof fa / sizeof fa[0], fa);
+        clg_arg ba[] = {CLG_ARG(ds->X->mem), CLG_ARG(ld->order_dev), CLG_ARG(G),
+                        CLG_ARG(Lr->W), CLG_ARG(Lr->b), CLG_ARG(momW), CLG_ARG(momb),
+                        CLG_ARG(Lr->dW), CLG_ARG(Lr->db), CLG_ARG(ud), CLG_ARG(uq),
+                        CLG_ARG(uoff), CLG_ARG(ucnt), CLG_ARG(gscale), CLG_ARG(hw), CLG_ARG(hb),
+                        CLG_ARG(nestW), CLG_ARG(nestb), CLG_ARG(first)};
+        size_t gbk = gback;
+        if (s == CLG_OK)
+            s = clg_launch(ctx, "fused", "fused_mb_backward", 1, &gbk, &Lb, sizeof ba / sizeof ba[0], ba);
+    }
+    clReleaseMemObject(G); /* freed once the enqueued launches have run */
+    return s;
 }
 
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
@@ -189,7 +258,9 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
     const size_t nargs = sizeof args / sizeof args[0];
-    if (mode == FUSED_EPOCH) {
+    if (mode == FUSED_PIPELINE) {
+        s = run_pipeline(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step);
+    } else if (mode == FUSED_EPOCH) {
         s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);
     } else {
         count = 1;

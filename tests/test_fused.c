@@ -137,9 +137,9 @@ static void check_paths(const setup *st)
     size_t per_epoch = st->drop_last ? st->n / st->batch : (st->n + st->batch - 1) / st->batch;
     cr_assert_eq(r0.steps, st->epochs * per_epoch);
     cr_expect_geq(k0, 5 * r0.steps, "unfused: %u kernels for %zu steps", k0, r0.steps);
-    const char *modes[] = {"epoch", "minibatch", "auto"};
-    unsigned k_epoch = 0;
-    for (size_t mi = 0; mi < 3; mi++) {
+    const char *modes[] = {"epoch", "minibatch", "pipeline", "auto"};
+    unsigned k_epoch = 0, k_pipe = 0;
+    for (size_t mi = 0; mi < 4; mi++) {
         unsigned k = train(ctx, ds, st, modes[mi], got, &r);
         cr_expect_eq(r.steps, r0.steps);
         if (mi == 0) { /* one fused launch per epoch, plus the evaluation's kernels */
@@ -149,8 +149,13 @@ static void check_paths(const setup *st)
         } else if (mi == 1) { /* one per step instead of one per epoch */
             cr_expect_eq(k, k_epoch - st->epochs + r.steps, "minibatch: %u kernels, epoch %u, %zu steps",
                          k, k_epoch, r.steps);
+        } else if (mi == 2) { /* two per step (forward, backward + SGD) */
+            k_pipe = k;
+            cr_expect_eq(k, k_epoch - st->epochs + 2 * r.steps, "pipeline: %u kernels, epoch %u, %zu steps",
+                         k, k_epoch, r.steps);
         } else {
-            cr_expect_eq(k, k_epoch, "auto picks the epoch kernel for these sizes");
+            cr_expect(k == k_epoch || k == k_pipe, "auto: %u kernels: neither epoch (%u) nor pipeline (%u)",
+                      k, k_epoch, k_pipe);
         }
         double worst = 0;
         size_t at = 0;
