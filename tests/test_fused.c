@@ -187,7 +187,7 @@ static setup xent_base(void)
     s.n = 1003; /* a partial last batch */
     s.d = 20;   /* two full lane blocks of 8 and a partial one */
     s.q = 10;
-    s.batch = 64;
+    s.batch = 128; /* auto: the pipeline on a device with >= 2 compute units */
     return s;
 }
 
