@@ -246,14 +246,14 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
                 const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
                 float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
                 if (k0 + KU <= d) {
+                    float16 b0 = (float16)(0.0f), b1 = b0;
                     for (uint i = 0; i < cnt; i++) {
                         const __global float *x = X + (size_t)rows[i] * d + k0;
                         const float g = gl[i * q + j];
-                        a0 += vload8(0, x) * g;
-                        a1 += vload8(1, x) * g;
-                        a2 += vload8(2, x) * g;
-                        a3 += vload8(3, x) * g;
+                        b0 += vload16(0, x) * g;
+                        b1 += vload16(1, x) * g;
                     }
+                    a0 = b0.lo, a1 = b0.hi, a2 = b1.lo, a3 = b1.hi;
                 } else {
                     for (uint i = 0; i < cnt; i++) {
                         const __global float *x = X + (size_t)rows[i] * d;
@@ -380,14 +380,14 @@ __kernel void fused_mb_backward(const __global float *X, const __global uint *or
         const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
         float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
         if (k0 + KU <= d) {
+            float16 b0 = (float16)(0.0f), b1 = b0;
             for (uint i = 0; i < cnt; i++) {
                 const __global float *x = X + (size_t)rows[i] * d + k0;
                 const float g = G[i * q + j];
-                a0 += vload8(0, x) * g;
-                a1 += vload8(1, x) * g;
-                a2 += vload8(2, x) * g;
-                a3 += vload8(3, x) * g;
+                b0 += vload16(0, x) * g;
+                b1 += vload16(1, x) * g;
             }
+            a0 = b0.lo, a1 = b0.hi, a2 = b1.lo, a3 = b1.hi;
         } else {
             for (uint i = 0; i < cnt; i++) {
                 const __global float *x = X + (size_t)rows[i] * d;
