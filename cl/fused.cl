@@ -25,6 +25,7 @@
 #define FUSED_ROWS 16 /* rows per work-item of the q < 8 forward */
 #define FUSED_OROWS 4 /* rows per work-item of the q >= 8 forward */
 #define FUSED_KB 4    /* float8 blocks along d per work-item of the backward */
+#define FUSED_OL 16   /* output lanes of the q >= 8 forward; W is padded by as many floats */
 
 inline float fused_sgd_elem(const float grad, const float p, __local float *m,
                             const int use_mom, const int first, const float4 h,
@@ -60,6 +61,11 @@ inline float fused_lane(const float8 v, const uint l)
 }
 
 /* 8 floats of x from k on; entries at or past d read as 0. */
+inline float fused_lane16(const float16 v, const uint l)
+{
+    return l < 8 ? fused_lane(v.lo, l) : fused_lane(v.hi, l - 8);
+}
+
 inline float8 fused_load8m(const __global float *x, const uint k, const uint d)
 {
     if (k + 8 <= d) return vload8(0, x + k);
@@ -113,14 +119,14 @@ inline void fused_rows16(const __global float **x, const uint d, const __local f
     *hi = c;
 }
 
-/* Dots of 4 rows x[t] with columns j0..j0+7 of W (k increasing, one lane per output);
- * W must be readable 8 floats past its end (lanes past q are garbage). */
+/* Dots of 4 rows x[t] with columns j0..j0+15 of W (k increasing, one lane per output);
+ * W must be readable FUSED_OL floats past its end (lanes past q are garbage). */
 inline void fused_outs4(const __global float **x, const uint d, const __local float *W,
-                        const uint q, const uint j0, float8 *o)
+                        const uint q, const uint j0, float16 *o)
 {
-    float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    float16 a0 = (float16)(0.0f), a1 = a0, a2 = a0, a3 = a0;
     for (uint k = 0; k < d; k++) {
-        const float8 w = vload8(0, W + k * q + j0);
+        const float16 w = vload16(0, W + k * q + j0);
         a0 += x[0][k] * w;
         a1 += x[1][k] * w;
         a2 += x[2][k] * w;
@@ -169,7 +175,7 @@ inline void fused_emit(__local float *gl, const __global float *Y, const uint ro
  * One launch per minibatch (nbatches = 1) or one per epoch. The gradients of the
  * last batch are left in dW, db, as the unfused backward leaves them.
  * scales = (lscale, gscale) of a full batch, then of the last (partial) one.
- * Wl holds d*q + 8 floats (the padding is read by the q >= 8 forward, never used). */
+ * Wl holds d*q + FUSED_OL floats (the padding is read by the q >= 8 forward, never used). */
 __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
                               const __global uint *order, __global float *W,
                               __global float *b, __global float *momW, __global float *momb,
@@ -185,13 +191,13 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
     const uint lid = get_local_id(0), L = get_local_size(0);
     const uint dq = d * q;
     const uint KU = FUSED_LANES * FUSED_KB, kunits = (d + KU - 1) / KU, nw = kunits * q;
-    const uint jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
+    const uint jblocks = (q + FUSED_OL - 1) / FUSED_OL;
     const int useW = momW != 0, useb = momb != 0;
     for (uint p = lid; p < dq; p += L) {
         Wl[p] = W[p];
         if (useW) mWl[p] = momW[p];
     }
-    for (uint p = dq + lid; p < dq + FUSED_LANES; p += L) Wl[p] = 0.0f;
+    for (uint p = dq + lid; p < dq + FUSED_OL; p += L) Wl[p] = 0.0f;
     for (uint j = lid; j < q; j += L) {
         bl[j] = b[j];
         if (useb) mbl[j] = momb[j];
@@ -210,16 +216,16 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
         if (q >= FUSED_LANES) {
             const uint units = (cnt + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
             for (uint e = lid; e < units; e += L) {
-                const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_LANES;
+                const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_OL;
                 const uint i0 = blk * FUSED_OROWS;
                 const __global float *x[FUSED_OROWS];
                 for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
-                float8 o[FUSED_OROWS];
+                float16 o[FUSED_OROWS];
                 fused_outs4(x, d, Wl, q, j0, o);
                 for (uint r = 0; r < FUSED_OROWS && i0 + r < cnt; r++)
-                    for (uint l = 0; l < FUSED_LANES && j0 + l < q; l++)
+                    for (uint l = 0; l < FUSED_OL && j0 + l < q; l++)
                         fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
-                                   fused_lane(o[r], l) + bl[j0 + l], lscale);
+                                   fused_lane16(o[r], l) + bl[j0 + l], lscale);
             }
         } else {
             const uint units = (cnt + FUSED_ROWS - 1) / FUSED_ROWS * q;
@@ -305,26 +311,26 @@ __kernel void fused_mb_forward(const __global float *X, const __global float *Y,
                                __local float *gl, __local uint *rows)
 {
     const uint lid = get_local_id(0), L = get_local_size(0), g0 = get_group_id(0) * rg;
-    const uint dq = d * q, jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
+    const uint dq = d * q, jblocks = (q + FUSED_OL - 1) / FUSED_OL;
     if (g0 >= cnt) return; /* uniform over the group */
     const uint gc = min(rg, cnt - g0), last = gc - 1;
     for (uint p = lid; p < dq; p += L) Wl[p] = W[p];
-    for (uint p = dq + lid; p < dq + FUSED_LANES; p += L) Wl[p] = 0.0f;
+    for (uint p = dq + lid; p < dq + FUSED_OL; p += L) Wl[p] = 0.0f;
     for (uint i = lid; i < gc; i += L) rows[i] = order[off + g0 + i];
     barrier(CLK_LOCAL_MEM_FENCE);
     if (q >= FUSED_LANES) {
         const uint units = (gc + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
         for (uint e = lid; e < units; e += L) {
-            const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_LANES;
+            const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_OL;
             const uint i0 = blk * FUSED_OROWS;
             const __global float *x[FUSED_OROWS];
             for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
-            float8 o[FUSED_OROWS];
+            float16 o[FUSED_OROWS];
             fused_outs4(x, d, Wl, q, j0, o);
             for (uint r = 0; r < FUSED_OROWS && i0 + r < gc; r++)
-                for (uint l = 0; l < FUSED_LANES && j0 + l < q; l++)
+                for (uint l = 0; l < FUSED_OL && j0 + l < q; l++)
                     fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
-                               fused_lane(o[r], l) + b[j0 + l], lscale);
+                               fused_lane16(o[r], l) + b[j0 + l], lscale);
         }
     } else {
         const uint units = (gc + FUSED_ROWS - 1) / FUSED_ROWS * q;
@@ -418,7 +424,7 @@ __kernel void fused_mb_backward(const __global float *X, const __global uint *or
 /* Full-set loss of a single Linear layer without gathering: group g sums the loss
  * of rows g*chunk .. (g+1)*chunk-1 into part[g]: per element for kinds 0/1, per
  * row (cross-entropy, Y = class ids) for kind 2. W is staged in local memory (Wl,
- * d*q + 8 floats); each work-item takes blocks of rows in turn (strided; FUSED_OROWS
+ * d*q + FUSED_OL floats); each work-item takes blocks of rows in turn (strided; FUSED_OROWS
  * rows for q >= 8, else FUSED_ROWS), computes their q outputs with the forward's
  * helpers into its slice of zs (FUSED_ROWS*q floats per work-item), then the
  * per-row losses; then a tree (power-of-two local size). Fixed order, no atomics. */
@@ -431,7 +437,7 @@ __kernel void fused_loss_partial(const __global float *X, const __global float *
     const uint lid = get_local_id(0), L = get_local_size(0), g = get_group_id(0);
     const uint lo = g * chunk, hi = min(n, lo + chunk);
     for (uint p = lid; p < d * q; p += L) Wl[p] = W[p];
-    for (uint p = d * q + lid; p < d * q + FUSED_LANES; p += L) Wl[p] = 0.0f;
+    for (uint p = d * q + lid; p < d * q + FUSED_OL; p += L) Wl[p] = 0.0f;
     barrier(CLK_LOCAL_MEM_FENCE);
     __local float *z = zs + lid * FUSED_ROWS * q;
     const uint rb = q >= FUSED_LANES ? FUSED_OROWS : FUSED_ROWS;
@@ -441,12 +447,12 @@ __kernel void fused_loss_partial(const __global float *X, const __global float *
         if (q >= FUSED_LANES) {
             const __global float *x[FUSED_OROWS];
             for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)min(i0 + r, last) * d;
-            for (uint j0 = 0; j0 < q; j0 += FUSED_LANES) {
-                float8 o[FUSED_OROWS];
+            for (uint j0 = 0; j0 < q; j0 += FUSED_OL) {
+                float16 o[FUSED_OROWS];
                 fused_outs4(x, d, Wl, q, j0, o);
                 for (uint r = 0; r < lanes; r++)
-                    for (uint l = 0; l < FUSED_LANES && j0 + l < q; l++)
-                        z[r * q + j0 + l] = fused_lane(o[r], l) + b[j0 + l];
+                    for (uint l = 0; l < FUSED_OL && j0 + l < q; l++)
+                        z[r * q + j0 + l] = fused_lane16(o[r], l) + b[j0 + l];
             }
         } else {
             const __global float *x[FUSED_ROWS];

@@ -40,6 +40,7 @@
 #define FUSED_OROWS 4
 #define FUSED_ROWS 16
 #define FUSED_KB 4
+#define FUSED_OL 16 /* output lanes of the q >= 8 forward = W's padding in local memory */
 #define FUSED_PIPE_ROWS 64 /* batch rows per group of fused_mb_forward */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 
@@ -68,7 +69,7 @@ static float sgd_opt_momentum(const clg_optimizer *opt, size_t i)
 /* Local memory fused_sgd_epoch needs for a batch capacity cap, in bytes. */
 static size_t local_bytes(const clg_optimizer *opt, size_t d, size_t q, size_t cap)
 {
-    size_t floats = d * q + FUSED_LANES + q + cap * q; /* W is padded by FUSED_LANES */
+    size_t floats = d * q + FUSED_OL + q + cap * q; /* W is padded by FUSED_OL */
     if (sgd_opt_momentum(opt, 0) != 0.0f) floats += d * q;
     if (sgd_opt_momentum(opt, 1) != 0.0f) floats += q;
     return floats * sizeof(float) + cap * sizeof(cl_uint);
@@ -134,7 +135,7 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     const clg_layer *Lr = &m->layers[0];
     const size_t n = ds->n, d = ds->d, q = Lr->out, bs = ld->opts.batch_size;
     const size_t cap = bs < n ? bs : n, rg = cap < FUSED_PIPE_ROWS ? cap : FUSED_PIPE_ROWS;
-    const size_t jblocks = (q + FUSED_LANES - 1) / FUSED_LANES;
+    const size_t jblocks = (q + FUSED_OL - 1) / FUSED_OL;
     size_t group, items[2], local_free;
     clg_status s = clg_kernel_limits(ctx, "fused", "fused_mb_forward", &group, items, &local_free);
     if (s != CLG_OK) return s;
@@ -173,7 +174,7 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
         clg_arg fa[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
                         CLG_ARG(Lr->W), CLG_ARG(Lr->b), CLG_ARG(G), CLG_ARG(ud), CLG_ARG(uq),
                         CLG_ARG(uoff), CLG_ARG(ucnt), CLG_ARG(urg), CLG_ARG(kind), CLG_ARG(lscale),
-                        CLG_LOCAL((d * q + FUSED_LANES) * sizeof(float)),
+                        CLG_LOCAL((d * q + FUSED_OL) * sizeof(float)),
                         CLG_LOCAL(rg * q * sizeof(float)), CLG_LOCAL(rg * sizeof(cl_uint))};
         size_t gf = (cnt + rg - 1) / rg * Lf;
         s = clg_launch(ctx, "fused", "fused_mb_forward", 1, &gf, &Lf, sizeof fa / sizeof fa[0], fa);
@@ -222,7 +223,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
      * takes FUSED_LANES rows x 1 output per work-item, the backward FUSED_LANES
      * entries of a column of W, the cross-entropy gradient a row). */
     size_t kunits = (d + FUSED_LANES * FUSED_KB - 1) / (FUSED_LANES * FUSED_KB);
-    size_t fwd = q >= FUSED_LANES ? (cap + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_LANES - 1) / FUSED_LANES)
+    size_t fwd = q >= FUSED_LANES ? (cap + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL)
                                   : (cap + FUSED_ROWS - 1) / FUSED_ROWS * q;
     size_t widest = kunits * q + q > fwd ? kunits * q + q : fwd, L = 1;
     if (xent && cap > widest) widest = cap;
@@ -269,7 +270,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_ARG(ulast),      CLG_ARG(kind),       CLG_ARG(scales),
                       CLG_ARG(hw),         CLG_ARG(hb),         CLG_ARG(nestW),
                       CLG_ARG(nestb),      CLG_ARG(first_step),
-                      CLG_LOCAL((d * q + FUSED_LANES) * sizeof(float)), CLG_LOCAL(q * sizeof(float)),
+                      CLG_LOCAL((d * q + FUSED_OL) * sizeof(float)), CLG_LOCAL(q * sizeof(float)),
                       CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
     const size_t nargs = sizeof args / sizeof args[0];
@@ -324,8 +325,8 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     if (s != CLG_OK) return s;
     size_t L = clg_pow2_floor(group < FUSED_LOSS_GROUP ? group : FUSED_LOSS_GROUP);
     /* red (L floats), the outputs of each work-item's row block (L x FUSED_ROWS x q)
-     * and W (d*q + FUSED_LANES floats) */
-    const size_t wbytes = (d * q + FUSED_LANES) * sizeof(float);
+     * and W (d*q + FUSED_OL floats) */
+    const size_t wbytes = (d * q + FUSED_OL) * sizeof(float);
     while (L > 1 && L * (1 + FUSED_ROWS * q) * sizeof(float) + wbytes > local_free) L /= 2;
     if (L * (1 + FUSED_ROWS * q) * sizeof(float) + wbytes > local_free) return CLG_OK;
     size_t groups = (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
