@@ -14,12 +14,15 @@
  * where r_i = order[batch*bs + i]. Only the bias sum differs in order (sequential
  * here, a tree there). hyper = (lr, momentum, dampening, weight_decay).
  *
- * Vector lanes never change an order: the forward pass gives each work-item a block
- * of FUSED_LANES rows (one lane per row, each lane its own sequential sum over k) and
- * one output j; the backward pass gives each work-item FUSED_LANES consecutive
- * entries k of one column j of W (contiguous loads along d), each lane summing over
- * the batch rows in order. Explicit float8 maps straight onto CPU SIMD (POCL) and is
- * harmless on GPUs. */
+ * Vector lanes never change an order: every lane is one output's own sequential sum.
+ * Forward, q >= 8: a work-item takes FUSED_OROWS rows x 16 outputs (one float16
+ * chain per row, W loaded along j); q < 8: FUSED_ROWS rows x 1 output (two float8
+ * chains, one lane per row, the rows' values loaded 8 along d at a time and
+ * transposed in registers). Backward: a work-item takes 8*FUSED_KB = 32 consecutive
+ * entries k of one column j of W (two float16 chains, contiguous loads along d),
+ * each lane summing over the batch rows in order. Several independent chains per
+ * work-item hide the add latency; explicit vectors map straight onto CPU SIMD (POCL)
+ * and are harmless on GPUs. */
 
 #define FUSED_LANES 8
 #define FUSED_ROWS 16 /* rows per work-item of the q < 8 forward */

@@ -220,8 +220,9 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     }
 
     /* Work-group: a power of two, no wider than the widest phase needs (the forward
-     * takes FUSED_LANES rows x 1 output per work-item, the backward FUSED_LANES
-     * entries of a column of W, the cross-entropy gradient a row). */
+     * takes FUSED_OROWS rows x FUSED_OL outputs (q >= 8) or FUSED_ROWS rows x 1 output
+     * per work-item, the backward 32 entries of a column of W, the cross-entropy
+     * gradient a row). */
     size_t kunits = (d + FUSED_LANES * FUSED_KB - 1) / (FUSED_LANES * FUSED_KB);
     size_t fwd = q >= FUSED_LANES ? (cap + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL)
                                   : (cap + FUSED_ROWS - 1) / FUSED_ROWS * q;
