@@ -226,16 +226,18 @@ clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, s
                              const clg_sgd_options *o, float grad_scale, int first_step);
 
 /* fused.c (cl/fused.cl): one whole epoch of clg_fit for a single Linear layer with a
- * squared/MSE loss and SGD, in one kernel launch per epoch or per minibatch (README
- * "Performance"; CLGRAD_FUSED=0|auto|minibatch|epoch). *handled = 0 and nothing done
+ * squared/MSE loss (regression data) or softmax cross-entropy (class ids) and SGD, in
+ * one kernel launch per epoch, one per minibatch, or two multi-work-group launches per
+ * minibatch (README "Performance"; CLGRAD_FUSED=0|auto|minibatch|epoch|pipeline). *handled = 0 and nothing done
  * when the setup is not eligible (the caller runs its unfused epoch, loader untouched);
  * else it starts the loader's epoch itself, enqueues every step without waiting, adds
  * the steps to *steps and sets *handled = 1. */
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                            const clg_fit_options *o, int *handled, size_t *steps);
-/* fused.c: acc[0] += summed per-element loss of a single-Linear model over ds, read
- * straight from the dataset (no gather), in two launches; *handled = 0 and nothing
- * done for other models or with CLGRAD_FUSED=0. */
+/* fused.c: acc[0] += summed loss of a single-Linear model over ds (per element for
+ * squared/MSE, per sample for cross-entropy), read straight from the dataset (no
+ * gather), in two launches; *handled = 0 and nothing done for other models, when W
+ * does not fit in local memory, or with CLGRAD_FUSED=0. */
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
                                clg_tensor *acc, int *handled);
 
