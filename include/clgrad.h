@@ -82,6 +82,9 @@ typedef enum clg_device_type {
     CLG_DEVICE_OTHER = 4
 } clg_device_type;
 
+/* "GPU", "accelerator", "CPU" or "other". */
+CLG_API const char *clg_device_type_string(clg_device_type t);
+
 typedef struct clg_device_info {
     unsigned platform_index; /* position in clGetPlatformIDs order */
     unsigned device_index;   /* position within its platform */

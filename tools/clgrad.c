@@ -18,6 +18,21 @@ static const struct {
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
 };
 
+int cli_fail(const clg_context *ctx, clg_status s)
+{
+    const char *msg = ctx ? clg_last_error(ctx) : "";
+    fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg[0] ? msg : clg_last_error(NULL));
+    return 1;
+}
+
+clg_context *cli_context(void)
+{
+    clg_context *ctx = NULL;
+    clg_status s = clg_context_create(&ctx, NULL);
+    if (s != CLG_OK) cli_fail(NULL, s);
+    return ctx;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: clgrad COMMAND [options]\n\ncommands:\n");
