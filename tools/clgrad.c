@@ -14,6 +14,7 @@ static const struct {
     {"train", cmd_train, "linear regression by minibatch SGD on a CSV file or synthetic data"},
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
+    {"tune", cmd_tune, "tune CLBlast's SGEMM for the device, store and apply the result"},
 };
 
 static void usage(FILE *f)
