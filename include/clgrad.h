@@ -506,6 +506,8 @@ typedef struct clg_tune_options {
     unsigned runs;           /* default 5: timed runs per final measurement (median) */
     int store;               /* default 1: write the result to the cache directory */
     uint64_t seed;           /* default 0: order of the random part of the search */
+    int force;               /* default 0; 1: apply (and store) the best verified candidate
+                                even when it is not faster than the baseline */
     void (*on_candidate)(const clg_tune_candidate *c, void *user); /* may be NULL */
     void *user;
 } clg_tune_options;
@@ -520,7 +522,7 @@ typedef struct clg_tune_shape {
 typedef struct clg_tune_report {
     unsigned candidates_tried;
     unsigned candidates_failed;      /* CLBlast rejected the configuration */
-    int improved;                    /* 1: best beats the untuned parameters and is applied */
+    int improved;                    /* 1: best beats the untuned parameters (or force) and is applied */
     size_t best[CLG_TUNE_PARAMS];    /* fastest configuration found */
     double gflops_untuned;           /* size³ SGEMM, median */
     double gflops_tuned;

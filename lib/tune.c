@@ -130,8 +130,8 @@ static void config_set(size_t *v, const unsigned c[14])
 /* Tried first: register tiles of 4×8 to 8×16 per work-item in 8×8 or 16×8
  * work-groups without local memory suit a CPU device; a few with local memory. */
 static const unsigned seeds[][14] = {
-    {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 0, 0},    {32, 64, 32, 8, 8, 8, 8, 2, 1, 4, 0, 0, 0, 0},
-    {64, 128, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},   {128, 64, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
+    {64, 128, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},   {32, 64, 32, 8, 8, 8, 8, 2, 1, 4, 0, 0, 0, 0},
+    {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 0, 0},    {128, 64, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
     {64, 64, 16, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},    {128, 128, 32, 16, 8, 16, 8, 2, 8, 8, 0, 0, 0, 0},
     {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 1, 1},    {64, 128, 16, 8, 8, 8, 8, 8, 8, 16, 0, 0, 0, 0},
     {32, 128, 32, 8, 8, 8, 8, 2, 4, 16, 0, 0, 0, 0},  {64, 32, 32, 8, 8, 8, 8, 2, 8, 4, 0, 0, 0, 0},
@@ -613,7 +613,9 @@ clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tu
             report->shapes[i].gflops_tuned = gflops(shapes[i], best_t[i]);
         report->gflops_tuned = report->shapes[0].gflops_tuned;
         report->improved = best_total < base_total;
-        if (!report->improved)
+        if (!report->improved && o.force)
+            report->improved = 1;
+        else if (!report->improved)
             snprintf(report->note, sizeof report->note,
                      "the untuned parameters were fastest (%.3f s vs %.3f s over the shapes)",
                      base_total, best_total);
