@@ -46,7 +46,7 @@ struct clg_context {
     clg_context_stats stats;
     char err[CLG_MSG_LEN];
     char *build_log;
-    void *blas_params; /* applied CLBlast overrides (solve.c), may be NULL */
+    void *blas_params; /* applied CLBlast overrides (tune.c: struct clg_tune_state), may be NULL */
 };
 
 struct clg_tensor {
@@ -98,6 +98,11 @@ clg_status clg_kernel_limits(clg_context *ctx, const char *program, const char *
                              size_t *group, size_t items[2], size_t *local_free);
 /* Largest power of two <= n (n >= 1). */
 size_t clg_pow2_floor(size_t n);
+
+/* tune.c: applies the stored CLBlast tuning at context creation (never fails;
+ * the outcome is in stats and clg_context_tuning) and frees ctx->blas_params. */
+void clg_tune_on_create(clg_context *ctx);
+void clg_tune_release(clg_context *ctx);
 
 /* tensor.c */
 clg_status clg_check_alloc(const clg_context *ctx, size_t bytes, const char *what);

@@ -16,6 +16,7 @@ static const struct {
     {"predict", cmd_predict, "outputs (or class ids) of a saved model for each row of a data file"},
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
+    {"tune", cmd_tune, "tune CLBlast's SGEMM for the device, store and apply the result"},
 };
 
 int cli_fail(const clg_context *ctx, clg_status s)
