@@ -180,12 +180,20 @@ CLG_API void clg_philox4x32(const uint32_t counter[4], const uint32_t key[2], ui
 
 /* ----------------------------------------------------------------- dataset */
 
-/* Features X (n×d) and targets Y (n×q, float) resident on the device. */
+/* Features X (n×d) and targets Y (n×q, float) resident on the device, or
+ * "streamed": kept in host memory, with loaders uploading each batch
+ * (double-buffered) — see clg_dataset_set_streaming. */
 typedef struct clg_dataset clg_dataset;
 
 /* Copies host arrays X[n*d] and Y[n*q] to the device. NaN or Inf anywhere is
  * CLG_ERR_NONFINITE (the message names row and column); n, d or q of 0 is
- * CLG_ERR_SHAPE. */
+ * CLG_ERR_SHAPE. Data that does not fit the device (X or Y beyond
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE, or X+Y beyond half of CL_DEVICE_GLOBAL_MEM_SIZE)
+ * is copied to host memory instead and streamed. The environment variable
+ * CLGRAD_STREAM=1 streams every dataset made here, CLGRAD_STREAM=0 none (too
+ * large is then CLG_ERR_DEVICE_MEMORY); unset or "auto" decides by size; another
+ * value is CLG_ERR_INVALID_ARGUMENT. The same holds for
+ * clg_dataset_from_host_labels (and so for the CSV, IDX and npy readers). */
 CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *Y,
                                          size_t n, size_t d, size_t q, clg_dataset **out);
 
@@ -220,9 +228,19 @@ CLG_API clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction
                                      clg_dataset **train, clg_dataset **test);
 /* Copies the dataset to the host; X (n*d) or Y (n*q) may be NULL to skip it. */
 CLG_API clg_status clg_dataset_download(const clg_dataset *ds, float *X, float *Y);
-/* The device tensors (borrowed; owned by the dataset). */
+/* The device tensors (borrowed; owned by the dataset); NULL for a streamed
+ * dataset, which has none (use clg_dataset_download or a loader). */
 CLG_API const clg_tensor *clg_dataset_X(const clg_dataset *ds);
 CLG_API const clg_tensor *clg_dataset_Y(const clg_dataset *ds);
+/* 1 when ds is streamed (host-resident), 0 otherwise (and for NULL). */
+CLG_API int clg_dataset_streamed(const clg_dataset *ds);
+/* Moves ds to host memory (on != 0: streamed from then on, which any dataset,
+ * synthetic or split ones included, can be) or back to the device (on = 0:
+ * CLG_ERR_DEVICE_MEMORY, dataset unchanged, when it does not fit). Training on
+ * a streamed dataset gives the same floats as on the device. CLG_ERR_STATE
+ * while a loader borrows ds. A split of a streamed dataset is streamed.
+ * clg_solve_normal needs a device dataset (CLG_ERR_INVALID_ARGUMENT). */
+CLG_API clg_status clg_dataset_set_streaming(clg_dataset *ds, int on);
 
 /* ------------------------------------------------------------------ loader */
 
@@ -234,11 +252,13 @@ typedef struct clg_loader_options {
 } clg_loader_options;
 CLG_API clg_loader_options clg_loader_defaults(void);
 
-/* Yields minibatches of a dataset; batches are gathered on the device. */
+/* Yields minibatches of a dataset; batches are gathered on the device, or for
+ * a streamed dataset gathered on the host and uploaded, double-buffered. */
 typedef struct clg_loader clg_loader;
 
 /* A minibatch: X (rows×d) and Y (rows×q) are owned by the loader and
- * overwritten by the next clg_loader_next. */
+ * overwritten by the next clg_loader_next (for a streamed dataset, by the one
+ * after it: two batch buffers alternate). */
 typedef struct clg_batch {
     const clg_tensor *X;
     const clg_tensor *Y;
