@@ -82,6 +82,9 @@ typedef enum clg_device_type {
     CLG_DEVICE_OTHER = 4
 } clg_device_type;
 
+/* "GPU", "accelerator", "CPU" or "other". */
+CLG_API const char *clg_device_type_string(clg_device_type t);
+
 typedef struct clg_device_info {
     unsigned platform_index; /* position in clGetPlatformIDs order */
     unsigned device_index;   /* position within its platform */
@@ -134,6 +137,8 @@ typedef struct clg_context_stats {
     unsigned cache_rejected;       /* cache files found corrupt/foreign and ignored */
     unsigned cache_write_failures; /* binaries that could not be stored */
     unsigned kernels_enqueued;
+    unsigned blas_tuned_from_cache; /* 1 when a stored CLBlast tuning was applied (clg_tune_apply) */
+    unsigned blas_tune_rejected;    /* stored tunings found corrupt/foreign and ignored */
 } clg_context_stats;
 
 CLG_API clg_status clg_context_get_stats(const clg_context *ctx, clg_context_stats *stats);
@@ -175,12 +180,20 @@ CLG_API void clg_philox4x32(const uint32_t counter[4], const uint32_t key[2], ui
 
 /* ----------------------------------------------------------------- dataset */
 
-/* Features X (n×d) and targets Y (n×q, float) resident on the device. */
+/* Features X (n×d) and targets Y (n×q, float) resident on the device, or
+ * "streamed": kept in host memory, with loaders uploading each batch
+ * (double-buffered) — see clg_dataset_set_streaming. */
 typedef struct clg_dataset clg_dataset;
 
 /* Copies host arrays X[n*d] and Y[n*q] to the device. NaN or Inf anywhere is
  * CLG_ERR_NONFINITE (the message names row and column); n, d or q of 0 is
- * CLG_ERR_SHAPE. */
+ * CLG_ERR_SHAPE. Data that does not fit the device (X or Y beyond
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE, or X+Y beyond half of CL_DEVICE_GLOBAL_MEM_SIZE)
+ * is copied to host memory instead and streamed. The environment variable
+ * CLGRAD_STREAM=1 streams every dataset made here, CLGRAD_STREAM=0 none (too
+ * large is then CLG_ERR_DEVICE_MEMORY); unset or "auto" decides by size; another
+ * value is CLG_ERR_INVALID_ARGUMENT. The same holds for
+ * clg_dataset_from_host_labels (and so for the CSV, IDX and npy readers). */
 CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *Y,
                                          size_t n, size_t d, size_t q, clg_dataset **out);
 
@@ -215,9 +228,19 @@ CLG_API clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction
                                      clg_dataset **train, clg_dataset **test);
 /* Copies the dataset to the host; X (n*d) or Y (n*q) may be NULL to skip it. */
 CLG_API clg_status clg_dataset_download(const clg_dataset *ds, float *X, float *Y);
-/* The device tensors (borrowed; owned by the dataset). */
+/* The device tensors (borrowed; owned by the dataset); NULL for a streamed
+ * dataset, which has none (use clg_dataset_download or a loader). */
 CLG_API const clg_tensor *clg_dataset_X(const clg_dataset *ds);
 CLG_API const clg_tensor *clg_dataset_Y(const clg_dataset *ds);
+/* 1 when ds is streamed (host-resident), 0 otherwise (and for NULL). */
+CLG_API int clg_dataset_streamed(const clg_dataset *ds);
+/* Moves ds to host memory (on != 0: streamed from then on, which any dataset,
+ * synthetic or split ones included, can be) or back to the device (on = 0:
+ * CLG_ERR_DEVICE_MEMORY, dataset unchanged, when it does not fit). Training on
+ * a streamed dataset gives the same floats as on the device. CLG_ERR_STATE
+ * while a loader borrows ds. A split of a streamed dataset is streamed.
+ * clg_solve_normal needs a device dataset (CLG_ERR_INVALID_ARGUMENT). */
+CLG_API clg_status clg_dataset_set_streaming(clg_dataset *ds, int on);
 
 /* ------------------------------------------------------------------ loader */
 
@@ -229,11 +252,13 @@ typedef struct clg_loader_options {
 } clg_loader_options;
 CLG_API clg_loader_options clg_loader_defaults(void);
 
-/* Yields minibatches of a dataset; batches are gathered on the device. */
+/* Yields minibatches of a dataset; batches are gathered on the device, or for
+ * a streamed dataset gathered on the host and uploaded, double-buffered. */
 typedef struct clg_loader clg_loader;
 
 /* A minibatch: X (rows×d) and Y (rows×q) are owned by the loader and
- * overwritten by the next clg_loader_next. */
+ * overwritten by the next clg_loader_next (for a streamed dataset, by the one
+ * after it: two batch buffers alternate). */
 typedef struct clg_batch {
     const clg_tensor *X;
     const clg_tensor *Y;
@@ -560,6 +585,95 @@ CLG_API void clg_npy_free(clg_npy *npy);
  * non-integral or negative labels CLG_ERR_FORMAT; errors go to ctx. */
 CLG_API clg_status clg_dataset_from_npy(clg_context *ctx, const char *X_path, const char *y_path,
                                         int classification, clg_dataset **out);
+/* ------------------------------------------------------------------ tuning */
+
+/* CLBlast's SGEMM kernel ("Xgemm") has 16 tuning parameters; a device missing
+ * from CLBlast's database (POCL's CPU device, for one) runs generic ones.
+ * clg_tune_sgemm searches the parameters on ctx's device, keeps the fastest
+ * configuration that reproduces the untuned result, stores it in the cache
+ * directory as <cache_dir>/clblast-<16 hex digits>.tune (the digits hash
+ * platform, device and driver; a small versioned text file with a checksum,
+ * written atomically) and applies it with CLBlastOverrideParameters.
+ * clg_context_create applies a stored file for its device (unless
+ * CLGRAD_NO_TUNE=1 or the cache is off); a corrupt or foreign file is ignored
+ * and counted in clg_context_stats.blas_tune_rejected.
+ * CLBlast keeps overrides per device for the whole process, so an applied
+ * tuning affects every CLBlast call on that device, from any context. */
+
+#define CLG_TUNE_PARAMS 16
+/* Largest accepted |tuned − untuned| / max|untuned| over a size³ SGEMM. */
+#define CLG_TUNE_VERIFY_TOL 1e-4
+
+/* Name of Xgemm parameter i (0 <= i < CLG_TUNE_PARAMS): "GEMMK", "KREG",
+ * "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB",
+ * "STRM", "STRN", "VWM", "VWN"; NULL beyond. */
+CLG_API const char *clg_tune_param_name(size_t i);
+
+/* One configuration tried, passed to clg_tune_options.on_candidate. */
+typedef struct clg_tune_candidate {
+    unsigned index;                 /* 1-based order of trial */
+    size_t values[CLG_TUNE_PARAMS]; /* in clg_tune_param_name order */
+    double gflops;                  /* on the screening shape; 0 when it failed */
+    int blas_status;                /* CLBlast status code, 0 when it ran */
+} clg_tune_candidate;
+
+typedef struct clg_tune_options {
+    double max_seconds;      /* default 120: no new candidate is started after it */
+    unsigned max_candidates; /* default 0: as many as max_seconds allows */
+    size_t size;             /* default 1024: the square SGEMM timed (>= 64) */
+    int mlp_shapes;          /* default 1: also time 256×256×784 and 784×256×256 */
+    unsigned runs;           /* default 5: timed runs per final measurement (median) */
+    int store;               /* default 1: write the result to the cache directory */
+    uint64_t seed;           /* default 0: order of the random part of the search */
+    int force;               /* default 0; 1: apply (and store) the best verified candidate
+                                even when it is not faster than the baseline */
+    void (*on_candidate)(const clg_tune_candidate *c, void *user); /* may be NULL */
+    void *user;
+} clg_tune_options;
+CLG_API clg_tune_options clg_tune_defaults(void);
+
+typedef struct clg_tune_shape {
+    size_t m, n, k;        /* C (m×n) = A (m×k) · B (k×n), row-major */
+    double gflops_untuned; /* median over runs */
+    double gflops_tuned;
+} clg_tune_shape;
+
+typedef struct clg_tune_report {
+    unsigned candidates_tried;
+    unsigned candidates_failed;      /* CLBlast rejected the configuration */
+    int improved;                    /* 1: best beats the untuned parameters (or force) and is applied */
+    size_t best[CLG_TUNE_PARAMS];    /* fastest configuration found */
+    double gflops_untuned;           /* size³ SGEMM, median */
+    double gflops_tuned;
+    double max_rel_error;            /* tuned vs untuned size³ result (see CLG_TUNE_VERIFY_TOL) */
+    clg_tune_shape shapes[3];
+    size_t shape_count;
+    double seconds;                  /* wall time of the call */
+    int stored;                      /* 1 when written to path */
+    char path[1100];                 /* the tune file of this device ("" when the cache is off) */
+    char note[512];                  /* why nothing was stored or applied, else "" */
+} clg_tune_report;
+
+/* Runs the search described above. The baseline is whatever CLBlast uses when
+ * the call starts (set CLGRAD_NO_TUNE=1 before creating ctx for CLBlast's own
+ * defaults). Failing to store (unwritable cache) is not an error: report->stored
+ * is 0 and report->note says why. When nothing beats the baseline nothing is
+ * stored; CLBlast cannot restore its built-in parameters, so the tuning that
+ * was applied before the call is re-applied, else the fastest candidate stays
+ * in effect for this process. opts NULL means clg_tune_defaults(). */
+CLG_API clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts,
+                                  clg_tune_report *report);
+
+/* Applies this device's stored tuning, if there is one. CLG_OK when applied
+ * or when there is no file (stats tell which); CLG_ERR_FORMAT when a file
+ * exists but is corrupt, foreign or rejected by CLBlast (it is ignored). */
+CLG_API clg_status clg_tune_apply(clg_context *ctx);
+
+/* The tuning applied through ctx: *applied 1 and values (may be NULL) get the
+ * parameters; note (may be NULL) gets a sentence on the last apply ("applied
+ * PATH", "ignored PATH: reason", or ""), valid until the next tune call. */
+CLG_API clg_status clg_context_tuning(const clg_context *ctx, int *applied,
+                                      size_t values[CLG_TUNE_PARAMS], const char **note);
 
 /* -------------------------------------------------------------- self-test */
 

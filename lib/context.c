@@ -61,6 +61,7 @@ clg_status clg_context_create(clg_context **out, const char *device)
         return clg_fail_cl(NULL, err, "clCreateCommandQueue");
     }
     choose_cache_dir(ctx);
+    clg_tune_on_create(ctx);
     *out = ctx;
     return CLG_OK;
 }
@@ -70,6 +71,7 @@ void clg_context_destroy(clg_context *ctx)
     if (!ctx) return;
     clFinish(ctx->queue);
     clg_programs_release(ctx);
+    clg_tune_release(ctx);
     clReleaseCommandQueue(ctx->queue);
     clReleaseContext(ctx->cl);
     free(ctx->build_log);

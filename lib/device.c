@@ -24,7 +24,7 @@ static clg_device_type map_type(cl_device_type t)
     return CLG_DEVICE_OTHER;
 }
 
-static const char *type_name(clg_device_type t)
+const char *clg_device_type_string(clg_device_type t)
 {
     switch (t) {
     case CLG_DEVICE_GPU: return "GPU";
@@ -158,7 +158,7 @@ static clg_status no_match(const device_table *tab, const char *origin, const ch
         int w = snprintf(list + off, sizeof list - off, "%s%u:%u %s / %s (%s)", i ? "; " : "",
                          tab->info[i].platform_index, tab->info[i].device_index,
                          tab->info[i].platform_name, tab->info[i].device_name,
-                         type_name(tab->info[i].type));
+                         clg_device_type_string(tab->info[i].type));
         if (w < 0) break;
         off += (size_t)w;
     }

@@ -46,7 +46,7 @@ struct clg_context {
     clg_context_stats stats;
     char err[CLG_MSG_LEN];
     char *build_log;
-    void *blas_params; /* applied CLBlast overrides (solve.c), may be NULL */
+    void *blas_params; /* applied CLBlast overrides (tune.c: struct clg_tune_state), may be NULL */
 };
 
 struct clg_tensor {
@@ -99,6 +99,11 @@ clg_status clg_kernel_limits(clg_context *ctx, const char *program, const char *
 /* Largest power of two <= n (n >= 1). */
 size_t clg_pow2_floor(size_t n);
 
+/* tune.c: applies the stored CLBlast tuning at context creation (never fails;
+ * the outcome is in stats and clg_context_tuning) and frees ctx->blas_params. */
+void clg_tune_on_create(clg_context *ctx);
+void clg_tune_release(clg_context *ctx);
+
 /* tensor.c */
 clg_status clg_check_alloc(const clg_context *ctx, size_t bytes, const char *what);
 clg_status clg_buffer_create(clg_context *ctx, size_t bytes, const char *what, cl_mem *out);
@@ -109,8 +114,11 @@ struct clg_dataset {
     clg_context *ctx;
     size_t n, d, q;
     size_t classes; /* 0: regression; else Y is n×1 float class ids */
-    clg_tensor *X; /* n×d */
-    clg_tensor *Y; /* n×q */
+    clg_tensor *X; /* n×d; NULL when streamed */
+    clg_tensor *Y; /* n×q; NULL when streamed */
+    int streamed;  /* 1: X and Y live in host memory (hX, hY); loaders upload batches */
+    float *hX, *hY; /* host copies (n×d, n×q) of a streamed dataset, else NULL */
+    size_t loaders; /* live loaders borrowing ds (clg_dataset_set_streaming refuses then) */
 };
 
 struct clg_loader {
@@ -123,10 +131,26 @@ struct clg_loader {
     cl_mem order_dev;   /* device copy (n uint32) */
     cl_event order_written; /* host order may be rewritten once this completed */
     clg_tensor *Xb, *Yb; /* batch_size rows of capacity; rows set per batch */
+    /* Streamed datasets only (ds->streamed): rows are gathered on the host into
+     * stage[slot] (cap·d floats of X, then cap·q of Y), uploaded without blocking
+     * into the slot's device tensors (slot 0: Xb/Yb, slot 1: Xb2/Yb2), and the
+     * slot alternates per batch. upload[slot] are the two writes' events: the
+     * staging buffer is refilled only once they completed. order_dev is unused. */
+    clg_tensor *Xb2, *Yb2;
+    cl_mem stage_mem[2];  /* pinned (CL_MEM_ALLOC_HOST_PTR) staging, mapped; NULL if malloc'd */
+    float *stage[2];
+    cl_event upload[2][2];
+    unsigned slot;        /* slot of the next batch (alternates across epochs too) */
 };
 
 /* data.c: a dataset with uninitialised n×d and n×q device tensors. */
 clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
+/* data.c: 1 when a dataset of n×d features and n×q targets does not fit the device
+ * and clg_dataset_from_host(_labels) keeps it on the host: X or Y beyond
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE, X+Y beyond half of CL_DEVICE_GLOBAL_MEM_SIZE
+ * (the other half is left to batches, model and activations), or a byte count
+ * that overflows size_t. */
+int clg_dataset_needs_streaming(const clg_context *ctx, size_t n, size_t d, size_t q);
 
 /* Philox streams: 0 and 1 are synthetic_linear's X and noise; layer init draws from
  * its own stream so the same seed never makes weights equal to data. */

@@ -155,6 +155,10 @@ clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridg
     if (ds->ctx != ctx)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_solve_normal: the dataset belongs to another context");
+    if (ds->streamed)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_solve_normal: the dataset is streamed from host memory (too large for "
+                        "the device, or streaming forced); the closed form needs it on the device");
     if (!isfinite(ridge) || ridge < 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_solve_normal: ridge must be finite and >= 0, got %g", ridge);

@@ -86,7 +86,9 @@ static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kin
 {
     clg_status s = clg_tensor_fill(acc, 0.0f);
     int fused = 0;
-    if (s == CLG_OK && !correct) s = clg_fused_full_loss(m, eval->ds, kind, acc, &fused);
+    /* The fused kernels read a device dataset; a streamed one goes through the loader. */
+    if (s == CLG_OK && !correct && !eval->ds->streamed)
+        s = clg_fused_full_loss(m, eval->ds, kind, acc, &fused);
     if (s != CLG_OK || fused) return s;
     if (correct) s = clg_tensor_fill(correct, 0.0f);
     if (s == CLG_OK) s = clg_loader_start_epoch(eval);
@@ -240,8 +242,11 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
                             size_t epoch, size_t *steps)
 {
     int fused = 0;
-    clg_status s = clg_fused_epoch(m, opt, st->train, o, &fused, steps);
-    if (s != CLG_OK || fused) return s;
+    clg_status s = CLG_OK;
+    if (!st->train->ds->streamed) { /* the fused kernels read a device dataset */
+        s = clg_fused_epoch(m, opt, st->train, o, &fused, steps);
+        if (s != CLG_OK || fused) return s;
+    }
     s = clg_loader_start_epoch(st->train);
     clg_batch b;
     int more = 1;

@@ -16,7 +16,23 @@ static const struct {
     {"predict", cmd_predict, "outputs (or class ids) of a saved model for each row of a data file"},
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
+    {"tune", cmd_tune, "tune CLBlast's SGEMM for the device, store and apply the result"},
 };
+
+int cli_fail(const clg_context *ctx, clg_status s)
+{
+    const char *msg = ctx ? clg_last_error(ctx) : "";
+    fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg[0] ? msg : clg_last_error(NULL));
+    return 1;
+}
+
+clg_context *cli_context(void)
+{
+    clg_context *ctx = NULL;
+    clg_status s = clg_context_create(&ctx, NULL);
+    if (s != CLG_OK) cli_fail(NULL, s);
+    return ctx;
+}
 
 static void usage(FILE *f)
 {

@@ -7,4 +7,10 @@ int cmd_solve(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+#include "clgrad.h"
+/* Prints "clgrad: STATUS: message" (ctx's message, else the thread's) and returns 1. */
+int cli_fail(const clg_context *ctx, clg_status s);
+/* A context on $CLGRAD_DEVICE or the default device; NULL after printing why. */
+clg_context *cli_context(void);
+int cmd_tune(int argc, char **argv);
 #endif

@@ -5,16 +5,6 @@
 #include "clgrad.h"
 #include "cli.h"
 
-static const char *type_name(clg_device_type t)
-{
-    switch (t) {
-    case CLG_DEVICE_GPU: return "GPU";
-    case CLG_DEVICE_ACCELERATOR: return "accelerator";
-    case CLG_DEVICE_CPU: return "CPU";
-    default: return "other";
-    }
-}
-
 int cmd_devices(int argc, char **argv)
 {
     (void)argv;
@@ -47,7 +37,7 @@ int cmd_devices(int argc, char **argv)
                d->device_index, d->device_name);
         printf("      type %s, %u compute units, %.1f GiB global memory (max alloc %.1f GiB), "
                "%llu KiB local memory\n",
-               type_name(d->type), d->compute_units, d->global_mem_size / 1073741824.0,
+               clg_device_type_string(d->type), d->compute_units, d->global_mem_size / 1073741824.0,
                d->max_alloc_size / 1073741824.0, (unsigned long long)(d->local_mem_size / 1024));
         printf("      %s, driver %s\n", d->opencl_version, d->driver_version);
     }

@@ -45,27 +45,28 @@ static clg_status load(clg_context *ctx, const char *path, clg_model **m, clg_lo
     return CLG_OK;
 }
 
-static int fail(clg_context *ctx, clg_status s)
+/* Context + model from the checkpoint, or 0 after printing why. */
+static int open_model(const char *path, clg_context **ctx, clg_model **m, clg_loss_kind *loss)
 {
-    const char *msg = ctx ? clg_last_error(ctx) : "";
-    fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg[0] ? msg : clg_last_error(NULL));
-    return 1;
+    *m = NULL;
+    *ctx = cli_context();
+    if (!*ctx) return 0;
+    clg_status s = load(*ctx, path, m, loss);
+    if (s == CLG_OK) return 1;
+    cli_fail(*ctx, s);
+    clg_context_destroy(*ctx);
+    return 0;
 }
 
 int cmd_eval(int argc, char **argv)
 {
     eval_args a;
     if (parse(&a, argc, argv, "eval")) return 2;
-    clg_context *ctx = NULL;
-    clg_model *m = NULL;
+    clg_context *ctx;
+    clg_model *m;
     clg_loss_kind loss;
-    clg_status s = clg_context_create(&ctx, NULL);
-    if (s != CLG_OK) return fail(NULL, s);
-    if ((s = load(ctx, a.model, &m, &loss)) != CLG_OK) {
-        int rc = fail(ctx, s);
-        clg_context_destroy(ctx);
-        return rc;
-    }
+    if (!open_model(a.model, &ctx, &m, &loss)) return 1;
+    clg_status s;
     size_t classes = loss == CLG_LOSS_SOFTMAX_XENT ? clg_model_outputs(m) : 0;
     clg_dataset *ds = data_args_load(&a.data, ctx, classes);
     clg_eval_result res;
@@ -75,7 +76,7 @@ int cmd_eval(int argc, char **argv)
         if (res.accuracy >= 0) printf("accuracy %.4f\n", res.accuracy);
         rc = 0;
     } else if (ds) {
-        fail(ctx, s);
+        cli_fail(ctx, s);
     }
     clg_dataset_destroy(ds);
     clg_model_destroy(m);
@@ -129,16 +130,11 @@ int cmd_predict(int argc, char **argv)
 {
     eval_args a;
     if (parse(&a, argc, argv, "predict")) return 2;
-    clg_context *ctx = NULL;
-    clg_model *m = NULL;
+    clg_context *ctx;
+    clg_model *m;
     clg_loss_kind loss;
-    clg_status s = clg_context_create(&ctx, NULL);
-    if (s != CLG_OK) return fail(NULL, s);
-    if ((s = load(ctx, a.model, &m, &loss)) != CLG_OK) {
-        int rc = fail(ctx, s);
-        clg_context_destroy(ctx);
-        return rc;
-    }
+    if (!open_model(a.model, &ctx, &m, &loss)) return 1;
+    clg_status s;
     size_t q = clg_model_outputs(m), n = 0;
     int classify = loss == CLG_LOSS_SOFTMAX_XENT;
     float *X = predict_rows(&a, ctx, clg_model_inputs(m), classify ? q : 0, &n);
@@ -159,7 +155,7 @@ int cmd_predict(int argc, char **argv)
         }
         rc = 0;
     } else if (out) {
-        fail(ctx, s);
+        cli_fail(ctx, s);
     }
     free(X);
     free(out);

@@ -11,12 +11,9 @@ int cmd_selftest(int argc, char **argv)
         fprintf(stderr, "usage: clgrad selftest   (CLGRAD_DEVICE picks the device)\n");
         return 2;
     }
-    clg_context *ctx = NULL;
-    clg_status s = clg_context_create(&ctx, NULL);
-    if (s != CLG_OK) {
-        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(NULL));
-        return 1;
-    }
+    clg_context *ctx = cli_context();
+    if (!ctx) return 1;
+    clg_status s = CLG_OK;
     clg_device_info info;
     clg_context_device(ctx, &info);
     printf("device: %s / %s (driver %s)\n", info.platform_name, info.device_name, info.driver_version);
@@ -28,7 +25,7 @@ int cmd_selftest(int argc, char **argv)
                res[i].kernel, res[i].max_error, res[i].tolerance);
         failed += !res[i].passed;
     }
-    if (s != CLG_OK) fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
+    if (s != CLG_OK) cli_fail(ctx, s);
     else printf("%zu passed, %zu failed\n", n - failed, failed);
     clg_context_destroy(ctx);
     return s == CLG_OK && failed == 0 ? 0 : 1;

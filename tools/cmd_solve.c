@@ -26,12 +26,8 @@ int cmd_solve(int argc, char **argv)
         data_args_usage();
         return 2;
     }
-    clg_context *ctx = NULL;
-    clg_status s = clg_context_create(&ctx, NULL);
-    if (s != CLG_OK) {
-        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(NULL));
-        return 1;
-    }
+    clg_context *ctx = cli_context();
+    if (!ctx) return 1;
     clg_dataset *ds = data_args_load(&da, ctx, 0);
     if (!ds) {
         clg_context_destroy(ctx);
@@ -39,9 +35,9 @@ int cmd_solve(int argc, char **argv)
     }
     size_t d = clg_dataset_features(ds), q = clg_dataset_targets(ds);
     float *w = malloc(d * q * sizeof *w), *b = malloc(q * sizeof *b);
-    s = w && b ? clg_solve_normal(ctx, ds, ridge, w, b) : CLG_ERR_HOST_MEMORY;
+    clg_status s = w && b ? clg_solve_normal(ctx, ds, ridge, w, b) : CLG_ERR_HOST_MEMORY;
     if (s == CLG_OK && q == 1) report_linear(&da, w, d, b[0]);
-    if (s != CLG_OK) fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
+    if (s != CLG_OK) cli_fail(ctx, s);
     free(w);
     free(b);
     clg_dataset_destroy(ds);

@@ -176,12 +176,9 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     a.fit.seed = a.data.seed;
-    clg_context *ctx = NULL;
-    clg_status s = clg_context_create(&ctx, NULL);
-    if (s != CLG_OK) {
-        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(NULL));
-        return 1;
-    }
+    clg_context *ctx = cli_context();
+    if (!ctx) return 1;
+    clg_status s = CLG_OK;
     run_state r = {0};
     r.loss = a.fit.loss;
     r.batch = a.fit.batch_size;
@@ -204,12 +201,12 @@ int cmd_train(int argc, char **argv)
         r.t0 = r.epoch_t0 = now_s();
         if (s == CLG_OK) s = clg_fit(r.model, r.train, &a.fit, opt, NULL);
         if (s == CLG_OK) s = r.failed;
-        if (s != CLG_OK) fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
+        if (s != CLG_OK) cli_fail(ctx, s);
         else finish_report(&a, &r, ctx);
         char meta[256];
         meta_write(meta, sizeof meta, &a.spec, a.fit.loss);
         if (s == CLG_OK && a.save && (s = clg_model_save(r.model, opt, meta, a.save)) != CLG_OK)
-            fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
+            cli_fail(ctx, s);
         if (s == CLG_OK && a.log && history_write_csv(&r.hist, a.log)) s = CLG_ERR_IO;
         if (s == CLG_OK && a.plot && history_write_svg(&r.hist, a.plot)) s = CLG_ERR_IO;
     }
