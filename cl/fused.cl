@@ -179,6 +179,43 @@ inline void fused_emit(__local float *gl, const __global float *Y, const uint ro
  * last batch are left in dW, db, as the unfused backward leaves them.
  * scales = (lscale, gscale) of a full batch, then of the last (partial) one.
  * Wl holds d*q + FUSED_OL floats (the padding is read by the q >= 8 forward, never used). */
+/* Forward of cnt rows (read through rows[]) into the loss-gradient buffer gl, shared by
+ * the epoch kernel and the pipeline's forward: the same units, chains and order. */
+inline void fused_forward(const __global float *X, const __global float *Y, const uint d,
+                          const uint q, const __local float *Wl, const __local float *bl,
+                          const __local uint *rows, const uint cnt, __local float *gl,
+                          const int kind, const float lscale, const uint lid, const uint L)
+{
+    const uint jblocks = (q + FUSED_OL - 1) / FUSED_OL, last = cnt - 1;
+    if (q >= FUSED_LANES) {
+        const uint units = (cnt + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
+        for (uint e = lid; e < units; e += L) {
+            const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_OL;
+            const uint i0 = blk * FUSED_OROWS;
+            const __global float *x[FUSED_OROWS];
+            for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+            float16 o[FUSED_OROWS];
+            fused_outs4(x, d, Wl, q, j0, o);
+            for (uint r = 0; r < FUSED_OROWS && i0 + r < cnt; r++)
+                for (uint l = 0; l < FUSED_OL && j0 + l < q; l++)
+                    fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
+                               fused_lane16(o[r], l) + bl[j0 + l], lscale);
+        }
+    } else {
+        const uint units = (cnt + FUSED_ROWS - 1) / FUSED_ROWS * q;
+        for (uint e = lid; e < units; e += L) {
+            const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_ROWS;
+            const __global float *x[FUSED_ROWS];
+            for (uint r = 0; r < FUSED_ROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+            float8 lo, hi;
+            fused_rows16(x, d, Wl, q, j, &lo, &hi);
+            for (uint r = 0; r < FUSED_ROWS && i0 + r < cnt; r++)
+                fused_emit(gl, Y, rows[i0 + r], i0 + r, j, q, kind,
+                           fused_lane(r < FUSED_LANES ? lo : hi, r % FUSED_LANES) + bl[j], lscale);
+        }
+    }
+}
+
 __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
                               const __global uint *order, __global float *W,
                               __global float *b, __global float *momW, __global float *momb,
@@ -194,7 +231,6 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
     const uint lid = get_local_id(0), L = get_local_size(0);
     const uint dq = d * q;
     const uint KU = FUSED_LANES * FUSED_KB, kunits = (d + KU - 1) / KU, nw = kunits * q;
-    const uint jblocks = (q + FUSED_OL - 1) / FUSED_OL;
     const int useW = momW != 0, useb = momb != 0;
     for (uint p = lid; p < dq; p += L) {
         Wl[p] = W[p];
@@ -208,7 +244,7 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
     for (uint t = 0; t < nbatches; t++) {
         const uint batch = first_batch + t;
         const uint off = batch * bs;
-        const uint cnt = min(bs, n - off), last = cnt - 1;
+        const uint cnt = min(bs, n - off);
         const int partial = batch == last_batch;
         const float lscale = partial ? scales.z : scales.x;
         const float gscale = partial ? scales.w : scales.y;
@@ -216,33 +252,7 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
         for (uint i = lid; i < cnt; i += L) rows[i] = order[off + i];
         barrier(CLK_LOCAL_MEM_FENCE);
         /* forward (+ regression loss gradient) */
-        if (q >= FUSED_LANES) {
-            const uint units = (cnt + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
-            for (uint e = lid; e < units; e += L) {
-                const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_OL;
-                const uint i0 = blk * FUSED_OROWS;
-                const __global float *x[FUSED_OROWS];
-                for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
-                float16 o[FUSED_OROWS];
-                fused_outs4(x, d, Wl, q, j0, o);
-                for (uint r = 0; r < FUSED_OROWS && i0 + r < cnt; r++)
-                    for (uint l = 0; l < FUSED_OL && j0 + l < q; l++)
-                        fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
-                                   fused_lane16(o[r], l) + bl[j0 + l], lscale);
-            }
-        } else {
-            const uint units = (cnt + FUSED_ROWS - 1) / FUSED_ROWS * q;
-            for (uint e = lid; e < units; e += L) {
-                const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_ROWS;
-                const __global float *x[FUSED_ROWS];
-                for (uint r = 0; r < FUSED_ROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
-                float8 lo, hi;
-                fused_rows16(x, d, Wl, q, j, &lo, &hi);
-                for (uint r = 0; r < FUSED_ROWS && i0 + r < cnt; r++)
-                    fused_emit(gl, Y, rows[i0 + r], i0 + r, j, q, kind,
-                               fused_lane(r < FUSED_LANES ? lo : hi, r % FUSED_LANES) + bl[j], lscale);
-            }
-        }
+        fused_forward(X, Y, d, q, Wl, bl, rows, cnt, gl, kind, lscale, lid, L);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (kind == 2) { /* logits -> cross-entropy gradient, one row per work-item */
             for (uint i = lid; i < cnt; i += L) fused_xent_row(gl + i * q, Y[rows[i]], q, lscale);
@@ -305,7 +315,7 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
  * permutation, no gather copy), stages W in local memory, computes their outputs with
  * the epoch kernel's helpers (same order), the loss gradient (for cross-entropy the
  * group holds whole rows, so the softmax pass follows a barrier) and writes it to
- * G (cnt x q). Local size: the forward units of rg rows. */
+ * G (cnt x q). Wl holds W, its FUSED_OL padding and b. Local size: the forward units of rg rows. */
 __kernel void fused_mb_forward(const __global float *X, const __global float *Y,
                                const __global uint *order, const __global float *W,
                                const __global float *b, __global float *G, const uint d,
@@ -314,40 +324,16 @@ __kernel void fused_mb_forward(const __global float *X, const __global float *Y,
                                __local float *gl, __local uint *rows)
 {
     const uint lid = get_local_id(0), L = get_local_size(0), g0 = get_group_id(0) * rg;
-    const uint dq = d * q, jblocks = (q + FUSED_OL - 1) / FUSED_OL;
+    const uint dq = d * q;
     if (g0 >= cnt) return; /* uniform over the group */
-    const uint gc = min(rg, cnt - g0), last = gc - 1;
+    const uint gc = min(rg, cnt - g0);
+    __local float *bl = Wl + dq + FUSED_OL; /* b staged after W and its padding */
     for (uint p = lid; p < dq; p += L) Wl[p] = W[p];
     for (uint p = dq + lid; p < dq + FUSED_OL; p += L) Wl[p] = 0.0f;
+    for (uint j = lid; j < q; j += L) bl[j] = b[j];
     for (uint i = lid; i < gc; i += L) rows[i] = order[off + g0 + i];
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (q >= FUSED_LANES) {
-        const uint units = (gc + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
-        for (uint e = lid; e < units; e += L) {
-            const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_OL;
-            const uint i0 = blk * FUSED_OROWS;
-            const __global float *x[FUSED_OROWS];
-            for (uint r = 0; r < FUSED_OROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
-            float16 o[FUSED_OROWS];
-            fused_outs4(x, d, Wl, q, j0, o);
-            for (uint r = 0; r < FUSED_OROWS && i0 + r < gc; r++)
-                for (uint l = 0; l < FUSED_OL && j0 + l < q; l++)
-                    fused_emit(gl, Y, rows[i0 + r], i0 + r, j0 + l, q, kind,
-                               fused_lane16(o[r], l) + b[j0 + l], lscale);
-        }
-    } else {
-        const uint units = (gc + FUSED_ROWS - 1) / FUSED_ROWS * q;
-        for (uint e = lid; e < units; e += L) {
-            const uint blk = e / q, j = e - blk * q, i0 = blk * FUSED_ROWS;
-            const __global float *x[FUSED_ROWS];
-            for (uint r = 0; r < FUSED_ROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
-            float8 lo, hi;
-            fused_rows16(x, d, Wl, q, j, &lo, &hi);
-            for (uint r = 0; r < FUSED_ROWS && i0 + r < gc; r++)
-                fused_emit(gl, Y, rows[i0 + r], i0 + r, j, q, kind,
-                           fused_lane(r < FUSED_LANES ? lo : hi, r % FUSED_LANES) + b[j], lscale);
-        }
-    }
+    fused_forward(X, Y, d, q, Wl, bl, rows, gc, gl, kind, lscale, lid, L);
     barrier(CLK_LOCAL_MEM_FENCE);
     if (kind == 2) {
         for (uint i = lid; i < gc; i += L) fused_xent_row(gl + i * q, Y[rows[i]], q, lscale);

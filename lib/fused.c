@@ -174,7 +174,7 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
         clg_arg fa[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
                         CLG_ARG(Lr->W), CLG_ARG(Lr->b), CLG_ARG(G), CLG_ARG(ud), CLG_ARG(uq),
                         CLG_ARG(uoff), CLG_ARG(ucnt), CLG_ARG(urg), CLG_ARG(kind), CLG_ARG(lscale),
-                        CLG_LOCAL((d * q + FUSED_OL) * sizeof(float)),
+                        CLG_LOCAL((d * q + FUSED_OL + q) * sizeof(float)), /* W, padding, b */
                         CLG_LOCAL(rg * q * sizeof(float)), CLG_LOCAL(rg * sizeof(cl_uint))};
         size_t gf = (cnt + rg - 1) / rg * Lf;
         s = clg_launch(ctx, "fused", "fused_mb_forward", 1, &gf, &Lf, sizeof fa / sizeof fa[0], fa);
