@@ -35,6 +35,14 @@ __kernel void linear_forward(const __global float *X, const __global float *W,
     if (m < B && n < q) Y[m * q + n] = acc + b[n];
 }
 
+/* Y[i][j] = b[j]: the bias rows that CLBlast's SGEMM then adds X*W to (beta = 1). */
+__kernel void linear_bias_rows(const __global float *b, __global float *Y, const uint B,
+                               const uint q)
+{
+    const size_t p = get_global_id(0);
+    if (p < (size_t)B * q) Y[p] = b[p % q];
+}
+
 /* dW (dxq) = X^T * dY. */
 __kernel void linear_grad_weight(const __global float *X, const __global float *dY,
                                  __global float *dW, const uint B, const uint d, const uint q,

@@ -390,9 +390,9 @@ CLG_API clg_status clg_sgd_step(clg_optimizer *opt, float grad_scale);
 
 /* Called after each epoch with the 1-based epoch and the mean loss over the
  * whole training set (per element, of the fit's loss kind; per sample for
- * CLG_LOSS_SOFTMAX_XENT). */
+ * CLG_LOSS_SOFTMAX_XENT); NaN when clg_fit_options.epoch_loss is 0. */
 typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
-/* Prints "epoch 1, loss 0.000203" to stdout, like d2l. */
+/* Prints "epoch 1, loss 0.000203" to stdout, like d2l ("epoch 1" for a NaN loss). */
 CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
 
 typedef struct clg_fit_options {
@@ -411,6 +411,11 @@ typedef struct clg_fit_options {
      * call is one wait, so keep it for an interactive display. Default NULL / 0. */
     void (*on_progress)(size_t epoch, size_t batch, size_t batches, void *user);
     size_t progress_every;
+    /* Default 1: after each epoch, one pass over the whole training set for its loss
+     * (d2l's linear regression), which also stops the fit with CLG_ERR_NONFINITE once
+     * it diverges. 0: no such pass (on_epoch gets NaN, final_loss is NaN, and clg_fit
+     * waits only once, at the end); a pass costs about one forward of the data. */
+    int epoch_loss;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 

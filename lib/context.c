@@ -62,6 +62,7 @@ clg_status clg_context_create(clg_context **out, const char *device)
     }
     choose_cache_dir(ctx);
     clg_tune_on_create(ctx);
+    clg_gemm_on_create(ctx);
     *out = ctx;
     return CLG_OK;
 }
@@ -72,6 +73,7 @@ void clg_context_destroy(clg_context *ctx)
     clFinish(ctx->queue);
     clg_programs_release(ctx);
     clg_tune_release(ctx);
+    clg_gemm_release(ctx);
     clReleaseCommandQueue(ctx->queue);
     clReleaseContext(ctx->cl);
     free(ctx->build_log);

@@ -47,6 +47,8 @@ struct clg_context {
     char err[CLG_MSG_LEN];
     char *build_log;
     void *blas_params; /* applied CLBlast overrides (tune.c: struct clg_tune_state), may be NULL */
+    cl_mem gemm_scratch; /* gemm.c: CLBlast's temporary buffer, grown on demand */
+    size_t gemm_scratch_bytes;
 };
 
 struct clg_tensor {
@@ -221,6 +223,17 @@ clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem 
                                    float noise, size_t n, size_t d, uint64_t seed);
 clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
                               size_t count, size_t cols, cl_mem dst);
+/* gemm.c: CLGRAD_GEMM (auto | own | clblast) and the rule choosing CLBlast for a
+ * product of M×K and K×N; clg_gemm_clblast enqueues row-major C = op(A)·op(B) + beta·C
+ * (ta/tb: A/B transposed) without waiting; what names the caller in messages. */
+typedef enum clg_gemm_choice { CLG_GEMM_AUTO, CLG_GEMM_OWN, CLG_GEMM_CLBLAST } clg_gemm_choice;
+clg_status clg_gemm_mode(const clg_context *ctx, clg_gemm_choice *mode);
+int clg_gemm_wide(clg_gemm_choice mode, size_t M, size_t N, size_t K);
+void clg_gemm_on_create(clg_context *ctx);
+void clg_gemm_release(clg_context *ctx);
+clg_status clg_gemm_clblast(clg_context *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                            cl_mem A, size_t lda, cl_mem B, size_t ldb, float beta, cl_mem C,
+                            size_t ldc, const char *what);
 /* linear.cl: Y = X·W + b; dW = Xᵀ·dY, db = colsum(dY), dX = dY·Wᵀ (dX may be NULL). */
 clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y,
                                  size_t B, size_t d, size_t q);

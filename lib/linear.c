@@ -40,6 +40,16 @@ clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b,
                                  size_t B, size_t d, size_t q)
 {
     cl_uint nb = (cl_uint)B, nd = (cl_uint)d, nq = (cl_uint)q;
+    clg_gemm_choice mode;
+    clg_status s = clg_gemm_mode(ctx, &mode);
+    if (s != CLG_OK) return s;
+    if (clg_gemm_wide(mode, B, q, d)) { /* Y = b (broadcast), then Y += X·W */
+        clg_arg ba[] = {CLG_ARG(b), CLG_ARG(Y), CLG_ARG(nb), CLG_ARG(nq)};
+        size_t global = clg_round_up(B * q, ELEMENTWISE_GROUP);
+        s = clg_launch(ctx, "linear", "linear_bias_rows", 1, &global, NULL, 4, ba);
+        if (s != CLG_OK) return s;
+        return clg_gemm_clblast(ctx, 0, 0, B, q, d, X, d, W, q, 1.0f, Y, q, "linear forward");
+    }
     clg_arg args[] = {CLG_ARG(X),  CLG_ARG(W),  CLG_ARG(b),     CLG_ARG(Y),
                       CLG_ARG(nb), CLG_ARG(nd), CLG_ARG(nq),    CLG_LOCAL(4),
                       CLG_LOCAL(4)};
@@ -64,11 +74,20 @@ clg_status clg_op_linear_backward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem d
                                   cl_mem db, cl_mem dX, size_t B, size_t d, size_t q)
 {
     cl_uint nb = (cl_uint)B, nd = (cl_uint)d, nq = (cl_uint)q;
-    clg_arg gw[] = {CLG_ARG(X),  CLG_ARG(dY), CLG_ARG(dW),  CLG_ARG(nb),
-                    CLG_ARG(nd), CLG_ARG(nq), CLG_LOCAL(4), CLG_LOCAL(4)};
-    clg_status s = launch_tiled(ctx, "linear_grad_weight", d, q, gw, 8);
+    clg_gemm_choice mode;
+    clg_status s = clg_gemm_mode(ctx, &mode);
+    if (s != CLG_OK) return s;
+    if (clg_gemm_wide(mode, d, q, B)) {
+        s = clg_gemm_clblast(ctx, 1, 0, d, q, B, X, d, dY, q, 0.0f, dW, q, "linear weight gradient");
+    } else {
+        clg_arg gw[] = {CLG_ARG(X),  CLG_ARG(dY), CLG_ARG(dW),  CLG_ARG(nb),
+                        CLG_ARG(nd), CLG_ARG(nq), CLG_LOCAL(4), CLG_LOCAL(4)};
+        s = launch_tiled(ctx, "linear_grad_weight", d, q, gw, 8);
+    }
     if (s == CLG_OK) s = bias_grad(ctx, dY, db, B, q);
     if (s != CLG_OK || !dX) return s;
+    if (clg_gemm_wide(mode, B, d, q))
+        return clg_gemm_clblast(ctx, 0, 1, B, d, q, dY, q, W, q, 0.0f, dX, d, "linear input gradient");
     clg_arg gx[] = {CLG_ARG(dY), CLG_ARG(W),  CLG_ARG(dX),  CLG_ARG(nb),
                     CLG_ARG(nd), CLG_ARG(nq), CLG_LOCAL(4), CLG_LOCAL(4)};
     return launch_tiled(ctx, "linear_grad_input", B, d, gx, 8);

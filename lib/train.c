@@ -12,7 +12,10 @@
 void clg_print_epoch(size_t epoch, double train_loss, void *user)
 {
     (void)user;
-    printf("epoch %zu, loss %f\n", epoch, train_loss);
+    if (isnan(train_loss))
+        printf("epoch %zu\n", epoch);
+    else
+        printf("epoch %zu, loss %f\n", epoch, train_loss);
     fflush(stdout);
 }
 
@@ -26,6 +29,7 @@ clg_fit_options clg_fit_defaults(void)
     o.reduction = CLG_REDUCE_MEAN;
     o.sgd = clg_sgd_defaults();
     o.on_epoch = clg_print_epoch;
+    o.epoch_loss = 1;
     return o;
 }
 
@@ -286,20 +290,21 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     lo.drop_last = o.drop_last;
     lo.seed = o.seed;
     s = clg_loader_create(ds, &lo, &st.train);
-    if (s == CLG_OK) s = eval_loader(ds, &st.eval);
+    if (s == CLG_OK && o.epoch_loss) s = eval_loader(ds, &st.eval);
     if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK) opt = st.own_opt;
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, o.batch_size, clg_model_outputs(m), &st.grad);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
     clg_fit_report r = {0};
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
-        double loss = 0;
+        double loss = NAN;
         s = run_epoch(m, opt, &o, &st, e, &r.steps);
-        if (s == CLG_OK) s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
-        if (s == CLG_OK) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
+        if (s == CLG_OK && o.epoch_loss) s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
+        if (s == CLG_OK && o.epoch_loss) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
+        if (s == CLG_OK && !o.epoch_loss && e == o.epochs) s = clg_context_finish(m->ctx);
         if (s != CLG_OK) break;
         r.epochs_run = e;
         r.final_loss = loss;
-        if (!isfinite(loss)) {
+        if (o.epoch_loss && !isfinite(loss)) {
             s = clg_fail(m->ctx, CLG_ERR_NONFINITE,
                          "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
                          "high, or unscaled data?)",

@@ -1,9 +1,15 @@
 /* Linear and ReLU kernels against double references, finite differences and guard zones.
- * Tolerance for a sum of products: 1e-5 * sum|terms| + 1e-6 (float32 accumulation). */
+ * Tolerance for a sum of products: 1e-5 * sum|terms| + 1e-6 (float32 accumulation).
+ * The products run on both implementations (CLGRAD_GEMM=own: clgrad's tiled kernel,
+ * =clblast: CLBlast's SGEMM, including shapes it must pad) and on the auto rule. */
 #include "ref.h"
 
+static const char *const gemm_modes[] = {"own", "clblast", "auto"};
+#define NMODES (sizeof gemm_modes / sizeof *gemm_modes)
+
 typedef struct shape { size_t B, d, q; } shape;
-static const shape shapes[] = {{1, 1, 1}, {10, 2, 1}, {13, 7, 3}, {1, 300, 10}, {257, 300, 10}, {33, 17, 129}};
+static const shape shapes[] = {{1, 1, 1},     {10, 2, 1},     {13, 7, 3},   {1, 300, 10},
+                                {257, 300, 10}, {33, 17, 129}, {70, 45, 33}, {128, 64, 96}};
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 #define REL 1e-5
 #define ABS 1e-6
@@ -17,7 +23,8 @@ static void check_forward(clg_context *ctx, shape s, uint64_t seed)
     cl_mem mb = ref_buffer(ctx, b, q), mY = ref_buffer(ctx, NULL, B * q);
     CLG_OK_OR_FAIL(ctx, clg_op_linear_forward(ctx, mX, mW, mb, mY, B, d, q));
     char what[96];
-    snprintf(what, sizeof what, "forward Y B=%zu d=%zu q=%zu", B, d, q);
+    snprintf(what, sizeof what, "forward Y B=%zu d=%zu q=%zu CLGRAD_GEMM=%s", B, d, q,
+             getenv("CLGRAD_GEMM"));
     ref_read(ctx, mY, Y, B * q, what);
     for (size_t i = 0; i < B; i++)
         for (size_t j = 0; j < q; j++) {
@@ -35,7 +42,10 @@ static void check_forward(clg_context *ctx, shape s, uint64_t seed)
 Test(linear, forward_matches_double_reference_with_guards)
 {
     clg_context *ctx = test_context();
-    for (size_t i = 0; i < NSHAPES; i++) check_forward(ctx, shapes[i], 100 + i);
+    for (size_t m = 0; m < NMODES; m++) {
+        setenv("CLGRAD_GEMM", gemm_modes[m], 1);
+        for (size_t i = 0; i < NSHAPES; i++) check_forward(ctx, shapes[i], 100 + i);
+    }
     clg_context_destroy(ctx);
 }
 
@@ -49,7 +59,8 @@ static void check_backward(clg_context *ctx, shape s, uint64_t seed, int with_dx
     cl_mem mdW = ref_buffer(ctx, NULL, d * q), mdb = ref_buffer(ctx, NULL, q), mdX = ref_buffer(ctx, NULL, B * d);
     CLG_OK_OR_FAIL(ctx, clg_op_linear_backward(ctx, mX, mW, mdY, mdW, mdb, with_dx ? mdX : NULL, B, d, q));
     char what[96];
-    snprintf(what, sizeof what, "backward B=%zu d=%zu q=%zu dX=%d", B, d, q, with_dx);
+    snprintf(what, sizeof what, "backward B=%zu d=%zu q=%zu dX=%d CLGRAD_GEMM=%s", B, d, q, with_dx,
+             getenv("CLGRAD_GEMM"));
     ref_read(ctx, mdW, dW, d * q, what);
     ref_read(ctx, mdb, db, q, what);
     ref_read(ctx, mdX, dX, B * d, what);
@@ -91,9 +102,12 @@ static void check_backward(clg_context *ctx, shape s, uint64_t seed, int with_dx
 Test(linear, backward_matches_double_reference_with_guards)
 {
     clg_context *ctx = test_context();
-    for (size_t i = 0; i < NSHAPES; i++) {
-        check_backward(ctx, shapes[i], 200 + i, 1);
-        check_backward(ctx, shapes[i], 300 + i, 0);
+    for (size_t m = 0; m < NMODES; m++) {
+        setenv("CLGRAD_GEMM", gemm_modes[m], 1);
+        for (size_t i = 0; i < NSHAPES; i++) {
+            check_backward(ctx, shapes[i], 200 + i, 1);
+            check_backward(ctx, shapes[i], 300 + i, 0);
+        }
     }
     clg_context_destroy(ctx);
 }
@@ -183,8 +197,9 @@ Test(linear, gradients_match_finite_differences)
     clg_context *ctx = test_context();
     const shape fs[] = {{1, 1, 1}, {10, 2, 1}, {13, 7, 3}};
     const float eps = 1e-2f;
-    for (size_t t = 0; t < sizeof fs / sizeof *fs; t++) {
-        shape s = fs[t];
+    for (size_t t = 0; t < 2 * sizeof fs / sizeof *fs; t++) {
+        shape s = fs[t / 2];
+        setenv("CLGRAD_GEMM", gemm_modes[t % 2], 1);
         size_t B = s.B, d = s.d, q = s.q;
         uint64_t seed = 40 + t;
         float *X = ref_random(&seed, B * d, -1, 1), *W = ref_random(&seed, d * q, -1, 1);
@@ -198,15 +213,16 @@ Test(linear, gradients_match_finite_differences)
         ref_read(ctx, mdX, dX, B * d, "dX");
         char what[96];
         for (size_t i = 0; i < d * q; i++) {
-            snprintf(what, sizeof what, "FD dW[%zu] B=%zu d=%zu q=%zu eps=%g", i, B, d, q, eps);
+            snprintf(what, sizeof what, "FD dW[%zu] B=%zu d=%zu q=%zu eps=%g %s", i, B, d, q, eps,
+                     gemm_modes[t % 2]);
             EXPECT_CLOSE(dW[i], fd(ctx, X, W, b, R, s, W, i, eps), FD_TOL * (1 + fabs(dW[i])), what);
         }
         for (size_t i = 0; i < q; i++) {
-            snprintf(what, sizeof what, "FD db[%zu] B=%zu d=%zu q=%zu", i, B, d, q);
+            snprintf(what, sizeof what, "FD db[%zu] B=%zu d=%zu q=%zu %s", i, B, d, q, gemm_modes[t % 2]);
             EXPECT_CLOSE(db[i], fd(ctx, X, W, b, R, s, b, i, eps), FD_TOL * (1 + fabs(db[i])), what);
         }
         for (size_t i = 0; i < B * d; i += 3) {
-            snprintf(what, sizeof what, "FD dX[%zu] B=%zu d=%zu q=%zu", i, B, d, q);
+            snprintf(what, sizeof what, "FD dX[%zu] B=%zu d=%zu q=%zu %s", i, B, d, q, gemm_modes[t % 2]);
             EXPECT_CLOSE(dX[i], fd(ctx, X, W, b, R, s, X, i, eps), FD_TOL * (1 + fabs(dX[i])), what);
         }
         clReleaseMemObject(mX); clReleaseMemObject(mW); clReleaseMemObject(mR);
@@ -305,5 +321,29 @@ Test(linear, two_layer_relu_model_gradients_match_finite_differences)
     clg_tensor_destroy(tX); clg_tensor_destroy(tR);
     clg_model_destroy(m);
     free(X); free(R); free(W1); free(b1); free(W2); free(b2); free(H);
+    clg_context_destroy(ctx);
+}
+
+Test(linear, gemm_choice_rule_and_bad_setting)
+{
+    /* auto: thin products (q = 1, or any side below 8) and small ones stay on the tiled
+     * kernel; the MLP's wide ones go to CLBlast. */
+    cr_assert(!clg_gemm_wide(CLG_GEMM_AUTO, 256, 1, 256), "linear regression forward: own kernel");
+    cr_assert(!clg_gemm_wide(CLG_GEMM_AUTO, 10, 2, 1), "seeds' shapes: own kernel");
+    cr_assert(!clg_gemm_wide(CLG_GEMM_AUTO, 16, 16, 16), "4096 multiply-adds: own kernel");
+    cr_assert(clg_gemm_wide(CLG_GEMM_AUTO, 256, 256, 784), "MLP first layer: CLBlast");
+    cr_assert(clg_gemm_wide(CLG_GEMM_AUTO, 784, 256, 256), "MLP weight gradient: CLBlast");
+    cr_assert(clg_gemm_wide(CLG_GEMM_CLBLAST, 1, 1, 1) && !clg_gemm_wide(CLG_GEMM_OWN, 999, 999, 999),
+              "forced settings win");
+
+    clg_context *ctx = test_context();
+    setenv("CLGRAD_GEMM", "fastest", 1);
+    cl_mem m = ref_buffer(ctx, NULL, 4);
+    clg_status s = clg_op_linear_forward(ctx, m, m, m, m, 1, 1, 1);
+    cr_assert_eq(s, CLG_ERR_INVALID_ARGUMENT, "CLGRAD_GEMM=fastest must be refused, got %s",
+                 clg_status_string(s));
+    cr_assert(strstr(clg_last_error(ctx), "CLGRAD_GEMM=fastest"), "message names the setting: %s",
+              clg_last_error(ctx));
+    clReleaseMemObject(m);
     clg_context_destroy(ctx);
 }

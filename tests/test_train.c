@@ -189,3 +189,42 @@ Test(train, divergence_is_reported_not_silent)
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);
 }
+
+/* epoch_loss = 0 skips the per-epoch full-set pass only: the same parameters, bit for
+ * bit, on_epoch still called (with NaN), final_loss NaN. Fused and unfused paths. */
+Test(train, epoch_loss_off_trains_identically)
+{
+    const char *paths[] = {"0", "auto"};
+    for (size_t p = 0; p < 2; p++) {
+        setenv("CLGRAD_FUSED", paths[p], 1);
+        clg_context *ctx = test_context();
+        float w[2][2], b[2];
+        for (int off = 0; off < 2; off++) {
+            clg_dataset *ds;
+            clg_model *m;
+            make_seeds(ctx, &ds, &m);
+            clg_fit_options o = clg_fit_defaults();
+            epochs_seen seen = {0};
+            o.on_epoch = on_epoch;
+            o.user = &seen;
+            o.epoch_loss = !off;
+            clg_fit_report r;
+            CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &r));
+            cr_assert_eq(seen.count, 3, "CLGRAD_FUSED=%s epoch_loss=%d: on_epoch calls", paths[p], !off);
+            cr_assert_eq(r.epochs_run, 3);
+            if (off) {
+                cr_assert(isnan(seen.loss[2]) && isnan(r.final_loss), "no loss computed: NaN reported");
+            } else {
+                cr_assert(seen.loss[2] < 1e-3, "epoch 3 loss %g", seen.loss[2]);
+            }
+            CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w[off], 2));
+            CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, &b[off], 1));
+            clg_model_destroy(m);
+            clg_dataset_destroy(ds);
+        }
+        cr_assert_arr_eq(w[0], w[1], sizeof w[0], "CLGRAD_FUSED=%s: same weights with and without the pass",
+                         paths[p]);
+        cr_assert_eq(b[0], b[1], "same bias");
+        clg_context_destroy(ctx);
+    }
+}
