@@ -1,7 +1,6 @@
 /* Fused training of one Linear(d -> q) layer with a squared, MSE or softmax
- * cross-entropy loss and SGD (lib/fused.c). Same arithmetic, in the same order, as
- * the unfused path gather -> linear_forward -> loss gradient -> linear_grad_weight/
- * bias -> sgd_update:
+ * cross-entropy loss and SGD (lib/fused.c). The unfused path's arithmetic (gather ->
+ * linear_forward -> loss gradient -> linear_grad_weight/bias -> sgd_update):
  *   yhat[i][j] = (sum_k X[r_i][k] W[k][j], k increasing) + b[j]
  *   kind 0/1:  g[i][j] = (kind 0: e, kind 1: 2e) * lscale, e = yhat - y,
  *              lscale = 1/(B*q) for MEAN
@@ -11,12 +10,16 @@
  *   dW[k][j]   = sum_i X[r_i][k] g[i][j] (i increasing); db[j] = sum_i g[i][j]
  *   SGD (PyTorch): u = grad*gscale + wd*p; buf = first ? u : mu*buf + (1-damp)*u;
  *                  u = nesterov ? u + mu*buf : buf; p -= lr*u
- * where r_i = order[batch*bs + i]. Only the bias sum differs in order (sequential
- * here, a tree there). hyper = (lr, momentum, dampening, weight_decay).
+ * where r_i = order[batch*bs + i], in the same order except the bias sum (sequential
+ * here, a tree there), the q = 1 forward and the split step's per-group partial sums.
+ * hyper = (lr, momentum, dampening, weight_decay).
  *
- * Vector lanes never change an order: every lane is one output's own sequential sum.
+ * Vector lanes change no order except in the q = 1 forward (fused_dot_rows: a row's
+ * sum along d in float16 lanes, then a fixed tree); elsewhere every lane is one
+ * output's own sequential sum.
  * Forward, q >= 8: a work-item takes FUSED_OROWS rows x 16 outputs (one float16
- * chain per row, W loaded along j); q < 8: FUSED_ROWS rows x 1 output (two float8
+ * chain per row, W loaded along j); q = 1: FUSED_DROWS rows (fused_dot_rows);
+ * 1 < q < 8: FUSED_ROWS rows x 1 output (two float8
  * chains, one lane per row, the rows' values loaded 8 along d at a time and
  * transposed in registers). Backward: a work-item takes 8*FUSED_KB = 32 consecutive
  * entries k of one column j of W (two float16 chains, contiguous loads along d),
@@ -141,6 +144,37 @@ inline void fused_outs4(const __global float **x, const uint d, const __local fl
     o[3] = a3;
 }
 
+/* Horizontal sum of a float16 in a fixed tree (16 -> 8 -> 4 -> 2 -> 1). */
+inline float fused_hsum16(const float16 a)
+{
+    const float8 s8 = a.lo + a.hi;
+    const float4 s4 = s8.lo + s8.hi;
+    const float2 s2 = s4.lo + s4.hi;
+    return s2.x + s2.y;
+}
+
+/* Dots of FUSED_DROWS rows x[r] with w (d floats) for q = 1, the d2l linear-regression
+ * case: one float16 chain per row along d (the rows' loads interleave, so several
+ * rows stream from memory at once), each reduced by fused_hsum16, then the tail in
+ * order. Contiguous loads, no transposition. */
+#define FUSED_DROWS 4
+inline void fused_dot_rows(const __global float **x, const __local float *w, const uint d,
+                           float *out)
+{
+    float16 a[FUSED_DROWS];
+    for (uint r = 0; r < FUSED_DROWS; r++) a[r] = (float16)(0.0f);
+    uint k = 0;
+    for (; k + 16 <= d; k += 16) {
+        const float16 wv = vload16(0, w + k);
+        for (uint r = 0; r < FUSED_DROWS; r++) a[r] += vload16(0, x[r] + k) * wv;
+    }
+    for (uint r = 0; r < FUSED_DROWS; r++) {
+        float t = fused_hsum16(a[r]);
+        for (uint kk = k; kk < d; kk++) t += x[r][kk] * w[kk];
+        out[r] = t;
+    }
+}
+
 /* In-place softmax cross-entropy gradient of one row of C logits z. */
 inline void fused_xent_row(__local float *z, const float t, const uint C, const float scale)
 {
@@ -187,7 +221,18 @@ inline void fused_forward(const __global float *X, const __global float *Y, cons
                           const int kind, const float lscale, const uint lid, const uint L)
 {
     const uint jblocks = (q + FUSED_OL - 1) / FUSED_OL, last = cnt - 1;
-    if (q >= FUSED_LANES) {
+    if (q == 1) { /* FUSED_DROWS rows per work-item */
+        const uint units = (cnt + FUSED_DROWS - 1) / FUSED_DROWS;
+        for (uint e = lid; e < units; e += L) {
+            const uint i0 = e * FUSED_DROWS;
+            const __global float *x[FUSED_DROWS];
+            float z[FUSED_DROWS];
+            for (uint r = 0; r < FUSED_DROWS; r++) x[r] = X + (size_t)rows[min(i0 + r, last)] * d;
+            fused_dot_rows(x, Wl, d, z);
+            for (uint r = 0; r < FUSED_DROWS && i0 + r < cnt; r++)
+                fused_emit(gl, Y, rows[i0 + r], i0 + r, 0, 1, kind, z[r] + bl[0], lscale);
+        }
+    } else if (q >= FUSED_LANES) {
         const uint units = (cnt + FUSED_OROWS - 1) / FUSED_OROWS * jblocks;
         for (uint e = lid; e < units; e += L) {
             const uint blk = e / jblocks, j0 = (e - blk * jblocks) * FUSED_OL;
@@ -431,7 +476,21 @@ __kernel void fused_loss_partial(const __global float *X, const __global float *
     __local float *z = zs + lid * FUSED_ROWS * q;
     const uint rb = q >= FUSED_LANES ? FUSED_OROWS : FUSED_ROWS;
     float s = 0.0f;
-    for (uint i0 = lo + lid * rb; i0 < hi; i0 += L * rb) {
+    const int dotrows = q == 1 && kind != 2;
+    if (dotrows) { /* a contiguous run of rows per work-item, one dot each */
+        const uint per = (hi - lo + L - 1) / L, a = min(hi, lo + lid * per), e = min(hi, a + per);
+        for (uint i = a; i < e; i += FUSED_DROWS) {
+            const __global float *x[FUSED_DROWS];
+            float z[FUSED_DROWS];
+            for (uint r = 0; r < FUSED_DROWS; r++) x[r] = X + (size_t)min(i + r, e - 1) * d;
+            fused_dot_rows(x, Wl, d, z);
+            for (uint r = 0; r < FUSED_DROWS && i + r < e; r++) {
+                const float err = z[r] + b[0] - Y[i + r];
+                s += kind == 0 ? 0.5f * err * err : err * err;
+            }
+        }
+    }
+    for (uint i0 = lo + lid * rb; !dotrows && i0 < hi; i0 += L * rb) {
         const uint last = hi - 1, lanes = min(rb, hi - i0);
         if (q >= FUSED_LANES) {
             const __global float *x[FUSED_OROWS];
@@ -491,4 +550,118 @@ __kernel void fused_loss_finish(const __global float *part, __global float *acc,
     float s = 0.0f;
     for (uint g = 0; g < groups; g++) s += part[g];
     acc[0] += s;
+}
+
+/* (d) the split step: one launch per minibatch over G groups, with no communication
+ * between the groups of a launch (OpenCL 1.2 orders work-groups only at kernel
+ * boundaries). Launch t (0..nb) first applies the update of batch t-1: every group sums
+ * the G partial gradients of part_prev in group order (the same fixed order in every
+ * group, so all groups hold the same W_t) and steps W_{t-1} (Wsrc, momentum msrc) into
+ * local memory; group 0 writes W_t to Wdst (ping-pong buffers: no launch reads what it
+ * writes, except the single-group final launch, element by element). Then (t < nb)
+ * group g computes the loss gradient of batch rows g*rg .. g*rg+rg-1 at W_t with the
+ * epoch kernel's forward and writes its partial dW|db (d*q + q floats) to part_cur[g].
+ * The final launch (t = nb, one group) leaves the last batch's gradients in dW, db.
+ * hyper, scales, first_step: as fused_sgd_epoch (first_step: of the update applied
+ * here). The host copies W, b (and the momentum) into [W | b] ping-pong buffers
+ * before the first launch and back after the last. Work-group: a power of two
+ * covering the widest phase. */
+inline float fused_sgd_elem_pp(const float grad, const float p, const __global float *msrc,
+                               __global float *mdst, const int use_mom, const int first,
+                               const float4 h, const int nesterov)
+{
+    float u = grad + h.w * p;
+    if (use_mom) {
+        const float buf = first ? u : h.y * msrc[0] + (1.0f - h.z) * u;
+        if (mdst) mdst[0] = buf;
+        u = nesterov ? u + h.y * buf : buf;
+    }
+    return p - h.x * u;
+}
+
+__kernel void fused_split_step(const __global float *X, const __global float *Y,
+                               const __global uint *order, const __global float *Wsrc,
+                               __global float *Wdst, const __global float *msrc,
+                               __global float *mdst, const __global float *part_prev,
+                               __global float *part_cur, __global float *dW, __global float *db,
+                               const uint d, const uint q, const uint off, const uint cnt,
+                               const uint rg, const uint gprev, const int kind,
+                               const float lscale, const float gscale, const float4 hw,
+                               const float4 hb, const int nestW, const int nestb,
+                               const int first_step, const int use_mW, const int use_mb,
+                               __local float *Wl, __local float *gl, __local uint *rows)
+{
+    const uint lid = get_local_id(0), L = get_local_size(0), g = get_group_id(0);
+    const uint dq = d * q, stride = dq + q;
+    const int writer = g == 0, final = cnt == 0;
+    __local float *bl = Wl + dq + FUSED_OL; /* b after W and its padding */
+    /* W, b live in Wsrc/Wdst as [W (dq) | b (q)]; momentum likewise in msrc/mdst. */
+    for (uint p = lid; p < stride; p += L) {
+        float v = Wsrc[p];
+        if (gprev) {
+            float s = 0.0f;
+            for (uint h = 0; h < gprev; h++) s += part_prev[h * stride + p];
+            const int isW = p < dq;
+            const int use = isW ? use_mW : use_mb;
+            v = fused_sgd_elem_pp(s * gscale, v, msrc + p, writer ? mdst + p : 0, use,
+                                  isW ? (first_step & 1) : (first_step & 2) != 0,
+                                  isW ? hw : hb, isW ? nestW : nestb);
+            if (final) {
+                if (isW) dW[p] = s;
+                else db[p - dq] = s;
+            }
+        } else if (writer && (p < dq ? use_mW : use_mb)) {
+            mdst[p] = msrc[p]; /* no update yet: carry the momentum over */
+        }
+        if (writer) Wdst[p] = v;
+        if (p < dq) Wl[p] = v;
+        else bl[p - dq] = v;
+    }
+    if (final) return; /* uniform: the final launch has one group and no batch */
+    for (uint p = dq + lid; p < dq + FUSED_OL; p += L) Wl[p] = 0.0f;
+    const uint g0 = g * rg;
+    const uint gc = g0 < cnt ? min(rg, cnt - g0) : 0;
+    for (uint i = lid; i < gc; i += L) rows[i] = order[off + g0 + i];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (gc) fused_forward(X, Y, d, q, Wl, bl, rows, gc, gl, kind, lscale, lid, L);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (kind == 2) {
+        for (uint i = lid; i < gc; i += L) fused_xent_row(gl + i * q, Y[rows[i]], q, lscale);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    /* partial dW (8*FUSED_KB consecutive entries of a column per work-item) and db */
+    const uint KU = FUSED_LANES * FUSED_KB, nw = (d + KU - 1) / KU * q;
+    __global float *out = part_cur + g * stride;
+    for (uint p = lid; p < nw + q; p += L) {
+        if (p < nw) {
+            const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
+            float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            if (k0 + KU <= d) {
+                float16 b0 = (float16)(0.0f), b1 = b0;
+                for (uint i = 0; i < gc; i++) {
+                    const __global float *x = X + (size_t)rows[i] * d + k0;
+                    const float gv = gl[i * q + j];
+                    b0 += vload16(0, x) * gv;
+                    b1 += vload16(1, x) * gv;
+                }
+                a0 = b0.lo, a1 = b0.hi, a2 = b1.lo, a3 = b1.hi;
+            } else {
+                for (uint i = 0; i < gc; i++) {
+                    const __global float *x = X + (size_t)rows[i] * d;
+                    const float gv = gl[i * q + j];
+                    a0 += fused_load8m(x, k0, d) * gv;
+                    a1 += fused_load8m(x, k0 + 8, d) * gv;
+                    a2 += fused_load8m(x, k0 + 16, d) * gv;
+                    a3 += fused_load8m(x, k0 + 24, d) * gv;
+                }
+            }
+            for (uint c = 0; c < KU && k0 + c < d; c++)
+                out[(k0 + c) * q + j] = fused_lane(c < 8 ? a0 : c < 16 ? a1 : c < 24 ? a2 : a3, c % FUSED_LANES);
+        } else {
+            const uint j = p - nw;
+            float s = 0.0f;
+            for (uint i = 0; i < gc; i++) s += gl[i * q + j];
+            out[dq + j] = s;
+        }
+    }
 }

@@ -13,16 +13,26 @@
  *   "minibatch" the same kernel, one launch per minibatch (a);
  *   "pipeline"  two multi-work-group launches per minibatch (c): fused_mb_forward
  *               (groups of FUSED_PIPE_ROWS batch rows) and fused_mb_backward (one
- *               work-item per 32 entries of a column of W, SGD in place).
- * All three do the same arithmetic in the same order. Rule (CLGRAD_FUSED unset or
- * "auto"): "pipeline" when the device has >= 2 compute units, q >= 8 and a batch
+ *               work-item per 32 entries of a column of W, SGD in place);
+ *   "split"     one launch per minibatch over several work-groups, each a share of
+ *               the batch rows, the partial gradients summed by the next launch
+ *               (fused_split.c).
+ * They compute the unfused path's mathematics; the sums may associate differently
+ * (the q = 1 forward sums along d in float16 lanes, the bias sum is sequential, the
+ * split step adds per-group partial sums), always in a fixed order, so each path is
+ * deterministic and the tests hold them to the unfused result within 1e-5.
+ * Rule (CLGRAD_FUSED unset or "auto"): on a device other than a CPU with >= 2 compute
+ * units and a batch of >= 2 * FUSED_SPLIT_MIN_ROWS rows, "split" (a GPU would leave all
+ * but one compute unit idle in the epoch kernel; not measured: no GPU was at hand);
+ * on a CPU, "pipeline" when it has >= 2 compute units, q >= 8 and a batch
  * fills >= 2 forward groups (measured on POCL, 2 cores: softmax 784x10 batch 256
- * trains ~13% faster than with "epoch"; for q = 1 the two launches per step cost
- * more than the second core gains); else "epoch" when the epoch's work n*d*q is at
+ * trains ~13% faster than with "epoch"); else "epoch" when the epoch's work n*d*q is at
  * most FUSED_EPOCH_MAX_WORK multiply-adds (bounds the time of one launch, so that no
- * GPU watchdog kills it); "minibatch" otherwise. CLGRAD_FUSED=0 forces the unfused
- * path, =minibatch, =epoch or =pipeline forces that path when the setup is eligible
- * (an ineligible setup always falls back).
+ * GPU watchdog kills it); "minibatch" otherwise. On POCL (2 cores) the split step
+ * trains linear regression 100000x256 about 40% slower than "epoch": every launch over
+ * two groups pays 10-20 us to wake the second worker thread, more than half a step.
+ * CLGRAD_FUSED=0 forces the unfused path, =minibatch, =epoch, =pipeline or =split
+ * that path when the setup is eligible (an ineligible setup always falls back).
  *
  * clg_fused_epoch calls clg_loader_start_epoch itself when it handles the epoch
  * (so the permutation is the loader's, drawn from (seed, epoch) as always) and
@@ -43,8 +53,16 @@
 #define FUSED_OL 16 /* output lanes of the q >= 8 forward = W's padding in local memory */
 #define FUSED_PIPE_ROWS 64 /* batch rows per group of fused_mb_forward */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
+#define FUSED_SPLIT_MIN_ROWS 32 /* as SPLIT_MIN_ROWS in fused_split.c */
 
-typedef enum fused_mode { FUSED_OFF, FUSED_AUTO, FUSED_MINIBATCH, FUSED_EPOCH, FUSED_PIPELINE } fused_mode;
+typedef enum fused_mode {
+    FUSED_OFF,
+    FUSED_AUTO,
+    FUSED_MINIBATCH,
+    FUSED_EPOCH,
+    FUSED_PIPELINE,
+    FUSED_SPLIT
+} fused_mode;
 
 static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
 {
@@ -55,9 +73,10 @@ static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
     else if (!strcmp(v, "minibatch")) *mode = FUSED_MINIBATCH;
     else if (!strcmp(v, "epoch")) *mode = FUSED_EPOCH;
     else if (!strcmp(v, "pipeline")) *mode = FUSED_PIPELINE;
+    else if (!strcmp(v, "split")) *mode = FUSED_SPLIT;
     else
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "CLGRAD_FUSED=%s: expected 0, auto, minibatch, epoch or pipeline", v);
+                        "CLGRAD_FUSED=%s: expected 0, auto, minibatch, epoch, pipeline or split", v);
     return CLG_OK;
 }
 
@@ -114,7 +133,7 @@ static void release_new_momentum(clg_optimizer *opt, cl_int first_bits)
         }
 }
 
-static cl_float4 hyper(const clg_sgd_options *o)
+cl_float4 clg_fused_hyper(const clg_sgd_options *o)
 {
     cl_float4 h;
     h.s[0] = o->lr;
@@ -141,7 +160,7 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     if (s != CLG_OK) return s;
     size_t limit = group < items[0] ? group : items[0];
     size_t Lf = q >= FUSED_LANES ? (rg + FUSED_OROWS - 1) / FUSED_OROWS * jblocks
-                                 : (rg + FUSED_ROWS - 1) / FUSED_ROWS * q;
+                                 : q == 1 ? (rg + 3) / 4 : (rg + FUSED_ROWS - 1) / FUSED_ROWS * q;
     if (Lf > limit) Lf = limit;
     if (Lf > FUSED_MAX_GROUP) Lf = FUSED_MAX_GROUP;
     size_t gb, gitems[2], gfree;
@@ -161,7 +180,7 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     const clg_sgd_options *ob = &opt->groups[opt->group_of[1]].opts;
     cl_mem momW = ow->momentum != 0.0f ? opt->momentum[0] : NULL;
     cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
-    cl_float4 hw = hyper(ow), hb = hyper(ob);
+    cl_float4 hw = clg_fused_hyper(ow), hb = clg_fused_hyper(ob);
     cl_int nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
     cl_uint ud = (cl_uint)d, uq = (cl_uint)q, urg = (cl_uint)rg;
     const size_t nb = ld->batches;
@@ -211,9 +230,13 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     s = clg_kernel_limits(ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
     if (s != CLG_OK) return s;
     if (local_bytes(opt, d, q, cap) > local_free) return CLG_OK; /* does not fit: unfused */
+    if (mode == FUSED_SPLIT && clg_fused_split_local_bytes(ctx, d, q, cap) > local_free) return CLG_OK;
     if (mode == FUSED_AUTO) {
         const size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
-        if (cus >= 2 && q >= FUSED_LANES && cap >= 2 * FUSED_PIPE_ROWS)
+        if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
+            clg_fused_split_local_bytes(ctx, d, q, cap) <= local_free)
+            mode = FUSED_SPLIT; /* a GPU: every step over many compute units, one launch */
+        else if (cus >= 2 && q >= FUSED_LANES && cap >= 2 * FUSED_PIPE_ROWS)
             mode = FUSED_PIPELINE; /* wide outputs, >= 2 forward groups: use every unit */
         else
             mode = n * d * q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
@@ -225,7 +248,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
      * gradient a row). */
     size_t kunits = (d + FUSED_LANES * FUSED_KB - 1) / (FUSED_LANES * FUSED_KB);
     size_t fwd = q >= FUSED_LANES ? (cap + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL)
-                                  : (cap + FUSED_ROWS - 1) / FUSED_ROWS * q;
+                                  : q == 1 ? (cap + 3) / 4 : (cap + FUSED_ROWS - 1) / FUSED_ROWS * q;
     size_t widest = kunits * q + q > fwd ? kunits * q + q : fwd, L = 1;
     if (xent && cap > widest) widest = cap;
     size_t limit = group < items[0] ? group : items[0];
@@ -250,7 +273,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     cl_mem momW = ow->momentum != 0.0f ? opt->momentum[0] : NULL;
     cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
     const int sum = o->reduction == CLG_REDUCE_SUM;
-    cl_float4 scales, hw = hyper(ow), hb = hyper(ob);
+    cl_float4 scales, hw = clg_fused_hyper(ow), hb = clg_fused_hyper(ob);
     /* Exactly the host expressions of clg_op_loss_grad and run_epoch (cross-entropy's
      * MEAN divides by the batch's rows, the regression losses' by its elements). */
     const size_t per_row = xent ? 1 : q;
@@ -275,7 +298,9 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
     const size_t nargs = sizeof args / sizeof args[0];
-    if (mode == FUSED_PIPELINE) {
+    if (mode == FUSED_SPLIT) {
+        s = clg_fused_split(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step);
+    } else if (mode == FUSED_PIPELINE) {
         s = run_pipeline(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step);
     } else if (mode == FUSED_EPOCH) {
         s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);

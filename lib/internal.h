@@ -275,6 +275,15 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
  * squared/MSE, per sample for cross-entropy), read straight from the dataset (no
  * gather), in two launches; *handled = 0 and nothing done for other models, when W
  * does not fit in local memory, or with CLGRAD_FUSED=0. */
+/* fused.c: (lr, momentum, dampening, weight_decay) as the fused kernels take them. */
+cl_float4 clg_fused_hyper(const clg_sgd_options *o);
+/* fused_split.c: the split-step path (one launch per minibatch over several groups, see
+ * there) for an eligible setup whose loader epoch has started; kind 0/1/2 as
+ * cl/fused.cl, scales and first_step as fused_sgd_epoch. Local memory it needs for a
+ * batch capacity cap: clg_fused_split_local_bytes. */
+clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
+                           cl_float4 scales, cl_int first_step);
+size_t clg_fused_split_local_bytes(const clg_context *ctx, size_t d, size_t q, size_t cap);
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
                                clg_tensor *acc, int *handled);
 

@@ -1,6 +1,7 @@
 /* Fused training (lib/fused.c, cl/fused.cl): on the same data, seed and options,
- * the unfused path, one fused launch per minibatch and one persistent launch per
- * epoch end with the same parameters after 3 epochs, within TOL (absolute, on
+ * the unfused path and every fused path (one launch per epoch, one per minibatch, the
+ * two-launch pipeline, the split step over several work-groups) end with the same
+ * parameters after 3 epochs, within TOL (absolute, on
  * parameters of magnitude <= 4.2: float rounding of a few hundred steps, and the
  * bias sum's order, which is sequential fused and a tree unfused). Kernel counts
  * show which path ran; ineligible setups fall back and still train. */
@@ -137,9 +138,9 @@ static void check_paths(const setup *st)
     size_t per_epoch = st->drop_last ? st->n / st->batch : (st->n + st->batch - 1) / st->batch;
     cr_assert_eq(r0.steps, st->epochs * per_epoch);
     cr_expect_geq(k0, 5 * r0.steps, "unfused: %u kernels for %zu steps", k0, r0.steps);
-    const char *modes[] = {"epoch", "minibatch", "pipeline", "auto"};
-    unsigned k_epoch = 0, k_pipe = 0;
-    for (size_t mi = 0; mi < 4; mi++) {
+    const char *modes[] = {"epoch", "minibatch", "pipeline", "split", "auto"};
+    unsigned k_epoch = 0, k_pipe = 0, k_split = 0;
+    for (size_t mi = 0; mi < 5; mi++) {
         unsigned k = train(ctx, ds, st, modes[mi], got, &r);
         cr_expect_eq(r.steps, r0.steps);
         if (mi == 0) { /* one fused launch per epoch, plus the evaluation's kernels */
@@ -153,9 +154,14 @@ static void check_paths(const setup *st)
             k_pipe = k;
             cr_expect_eq(k, k_epoch - st->epochs + 2 * r.steps, "pipeline: %u kernels, epoch %u, %zu steps",
                          k, k_epoch, r.steps);
+        } else if (mi == 3) { /* one per step and a final update per epoch */
+            k_split = k;
+            cr_expect_eq(k, k_epoch + r.steps, "split: %u kernels, epoch %u, %zu steps", k, k_epoch,
+                         r.steps);
         } else {
-            cr_expect(k == k_epoch || k == k_pipe, "auto: %u kernels: neither epoch (%u) nor pipeline (%u)",
-                      k, k_epoch, k_pipe);
+            cr_expect(k == k_epoch || k == k_pipe || k == k_split,
+                      "auto: %u kernels: not epoch (%u), pipeline (%u) or split (%u)", k, k_epoch,
+                      k_pipe, k_split);
         }
         double worst = 0;
         size_t at = 0;
@@ -275,6 +281,22 @@ Test(fused, nesterov_and_bias_group)
     s.sgd.weight_decay = 0.001f;
     s.bias_group = 1; /* biases: no decay, no momentum, own lr */
     s.bias_sgd.lr = 0.05f;
+    check_paths(&s);
+}
+
+/* q = 1 with rows wider than a float16 block (the row-dot forward and its tail), a
+ * batch the split step shares among groups, and a last batch that needs fewer groups
+ * (1003 = 10 x 96 + 43): the next launch must sum only the partials that were written. */
+Test(fused, q1_wide_rows_split_groups)
+{
+    setup s = base();
+    s.d = 37;
+    s.n = 1003;
+    s.batch = 96;
+    s.red = CLG_REDUCE_MEAN;
+    s.sgd.momentum = 0.9f;
+    s.sgd.weight_decay = 0.001f;
+    s.sgd.lr = 0.01f;
     check_paths(&s);
 }
 
