@@ -425,12 +425,17 @@ typedef struct clg_fit_report {
     double final_loss; /* full-set mean loss after the last epoch */
 } clg_fit_report;
 
-/* Trains m on ds. The host waits once per epoch (for the full-set loss).
+/* Trains m on ds. The host waits once per epoch (for the full-set loss). For a
+ * single Linear layer on a device dataset that loss runs in a second queue while
+ * the next epoch trains, so on_epoch(e) comes once epoch e+1 is under way (same
+ * values; README "Performance").
  * Classification data (clg_dataset_from_host_labels) needs loss
  * CLG_LOSS_SOFTMAX_XENT and a model with one output per class; regression data
  * a regression loss (CLG_ERR_INVALID_ARGUMENT / CLG_ERR_SHAPE otherwise).
  * opt NULL: an SGD optimizer with opts->sgd is made for the call. report may be NULL.
- * A non-finite loss stops training with CLG_ERR_NONFINITE. */
+ * A non-finite loss stops training with CLG_ERR_NONFINITE; the model then holds the
+ * parameters of that epoch (an epoch already under way is undone; the momentum
+ * buffers are not). */
 CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
                            clg_optimizer *opt, clg_fit_report *report);
 

@@ -71,6 +71,10 @@ void clg_context_destroy(clg_context *ctx)
 {
     if (!ctx) return;
     clFinish(ctx->queue);
+    if (ctx->aux_queue) {
+        clFinish(ctx->aux_queue);
+        clReleaseCommandQueue(ctx->aux_queue);
+    }
     clg_programs_release(ctx);
     clg_tune_release(ctx);
     clg_gemm_release(ctx);
@@ -92,6 +96,7 @@ clg_status clg_context_finish(clg_context *ctx)
 {
     if (!ctx) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_context_finish: NULL context");
     cl_int err = clFinish(ctx->queue);
+    if (err == CL_SUCCESS && ctx->aux_queue) err = clFinish(ctx->aux_queue);
     return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(ctx, err, "clFinish");
 }
 

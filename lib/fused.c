@@ -329,7 +329,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
 #define FUSED_LOSS_GROUP 64
 
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
-                               clg_tensor *acc, int *handled)
+                               cl_mem W, cl_mem b, clg_tensor *acc, int *handled)
 {
     *handled = 0;
     clg_context *ctx = m->ctx;
@@ -365,8 +365,9 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, uc = (cl_uint)chunk,
             ug = (cl_uint)groups;
     cl_int k = (cl_int)kind;
-    const clg_layer *Lr = &m->layers[0];
-    clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(Lr->W), CLG_ARG(Lr->b),
+    if (!W) W = m->layers[0].W;
+    if (!b) b = m->layers[0].b;
+    clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(W), CLG_ARG(b),
                    CLG_ARG(part), CLG_ARG(un), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uc),
                    CLG_ARG(k), CLG_LOCAL(L * sizeof(float)),
                    CLG_LOCAL(L * FUSED_ROWS * q * sizeof(float)), CLG_LOCAL(wbytes)};

@@ -35,6 +35,7 @@ struct clg_context {
     cl_device_id device;
     cl_context cl;
     cl_command_queue queue;
+    cl_command_queue aux_queue; /* epoch_loss.c: a second in-order queue, made on first use */
     clg_device_info info;
     int cache_on;
     int cache_binary; /* 1: load our stored binaries; 0: rebuild from source (driver cache) */
@@ -271,10 +272,6 @@ clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, s
  * the steps to *steps and sets *handled = 1. */
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                            const clg_fit_options *o, int *handled, size_t *steps);
-/* fused.c: acc[0] += summed loss of a single-Linear model over ds (per element for
- * squared/MSE, per sample for cross-entropy), read straight from the dataset (no
- * gather), in two launches; *handled = 0 and nothing done for other models, when W
- * does not fit in local memory, or with CLGRAD_FUSED=0. */
 /* fused.c: (lr, momentum, dampening, weight_decay) as the fused kernels take them. */
 cl_float4 clg_fused_hyper(const clg_sgd_options *o);
 /* fused_split.c: the split-step path (one launch per minibatch over several groups, see
@@ -284,7 +281,28 @@ cl_float4 clg_fused_hyper(const clg_sgd_options *o);
 clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
                            cl_float4 scales, cl_int first_step);
 size_t clg_fused_split_local_bytes(const clg_context *ctx, size_t d, size_t q, size_t cap);
+/* epoch_loss.c: clg_fit's per-epoch full-set loss overlapped with the next epoch
+ * (see there). create: *out NULL when the model or dataset does not allow it. start:
+ * snapshot the parameters and enqueue their loss in the second queue (*handled = 0:
+ * the fused loss kernel declined, nothing pending). collect: wait for the pending
+ * loss, divided by count. restore: copy the snapshot back into the model and wait. */
+typedef struct clg_epoch_loss clg_epoch_loss;
+extern int clg_epoch_loss_overlap; /* 1 (default): overlap where possible; tests set 0 */
+clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                                 clg_epoch_loss **out);
+clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled);
+int clg_epoch_loss_pending(const clg_epoch_loss *el);
+clg_status clg_epoch_loss_collect(clg_epoch_loss *el, size_t count, double *loss);
+clg_status clg_epoch_loss_restore(clg_epoch_loss *el);
+void clg_epoch_loss_destroy(clg_epoch_loss *el);
+
+/* fused.c: acc[0] += summed loss of a single-Linear model over ds (per element for
+ * squared/MSE, per sample for cross-entropy), read straight from the dataset (no
+ * gather), in two launches; *handled = 0 and nothing done for other models, when W
+ * does not fit in local memory, or with CLGRAD_FUSED=0.
+ * W, b: the parameters to use, NULL for the layer's own (the overlapped epoch loss
+ * passes a snapshot). Enqueued on ctx->queue. */
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
-                               clg_tensor *acc, int *handled);
+                               cl_mem W, cl_mem b, clg_tensor *acc, int *handled);
 
 #endif

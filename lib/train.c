@@ -92,7 +92,7 @@ static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kin
     int fused = 0;
     /* The fused kernels read a device dataset; a streamed one goes through the loader. */
     if (s == CLG_OK && !correct && !eval->ds->streamed)
-        s = clg_fused_full_loss(m, eval->ds, kind, acc, &fused);
+        s = clg_fused_full_loss(m, eval->ds, kind, NULL, NULL, acc, &fused);
     if (s != CLG_OK || fused) return s;
     if (correct) s = clg_tensor_fill(correct, 0.0f);
     if (s == CLG_OK) s = clg_loader_start_epoch(eval);
@@ -274,6 +274,22 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
     return s;
 }
 
+/* Records epoch e's loss in r and calls on_epoch; a non-finite loss (when computed)
+ * is recorded, then CLG_ERR_NONFINITE instead of the call. */
+static clg_status report_epoch(clg_model *m, const clg_fit_options *o, clg_fit_report *r,
+                               size_t e, double loss)
+{
+    r->epochs_run = e;
+    r->final_loss = loss;
+    if (o->epoch_loss && !isfinite(loss))
+        return clg_fail(m->ctx, CLG_ERR_NONFINITE,
+                        "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
+                        "high, or unscaled data?)",
+                        loss, e, (double)o->sgd.lr);
+    if (o->on_epoch) o->on_epoch(e, loss, o->user);
+    return CLG_OK;
+}
+
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
                    clg_fit_report *report)
 {
@@ -295,24 +311,44 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, o.batch_size, clg_model_outputs(m), &st.grad);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
     clg_fit_report r = {0};
+    clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
+    if (s == CLG_OK && o.epoch_loss) s = clg_epoch_loss_create(m, ds, o.loss, &ov);
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
         double loss = NAN;
         s = run_epoch(m, opt, &o, &st, e, &r.steps);
-        if (s == CLG_OK && o.epoch_loss) s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
-        if (s == CLG_OK && o.epoch_loss) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
         if (s == CLG_OK && !o.epoch_loss && e == o.epochs) s = clg_context_finish(m->ctx);
-        if (s != CLG_OK) break;
-        r.epochs_run = e;
-        r.final_loss = loss;
-        if (o.epoch_loss && !isfinite(loss)) {
-            s = clg_fail(m->ctx, CLG_ERR_NONFINITE,
-                         "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
-                         "high, or unscaled data?)",
-                         loss, e, (double)o.sgd.lr);
-            break;
+        if (s != CLG_OK || !o.epoch_loss) {
+            if (s == CLG_OK) s = report_epoch(m, &o, &r, e, loss);
+            continue;
         }
-        if (o.on_epoch) o.on_epoch(e, loss, o.user);
+        if (ov) {
+            /* Epoch e is enqueued: now wait for the loss of epoch e-1, which ran meanwhile. */
+            if (clg_epoch_loss_pending(ov)) {
+                s = clg_epoch_loss_collect(ov, loss_count(ds, o.loss), &loss);
+                if (s == CLG_OK) s = report_epoch(m, &o, &r, e - 1, loss);
+                if (s != CLG_OK) {
+                    /* Diverged at e-1: the model goes back to the parameters the loss was of. */
+                    if (s == CLG_ERR_NONFINITE) (void)clg_epoch_loss_restore(ov);
+                    break;
+                }
+            }
+            int handled = 0;
+            s = clg_epoch_loss_start(ov, &handled);
+            if (s != CLG_OK) break;
+            if (handled) continue;
+            clg_epoch_loss_destroy(ov); /* declined (e.g. W beyond local memory): in order */
+            ov = NULL;
+        }
+        s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
+        if (s == CLG_OK) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
+        if (s == CLG_OK) s = report_epoch(m, &o, &r, e, loss);
     }
+    if (s == CLG_OK && clg_epoch_loss_pending(ov)) {
+        double loss = NAN;
+        s = clg_epoch_loss_collect(ov, loss_count(ds, o.loss), &loss);
+        if (s == CLG_OK) s = report_epoch(m, &o, &r, o.epochs, loss);
+    }
+    clg_epoch_loss_destroy(ov);
     if (st.grad) st.grad->rows = o.batch_size;
     fit_state_free(&st);
     if (report) *report = r;

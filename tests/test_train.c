@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "helpers.h"
+#include "internal.h"
 
 static const float true_w[2] = {2.0f, -3.4f};
 static const float true_b = 4.2f;
@@ -227,4 +228,87 @@ Test(train, epoch_loss_off_trains_identically)
         cr_assert_eq(b[0], b[1], "same bias");
         clg_context_destroy(ctx);
     }
+}
+
+/* The overlapped per-epoch loss (lib/epoch_loss.c: a snapshot's loss in the second
+ * queue while the next epoch trains) reports the same floats as the in-order pass,
+ * bit for bit, on a model it applies to (Linear 64 -> 1, batch 100). */
+static void fit_losses(clg_context *ctx, int overlap, double *losses, float *params, size_t d)
+{
+    clg_epoch_loss_overlap = overlap;
+    float w[64];
+    for (size_t j = 0; j < d; j++) w[j] = (float)j / 32.0f - 1.0f;
+    clg_dataset *ds;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 3000, w, d, 0.5f, 0.01f, 11, &ds));
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, d, 1, NULL));
+    clg_fit_options o = clg_fit_defaults();
+    epochs_seen seen = {0};
+    o.on_epoch = on_epoch;
+    o.user = &seen;
+    o.epochs = 4;
+    o.batch_size = 100;
+    o.sgd.lr = 0.01f;
+    clg_fit_report r;
+    CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &r));
+    cr_assert_eq(seen.count, 4, "overlap=%d: on_epoch calls", overlap);
+    for (size_t e = 0; e < 4; e++) {
+        cr_assert_eq(seen.loss[e] == seen.loss[e], 1, "epoch %zu loss is a number", e + 1);
+        losses[e] = seen.loss[e];
+    }
+    cr_assert_eq(r.final_loss, seen.loss[3]);
+    double now;
+    CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_SQUARED, &now));
+    cr_assert_eq(now, r.final_loss, "overlap=%d: the last reported loss is the model's: %.12g vs %.12g",
+                 overlap, now, r.final_loss);
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, params, d));
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_epoch_loss_overlap = 1;
+}
+
+Test(train, overlapped_epoch_loss_is_bit_identical)
+{
+    clg_context *ctx = test_context();
+    double a[4], b[4];
+    float pa[64], pb[64];
+    fit_losses(ctx, 1, a, pa, 64);
+    fit_losses(ctx, 0, b, pb, 64);
+    for (size_t e = 0; e < 4; e++)
+        cr_expect_eq(a[e], b[e], "epoch %zu: overlapped %.12g vs in order %.12g", e + 1, a[e], b[e]);
+    cr_expect_arr_eq(pa, pb, sizeof pa, "the same training either way");
+    clg_context_destroy(ctx);
+}
+
+/* Divergence with the overlapped loss: epoch k+1 may have run when the loss of epoch k
+ * turns out non-finite; the model must still hold epoch k's parameters, as a fit of
+ * exactly k epochs leaves them. */
+Test(train, divergence_restores_the_reported_epoch)
+{
+    clg_context *ctx = test_context();
+    float w[2][2], b[2];
+    size_t ran[2];
+    for (int run = 0; run < 2; run++) {
+        clg_dataset *ds;
+        clg_model *m;
+        make_seeds(ctx, &ds, &m);
+        clg_fit_options o = clg_fit_defaults();
+        o.on_epoch = NULL;
+        o.sgd.lr = 2.5f; /* diverges after a few epochs, not in the first */
+        o.epochs = run == 0 ? 50 : ran[0];
+        clg_fit_report rep;
+        cr_assert_eq(clg_fit(m, ds, &o, NULL, &rep), CLG_ERR_NONFINITE, "run %d diverges", run);
+        ran[run] = rep.epochs_run;
+        CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w[run], 2));
+        CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, &b[run], 1));
+        clg_model_destroy(m);
+        clg_dataset_destroy(ds);
+    }
+    cr_assert(ran[0] >= 2 && ran[0] < 50, "diverged in epoch %zu", ran[0]);
+    cr_assert_eq(ran[1], ran[0]);
+    cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "weights of epoch %zu: %g %g vs %g %g", ran[0],
+                 (double)w[0][0], (double)w[0][1], (double)w[1][0], (double)w[1][1]);
+    cr_assert_eq(memcmp(&b[0], &b[1], sizeof b[0]), 0, "bias of epoch %zu", ran[0]);
+    clg_context_destroy(ctx);
 }
