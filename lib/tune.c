@@ -127,14 +127,18 @@ static void config_set(size_t *v, const unsigned c[14])
     v[P_STRM] = c[10], v[P_STRN] = c[11], v[P_SA] = c[12], v[P_SB] = c[13];
 }
 
-/* Tried first: register tiles of 4×8 to 8×16 per work-item in 8×8 or 16×8
- * work-groups without local memory suit a CPU device; a few with local memory. */
+/* Tried first: register tiles of 4×8 to 16×8 per work-item in 8×8 or 16×8
+ * work-groups without local memory suit a CPU device; a few with local memory.
+ * Then three in four candidates are neighbours of the best so far, one random. A
+ * valid stored tuning for the device is screened first, so that a second `clgrad
+ * tune` climbs on from the first one's result. */
 static const unsigned seeds[][14] = {
     {64, 128, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},   {32, 64, 32, 8, 8, 8, 8, 2, 1, 4, 0, 0, 0, 0},
     {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 0, 0},    {128, 64, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
     {64, 64, 16, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},    {128, 128, 32, 16, 8, 16, 8, 2, 8, 8, 0, 0, 0, 0},
     {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 1, 1},    {64, 128, 16, 8, 8, 8, 8, 8, 8, 16, 0, 0, 0, 0},
     {32, 128, 32, 8, 8, 8, 8, 2, 4, 16, 0, 0, 0, 0},  {64, 32, 32, 8, 8, 8, 8, 2, 8, 4, 0, 0, 0, 0},
+    {128, 64, 32, 8, 8, 8, 8, 2, 16, 8, 0, 0, 0, 0},  {128, 64, 32, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0},
 };
 #define NSEEDS (sizeof seeds / sizeof *seeds)
 
@@ -162,6 +166,29 @@ static void config_random(uint64_t *rng, size_t *v)
     v[P_STRM] = pick(rng, bit, 2), v[P_STRN] = pick(rng, bit, 2);
     /* Local memory rarely pays on a CPU: one in four. */
     v[P_SA] = rng_next(rng) % 4 == 0, v[P_SB] = rng_next(rng) % 4 == 0;
+}
+
+/* A neighbour of v: one parameter moved to another value of its set (MDIMA/NDIMB
+ * follow MDIMC/NDIMC). Hill-climbing around the best so far finds better tiles than
+ * random draws alone within POCL's 10-15 s compile per candidate. */
+static void config_neighbour(uint64_t *rng, const size_t *best, size_t *v)
+{
+    static const unsigned wg_tile[] = {16, 32, 64, 128, 256}, kwg[] = {16, 32, 64},
+                          dim[] = {4, 8, 16, 32}, kwi[] = {2, 8}, vw[] = {1, 2, 4, 8, 16},
+                          bit[] = {0, 1};
+    memcpy(v, best, NP * sizeof *v);
+    switch (rng_next(rng) % 10) {
+    case 0: v[P_MWG] = pick(rng, wg_tile, 5); break;
+    case 1: v[P_NWG] = pick(rng, wg_tile, 5); break;
+    case 2: v[P_KWG] = pick(rng, kwg, 3); break;
+    case 3: v[P_MDIMC] = v[P_MDIMA] = pick(rng, dim, 4); break;
+    case 4: v[P_NDIMC] = v[P_NDIMB] = pick(rng, dim, 4); break;
+    case 5: v[P_KWI] = pick(rng, kwi, 2); break;
+    case 6: v[P_VWM] = pick(rng, vw, 5); break;
+    case 7: v[P_VWN] = pick(rng, vw, 5); break;
+    case 8: v[P_STRM] = pick(rng, bit, 2), v[P_STRN] = pick(rng, bit, 2); break;
+    default: v[P_SA] = pick(rng, bit, 2), v[P_SB] = pick(rng, bit, 2); break;
+    }
 }
 
 static CLBlastStatusCode override(const clg_context *ctx, const size_t *v)
@@ -308,6 +335,26 @@ static const char *tune_parse(const clg_context *ctx, const char *text, size_t l
     return NULL;
 }
 
+/* Reads and checks a stored tuning from f (closed here) into v; NULL or why not. */
+static const char *read_stored(const clg_context *ctx, FILE *f, size_t *v)
+{
+    char text[TUNE_MAX_FILE + 1];
+    size_t len = fread(text, 1, sizeof text, f);
+    int rerr = ferror(f);
+    fclose(f);
+    const char *why = rerr ? "read error" : len > TUNE_MAX_FILE ? "file too large" : NULL;
+    return why ? why : tune_parse(ctx, text, len, v);
+}
+
+/* 1 and v filled when this device has a valid stored tuning (applied or not). */
+static int stored_values(const clg_context *ctx, size_t *v)
+{
+    char path[1100];
+    if (tune_path(ctx, path, sizeof path)) return 0;
+    FILE *f = fopen(path, "rb");
+    return f && !read_stored(ctx, f, v) && config_valid(ctx, v);
+}
+
 clg_status clg_tune_apply(clg_context *ctx)
 {
     if (!ctx) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_tune_apply: NULL context");
@@ -323,13 +370,8 @@ clg_status clg_tune_apply(clg_context *ctx)
         set_note(ctx, "no stored tuning at %s", path);
         return CLG_OK;
     }
-    char text[TUNE_MAX_FILE + 1];
-    size_t len = fread(text, 1, sizeof text, f);
-    int rerr = ferror(f);
-    fclose(f);
     size_t v[NP] = {0};
-    const char *why = rerr ? "read error" : len > TUNE_MAX_FILE ? "file too large" : NULL;
-    if (!why) why = tune_parse(ctx, text, len, v);
+    const char *why = read_stored(ctx, f, v);
     CLBlastStatusCode bs = CLBlastSuccess;
     if (!why && (bs = override(ctx, v)) != CLBlastSuccess) why = "CLBlastOverrideParameters refused it";
     if (why) {
@@ -521,11 +563,17 @@ clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tu
     const double screen_budget = 0.7 * o.max_seconds;
     unsigned misses = 0;
     size_t next_seed = 0;
+    size_t stored[NP];
+    int resume = stored_values(ctx, stored);
     while (now_s() - start < screen_budget && ntried < MAX_TRIED &&
            (o.max_candidates == 0 || report->candidates_tried < o.max_candidates) &&
            misses < 100000) {
         size_t v[NP];
-        if (next_seed < NSEEDS) config_set(v, seeds[next_seed++]);
+        if (resume) {
+            memcpy(v, stored, sizeof v); /* a stored tuning: climb on from it */
+            resume = 0;
+        } else if (next_seed < NSEEDS) config_set(v, seeds[next_seed++]);
+        else if (ntop && rng_next(&rng) % 4 != 0) config_neighbour(&rng, top[0].v, v);
         else config_random(&rng, v);
         int dup = !config_valid(ctx, v);
         for (size_t i = 0; i < ntried && !dup; i++) dup = same(tried[i], v);

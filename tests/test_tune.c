@@ -65,6 +65,12 @@ static void make_file(char *out, size_t n, const char *key, const size_t *v)
 
 static const size_t good[CLG_TUNE_PARAMS] = {0, 1, 32, 2, 8, 8, 64, 8, 8, 128, 0, 0, 0, 0, 8, 8};
 
+static void keep_first(const clg_tune_candidate *c, void *user)
+{
+    clg_tune_candidate *first = user;
+    if (c->index == 1) *first = *c;
+}
+
 Test(tune, stored_file_round_trips_and_is_applied_by_a_new_context)
 {
     char *dir = test_tmpdir();
@@ -98,6 +104,18 @@ Test(tune, stored_file_round_trips_and_is_applied_by_a_new_context)
     for (size_t i = 0; i < CLG_TUNE_PARAMS; i++)
         cr_expect_eq(vals[i], r.best[i], "%s: %zu vs %zu", clg_tune_param_name(i), vals[i], r.best[i]);
     cr_expect(strstr(note, "applied ") != NULL, "%s", note);
+    /* A second search screens the stored result first (it climbs on from there). */
+    clg_tune_candidate first = {0};
+    o.max_candidates = 1;
+    o.store = 0;
+    o.on_candidate = keep_first;
+    o.user = &first;
+    clg_tune_report r2;
+    CLG_OK_OR_FAIL(again, clg_tune_sgemm(again, &o, &r2));
+    cr_assert_eq(first.index, 1);
+    for (size_t i = 0; i < CLG_TUNE_PARAMS; i++)
+        cr_expect_eq(first.values[i], r.best[i], "resumed %s: %zu vs %zu", clg_tune_param_name(i),
+                     first.values[i], r.best[i]);
     clg_context_destroy(again);
 
     /* CLGRAD_NO_TUNE=1 skips the file. */
