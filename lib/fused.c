@@ -66,7 +66,7 @@ typedef enum fused_mode {
 
 static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
 {
-    const char *v = getenv("CLGRAD_FUSED");
+    const char *v = ctx && ctx->force_fused ? ctx->force_fused : getenv("CLGRAD_FUSED");
     *mode = FUSED_AUTO;
     if (!v || !*v || !strcmp(v, "auto") || !strcmp(v, "1")) return CLG_OK;
     if (!strcmp(v, "0") || !strcmp(v, "off")) *mode = FUSED_OFF;

@@ -35,7 +35,7 @@ void clg_gemm_on_create(clg_context *ctx)
 
 clg_status clg_gemm_mode(const clg_context *ctx, clg_gemm_choice *mode)
 {
-    const char *v = getenv("CLGRAD_GEMM");
+    const char *v = ctx && ctx->force_gemm ? ctx->force_gemm : getenv("CLGRAD_GEMM");
     *mode = CLG_GEMM_AUTO;
     if (!v || !*v || !strcmp(v, "auto")) return CLG_OK;
     if (!strcmp(v, "own")) *mode = CLG_GEMM_OWN;

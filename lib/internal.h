@@ -49,6 +49,8 @@ struct clg_context {
     char *build_log;
     void *blas_params; /* applied CLBlast overrides (tune.c: struct clg_tune_state), may be NULL */
     cl_mem gemm_scratch; /* gemm.c: CLBlast's temporary buffer, grown on demand */
+    /* selftest.c: values that win over CLGRAD_FUSED / CLGRAD_GEMM while it runs (NULL: none) */
+    const char *force_fused, *force_gemm;
     size_t gemm_scratch_bytes;
 };
 
@@ -287,7 +289,9 @@ size_t clg_fused_split_local_bytes(const clg_context *ctx, size_t d, size_t q, s
  * the fused loss kernel declined, nothing pending). collect: wait for the pending
  * loss, divided by count. restore: copy the snapshot back into the model and wait. */
 typedef struct clg_epoch_loss clg_epoch_loss;
-extern int clg_epoch_loss_overlap; /* 1 (default): overlap where possible; tests set 0 */
+/* 1 (default): overlap where it pays (EPOCH_LOSS_MIN_WORK); 0 never, 2 wherever possible
+ * (tests) */
+extern int clg_epoch_loss_overlap;
 clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
                                  clg_epoch_loss **out);
 clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled);
