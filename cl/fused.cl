@@ -207,6 +207,35 @@ inline void fused_emit(__local float *gl, const __global float *Y, const uint ro
     }
 }
 
+/* Column sums of the backward: a[c/8] lane c%8 = sum over the cnt batch rows (in order)
+ * of X[rows[i]][k0 + c] * g[i][j], c < 8*FUSED_KB (entries at or past d read as 0). */
+inline void fused_col_block(const __global float *X, const __local uint *rows,
+                            const __local float *gl, const uint cnt, const uint d, const uint q,
+                            const uint j, const uint k0, float8 *a)
+{
+    float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    if (k0 + FUSED_LANES * FUSED_KB <= d) {
+        float16 b0 = (float16)(0.0f), b1 = b0;
+        for (uint i = 0; i < cnt; i++) {
+            const __global float *x = X + (size_t)rows[i] * d + k0;
+            const float g = gl[i * q + j];
+            b0 += vload16(0, x) * g;
+            b1 += vload16(1, x) * g;
+        }
+        a0 = b0.lo, a1 = b0.hi, a2 = b1.lo, a3 = b1.hi;
+    } else {
+        for (uint i = 0; i < cnt; i++) {
+            const __global float *x = X + (size_t)rows[i] * d;
+            const float g = gl[i * q + j];
+            a0 += fused_load8m(x, k0, d) * g;
+            a1 += fused_load8m(x, k0 + 8, d) * g;
+            a2 += fused_load8m(x, k0 + 16, d) * g;
+            a3 += fused_load8m(x, k0 + 24, d) * g;
+        }
+    }
+    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
+}
+
 /* (a) and (b): a single work-group runs batches first_batch .. first_batch+nbatches-1
  * of the epoch in order, keeping W, b (and momentum) in local memory between them.
  * One launch per minibatch (nbatches = 1) or one per epoch. The gradients of the
@@ -308,29 +337,11 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
         for (uint p = lid; p < nw + q; p += L) {
             if (p < nw) {
                 const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
-                float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
-                if (k0 + KU <= d) {
-                    float16 b0 = (float16)(0.0f), b1 = b0;
-                    for (uint i = 0; i < cnt; i++) {
-                        const __global float *x = X + (size_t)rows[i] * d + k0;
-                        const float g = gl[i * q + j];
-                        b0 += vload16(0, x) * g;
-                        b1 += vload16(1, x) * g;
-                    }
-                    a0 = b0.lo, a1 = b0.hi, a2 = b1.lo, a3 = b1.hi;
-                } else {
-                    for (uint i = 0; i < cnt; i++) {
-                        const __global float *x = X + (size_t)rows[i] * d;
-                        const float g = gl[i * q + j];
-                        a0 += fused_load8m(x, k0, d) * g;
-                        a1 += fused_load8m(x, k0 + 8, d) * g;
-                        a2 += fused_load8m(x, k0 + 16, d) * g;
-                        a3 += fused_load8m(x, k0 + 24, d) * g;
-                    }
-                }
+                float8 a[FUSED_KB];
+                fused_col_block(X, rows, gl, cnt, d, q, j, k0, a);
                 for (uint c = 0; c < KU && k0 + c < d; c++) {
                     const uint w = (k0 + c) * q + j, l = c % FUSED_LANES;
-                    const float s = fused_lane(c < 8 ? a0 : c < 16 ? a1 : c < 24 ? a2 : a3, l);
+                    const float s = fused_lane(a[c / FUSED_LANES], l);
                     if (keep) dW[w] = s;
                     Wl[w] = fused_sgd_elem(s * gscale, Wl[w], useW ? mWl + w : mWl, useW, firstW,
                                            hw, nestW);
@@ -635,28 +646,10 @@ __kernel void fused_split_step(const __global float *X, const __global float *Y,
     for (uint p = lid; p < nw + q; p += L) {
         if (p < nw) {
             const uint ku = p / q, j = p - ku * q, k0 = ku * KU;
-            float8 a0 = (float8)(0.0f), a1 = a0, a2 = a0, a3 = a0;
-            if (k0 + KU <= d) {
-                float16 b0 = (float16)(0.0f), b1 = b0;
-                for (uint i = 0; i < gc; i++) {
-                    const __global float *x = X + (size_t)rows[i] * d + k0;
-                    const float gv = gl[i * q + j];
-                    b0 += vload16(0, x) * gv;
-                    b1 += vload16(1, x) * gv;
-                }
-                a0 = b0.lo, a1 = b0.hi, a2 = b1.lo, a3 = b1.hi;
-            } else {
-                for (uint i = 0; i < gc; i++) {
-                    const __global float *x = X + (size_t)rows[i] * d;
-                    const float gv = gl[i * q + j];
-                    a0 += fused_load8m(x, k0, d) * gv;
-                    a1 += fused_load8m(x, k0 + 8, d) * gv;
-                    a2 += fused_load8m(x, k0 + 16, d) * gv;
-                    a3 += fused_load8m(x, k0 + 24, d) * gv;
-                }
-            }
+            float8 a[FUSED_KB];
+            fused_col_block(X, rows, gl, gc, d, q, j, k0, a);
             for (uint c = 0; c < KU && k0 + c < d; c++)
-                out[(k0 + c) * q + j] = fused_lane(c < 8 ? a0 : c < 16 ? a1 : c < 24 ? a2 : a3, c % FUSED_LANES);
+                out[(k0 + c) * q + j] = fused_lane(a[c / FUSED_LANES], c % FUSED_LANES);
         } else {
             const uint j = p - nw;
             float s = 0.0f;
