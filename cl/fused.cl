@@ -324,6 +324,10 @@ __kernel void fused_sgd_epoch(const __global float *X, const __global float *Y,
         const float gscale = partial ? scales.w : scales.y;
         const int firstW = (first_step & 1) && t == 0, firstb = (first_step & 2) && t == 0;
         for (uint i = lid; i < cnt; i += L) rows[i] = order[off + i];
+        if (t + 1 < nbatches) { /* the next batch's rows are random: ask for them early */
+            const uint noff = off + bs, ncnt = min(bs, n - noff);
+            for (uint i = lid; i < ncnt; i += L) prefetch(X + (size_t)order[noff + i] * d, d);
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
         /* forward (+ regression loss gradient) */
         fused_forward(X, Y, d, q, Wl, bl, rows, cnt, gl, kind, lscale, lid, L);
