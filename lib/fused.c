@@ -147,7 +147,8 @@ cl_float4 clg_fused_hyper(const clg_sgd_options *o)
  * FUSED_PIPE_ROWS rows, then fused_mb_backward over the entries of W; G holds the
  * batch's loss gradient in between. Same arithmetic and order as the epoch kernel. */
 static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
-                               cl_float4 scales, cl_int first_step)
+                               cl_float4 scales, cl_int first_step, const clg_fit_options *o,
+                               size_t epoch)
 {
     clg_context *ctx = m->ctx;
     const clg_dataset *ds = ld->ds;
@@ -205,13 +206,14 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
         size_t gbk = gback;
         if (s == CLG_OK)
             s = clg_launch(ctx, "fused", "fused_mb_backward", 1, &gbk, &Lb, sizeof ba / sizeof ba[0], ba);
+        if (s == CLG_OK) s = clg_fit_progress(ctx, o, epoch, t + 1, nb);
     }
     clReleaseMemObject(G); /* freed once the enqueued launches have run */
     return s;
 }
 
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
-                           const clg_fit_options *o, int *handled, size_t *steps)
+                           const clg_fit_options *o, size_t epoch, int *handled, size_t *steps)
 {
     if (!handled) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_fused_epoch: NULL handled");
     *handled = 0;
@@ -298,22 +300,26 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
     const size_t nargs = sizeof args / sizeof args[0];
+    const cl_int first_bits = first_step;
     if (mode == FUSED_SPLIT) {
-        s = clg_fused_split(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step);
+        s = clg_fused_split(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step, o, epoch);
     } else if (mode == FUSED_PIPELINE) {
-        s = run_pipeline(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step);
-    } else if (mode == FUSED_EPOCH) {
-        s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);
+        s = run_pipeline(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step, o, epoch);
     } else {
-        count = 1;
-        for (size_t t = 0; s == CLG_OK && t < nb; t++) {
+        /* One launch for the epoch, or per minibatch; with progress reports, the epoch
+         * kernel runs the batches between two reports in one launch. */
+        size_t chunk = mode == FUSED_EPOCH ? nb : 1;
+        if (o->on_progress && o->progress_every && o->progress_every < chunk) chunk = o->progress_every;
+        for (size_t t = 0; s == CLG_OK && t < nb; t += chunk) {
             first_batch = (cl_uint)t;
+            count = (cl_uint)(nb - t < chunk ? nb - t : chunk);
             if (t) first_step = 0;
             s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);
+            if (s == CLG_OK) s = clg_fit_progress(ctx, o, epoch, t + count, nb);
         }
     }
     if (s != CLG_OK) {
-        release_new_momentum(opt, first_step);
+        release_new_momentum(opt, first_bits);
         return s;
     }
     ld->next = nb; /* the epoch's batches are consumed */

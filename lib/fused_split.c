@@ -39,7 +39,8 @@ static clg_status copy(clg_context *ctx, cl_mem src, size_t soff, cl_mem dst, si
 }
 
 clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
-                           cl_float4 scales, cl_int first_step)
+                           cl_float4 scales, cl_int first_step, const clg_fit_options *o,
+                           size_t epoch)
 {
     clg_context *ctx = m->ctx;
     const clg_dataset *ds = ld->ds;
@@ -103,6 +104,8 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
         launched = final ? 1 : (cnt + rg - 1) / rg;
         size_t global = launched * L;
         s = clg_launch(ctx, "fused", "fused_split_step", 1, &global, &L, sizeof a / sizeof a[0], a);
+        /* batch t's update is applied by launch t+1: report it from there */
+        if (s == CLG_OK && t) s = clg_fit_progress(ctx, o, epoch, t, nb);
     }
     const cl_mem out = P[(nb + 1) % 2], mout = M[(nb + 1) % 2];
     if (s == CLG_OK) s = copy(ctx, out, 0, Lr->W, 0, dq);

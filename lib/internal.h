@@ -273,7 +273,12 @@ clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, s
  * else it starts the loader's epoch itself, enqueues every step without waiting, adds
  * the steps to *steps and sets *handled = 1. */
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
-                           const clg_fit_options *o, int *handled, size_t *steps);
+                           const clg_fit_options *o, size_t epoch, int *handled, size_t *steps);
+/* train.c: after `done` of `total` batches of epoch `epoch`, when o asks for progress
+ * then (every progress_every batches and at the last), waits for the device and
+ * calls o->on_progress; else nothing. */
+clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t epoch, size_t done,
+                            size_t total);
 /* fused.c: (lr, momentum, dampening, weight_decay) as the fused kernels take them. */
 cl_float4 clg_fused_hyper(const clg_sgd_options *o);
 /* fused_split.c: the split-step path (one launch per minibatch over several groups, see
@@ -281,7 +286,8 @@ cl_float4 clg_fused_hyper(const clg_sgd_options *o);
  * cl/fused.cl, scales and first_step as fused_sgd_epoch. Local memory it needs for a
  * batch capacity cap: clg_fused_split_local_bytes. */
 clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
-                           cl_float4 scales, cl_int first_step);
+                           cl_float4 scales, cl_int first_step, const clg_fit_options *o,
+                           size_t epoch);
 size_t clg_fused_split_local_bytes(const clg_context *ctx, size_t d, size_t q, size_t cap);
 /* epoch_loss.c: clg_fit's per-epoch full-set loss overlapped with the next epoch
  * (see there). create: *out NULL when the model or dataset does not allow it. start:

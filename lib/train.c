@@ -241,14 +241,24 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
     return CLG_OK;
 }
 
-/* One epoch of minibatch steps, enqueued without any wait. */
+clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t epoch, size_t done,
+                            size_t total)
+{
+    if (!o->on_progress || !o->progress_every || (done % o->progress_every && done != total))
+        return CLG_OK;
+    clg_status s = clg_context_finish(ctx);
+    if (s == CLG_OK) o->on_progress(epoch, done, total, o->user);
+    return s;
+}
+
+/* One epoch of minibatch steps, enqueued without any wait (but for progress reports). */
 static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
                             size_t epoch, size_t *steps)
 {
     int fused = 0;
     clg_status s = CLG_OK;
     if (!st->train->ds->streamed) { /* the fused kernels read a device dataset */
-        s = clg_fused_epoch(m, opt, st->train, o, &fused, steps);
+        s = clg_fused_epoch(m, opt, st->train, o, epoch, &fused, steps);
         if (s != CLG_OK || fused) return s;
     }
     s = clg_loader_start_epoch(st->train);
@@ -265,11 +275,8 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
         if (s == CLG_OK)
             s = clg_sgd_step(opt, o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
         (*steps)++;
-        size_t done = b.index + 1, total = clg_loader_batches(st->train);
-        if (s == CLG_OK && o->on_progress && o->progress_every &&
-            (done % o->progress_every == 0 || done == total) &&
-            (s = clg_context_finish(m->ctx)) == CLG_OK)
-            o->on_progress(epoch, done, total, o->user);
+        if (s == CLG_OK)
+            s = clg_fit_progress(m->ctx, o, epoch, b.index + 1, clg_loader_batches(st->train));
     }
     return s;
 }

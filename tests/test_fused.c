@@ -387,3 +387,69 @@ Test(fused, bad_mode_is_an_error)
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);
 }
+
+/* Progress reports on the fused paths: every 7 batches and at the last, in order, with
+ * the same parameters bit for bit as without them (the epoch kernel then runs 7
+ * batches per launch). 1003 rows, batch 64: 16 batches an epoch, 2 epochs. */
+typedef struct progress_log {
+    size_t n, epoch[64], done[64], total[64];
+} progress_log;
+
+static void log_progress(size_t epoch, size_t done, size_t total, void *user)
+{
+    progress_log *p = user;
+    if (p->n < 64) p->epoch[p->n] = epoch, p->done[p->n] = done, p->total[p->n] = total;
+    p->n++;
+}
+
+Test(fused, progress_reports_on_every_path)
+{
+    clg_context *ctx = test_context();
+    setup st = base();
+    st.n = 1003, st.d = 37, st.batch = 64, st.epochs = 2;
+    st.sgd.momentum = 0.9f, st.sgd.lr = 0.01f;
+    clg_dataset *ds = make_data(ctx, &st);
+    const char *modes[] = {"epoch", "minibatch", "pipeline", "split"};
+    const size_t np = st.d + 1;
+    float plain[64], with[64];
+    for (size_t mi = 0; mi < 4; mi++) {
+        for (int report = 0; report < 2; report++) {
+            cr_assert_eq(setenv("CLGRAD_FUSED", modes[mi], 1), 0);
+            clg_model *m;
+            CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+            clg_linear_init init = clg_linear_init_defaults();
+            init.seed = 7;
+            CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, st.d, 1, &init));
+            clg_fit_options o = clg_fit_defaults();
+            o.on_epoch = NULL;
+            o.epochs = st.epochs;
+            o.batch_size = st.batch;
+            o.sgd = st.sgd;
+            o.reduction = CLG_REDUCE_SUM;
+            progress_log log = {0};
+            if (report) {
+                o.on_progress = log_progress;
+                o.progress_every = 7;
+                o.user = &log;
+            }
+            clg_fit_report r;
+            CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &r));
+            float *out = report ? with : plain;
+            CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, out, st.d));
+            CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, out + st.d, 1));
+            clg_model_destroy(m);
+            if (!report) continue;
+            const size_t want[] = {7, 14, 16};
+            cr_assert_eq(log.n, 6, "%s: %zu reports, want 3 per epoch", modes[mi], log.n);
+            for (size_t k = 0; k < 6; k++) {
+                cr_expect_eq(log.epoch[k], 1 + k / 3, "%s report %zu epoch", modes[mi], k);
+                cr_expect_eq(log.done[k], want[k % 3], "%s report %zu: done %zu", modes[mi], k, log.done[k]);
+                cr_expect_eq(log.total[k], 16, "%s report %zu total", modes[mi], k);
+            }
+        }
+        cr_expect_arr_eq(plain, with, np * sizeof *plain, "%s: progress reports change nothing", modes[mi]);
+    }
+    unsetenv("CLGRAD_FUSED");
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
