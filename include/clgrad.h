@@ -238,8 +238,7 @@ CLG_API int clg_dataset_streamed(const clg_dataset *ds);
  * synthetic or split ones included, can be) or back to the device (on = 0:
  * CLG_ERR_DEVICE_MEMORY, dataset unchanged, when it does not fit). Training on
  * a streamed dataset gives the same floats as on the device. CLG_ERR_STATE
- * while a loader borrows ds. A split of a streamed dataset is streamed.
- * clg_solve_normal needs a device dataset (CLG_ERR_INVALID_ARGUMENT). */
+ * while a loader borrows ds. A split of a streamed dataset is streamed. */
 CLG_API clg_status clg_dataset_set_streaming(clg_dataset *ds, int on);
 
 /* ------------------------------------------------------------------ loader */
@@ -469,7 +468,8 @@ CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kin
  * CLBlast; the (d+1)×(d+1) system is solved on the host in double by Cholesky
  * (never an explicit inverse). w gets d*q values, b gets q. A rank-deficient
  * system (ridge 0) is CLG_ERR_SINGULAR. The device centres a copy of [X | Y]
- * first (for float32 accuracy), so the call needs n*(d+q) floats of workspace.
+ * first (for float32 accuracy), so the call needs n*(d+q) floats of workspace;
+ * a streamed dataset is centred on the host and sent in chunks of 32 MiB instead.
  * ridge < 0 or non-finite is CLG_ERR_INVALID_ARGUMENT; w and b are written only
  * on success. */
 CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge,

@@ -213,6 +213,10 @@ typedef struct clg_param_ref {
 } clg_param_ref;
 clg_status clg_model_param_ref(const clg_model *m, size_t index, clg_param_ref *ref);
 
+/* solve.c: bytes of [X | Y] rows per upload for a streamed dataset (32 MiB; tests
+ * lower it to cover several chunks). */
+extern size_t clg_solve_chunk_bytes;
+
 /* checkpoint.c: CRC-32 (IEEE 802.3, same values as zlib's crc32); crc 0 to start,
  * or a previous result to continue. */
 uint32_t clg_crc32(uint32_t crc, const void *data, size_t len);

@@ -104,6 +104,78 @@ done:
     return s;
 }
 
+/* The same moments for a streamed dataset (host-resident X, Y): the means in double on
+ * the host (rounded to float, the exact shift used), then chunks of rows centred on the
+ * host as the device does (one float subtraction), uploaded and accumulated into the
+ * column sums and the Gram block (beta = 1). One upload buffer; each chunk's write waits
+ * for the previous chunk's products (in-order queue), which is fine outside training. */
+size_t clg_solve_chunk_bytes = (size_t)32 << 20;
+static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, float *host)
+{
+    const size_t n = ds->n, d = ds->d, q = ds->q, p = d + q;
+    size_t rows = clg_solve_chunk_bytes / (p * sizeof(float));
+    if (rows < 1) rows = 1;
+    if (rows > n) rows = n;
+    cl_mem Z = NULL, ones = NULL, R = NULL;
+    cl_command_queue queue = ctx->queue;
+    float *stage = malloc(rows * p * sizeof *stage);
+    double *mean = calloc(p, sizeof *mean);
+    if (!stage || !mean) {
+        free(stage), free(mean);
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_solve_normal: out of host memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++) mean[j] += ds->hX[i * d + j];
+        for (size_t c = 0; c < q; c++) mean[d + c] += ds->hY[i * q + c];
+    }
+    for (size_t j = 0; j < p; j++) host[j] = (float)(mean[j] / (double)n);
+    clg_status s = clg_buffer_create(ctx, rows * p * sizeof(float), "solve chunk [X|Y]", &Z);
+    if (s == CLG_OK) s = clg_buffer_create(ctx, rows * sizeof(float), "solve ones vector", &ones);
+    if (s == CLG_OK)
+        s = clg_buffer_create(ctx, (2 * p + p * p) * sizeof(float), "solve results", &R);
+    const float one = 1.0f, zero = 0.0f;
+    cl_int err = CL_SUCCESS;
+    if (s == CLG_OK)
+        err = clEnqueueFillBuffer(queue, ones, &one, sizeof one, 0, rows * sizeof(float), 0, NULL, NULL);
+    if (s == CLG_OK && err == CL_SUCCESS)
+        err = clEnqueueFillBuffer(queue, R, &zero, sizeof zero, 0, (2 * p + p * p) * sizeof(float),
+                                  0, NULL, NULL);
+    if (s == CLG_OK && err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clg_solve_normal: staging");
+    for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += rows) {
+        const size_t k = n - r0 < rows ? n - r0 : rows;
+        for (size_t i = 0; i < k; i++) {
+            for (size_t j = 0; j < d; j++) stage[i * p + j] = ds->hX[(r0 + i) * d + j] - host[j];
+            for (size_t c = 0; c < q; c++)
+                stage[i * p + d + c] = ds->hY[(r0 + i) * q + c] - host[d + c];
+        }
+        err = clEnqueueWriteBuffer(queue, Z, CL_TRUE, 0, k * p * sizeof(float), stage, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            s = clg_fail_cl(ctx, err, "clg_solve_normal: uploading rows");
+            break;
+        }
+        CLBlastStatusCode st = CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeYes, k, p, 1.0f, Z,
+                                            0, p, ones, 0, 1, 1.0f, R, p, 1, &queue, NULL);
+        if (st != CLBlastSuccess) {
+            s = blas_fail(ctx, st, "CLBlastSgemv (centred column sums)");
+            break;
+        }
+        st = CLBlastSsyrk(CLBlastLayoutRowMajor, CLBlastTriangleUpper, CLBlastTransposeYes, p, k,
+                          1.0f, Z, 0, p, 1.0f, R, 2 * p, p, &queue, NULL);
+        if (st != CLBlastSuccess) s = blas_fail(ctx, st, "CLBlastSsyrk (Z^T Z)");
+    }
+    if (s == CLG_OK) {
+        err = clEnqueueReadBuffer(queue, R, CL_TRUE, p * sizeof(float),
+                                  (p + p * p) * sizeof(float), host + p, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clg_solve_normal: clEnqueueReadBuffer");
+    }
+    if (s != CLG_OK) clFinish(queue);
+    if (Z) clReleaseMemObject(Z);
+    if (ones) clReleaseMemObject(ones);
+    if (R) clReleaseMemObject(R);
+    free(stage), free(mean);
+    return s;
+}
+
 /* In-place lower Cholesky of the P×P matrix A (row-major, lower triangle used). */
 static clg_status cholesky(const clg_context *ctx, double *A, size_t P, size_t n)
 {
@@ -155,10 +227,6 @@ clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridg
     if (ds->ctx != ctx)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_solve_normal: the dataset belongs to another context");
-    if (ds->streamed)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_solve_normal: the dataset is streamed from host memory (too large for "
-                        "the device, or streaming forced); the closed form needs it on the device");
     if (!isfinite(ridge) || ridge < 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_solve_normal: ridge must be finite and >= 0, got %g", ridge);
@@ -174,7 +242,7 @@ clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridg
         s = clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_solve_normal: out of host memory");
         goto done;
     }
-    s = device_moments(ctx, ds, mom);
+    s = ds->streamed ? streamed_moments(ctx, ds, mom) : device_moments(ctx, ds, mom);
     if (s != CLG_OK) goto done;
     for (size_t i = 0; i < 2 * p + p * p; i++) {
         /* Only the upper triangle of the Gram block was written. */

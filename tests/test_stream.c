@@ -340,10 +340,22 @@ Test(stream, linear_fit_bit_identical)
     CLG_OK_OR_FAIL(ctx, clg_predict(md, X, n, pd));
     CLG_OK_OR_FAIL(ctx, clg_predict(ms, X, n, ps));
     cr_expect_eq(memcmp(pd, ps, n * sizeof *pd), 0, "predictions bit-equal");
-    /* The closed form needs a device dataset. */
-    float ws[4], bs;
-    cr_expect_eq(clg_solve_normal(ctx, str, 0.0, ws, &bs), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect(strstr(clg_last_error(ctx), "streamed") != NULL, "message: %s", clg_last_error(ctx));
+    /* The closed form of the streamed copy: rows centred on the host and sent in chunks
+     * (51 rows of 5 floats each here, 20 chunks) agree with the device's one pass within
+     * float rounding (1e-5), and both recover the true parameters (noise 0.01) to 1e-3. */
+    float ws[4], bs, wd[4], bd;
+    CLG_OK_OR_FAIL(ctx, clg_solve_normal(ctx, dev, 0.0, wd, &bd));
+    size_t keep = clg_solve_chunk_bytes;
+    clg_solve_chunk_bytes = 51 * 5 * sizeof(float);
+    clg_status ss = clg_solve_normal(ctx, str, 0.0, ws, &bs);
+    clg_solve_chunk_bytes = keep;
+    CLG_OK_OR_FAIL(ctx, ss);
+    for (size_t j = 0; j < d; j++) {
+        cr_expect(fabsf(ws[j] - wd[j]) <= 1e-5f, "w[%zu]: streamed %.8g, device %.8g", j, ws[j], wd[j]);
+        cr_expect(fabsf(ws[j] - w[j]) <= 1e-3f, "w[%zu]: %.6g vs true %.6g", j, ws[j], w[j]);
+    }
+    cr_expect(fabsf(bs - bd) <= 1e-5f, "b: streamed %.8g, device %.8g", bs, bd);
+    cr_expect(fabsf(bs - 4.2f) <= 1e-3f, "b: %.6g vs true 4.2", bs);
     free(X), free(pd), free(ps);
     clg_model_destroy(md), clg_model_destroy(ms), clg_model_destroy(mf);
     clg_dataset_destroy(dev);
