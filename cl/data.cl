@@ -23,15 +23,19 @@ inline float pick4(float4 v, uint k)
     return k == 0u ? v.x : k == 1u ? v.y : k == 2u ? v.z : v.w;
 }
 
-/* One work-item per row: X[i, :] ~ N(0, 1), y[i] = X[i, :]*w + b + noise*N(0, 1). */
+/* One work-item per row: X[i, :] ~ N(0, 1), y[i] = X[i, :]*w + b + noise*N(0, 1), for the
+ * n rows row0 .. row0+n-1 of the dataset, written from X[0], y[0] (chunks of a dataset
+ * too large for the device draw exactly the rows a one-piece dataset would hold). */
 __kernel void synthetic_linear(__global float *X, __global float *y, __global const float *w,
                                const float b, const float noise, const uint n, const uint d,
-                               const uint key_lo, const uint key_hi)
+                               const uint key_lo, const uint key_hi, const ulong row0)
 {
-    size_t i = get_global_id(0);
-    if (i >= n) return;
+    const size_t r = get_global_id(0);
+    if (r >= n) return;
+    const ulong i = row0 + r;
     uint2 key = (uint2)(key_lo, key_hi);
-    ulong e = (ulong)i * d;
+    ulong e = i * d;
+    __global float *Xr = X + r * d;
     ulong blk = e >> 2;
     float4 z = normal4(blk, CLG_STREAM_X, key);
     float acc = 0.0f;
@@ -41,11 +45,11 @@ __kernel void synthetic_linear(__global float *X, __global float *y, __global co
             z = normal4(blk, CLG_STREAM_X, key);
         }
         float x = pick4(z, (uint)(e & 3u));
-        X[e] = x;
+        Xr[j] = x;
         acc += x * w[j];
     }
-    float eps = pick4(normal4((ulong)i >> 2, CLG_STREAM_NOISE, key), (uint)(i & 3u));
-    y[i] = acc + b + noise * eps;
+    float eps = pick4(normal4(i >> 2, CLG_STREAM_NOISE, key), (uint)(i & 3u));
+    y[r] = acc + b + noise * eps;
 }
 
 /* dst[r, :] = src[order[offset + r], :] for r < count; one work-item per element. */

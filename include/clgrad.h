@@ -200,7 +200,8 @@ CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const
 /* d2l's synthetic_data: X ~ N(0, 1) of n×d, y = X·w + b + N(0, noise²), q = 1.
  * Generated on the device from `seed` with Philox + Box–Muller, so a seed
  * gives the same data on every device and every run (to float rounding of
- * log/cos). w has d entries. */
+ * log/cos). w has d entries. Streamed by the rule of clg_dataset_from_host
+ * (drawn on the device in chunks, kept in host memory) when too large. */
 CLG_API clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float *w,
                                                 size_t d, float b, float noise, uint64_t seed,
                                                 clg_dataset **out);

@@ -80,7 +80,7 @@ static clg_status stream_mode(const clg_context *ctx, int *mode)
     return CLG_OK;
 }
 
-static clg_status decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q, int *stream)
+clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q, int *stream)
 {
     int mode;
     clg_status s = stream_mode(ctx, &mode);
@@ -89,7 +89,7 @@ static clg_status decide_streaming(const clg_context *ctx, size_t n, size_t d, s
 }
 
 /* A streamed dataset: uninitialised host arrays hX (n×d) and hY (n×q). */
-static clg_status host_dataset(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out)
+clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out)
 {
     *out = NULL;
     clg_status s = check_dims(ctx, n, d, q);
@@ -131,10 +131,10 @@ clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *
     clg_dataset *ds;
     int stream = 0;
     clg_status s = check_dims(ctx, n, d, q);
-    if (s == CLG_OK) s = decide_streaming(ctx, n, d, q, &stream);
+    if (s == CLG_OK) s = clg_dataset_decide_streaming(ctx, n, d, q, &stream);
     if (s != CLG_OK) return s;
     if (stream) {
-        if ((s = host_dataset(ctx, n, d, q, &ds)) != CLG_OK) return s;
+        if ((s = clg_dataset_alloc_host(ctx, n, d, q, &ds)) != CLG_OK) return s;
         memcpy(ds->hX, X, n * d * sizeof(float));
         memcpy(ds->hY, Y, n * q * sizeof(float));
         *out = ds;
@@ -207,11 +207,11 @@ clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X, const 
     clg_status s = check_finite(ctx, "X", X, n, d);
     int stream = 0;
     if (s == CLG_OK) s = check_dims(ctx, n, d, 1);
-    if (s == CLG_OK) s = decide_streaming(ctx, n, d, 1, &stream);
+    if (s == CLG_OK) s = clg_dataset_decide_streaming(ctx, n, d, 1, &stream);
     if (s != CLG_OK) return s;
     clg_dataset *ds = NULL;
     if (stream) {
-        if ((s = host_dataset(ctx, n, d, 1, &ds)) != CLG_OK) return s;
+        if ((s = clg_dataset_alloc_host(ctx, n, d, 1, &ds)) != CLG_OK) return s;
         memcpy(ds->hX, X, n * d * sizeof(float));
         for (size_t i = 0; i < n; i++) ds->hY[i] = (float)labels[i];
         ds->classes = classes;
@@ -288,7 +288,7 @@ static clg_status host_part(const clg_dataset *ds, const uint32_t *order, size_t
                             size_t count, clg_dataset **out)
 {
     clg_dataset *p = NULL;
-    clg_status s = host_dataset(ds->ctx, count, ds->d, ds->q, &p);
+    clg_status s = clg_dataset_alloc_host(ds->ctx, count, ds->d, ds->q, &p);
     if (s != CLG_OK) return s;
     const size_t d = ds->d, q = ds->q;
     for (size_t r = 0; r < count; r++) {
@@ -382,7 +382,7 @@ clg_status clg_dataset_set_streaming(clg_dataset *ds, int on)
     clg_dataset *tmp = NULL;
     clg_status s;
     if (on) { /* device → host */
-        s = host_dataset(ctx, ds->n, ds->d, ds->q, &tmp);
+        s = clg_dataset_alloc_host(ctx, ds->n, ds->d, ds->q, &tmp);
         if (s == CLG_OK) s = clg_tensor_download(ds->X, tmp->hX, ds->n, ds->d);
         if (s == CLG_OK) s = clg_tensor_download(ds->Y, tmp->hY, ds->n, ds->q);
     } else { /* host → device: fails (dataset unchanged) when it does not fit */

@@ -150,6 +150,15 @@ struct clg_loader {
 
 /* data.c: a dataset with uninitialised n×d and n×q device tensors. */
 clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
+/* data.c: a streamed dataset with uninitialised host arrays hX (n×d), hY (n×q). */
+clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
+/* data.c: *stream = 1 when a new n×d, n×q dataset is to be streamed (CLGRAD_STREAM, else
+ * clg_dataset_needs_streaming). */
+clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q,
+                                        int *stream);
+/* synthetic.c: rows per chunk of a streamed synthetic dataset × (d+1) floats (32 MiB;
+ * tests lower it). */
+extern size_t clg_synthetic_chunk_bytes;
 /* data.c: 1 when a dataset of n×d features and n×q targets does not fit the device
  * and clg_dataset_from_host(_labels) keeps it on the host: X or Y beyond
  * CL_DEVICE_MAX_MEM_ALLOC_SIZE, X+Y beyond half of CL_DEVICE_GLOBAL_MEM_SIZE
@@ -226,8 +235,9 @@ uint32_t clg_crc32(uint32_t crc, const void *data, size_t len);
  * enqueue (no waits). Sizes are in elements. */
 
 /* data.cl */
+/* Rows row0 .. row0+n-1 of the synthetic dataset of that seed into X (n×d), y (n). */
 clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem w, float b,
-                                   float noise, size_t n, size_t d, uint64_t seed);
+                                   float noise, size_t row0, size_t n, size_t d, uint64_t seed);
 clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
                               size_t count, size_t cols, cl_mem dst);
 /* gemm.c: CLGRAD_GEMM (auto | own | clblast) and the rule choosing CLBlast for a

@@ -7,14 +7,47 @@
 #define DATA_WG 64
 
 clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem w, float b,
-                                   float noise, size_t n, size_t d, uint64_t seed)
+                                   float noise, size_t row0, size_t n, size_t d, uint64_t seed)
 {
     cl_uint un = (cl_uint)n, ud = (cl_uint)d;
     cl_uint key_lo = (cl_uint)seed, key_hi = (cl_uint)(seed >> 32);
+    cl_ulong r0 = (cl_ulong)row0;
     size_t global = clg_round_up(n, DATA_WG);
-    clg_arg args[] = {CLG_ARG(X),  CLG_ARG(y),  CLG_ARG(w),      CLG_ARG(b),     CLG_ARG(noise),
-                      CLG_ARG(un), CLG_ARG(ud), CLG_ARG(key_lo), CLG_ARG(key_hi)};
-    return clg_launch(ctx, "data", "synthetic_linear", 1, &global, NULL, 9, args);
+    clg_arg args[] = {CLG_ARG(X),  CLG_ARG(y),  CLG_ARG(w),      CLG_ARG(b),      CLG_ARG(noise),
+                      CLG_ARG(un), CLG_ARG(ud), CLG_ARG(key_lo), CLG_ARG(key_hi), CLG_ARG(r0)};
+    return clg_launch(ctx, "data", "synthetic_linear", 1, &global, NULL, 10, args);
+}
+
+size_t clg_synthetic_chunk_bytes = (size_t)32 << 20;
+
+/* A streamed synthetic dataset: chunks of rows drawn on the device (the same kernel,
+ * so the same floats as a device dataset of the same seed) and read into host memory. */
+static clg_status synthetic_streamed(clg_context *ctx, clg_dataset *ds, cl_mem wbuf, float b,
+                                     float noise, uint64_t seed)
+{
+    const size_t n = ds->n, d = ds->d;
+    size_t rows = clg_synthetic_chunk_bytes / ((d + 1) * sizeof(float));
+    if (rows < 1) rows = 1;
+    if (rows > n) rows = n;
+    cl_mem X = NULL, y = NULL;
+    clg_status s = clg_buffer_create(ctx, rows * d * sizeof(float), "synthetic chunk X", &X);
+    if (s == CLG_OK) s = clg_buffer_create(ctx, rows * sizeof(float), "synthetic chunk y", &y);
+    for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += rows) {
+        const size_t k = n - r0 < rows ? n - r0 : rows;
+        s = clg_op_synthetic_linear(ctx, X, y, wbuf, b, noise, r0, k, d, seed);
+        cl_int err = CL_SUCCESS;
+        if (s == CLG_OK)
+            err = clEnqueueReadBuffer(ctx->queue, X, CL_FALSE, 0, k * d * sizeof(float),
+                                      ds->hX + r0 * d, 0, NULL, NULL);
+        if (s == CLG_OK && err == CL_SUCCESS)
+            err = clEnqueueReadBuffer(ctx->queue, y, CL_TRUE, 0, k * sizeof(float), ds->hY + r0, 0,
+                                      NULL, NULL);
+        if (s == CLG_OK && err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clEnqueueReadBuffer(synthetic rows)");
+    }
+    if (s != CLG_OK) clFinish(ctx->queue);
+    if (X) clReleaseMemObject(X);
+    if (y) clReleaseMemObject(y);
+    return s;
 }
 
 clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
@@ -59,7 +92,9 @@ clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float 
                         (double)noise);
 
     clg_dataset *ds;
-    clg_status s = clg_dataset_alloc(ctx, n, d, 1, &ds);
+    int stream = 0;
+    clg_status s = clg_dataset_decide_streaming(ctx, n, d, 1, &stream);
+    if (s == CLG_OK) s = stream ? clg_dataset_alloc_host(ctx, n, d, 1, &ds) : clg_dataset_alloc(ctx, n, d, 1, &ds);
     if (s != CLG_OK) return s;
     cl_mem wbuf = NULL;
     s = clg_check_alloc(ctx, d * sizeof(float), "synthetic_linear weights");
@@ -70,8 +105,9 @@ clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float 
                               (void *)w, &err);
         if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clCreateBuffer(synthetic_linear weights)");
     }
-    if (s == CLG_OK)
-        s = clg_op_synthetic_linear(ctx, ds->X->mem, ds->Y->mem, wbuf, b, noise, n, d, seed);
+    if (s == CLG_OK && stream) s = synthetic_streamed(ctx, ds, wbuf, b, noise, seed);
+    else if (s == CLG_OK)
+        s = clg_op_synthetic_linear(ctx, ds->X->mem, ds->Y->mem, wbuf, b, noise, 0, n, d, seed);
     /* Release is deferred by OpenCL until the enqueued kernel no longer uses it. */
     if (wbuf) clReleaseMemObject(wbuf);
     if (s != CLG_OK) {

@@ -242,7 +242,7 @@ Test(data, ops_stay_within_their_extent)
                                (void *)w, &err);
     cr_assert_eq(err, CL_SUCCESS);
     cl_mem X = guarded(ctx, n * d), y = guarded(ctx, n);
-    CLG_OK_OR_FAIL(ctx, clg_op_synthetic_linear(ctx, X, y, wb, 0.5f, 0.1f, n, d, 3));
+    CLG_OK_OR_FAIL(ctx, clg_op_synthetic_linear(ctx, X, y, wb, 0.5f, 0.1f, 0, n, d, 3));
     expect_guard_intact(ctx, X, n * d, "synthetic_linear X");
     expect_guard_intact(ctx, y, n, "synthetic_linear y");
 

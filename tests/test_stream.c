@@ -460,3 +460,36 @@ Test(stream, softmax_and_mlp_bit_identical)
     free(X);
     clg_context_destroy(ctx);
 }
+
+/* A synthetic dataset that is streamed (CLGRAD_STREAM=1 here; in use, one too large for
+ * the device) is drawn on the device in chunks (7 rows each here, a partial last one)
+ * and holds exactly the floats of the one-piece device dataset of the same seed. */
+Test(stream, synthetic_streamed_in_chunks_is_bit_identical)
+{
+    clg_context *ctx = test_context();
+    const size_t n = 1003, d = 5;
+    const float w[5] = {2.0f, -3.4f, 0.5f, 1.0f, -1.0f};
+    clg_dataset *dev, *str;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, n, w, d, 4.2f, 0.01f, 9, &dev));
+    size_t keep = clg_synthetic_chunk_bytes;
+    clg_synthetic_chunk_bytes = 7 * (d + 1) * sizeof(float);
+    setenv("CLGRAD_STREAM", "1", 1);
+    clg_status s = clg_dataset_synthetic_linear(ctx, n, w, d, 4.2f, 0.01f, 9, &str);
+    unsetenv("CLGRAD_STREAM");
+    clg_synthetic_chunk_bytes = keep;
+    CLG_OK_OR_FAIL(ctx, s);
+    cr_assert(clg_dataset_streamed(str) && !clg_dataset_streamed(dev));
+    float *Xd = malloc(n * d * sizeof *Xd), *Yd = malloc(n * sizeof *Yd);
+    float *Xs = malloc(n * d * sizeof *Xs), *Ys = malloc(n * sizeof *Ys);
+    CLG_OK_OR_FAIL(ctx, clg_dataset_download(dev, Xd, Yd));
+    CLG_OK_OR_FAIL(ctx, clg_dataset_download(str, Xs, Ys));
+    cr_expect_eq(memcmp(Xd, Xs, n * d * sizeof *Xd), 0, "X bit-identical");
+    cr_expect_eq(memcmp(Yd, Ys, n * sizeof *Yd), 0, "y bit-identical");
+    double var = 0;
+    for (size_t i = 0; i < n * d; i++) var += (double)Xs[i] * Xs[i];
+    cr_expect(fabs(var / (double)(n * d) - 1.0) < 0.1, "X ~ N(0, 1): mean square %g", var / (double)(n * d));
+    free(Xd), free(Yd), free(Xs), free(Ys);
+    clg_dataset_destroy(dev);
+    clg_dataset_destroy(str);
+    clg_context_destroy(ctx);
+}
