@@ -4,10 +4,11 @@
  *
  * Rule (CLGRAD_GEMM unset or "auto"): CLBlast when every side of the product is at
  * least GEMM_MIN_SIDE and it has at least GEMM_MIN_WORK multiply-adds. Measured on
- * POCL 3.1 (2 cores, bench/run's MLP 784-256-10, batch 256): the 256x784x256 products
- * take ~1.5 ms with CLBlast (tuned) against ~19 ms with the tiled kernel; the 10-wide
- * products of the output layer stay on the tiled kernel. CLGRAD_GEMM=own or =clblast
- * forces one side (tests compare both).
+ * POCL 3.1 (2 cores, each op with a wait): the MLP's 256x784x256 products take ~3 ms
+ * with CLBlast against ~25 ms with the tiled kernel, its 256x256x10 ones 0.2-0.5 ms
+ * against 0.6-1.3 ms; the tiled kernel wins for q = 1 (256x256x1: 0.07 against 0.23 ms)
+ * and for the d2l seeds' shapes. CLGRAD_GEMM=own or =clblast forces one side (tests
+ * compare both).
  *
  * CLBlast picks its direct kernel (no padding copies, but not tuned by clgrad tune) below
  * XGEMM_MIN_INDIRECT_SIZE³ multiply-adds. On a CPU device clg_gemm_on_create lowers that
