@@ -60,8 +60,8 @@ clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_k
     el->ds = ds;
     el->kind = kind;
     const clg_layer *L = &m->layers[0];
-    cl_command_queue q;
-    clg_status s = aux_queue(m->ctx, &q);
+    cl_command_queue unused;
+    clg_status s = aux_queue(m->ctx, &unused); /* made now, so that start cannot fail on it */
     if (s == CLG_OK) s = clg_buffer_create(m->ctx, L->in * L->out * sizeof(float), "loss snapshot W", &el->W);
     if (s == CLG_OK) s = clg_buffer_create(m->ctx, L->out * sizeof(float), "loss snapshot b", &el->b);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &el->acc);
@@ -87,12 +87,11 @@ clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled)
     if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clEnqueueCopyBuffer(loss snapshot)");
     /* The ops enqueue on ctx->queue: point it at the second queue meanwhile. */
     cl_command_queue main = ctx->queue, aux = ctx->aux_queue;
-    clg_status s = CLG_OK;
     err = clEnqueueBarrierWithWaitList(aux, 1, &copied, NULL);
     clReleaseEvent(copied);
     if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clEnqueueBarrierWithWaitList(loss snapshot)");
     ctx->queue = aux;
-    s = clg_tensor_fill(el->acc, 0.0f);
+    clg_status s = clg_tensor_fill(el->acc, 0.0f);
     if (s == CLG_OK) s = clg_fused_full_loss(el->m, el->ds, el->kind, el->W, el->b, el->acc, handled);
     ctx->queue = main;
     if (s != CLG_OK || !*handled) return s;

@@ -50,7 +50,8 @@
 #define FUSED_OROWS 4
 #define FUSED_ROWS 16
 #define FUSED_KB 4
-#define FUSED_OL 16 /* output lanes of the q >= 8 forward = W's padding in local memory */
+#define FUSED_OL CLG_FUSED_W_PAD /* output lanes of the q >= 8 forward = W's padding */
+#define FUSED_DROWS 4 /* rows per work-item of the q = 1 forward */
 #define FUSED_PIPE_ROWS 64 /* batch rows per group of fused_mb_forward */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 #define FUSED_SPLIT_MIN_ROWS 32 /* as SPLIT_MIN_ROWS in fused_split.c */
@@ -78,6 +79,19 @@ static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "CLGRAD_FUSED=%s: expected 0, auto, minibatch, epoch, pipeline or split", v);
     return CLG_OK;
+}
+
+size_t clg_fused_forward_units(size_t rows, size_t q)
+{
+    if (q >= FUSED_LANES) return (rows + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL);
+    if (q == 1) return (rows + FUSED_DROWS - 1) / FUSED_DROWS;
+    return (rows + FUSED_ROWS - 1) / FUSED_ROWS * q;
+}
+
+size_t clg_fused_backward_units(size_t d, size_t q)
+{
+    const size_t KU = FUSED_LANES * FUSED_KB;
+    return (d + KU - 1) / KU * q + q;
 }
 
 static float sgd_opt_momentum(const clg_optimizer *opt, size_t i)
@@ -155,19 +169,17 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     const clg_layer *Lr = &m->layers[0];
     const size_t n = ds->n, d = ds->d, q = Lr->out, bs = ld->opts.batch_size;
     const size_t cap = bs < n ? bs : n, rg = cap < FUSED_PIPE_ROWS ? cap : FUSED_PIPE_ROWS;
-    const size_t jblocks = (q + FUSED_OL - 1) / FUSED_OL;
     size_t group, items[2], local_free;
     clg_status s = clg_kernel_limits(ctx, "fused", "fused_mb_forward", &group, items, &local_free);
     if (s != CLG_OK) return s;
     size_t limit = group < items[0] ? group : items[0];
-    size_t Lf = q >= FUSED_LANES ? (rg + FUSED_OROWS - 1) / FUSED_OROWS * jblocks
-                                 : q == 1 ? (rg + 3) / 4 : (rg + FUSED_ROWS - 1) / FUSED_ROWS * q;
+    size_t Lf = clg_fused_forward_units(rg, q);
     if (Lf > limit) Lf = limit;
     if (Lf > FUSED_MAX_GROUP) Lf = FUSED_MAX_GROUP;
     size_t gb, gitems[2], gfree;
     s = clg_kernel_limits(ctx, "fused", "fused_mb_backward", &gb, gitems, &gfree);
     if (s != CLG_OK) return s;
-    const size_t KU = FUSED_LANES * FUSED_KB, units = (d + KU - 1) / KU * q + q;
+    const size_t units = clg_fused_backward_units(d, q);
     /* At least two groups per compute unit for the backward, at most 64 work-items each. */
     size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
     size_t Lb = units / (2 * cus);
@@ -248,10 +260,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
      * takes FUSED_OROWS rows x FUSED_OL outputs (q >= 8) or FUSED_ROWS rows x 1 output
      * per work-item, the backward 32 entries of a column of W, the cross-entropy
      * gradient a row). */
-    size_t kunits = (d + FUSED_LANES * FUSED_KB - 1) / (FUSED_LANES * FUSED_KB);
-    size_t fwd = q >= FUSED_LANES ? (cap + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL)
-                                  : q == 1 ? (cap + 3) / 4 : (cap + FUSED_ROWS - 1) / FUSED_ROWS * q;
-    size_t widest = kunits * q + q > fwd ? kunits * q + q : fwd, L = 1;
+    size_t fwd = clg_fused_forward_units(cap, q), widest = clg_fused_backward_units(d, q), L = 1;
+    if (fwd > widest) widest = fwd;
     if (xent && cap > widest) widest = cap;
     size_t limit = group < items[0] ? group : items[0];
     if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;

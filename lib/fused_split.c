@@ -9,11 +9,7 @@
 
 #define SPLIT_MAX_GROUP 256
 #define SPLIT_MIN_ROWS 32 /* fewer batch rows per group than this is not worth a group */
-#define FUSED_LANES 8      /* as in cl/fused.cl */
-#define FUSED_OROWS 4
-#define FUSED_ROWS 16
-#define FUSED_KB 4
-#define FUSED_OL 16
+#define FUSED_OL CLG_FUSED_W_PAD
 
 /* Groups per step: one per compute unit, fewer when the batch is small. */
 static size_t split_groups(const clg_context *ctx, size_t cap)
@@ -57,10 +53,7 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
     if (s != CLG_OK) return s;
     size_t limit = group < items[0] ? group : items[0];
     if (limit > SPLIT_MAX_GROUP) limit = SPLIT_MAX_GROUP;
-    const size_t KU = FUSED_LANES * FUSED_KB;
-    size_t fwd = q >= FUSED_LANES ? (rg + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL)
-                                  : q == 1 ? (rg + 3) / 4 : (rg + FUSED_ROWS - 1) / FUSED_ROWS * q;
-    size_t widest = (d + KU - 1) / KU * q + q, L = 1;
+    size_t fwd = clg_fused_forward_units(rg, q), widest = clg_fused_backward_units(d, q), L = 1;
     if (fwd > widest) widest = fwd;
     if (kind == 2 && rg > widest) widest = rg;
     while (L < widest && L * 2 <= limit) L *= 2;

@@ -293,6 +293,12 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
  * calls o->on_progress; else nothing. */
 clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t epoch, size_t done,
                             size_t total);
+/* fused.c: floats of padding after W in the fused kernels' local memory (as FUSED_OL in
+ * cl/fused.cl); work-items the fused forward of `rows` batch rows and the fused
+ * backward of a d×q layer (and its bias) take, by cl/fused.cl's blocking. */
+#define CLG_FUSED_W_PAD 16
+size_t clg_fused_forward_units(size_t rows, size_t q);
+size_t clg_fused_backward_units(size_t d, size_t q);
 /* fused.c: (lr, momentum, dampening, weight_decay) as the fused kernels take them. */
 cl_float4 clg_fused_hyper(const clg_sgd_options *o);
 /* fused_split.c: the split-step path (one launch per minibatch over several groups, see
