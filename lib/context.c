@@ -1,10 +1,18 @@
 /* Context: OpenCL context + in-order queue + program store + cache settings. */
+#include <clblast_c.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "internal.h"
+
+static pthread_mutex_t process_mutex = PTHREAD_MUTEX_INITIALIZER;
+static size_t live_contexts; /* guarded by process_mutex */
+
+void clg_process_lock(void) { pthread_mutex_lock(&process_mutex); }
+void clg_process_unlock(void) { pthread_mutex_unlock(&process_mutex); }
 
 static void choose_cache_dir(clg_context *ctx)
 {
@@ -63,6 +71,9 @@ clg_status clg_context_create(clg_context **out, const char *device)
     choose_cache_dir(ctx);
     clg_tune_on_create(ctx);
     clg_gemm_on_create(ctx);
+    clg_process_lock();
+    live_contexts++;
+    clg_process_unlock();
     *out = ctx;
     return CLG_OK;
 }
@@ -82,6 +93,12 @@ void clg_context_destroy(clg_context *ctx)
     clReleaseContext(ctx->cl);
     free(ctx->build_log);
     free(ctx);
+    /* CLBlast caches programs per process and would release them in its static
+     * destructors, after some drivers (Oclgrind) have torn down: clear its caches when
+     * the last context goes. A later context rebuilds what it needs. */
+    clg_process_lock();
+    if (--live_contexts == 0) CLBlastClearCache();
+    clg_process_unlock();
 }
 
 clg_status clg_context_device(const clg_context *ctx, clg_device_info *info)

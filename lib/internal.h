@@ -69,6 +69,11 @@ clg_status clg_fail_cl(const clg_context *ctx, cl_int err, const char *op);
 const char *clg_cl_error_name(cl_int err);
 void clg_clear_error(const clg_context *ctx);
 
+/* context.c: one process-wide lock for state that OpenCL drivers and CLBlast keep per
+ * process (platform and device enumeration, CLBlast's parameter overrides and caches). */
+void clg_process_lock(void);
+void clg_process_unlock(void);
+
 /* device.c */
 typedef struct clg_device_handle {
     cl_platform_id platform;
