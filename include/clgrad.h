@@ -55,6 +55,7 @@ typedef enum clg_status {
     CLG_ERR_BLAS,             /* CLBlast returned an error */
     CLG_ERR_UNSUPPORTED,      /* the device or build lacks what the call needs */
     CLG_ERR_STATE,            /* call out of order (e.g. backward before forward) */
+    CLG_ERR_DIVERGED,         /* training diverged: the loss grew beyond diverge_factor */
     CLG_STATUS_COUNT
 } clg_status;
 
@@ -416,6 +417,10 @@ typedef struct clg_fit_options {
      * it diverges. 0: no such pass (on_epoch gets NaN, final_loss is NaN, and clg_fit
      * waits only once, at the end); a pass costs about one forward of the data. */
     int epoch_loss;
+    /* Default 1e4: with epoch_loss on, the initial model's loss is computed too, and an
+     * epoch whose loss exceeds diverge_factor times it stops the fit with
+     * CLG_ERR_DIVERGED (a finite blow-up, which NaN checks miss). 0 turns it off. */
+    double diverge_factor;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 
@@ -425,17 +430,19 @@ typedef struct clg_fit_report {
     double final_loss; /* full-set mean loss after the last epoch */
 } clg_fit_report;
 
-/* Trains m on ds. The host waits once per epoch (for the full-set loss). For a
- * single Linear layer on a device dataset that loss runs in a second queue while
- * the next epoch trains, so on_epoch(e) comes once epoch e+1 is under way (same
- * values; README "Performance").
+/* Trains m on ds. The host waits once per epoch (for the full-set loss). on_epoch(e)
+ * sees the model as it was after epoch e: a callback may evaluate or save it. With
+ * clg_print_epoch or no callback, a single Linear layer on a device dataset has that
+ * loss computed in a second queue while the next epoch trains (same values; README
+ * "Performance"); any other callback is called before the next epoch is enqueued.
  * Classification data (clg_dataset_from_host_labels) needs loss
  * CLG_LOSS_SOFTMAX_XENT and a model with one output per class; regression data
  * a regression loss (CLG_ERR_INVALID_ARGUMENT / CLG_ERR_SHAPE otherwise).
  * opt NULL: an SGD optimizer with opts->sgd is made for the call. report may be NULL.
- * A non-finite loss stops training with CLG_ERR_NONFINITE; the model then holds the
- * parameters of that epoch (an epoch already under way is undone; the momentum
- * buffers are not). */
+ * A non-finite loss stops training with CLG_ERR_NONFINITE, one beyond diverge_factor
+ * with CLG_ERR_DIVERGED; the model then holds the parameters of the last epoch whose
+ * loss passed, or its initial ones (an epoch already under way is undone; the
+ * optimizer's momentum buffers are not). */
 CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
                            clg_optimizer *opt, clg_fit_report *report);
 

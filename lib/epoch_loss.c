@@ -121,17 +121,10 @@ clg_status clg_epoch_loss_collect(clg_epoch_loss *el, size_t count, double *loss
     return CLG_OK;
 }
 
-clg_status clg_epoch_loss_restore(clg_epoch_loss *el)
+void clg_epoch_loss_snapshot(const clg_epoch_loss *el, cl_mem out[2])
 {
-    clg_context *ctx = el->m->ctx;
-    const clg_layer *L = &el->m->layers[0];
-    cl_int err = clEnqueueCopyBuffer(ctx->queue, el->W, L->W, 0, 0, L->in * L->out * sizeof(float),
-                                     0, NULL, NULL);
-    if (err == CL_SUCCESS)
-        err = clEnqueueCopyBuffer(ctx->queue, el->b, L->b, 0, 0, L->out * sizeof(float), 0, NULL,
-                                  NULL);
-    if (err == CL_SUCCESS) err = clFinish(ctx->queue);
-    return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(ctx, err, "clEnqueueCopyBuffer(restore parameters)");
+    out[0] = el->W;
+    out[1] = el->b;
 }
 
 void clg_epoch_loss_destroy(clg_epoch_loss *el)

@@ -234,6 +234,10 @@ extern size_t clg_solve_chunk_bytes;
 /* checkpoint.c: CRC-32 (IEEE 802.3, same values as zlib's crc32); crc 0 to start,
  * or a previous result to continue. */
 uint32_t clg_crc32(uint32_t crc, const void *data, size_t len);
+/* checkpoint.c: reads and validates the checkpoint at path exactly as clg_model_load does
+ * before it creates anything; needs no context (the message goes to the thread's).
+ * For tests/fuzz/fuzz_checkpoint.c. */
+clg_status clg_checkpoint_check(const char *path);
 
 /* ---------------------------------------------------------------- ops layer
  * One host wrapper per kernel: argument checks are the caller's, these only
@@ -318,17 +322,17 @@ size_t clg_fused_split_local_bytes(const clg_context *ctx, size_t d, size_t q, s
  * (see there). create: *out NULL when the model or dataset does not allow it. start:
  * snapshot the parameters and enqueue their loss in the second queue (*handled = 0:
  * the fused loss kernel declined, nothing pending). collect: wait for the pending
- * loss, divided by count. restore: copy the snapshot back into the model and wait. */
+ * loss, divided by count. snapshot: the buffers (W, b) the pending or last loss was of. */
 typedef struct clg_epoch_loss clg_epoch_loss;
-/* 1 (default): overlap where it pays (EPOCH_LOSS_MIN_WORK); 0 never, 2 wherever possible
- * (tests) */
+/* 1 (default): overlap where it pays (EPOCH_LOSS_MIN_WORK); 0 never, 2 wherever possible,
+ * even with a callback other than the printer (tests whose callback only records) */
 extern int clg_epoch_loss_overlap;
 clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
                                  clg_epoch_loss **out);
 clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled);
 int clg_epoch_loss_pending(const clg_epoch_loss *el);
 clg_status clg_epoch_loss_collect(clg_epoch_loss *el, size_t count, double *loss);
-clg_status clg_epoch_loss_restore(clg_epoch_loss *el);
+void clg_epoch_loss_snapshot(const clg_epoch_loss *el, cl_mem out[2]);
 void clg_epoch_loss_destroy(clg_epoch_loss *el);
 
 /* fused.c: acc[0] += summed loss of a single-Linear model over ds (per element for

@@ -30,6 +30,7 @@ clg_fit_options clg_fit_defaults(void)
     o.sgd = clg_sgd_defaults();
     o.on_epoch = clg_print_epoch;
     o.epoch_loss = 1;
+    o.diverge_factor = 1e4;
     return o;
 }
 
@@ -219,6 +220,10 @@ typedef struct fit_state {
     clg_loader *train, *eval;
     clg_optimizer *own_opt;
     clg_tensor *grad, *acc;
+    cl_mem *good; /* the parameters of the last epoch whose loss passed (initially the
+                   * model's): where a diverged fit returns to */
+    size_t ngood;
+    double initial; /* the initial model's loss: what diverge_factor is relative to */
 } fit_state;
 
 static void fit_state_free(fit_state *st)
@@ -228,6 +233,44 @@ static void fit_state_free(fit_state *st)
     clg_sgd_destroy(st->own_opt);
     clg_tensor_destroy(st->grad);
     clg_tensor_destroy(st->acc);
+    for (size_t i = 0; i < st->ngood; i++)
+        if (st->good[i]) clReleaseMemObject(st->good[i]);
+    free(st->good);
+}
+
+/* Enqueues copies between the model's parameters and st->good; src (to_model 0) may
+ * name other buffers holding the parameters (the overlapped loss's snapshot). */
+static clg_status copy_good(clg_model *m, fit_state *st, int to_model, const cl_mem *src)
+{
+    for (size_t i = 0; i < st->ngood; i++) {
+        clg_param_ref ref;
+        clg_status s = clg_model_param_ref(m, i, &ref);
+        if (s != CLG_OK) return s;
+        cl_mem from = to_model ? st->good[i] : src ? src[i] : ref.value;
+        cl_mem to = to_model ? ref.value : st->good[i];
+        cl_int err = clEnqueueCopyBuffer(m->ctx->queue, from, to, 0, 0, ref.count * sizeof(float),
+                                         0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return clg_fail_cl(m->ctx, err, to_model ? "clEnqueueCopyBuffer(restore parameters)"
+                                                     : "clEnqueueCopyBuffer(keep parameters)");
+    }
+    return CLG_OK;
+}
+
+static clg_status good_create(clg_model *m, fit_state *st)
+{
+    size_t n = clg_model_param_count(m);
+    st->good = calloc(n, sizeof *st->good);
+    if (!st->good) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    st->ngood = n;
+    for (size_t i = 0; i < n; i++) {
+        clg_param_ref ref;
+        clg_status s = clg_model_param_ref(m, i, &ref);
+        if (s == CLG_OK)
+            s = clg_buffer_create(m->ctx, ref.count * sizeof(float), "last good parameters", &st->good[i]);
+        if (s != CLG_OK) return s;
+    }
+    return copy_good(m, st, 0, NULL);
 }
 
 static clg_status check_fit_options(const clg_context *ctx, const clg_fit_options *o)
@@ -235,6 +278,10 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
     if (o->epochs == 0) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: epochs must be at least 1");
     if (o->batch_size == 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: batch_size must be at least 1");
+    if (!(o->diverge_factor >= 0) || isinf(o->diverge_factor))
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: diverge_factor must be finite and >= 0 (0 turns the check off), got %g",
+                        o->diverge_factor);
     if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_fit: reduction must be CLG_REDUCE_MEAN or CLG_REDUCE_SUM");
@@ -281,20 +328,35 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
     return s;
 }
 
-/* Records epoch e's loss in r and calls on_epoch; a non-finite loss (when computed)
- * is recorded, then CLG_ERR_NONFINITE instead of the call. */
-static clg_status report_epoch(clg_model *m, const clg_fit_options *o, clg_fit_report *r,
-                               size_t e, double loss)
+/* Records epoch e's loss in r and, when it passes, calls on_epoch. A loss that is
+ * non-finite or beyond diverge_factor times the initial model's (when computed) is
+ * recorded, then CLG_ERR_NONFINITE / CLG_ERR_DIVERGED instead of the call. */
+static clg_status report_epoch(clg_model *m, const clg_fit_options *o, const fit_state *st,
+                               clg_fit_report *r, size_t e, double loss)
 {
     r->epochs_run = e;
     r->final_loss = loss;
     if (o->epoch_loss && !isfinite(loss))
         return clg_fail(m->ctx, CLG_ERR_NONFINITE,
                         "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
-                        "high, or unscaled data?)",
-                        loss, e, (double)o->sgd.lr);
+                        "high, or unscaled data?); the model keeps the parameters of epoch %zu",
+                        loss, e, (double)o->sgd.lr, e - 1);
+    if (o->epoch_loss && o->diverge_factor > 0 && st->initial > 0 &&
+        loss > o->diverge_factor * st->initial)
+        return clg_fail(m->ctx, CLG_ERR_DIVERGED,
+                        "clg_fit: the training loss grew to %g in epoch %zu, over %g times the "
+                        "initial model's %g (learning rate %g too high, or unscaled data?); the "
+                        "model keeps the parameters of epoch %zu",
+                        loss, e, o->diverge_factor, st->initial, (double)o->sgd.lr, e - 1);
     if (o->on_epoch) o->on_epoch(e, loss, o->user);
     return CLG_OK;
+}
+
+/* A callback other than the printer may read or evaluate the model, so it must see
+ * the epoch it reports: then no epoch is enqueued before the report. */
+static int callback_allows_overlap(const clg_fit_options *o)
+{
+    return !o->on_epoch || o->on_epoch == clg_print_epoch || clg_epoch_loss_overlap == 2;
 }
 
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
@@ -307,37 +369,56 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     if (opt && opt->model != m)
         return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: the optimizer belongs to another model");
     fit_state st = {0};
+    st.initial = NAN;
     clg_loader_options lo = clg_loader_defaults();
     lo.batch_size = o.batch_size;
     lo.shuffle = o.shuffle;
     lo.drop_last = o.drop_last;
     lo.seed = o.seed;
+    /* A batch never holds more rows than the dataset, whatever batch_size says. */
+    size_t cap = o.batch_size < ds->n ? o.batch_size : ds->n;
+    const size_t count = loss_count(ds, o.loss);
     s = clg_loader_create(ds, &lo, &st.train);
     if (s == CLG_OK && o.epoch_loss) s = eval_loader(ds, &st.eval);
     if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK) opt = st.own_opt;
-    if (s == CLG_OK) s = clg_tensor_create(m->ctx, o.batch_size, clg_model_outputs(m), &st.grad);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, cap, clg_model_outputs(m), &st.grad);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
+    if (s == CLG_OK && o.epoch_loss) s = good_create(m, &st);
     clg_fit_report r = {0};
     clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
-    if (s == CLG_OK && o.epoch_loss) s = clg_epoch_loss_create(m, ds, o.loss, &ov);
+    if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(&o))
+        s = clg_epoch_loss_create(m, ds, o.loss, &ov);
+    /* The initial model's loss: overlapped with epoch 1 where possible. */
+    int initial_pending = 0;
+    if (s == CLG_OK && ov && o.diverge_factor > 0) {
+        s = clg_epoch_loss_start(ov, &initial_pending);
+        if (s == CLG_OK && !initial_pending) {
+            clg_epoch_loss_destroy(ov); /* declined (e.g. W beyond local memory): in order */
+            ov = NULL;
+        }
+    }
+    if (s == CLG_OK && o.epoch_loss && o.diverge_factor > 0 && !initial_pending) {
+        s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
+        if (s == CLG_OK) s = read_mean(st.acc, count, &st.initial);
+    }
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
         double loss = NAN;
         s = run_epoch(m, opt, &o, &st, e, &r.steps);
         if (s == CLG_OK && !o.epoch_loss && e == o.epochs) s = clg_context_finish(m->ctx);
         if (s != CLG_OK || !o.epoch_loss) {
-            if (s == CLG_OK) s = report_epoch(m, &o, &r, e, loss);
+            if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
             continue;
         }
         if (ov) {
             /* Epoch e is enqueued: now wait for the loss of epoch e-1, which ran meanwhile. */
             if (clg_epoch_loss_pending(ov)) {
-                s = clg_epoch_loss_collect(ov, loss_count(ds, o.loss), &loss);
-                if (s == CLG_OK) s = report_epoch(m, &o, &r, e - 1, loss);
-                if (s != CLG_OK) {
-                    /* Diverged at e-1: the model goes back to the parameters the loss was of. */
-                    if (s == CLG_ERR_NONFINITE) (void)clg_epoch_loss_restore(ov);
-                    break;
-                }
+                s = clg_epoch_loss_collect(ov, count, &loss);
+                if (s == CLG_OK && e == 1) st.initial = loss;
+                else if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e - 1, loss);
+                cl_mem snap[2];
+                clg_epoch_loss_snapshot(ov, snap);
+                if (s == CLG_OK && e > 1) s = copy_good(m, &st, 0, snap);
+                if (s != CLG_OK) break;
             }
             int handled = 0;
             s = clg_epoch_loss_start(ov, &handled);
@@ -347,16 +428,26 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
             ov = NULL;
         }
         s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
-        if (s == CLG_OK) s = read_mean(st.acc, loss_count(ds, o.loss), &loss);
-        if (s == CLG_OK) s = report_epoch(m, &o, &r, e, loss);
+        if (s == CLG_OK) s = read_mean(st.acc, count, &loss);
+        if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
+        if (s == CLG_OK) s = copy_good(m, &st, 0, NULL);
     }
     if (s == CLG_OK && clg_epoch_loss_pending(ov)) {
         double loss = NAN;
-        s = clg_epoch_loss_collect(ov, loss_count(ds, o.loss), &loss);
-        if (s == CLG_OK) s = report_epoch(m, &o, &r, o.epochs, loss);
+        s = clg_epoch_loss_collect(ov, count, &loss);
+        if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, o.epochs, loss);
     }
     clg_epoch_loss_destroy(ov);
-    if (st.grad) st.grad->rows = o.batch_size;
+    if (s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED) {
+        /* Back to the last epoch whose loss passed (the initial model if none did);
+         * epochs enqueued after it are undone. The message stays the divergence's. */
+        char msg[CLG_MSG_LEN], why[CLG_MSG_LEN];
+        snprintf(msg, sizeof msg, "%s", m->ctx->err);
+        if (copy_good(m, &st, 1, NULL) != CLG_OK || clg_context_finish(m->ctx) != CLG_OK) {
+            snprintf(why, sizeof why, "%s", m->ctx->err);
+            s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg, why);
+        }
+    }
     fit_state_free(&st);
     if (report) *report = r;
     return s;
