@@ -117,6 +117,16 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     if (!isfinite(ini->weight_std) || ini->weight_std < 0.0f)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_add_linear: weight_std %g",
                         (double)ini->weight_std);
+    /* Refused before the host copy is made and drawn: W and its gradient live on the
+     * device, each one allocation. */
+    s = clg_check_alloc(ctx, in * out * sizeof(float), "clg_model_add_linear: the weight matrix");
+    if (s != CLG_OK) return s;
+    if (2 * (in * out + out) * sizeof(float) > ctx->info.global_mem_size)
+        return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY,
+                        "clg_model_add_linear: a %zu -> %zu layer needs %zu bytes for its parameters "
+                        "and their gradients, beyond CL_DEVICE_GLOBAL_MEM_SIZE %llu bytes (%s)",
+                        in, out, 2 * (in * out + out) * sizeof(float),
+                        (unsigned long long)ctx->info.global_mem_size, ctx->info.device_name);
     float *w = malloc(in * out * sizeof *w), *b = calloc(out, sizeof *b);
     if (!w || !b) {
         free(w);
