@@ -7,49 +7,51 @@
 
 #include "clgrad.h"
 
+/* On failure: say what failed, then release what was made (every destroy takes NULL). */
 #define CHECK(call)                                                                            \
     do {                                                                                       \
         clg_status s_ = (call);                                                                \
         if (s_ != CLG_OK) {                                                                    \
             fprintf(stderr, "%s failed: %s: %s\n", #call, clg_status_string(s_),               \
                     clg_last_error(ctx));                                                      \
-            return 1;                                                                          \
+            goto done;                                                                         \
         }                                                                                      \
     } while (0)
 
 int main(int argc, char **argv)
 {
     const float true_w[2] = {2.0f, -3.4f}, true_b = 4.2f;
+    int rc = 1;
+    clg_context *ctx = NULL;
+    clg_dataset *data = NULL;
+    clg_model *net = NULL;
+    clg_optimizer *opt = NULL;
+    clg_loader *data_iter = NULL;
+    clg_tensor *dl = NULL; /* dl/dŷ of l.sum() */
     size_t num_epochs = argc > 1 ? strtoul(argv[1], NULL, 10) : 3;
     float lr = argc > 2 ? strtof(argv[2], NULL) : 0.03f;
     size_t batch_size = argc > 3 ? strtoul(argv[3], NULL, 10) : 10;
 
-    clg_context *ctx = NULL;
     CHECK(clg_context_create(&ctx, NULL)); /* $CLGRAD_DEVICE or the default device */
 
     /* features, labels = synthetic_data(true_w, true_b, 1000) */
-    clg_dataset *data = NULL;
     CHECK(clg_dataset_synthetic_linear(ctx, 1000, true_w, 2, true_b, 0.01f, 42, &data));
 
     /* w ~ N(0, 0.01²) of 2×1, b = 0 */
-    clg_model *net = NULL;
     CHECK(clg_model_create(ctx, &net));
     CHECK(clg_model_add_linear(net, 2, 1, NULL));
 
     /* sgd([w, b], lr, batch_size): p -= lr * grad / batch_size */
     clg_sgd_options sgd = clg_sgd_defaults();
     sgd.lr = lr;
-    clg_optimizer *opt = NULL;
     CHECK(clg_sgd_create(net, &sgd, &opt));
 
     /* data_iter(batch_size, features, labels) */
     clg_loader_options it = clg_loader_defaults();
     it.batch_size = batch_size;
     it.seed = 42;
-    clg_loader *data_iter = NULL;
     CHECK(clg_loader_create(data, &it, &data_iter));
 
-    clg_tensor *dl = NULL; /* dl/dŷ of l.sum() */
     CHECK(clg_tensor_create(ctx, batch_size, 1, &dl));
 
     for (size_t epoch = 0; epoch < num_epochs; epoch++) {
@@ -76,12 +78,14 @@ int main(int argc, char **argv)
     CHECK(clg_model_get_param(net, 1, &b, 1));
     printf("w error: [%f, %f]\n", true_w[0] - w[0], true_w[1] - w[1]);
     printf("b error: [%f]\n", true_b - b);
+    rc = 0;
 
+done:
     clg_tensor_destroy(dl);
     clg_loader_destroy(data_iter);
     clg_sgd_destroy(opt);
     clg_model_destroy(net);
     clg_dataset_destroy(data);
     clg_context_destroy(ctx);
-    return 0;
+    return rc;
 }

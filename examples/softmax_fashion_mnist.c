@@ -100,9 +100,19 @@ int main(int argc, char **argv)
     const char *dir = argc == 2 ? argv[1] : NULL;
     if (!dir) {
         strcpy(tmpdir, "/tmp/clgrad-fashion-XXXXXX");
-        if (!mkdtemp(tmpdir) || !write_split(tmpdir, files[0], files[1], 2000, 1) ||
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "cannot make a directory under /tmp\n");
+            return 1;
+        }
+        if (!write_split(tmpdir, files[0], files[1], 2000, 1) ||
             !write_split(tmpdir, files[2], files[3], 500, 2)) {
-            fprintf(stderr, "cannot write the synthetic data set under /tmp\n");
+            fprintf(stderr, "cannot write the synthetic data set under %s\n", tmpdir);
+            for (int i = 0; i < 4; i++) { /* leave nothing half-written behind */
+                char f[4096];
+                snprintf(f, sizeof f, "%s/%s", tmpdir, files[i]);
+                remove(f);
+            }
+            rmdir(tmpdir);
             return 1;
         }
         dir = tmpdir;

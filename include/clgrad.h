@@ -433,8 +433,8 @@ typedef struct clg_fit_report {
 /* Trains m on ds. The host waits once per epoch (for the full-set loss). on_epoch(e)
  * sees the model as it was after epoch e: a callback may evaluate or save it. With
  * clg_print_epoch or no callback, a single Linear layer on a device dataset has that
- * loss computed in a second queue while the next epoch trains (same values; README
- * "Performance"); any other callback is called before the next epoch is enqueued.
+ * loss computed in a second queue while the next epoch trains (same values;
+ * docs/performance.md); any other callback is called before the next epoch is enqueued.
  * Classification data (clg_dataset_from_host_labels) needs loss
  * CLG_LOSS_SOFTMAX_XENT and a model with one output per class; regression data
  * a regression loss (CLG_ERR_INVALID_ARGUMENT / CLG_ERR_SHAPE otherwise).
@@ -487,7 +487,7 @@ CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, dou
 
 /* Saves m's architecture and parameters (and, if opt is not NULL, the
  * optimizer's options and momentum buffers) to path in the versioned format
- * of README "Checkpoints": magic, version, layer shapes, payload, CRC32.
+ * of docs/formats.md "Checkpoints": magic, version, layer shapes, payload, CRC32.
  * meta (may be NULL) is a short text stored alongside (the CLI keeps the loss
  * there). Atomic: written to a temporary file, fsync'ed and renamed, so a
  * failed save leaves an earlier file at path untouched. */

@@ -29,10 +29,8 @@
  * indices, the exact file length and finally the CRC. Every failure is
  * CLG_ERR_FORMAT naming the field.
  *
- * Saving builds the whole file in memory, writes it to "<path>.tmp.<pid>.<n>" in
- * the same directory, fsyncs and closes it, renames it over path (atomic on
- * POSIX), then fsyncs the directory (best effort). Any failure removes the
- * temporary file; a file already at path is then untouched.
+ * Saving builds the whole file in memory and writes it with clg_file_write_atomic
+ * (file.c): a failure or a kill leaves a file already at path untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,12 +117,6 @@ static void get_floats(float *f, const unsigned char *p, size_t n)
     for (size_t i = 0; i < n; i++) f[i] = get_f32(p + 4 * i);
 }
 
-static const char *os_reason(int err, char *buf, size_t len)
-{
-    if (strerror_r(err, buf, len) != 0) snprintf(buf, len, "errno %d", err);
-    return buf;
-}
-
 /* --------------------------------------------------------------- parsing */
 
 typedef struct ck_layer {
@@ -201,10 +193,16 @@ static clg_sgd_options group_options(const ck_file *f, uint32_t g)
     return o;
 }
 
-/* Validates f->data[0..len) completely; fills the rest of f. */
-static clg_status parse(const clg_context *ctx, const char *op, const char *path, ck_file *f)
+/* Header, layer table, meta and parameter extents; leaves c->pos after the parameters.
+ * Reads only the first CK_HEAD_MAX bytes of f->data (fewer when the file is shorter) but
+ * checks every extent against f->len, the length of the whole file, so that read_file can
+ * run it on the head of a file before reading the rest. */
+#define CK_HEAD_MAX (CK_HEADER + CK_LAYER_BYTES * CLG_MAX_LAYERS)
+static clg_status parse_layout(ck_cursor *cur, ck_file *f)
 {
-    ck_cursor c = {f, 0, f->len, ctx, op, path};
+    ck_cursor c = *cur;
+    const clg_context *ctx = c.ctx;
+    const char *op = c.op, *path = c.path;
     const unsigned char *d = f->data;
     if (f->len < 8 || memcmp(d, CK_MAGIC, 8) != 0)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: not a clgrad checkpoint (%s)", op, path,
@@ -278,6 +276,17 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
             c.pos += count * 4;
         }
     }
+    *cur = c;
+    return CLG_OK;
+}
+
+/* Validates f->data[0..len) completely; fills the rest of f. */
+static clg_status parse(const clg_context *ctx, const char *op, const char *path, ck_file *f)
+{
+    ck_cursor c = {f, 0, f->len, ctx, op, path};
+    const unsigned char *d = f->data;
+    clg_status s = parse_layout(&c, f);
+    if (s != CLG_OK) return s;
     if (f->flags & CK_FLAG_OPTIMIZER) {
         s = need(&c, 4, "the optimizer group count");
         if (s != CLG_OK) return s;
@@ -338,7 +347,59 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
     return CLG_OK;
 }
 
-/* Reads the whole file into f->data (malloc'd). */
+/* Reads up to n bytes at offset off; returns how many (fewer at the end of the file), or -1. */
+static ssize_t read_at(int fd, unsigned char *p, size_t n, off_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, p + got, n - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+/* Checks the head of a file of len bytes (magic, version, counts, layer table) and the
+ * length its layout allows before anything else is read or allocated: a 2 GB file given
+ * as a checkpoint by mistake is refused after reading its first bytes. */
+static clg_status check_head(const clg_context *ctx, const char *op, const char *path, int fd,
+                             size_t len)
+{
+    char why[128];
+    unsigned char head[CK_HEAD_MAX];
+    const size_t want = len < sizeof head ? len : sizeof head;
+    ssize_t got = read_at(fd, head, want, 0);
+    if (got < 0)
+        return clg_fail(ctx, CLG_ERR_IO, "%s: reading %s: %s", op, path,
+                        clg_os_reason(errno, why, sizeof why));
+    ck_file h;
+    memset(&h, 0, sizeof h);
+    h.data = head;
+    h.len = (size_t)got < want ? (size_t)got : len; /* shrank meanwhile: judged as it is now */
+    ck_cursor c = {&h, 0, h.len, ctx, op, path};
+    clg_status s = parse_layout(&c, &h);
+    if (s != CLG_OK) return s;
+    if (!(h.flags & CK_FLAG_OPTIMIZER)) {
+        if (c.pos == c.end) return CLG_OK;
+        return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: file length %zu, the layout needs %zu "
+                        "(%zu trailing bytes)", op, path, h.len, c.pos + 4, c.end - c.pos);
+    }
+    /* With the optimizer, the layout's length depends on the group count and on which
+     * momentum buffers exist: refuse what exceeds its largest value (parse checks the rest). */
+    unsigned char g[4];
+    if (c.end - c.pos < 4 || read_at(fd, g, 4, (off_t)c.pos) != 4) return CLG_OK;
+    uint64_t most = (uint64_t)c.pos + 4 + (uint64_t)get_u32(g) * CK_GROUP_BYTES + 8 +
+                    5 * (uint64_t)h.nparams;
+    for (size_t p = 0; p < h.nparams; p++) most += 4 * (uint64_t)h.param_count[p];
+    if (c.end <= most) return CLG_OK;
+    return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: file length %zu, the layout needs at most %llu "
+                    "(%u optimizer groups)", op, path, h.len, (unsigned long long)most + 4,
+                    get_u32(g));
+}
+
+/* Reads the whole file into f->data (malloc'd), once its head was checked. */
 static clg_status read_file(const clg_context *ctx, const char *op, const char *path, ck_file *f)
 {
     char why[128];
@@ -346,13 +407,13 @@ static clg_status read_file(const clg_context *ctx, const char *op, const char *
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return clg_fail(ctx, CLG_ERR_IO, "%s: cannot open %s: %s", op, path,
-                        os_reason(errno, why, sizeof why));
+                        clg_os_reason(errno, why, sizeof why));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
         return clg_fail(ctx, CLG_ERR_IO, "%s: cannot stat %s: %s", op, path,
-                        os_reason(e, why, sizeof why));
+                        clg_os_reason(e, why, sizeof why));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
@@ -364,6 +425,11 @@ static clg_status read_file(const clg_context *ctx, const char *op, const char *
         return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: %s: too large to read", op, path);
     }
     size_t len = (size_t)st.st_size, got = 0;
+    clg_status s = check_head(ctx, op, path, fd, len);
+    if (s != CLG_OK) {
+        close(fd);
+        return s;
+    }
     f->data = malloc(len ? len : 1);
     if (!f->data) {
         close(fd);
@@ -379,7 +445,7 @@ static clg_status read_file(const clg_context *ctx, const char *op, const char *
             free(f->data);
             f->data = NULL;
             return clg_fail(ctx, CLG_ERR_IO, "%s: reading %s: %s", op, path,
-                            os_reason(e, why, sizeof why));
+                            clg_os_reason(e, why, sizeof why));
         }
         if (r == 0) break; /* shrank while reading: parse reports the short length */
         got += (size_t)r;
@@ -400,6 +466,15 @@ static clg_status load_file(const clg_context *ctx, const char *op, const char *
     return s;
 }
 
+clg_status clg_checkpoint_check(const char *path)
+{
+    if (!path) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_checkpoint_check: NULL path");
+    ck_file f;
+    clg_status s = load_file(NULL, "clg_checkpoint_check", path, &f);
+    free(f.data); /* NULL after a failure */
+    return s;
+}
+
 /* Decoded floats of parameter p (or its momentum buffer); malloc'd. */
 static float *decode(const ck_file *f, size_t off, size_t count)
 {
@@ -409,93 +484,6 @@ static float *decode(const ck_file *f, size_t off, size_t count)
 }
 
 /* ------------------------------------------------------------------ saving */
-
-static clg_status write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return CLG_ERR_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return CLG_OK;
-}
-
-/* Best effort: makes the rename durable. */
-static void sync_parent(const char *path)
-{
-    size_t n = strlen(path);
-    char *dir = malloc(n + 2);
-    if (!dir) return;
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes buf atomically to path (temporary file + fsync + rename). */
-static clg_status write_atomic(const clg_context *ctx, const char *path, const unsigned char *buf,
-                               size_t len)
-{
-    static atomic_uint seq;
-    char why[128];
-    size_t n = strlen(path) + 64;
-    char *tmp = malloc(n);
-    if (!tmp) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_save: out of host memory");
-    snprintf(tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&seq, 1u));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno == EEXIST) { /* left by a crashed process that had our pid */
-        unlink(tmp);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    }
-    if (fd < 0) {
-        clg_status s = clg_fail(ctx, CLG_ERR_IO, "clg_model_save: cannot create %s (for %s): %s",
-                                tmp, path, os_reason(errno, why, sizeof why));
-        free(tmp);
-        return s;
-    }
-    const char *step = "writing";
-    int ok = write_all(fd, buf, len) == CLG_OK;
-    if (ok && fsync(fd) != 0) {
-        ok = 0;
-        step = "fsync of";
-    }
-    int e = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        e = errno;
-        step = "closing";
-    }
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        unlink(tmp);
-        clg_status s = clg_fail(ctx, CLG_ERR_IO, "clg_model_save: cannot rename %s to %s: %s", tmp,
-                                path, os_reason(e, why, sizeof why));
-        free(tmp);
-        return s;
-    }
-    if (!ok) {
-        unlink(tmp);
-        clg_status s = clg_fail(ctx, CLG_ERR_IO, "clg_model_save: %s %s (for %s): %s", step, tmp,
-                                path, os_reason(e, why, sizeof why));
-        free(tmp);
-        return s;
-    }
-    free(tmp);
-    sync_parent(path);
-    return CLG_OK;
-}
 
 static clg_status read_buffer(const clg_model *m, cl_mem mem, float *host, size_t count,
                               const char *what)
@@ -594,7 +582,9 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     free(host);
     if (s == CLG_OK) {
         put_u32(q, clg_crc32(0, buf, (size_t)(q - buf)));
-        s = write_atomic(ctx, path, buf, len);
+        char msg[CLG_MSG_LEN];
+        s = clg_file_write_atomic("clg_model_save", path, buf, len, msg, sizeof msg);
+        if (s != CLG_OK) s = clg_fail(ctx, s, "%s", msg);
     }
     free(buf);
     return s;

@@ -33,7 +33,7 @@ static void choose_cache_dir(clg_context *ctx)
 
     /* Our stored binary is the default everywhere: on POCL 3.1 loading it was
      * measured faster (28 ms to a first result) than a source build served by
-     * POCL's own kernel cache (68 ms); README "Program cache" has the figures.
+     * POCL's own kernel cache (68 ms); docs/guide.md "Program cache" has the figures.
      * CLGRAD_CACHE_MODE=source makes the driver's cache the only one. */
     const char *mode = getenv("CLGRAD_CACHE_MODE");
     ctx->cache_binary = 1;

@@ -1,6 +1,6 @@
 /* Datasets: device-resident X (n×d) and Y (n×q), from host arrays or generated;
  * or, when they do not fit the device (or streaming is forced), host-resident
- * arrays that loaders upload batch by batch (README "Datasets larger than device memory"). */
+ * arrays that loaders upload batch by batch (docs/performance.md "Datasets larger than device memory"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -69,7 +69,20 @@ static void fill_info(cl_platform_id p, cl_device_id d, clg_device_info *info)
     info->max_work_group_size = wg;
 }
 
+static clg_status enumerate_locked(device_table *tab);
+
+/* Platform and device queries run one thread at a time: POCL initialises its devices
+ * lazily on the first queries, and two threads doing so at once crashed in
+ * clGetDeviceInfo (tests/test_threads.c). */
 static clg_status enumerate(device_table *tab)
+{
+    clg_process_lock();
+    clg_status s = enumerate_locked(tab);
+    clg_process_unlock();
+    return s;
+}
+
+static clg_status enumerate_locked(device_table *tab)
 {
     cl_platform_id plats[MAX_PLATFORMS];
     cl_uint np = 0;

@@ -29,9 +29,12 @@ void clg_gemm_on_create(clg_context *ctx)
     if (ctx->info.type != CLG_DEVICE_CPU) return;
     const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
     const size_t values[] = {GEMM_CPU_MIN_INDIRECT};
-    /* Best effort: a refusal only leaves CLBlast's default. */
+    /* Best effort: a refusal only leaves CLBlast's default. The overrides are CLBlast's
+     * process-wide state: one thread at a time. */
+    clg_process_lock();
     (void)CLBlastOverrideParameters(ctx->device, "GemmRoutine", CLBlastPrecisionSingle, 1, names,
                                     values);
+    clg_process_unlock();
 }
 
 clg_status clg_gemm_mode(const clg_context *ctx, clg_gemm_choice *mode)
@@ -59,13 +62,13 @@ int clg_gemm_wide(clg_gemm_choice mode, size_t M, size_t N, size_t K)
  * against 5 ms with a wait after each product. The in-order queue makes sharing safe;
  * a buffer replaced by a larger one is freed by the runtime once its users completed. */
 static clg_status scratch(clg_context *ctx, int ta, int tb, size_t M, size_t N, size_t K,
-                          size_t lda, size_t ldb, size_t ldc, cl_mem *out)
+                          size_t lda, size_t ldb, size_t c_off, size_t ldc, cl_mem *out)
 {
     cl_command_queue queue = ctx->queue;
     size_t bytes = 0; /* in bytes (checked: 2x896x256 floats for a 784x256x256 AᵀB) */
     CLBlastStatusCode st = CLBlastSGemmTempBufferSize(
         CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 0, lda, 0, ldb, 0, ldc, &queue,
+        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 0, lda, 0, ldb, c_off, ldc, &queue,
         &bytes);
     if (st != CLBlastSuccess)
         return clg_fail(ctx, CLG_ERR_BLAS, "CLBlastSGemmTempBufferSize %zux%zux%zu failed with CLBlast status %d",
@@ -94,14 +97,21 @@ clg_status clg_gemm_clblast(clg_context *ctx, int ta, int tb, size_t M, size_t N
                             cl_mem A, size_t lda, cl_mem B, size_t ldb, float beta, cl_mem C,
                             size_t ldc, const char *what)
 {
+    return clg_gemm_clblast_at(ctx, ta, tb, M, N, K, A, lda, B, ldb, beta, C, 0, ldc, what);
+}
+
+clg_status clg_gemm_clblast_at(clg_context *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                               cl_mem A, size_t lda, cl_mem B, size_t ldb, float beta, cl_mem C,
+                               size_t c_off, size_t ldc, const char *what)
+{
     cl_command_queue queue = ctx->queue;
     cl_mem tmp = NULL;
-    clg_status s = scratch(ctx, ta, tb, M, N, K, lda, ldb, ldc, &tmp);
+    clg_status s = scratch(ctx, ta, tb, M, N, K, lda, ldb, c_off, ldc, &tmp);
     if (s != CLG_OK) return s;
     CLBlastStatusCode st = CLBlastSgemmWithTempBuffer(
         CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
         tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, beta,
-        C, 0, ldc, &queue, NULL, tmp);
+        C, c_off, ldc, &queue, NULL, tmp);
     if (st == CLBlastSuccess) return CLG_OK;
     if (st == CLBlastOpenCLOutOfResources || st == CLBlastOpenCLOutOfHostMemory ||
         st == CLBlastTempBufferAllocFailure)

@@ -69,6 +69,15 @@ clg_status clg_fail_cl(const clg_context *ctx, cl_int err, const char *op);
 const char *clg_cl_error_name(cl_int err);
 void clg_clear_error(const clg_context *ctx);
 
+/* file.c: writes buf to path whole or not at all (temporary + fsync + rename + directory
+ * fsync); follows symlinks, refuses non-regular files, removes temporaries that dead
+ * processes left for the same path. A failure is CLG_ERR_IO (or CLG_ERR_HOST_MEMORY) with
+ * the message, starting with op, in msg; no context, so the caller reports it. */
+clg_status clg_file_write_atomic(const char *op, const char *path, const void *buf, size_t len,
+                                 char *msg, size_t msglen);
+int clg_mkdir_p(const char *dir); /* 0 or -1 with errno */
+const char *clg_os_reason(int err, char *buf, size_t len); /* strerror_r into buf */
+
 /* context.c: one process-wide lock for state that OpenCL drivers and CLBlast keep per
  * process (platform and device enumeration, CLBlast's parameter overrides and caches). */
 void clg_process_lock(void);
@@ -260,6 +269,13 @@ void clg_gemm_release(clg_context *ctx);
 clg_status clg_gemm_clblast(clg_context *ctx, int ta, int tb, size_t M, size_t N, size_t K,
                             cl_mem A, size_t lda, cl_mem B, size_t ldb, float beta, cl_mem C,
                             size_t ldc, const char *what);
+/* The same with C starting c_off floats into its buffer. CLBlast's other routines that
+ * need temporary buffers allocate them themselves, and CLBlast 1.5.3 aborts the process
+ * (std::terminate) when such an allocation fails: clgrad's products go through these two,
+ * whose temporary is the context's scratch buffer (tests/test_faults.c). */
+clg_status clg_gemm_clblast_at(clg_context *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                               cl_mem A, size_t lda, cl_mem B, size_t ldb, float beta, cl_mem C,
+                               size_t c_off, size_t ldc, const char *what);
 /* linear.cl: Y = X·W + b; dW = Xᵀ·dY, db = colsum(dY), dX = dY·Wᵀ (dX may be NULL). */
 clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y,
                                  size_t B, size_t d, size_t q);
@@ -291,7 +307,7 @@ clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, s
 /* fused.c (cl/fused.cl): one whole epoch of clg_fit for a single Linear layer with a
  * squared/MSE loss (regression data) or softmax cross-entropy (class ids) and SGD, in
  * one kernel launch per epoch, one per minibatch, or two multi-work-group launches per
- * minibatch (README "Performance"; CLGRAD_FUSED=0|auto|minibatch|epoch|pipeline). *handled = 0 and nothing done
+ * minibatch (docs/performance.md; CLGRAD_FUSED=0|auto|minibatch|epoch|pipeline). *handled = 0 and nothing done
  * when the setup is not eligible (the caller runs its unfused epoch, loader untouched);
  * else it starts the loader's epoch itself, enqueues every step without waiting, adds
  * the steps to *steps and sets *handled = 1. */

@@ -88,6 +88,42 @@ static size_t split(reader *r, char *line, size_t len, size_t *bad, clg_status *
     }
 }
 
+/* Longest line read, in bytes without its newline: a file without newlines (a binary
+ * file, /dev/zero) is refused after this much rather than read whole into memory. */
+#define CSV_MAX_LINE ((size_t)16 << 20)
+
+enum { LINE_END = -1, LINE_TOO_LONG = -2, LINE_NO_MEMORY = -3 };
+
+/* Reads one line into *buf (NUL-terminated, without its '\n'); returns its length or a
+ * LINE_* code. */
+static ssize_t next_line(FILE *fp, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    int c;
+    for (;;) {
+        c = getc_unlocked(fp);
+        if (c == EOF || c == '\n') break;
+        if (len == CSV_MAX_LINE) return LINE_TOO_LONG;
+        if (len + 1 >= *cap) {
+            size_t ncap = *cap ? 2 * *cap : 256;
+            if (ncap > CSV_MAX_LINE + 1) ncap = CSV_MAX_LINE + 1;
+            char *nb = realloc(*buf, ncap);
+            if (!nb) return LINE_NO_MEMORY;
+            *buf = nb;
+            *cap = ncap;
+        }
+        (*buf)[len++] = (char)c;
+    }
+    if (c == EOF && len == 0) return LINE_END;
+    if (!*buf) { /* an empty first line */
+        *buf = malloc(256);
+        if (!*buf) return LINE_NO_MEMORY;
+        *cap = 256;
+    }
+    (*buf)[len] = '\0';
+    return (ssize_t)len;
+}
+
 enum { NUM_OK, NUM_NOT_A_NUMBER, NUM_NONFINITE };
 
 static int parse_number(const field *f, float *out)
@@ -113,9 +149,22 @@ static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o
     clg_status s = CLG_OK;
     ssize_t got;
 
-    while ((got = getline(&line, &linecap, fp)) >= 0) {
-        size_t len = (size_t)got;
+    flockfile(fp); /* for getc_unlocked */
+    while ((got = next_line(fp, &line, &linecap)) != LINE_END) {
         lineno++;
+        if (got == LINE_TOO_LONG) {
+            s = clg_fail(NULL, CLG_ERR_FORMAT,
+                         "%s: line %zu is longer than the limit of %zu bytes (no newline within "
+                         "it: not a CSV file?)",
+                         path, lineno, CSV_MAX_LINE);
+            goto done;
+        }
+        if (got == LINE_NO_MEMORY) {
+            s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", path,
+                         lineno);
+            goto done;
+        }
+        size_t len = (size_t)got;
         char *p = line;
         if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
         while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
@@ -167,7 +216,9 @@ static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o
         }
 
         if (rows == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
+            /* 64 rows first, fewer when rows are wide: one 16 MiB line of "1,1,..." must
+             * not cost 64 rows of 8 M values before its second line is seen. */
+            size_t ncap = cap ? 2 * cap : cols <= 1024 ? 64 : 65536 / cols + 1;
             if (ncap > SIZE_MAX / sizeof(float) / cols) {
                 s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: too many rows", path);
                 goto done;
@@ -214,6 +265,7 @@ static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o
     }
 
 done:
+    funlockfile(fp);
     free(line);
     free(r.fields);
     if (s != CLG_OK) {

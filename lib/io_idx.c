@@ -4,15 +4,19 @@
  * output array that grows with what was actually read, so a header that claims
  * a huge array over a short file costs no huge allocation. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
 
 #define IDX_MAX_ELEMENTS ((size_t)INT32_MAX) /* 2^31 - 1 */
 #define IDX_LABEL_LIMIT 16777216.0           /* 2^24: ids stay exact as float */
+#define DEFLATE_MAX_RATIO 1032               /* the most deflate can expand its input */
 
 typedef struct idx_type {
     uint8_t code;
@@ -28,6 +32,7 @@ static const idx_type idx_types[] = {
 typedef struct idx_src {
     gzFile gz;
     const char *path;
+    int64_t file_size; /* bytes on disk; -1 when not a regular file */
 } idx_src;
 
 static const char *kind(const idx_src *s) { return gzdirect(s->gz) ? "" : " (gzip)"; }
@@ -165,6 +170,31 @@ static clg_status read_header(idx_src *s, const idx_type **type, clg_idx *h)
     return CLG_OK;
 }
 
+/* The payload the header declares must fit in the file: refused before any allocation
+ * (a plain file must hold it; a gzip file cannot expand beyond deflate's ratio). */
+static clg_status check_size(const idx_src *s, const idx_type *t, const clg_idx *h)
+{
+    if (s->file_size < 0) return CLG_OK;
+    const uint64_t need = (uint64_t)h->count * t->size, head = 4 + 4 * (uint64_t)h->ndim;
+    const uint64_t size = (uint64_t)s->file_size;
+    if (gzdirect(s->gz)) {
+        const uint64_t have = size > head ? size - head : 0;
+        if (have < need)
+            return clg_fail(NULL, CLG_ERR_FORMAT,
+                            "%s: payload: truncated: %zu elements of %s need %llu bytes, the file "
+                            "has %llu",
+                            s->path, h->count, t->name, (unsigned long long)need,
+                            (unsigned long long)have);
+    } else if (need / DEFLATE_MAX_RATIO > size) {
+        return clg_fail(NULL, CLG_ERR_FORMAT,
+                        "%s (gzip): payload: %zu elements of %s need %llu bytes, more than a "
+                        "%llu-byte gzip file can hold (deflate expands at most %d:1)",
+                        s->path, h->count, t->name, (unsigned long long)need,
+                        (unsigned long long)size, DEFLATE_MAX_RATIO);
+    }
+    return CLG_OK;
+}
+
 static clg_status read_payload(idx_src *s, const idx_type *t, size_t count, float **out)
 {
     unsigned char buf[1 << 16];
@@ -223,15 +253,21 @@ clg_status clg_idx_read(const char *path, clg_idx *out)
 {
     if (out) memset(out, 0, sizeof *out);
     if (!path || !out) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_idx_read: NULL argument");
-    errno = 0;
-    idx_src s = {.gz = gzopen(path, "rb"), .path = path};
-    if (!s.gz)
-        return clg_fail(NULL, errno ? CLG_ERR_IO : CLG_ERR_HOST_MEMORY, "%s: cannot open: %s", path,
-                        errno ? strerror(errno) : "zlib is out of memory");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    idx_src s = {.path = path, .file_size = -1};
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) s.file_size = (int64_t)sb.st_size;
+    s.gz = gzdopen(fd, "rb");
+    if (!s.gz) {
+        close(fd);
+        return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: cannot open: zlib is out of memory", path);
+    }
     clg_idx h;
     memset(&h, 0, sizeof h);
     const idx_type *t = NULL;
     clg_status st = read_header(&s, &t, &h);
+    if (st == CLG_OK) st = check_size(&s, t, &h);
     if (st == CLG_OK) st = read_payload(&s, t, h.count, &h.data);
     gzclose(s.gz);
     if (st != CLG_OK) return st;

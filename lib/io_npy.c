@@ -45,8 +45,13 @@ static int peek(parser *ps) { return ps->p < ps->end ? (unsigned char)*ps->p : -
 
 static clg_status syntax(const parser *ps, const char *what)
 {
-    return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header dict: %s at \"%.24s\"", ps->path, what,
-                    ps->p < ps->end ? ps->p : "(end of header)");
+    /* The header text is not NUL-terminated: quote at most what is left of it. */
+    const size_t left = ps->p < ps->end ? (size_t)(ps->end - ps->p) : 0;
+    if (!left)
+        return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header dict: %s at the end of the header",
+                        ps->path, what);
+    return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header dict: %s at \"%.*s\"", ps->path, what,
+                    (int)(left < 24 ? left : 24), ps->p);
 }
 
 /* A Python string literal in single or double quotes, without escapes. */

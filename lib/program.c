@@ -108,41 +108,24 @@ out:
     return payload;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
-/* Temp file + rename: a reader sees the old file or the whole new one. */
+/* Header + binary, written whole or not at all: a reader sees the old file or the new one. */
 static int cache_write(const char *dir, const char *path, uint64_t key, const unsigned char *bin,
                        size_t len)
 {
-    if (mkdir_p(dir)) return -1;
-    char tmp[1300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)clock());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) return -1;
-    unsigned char hdr[CACHE_HEADER] = {0};
-    memcpy(hdr, CACHE_MAGIC, 8);
-    hdr[8] = CACHE_FORMAT;
-    put64(hdr + 16, key);
-    put64(hdr + 24, len);
-    put64(hdr + 32, clg_hash64(bin, len, CLG_HASH_SEED));
-    int ok = write(fd, hdr, CACHE_HEADER) == CACHE_HEADER && write(fd, bin, len) == (ssize_t)len;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    if (clg_mkdir_p(dir)) return -1;
+    unsigned char *file = malloc(CACHE_HEADER + len);
+    if (!file) return -1;
+    memset(file, 0, CACHE_HEADER);
+    memcpy(file, CACHE_MAGIC, 8);
+    file[8] = CACHE_FORMAT;
+    put64(file + 16, key);
+    put64(file + 24, len);
+    put64(file + 32, clg_hash64(bin, len, CLG_HASH_SEED));
+    memcpy(file + CACHE_HEADER, bin, len);
+    char msg[256]; /* a failed store is counted, not reported */
+    int rc = clg_file_write_atomic("program cache", path, file, CACHE_HEADER + len, msg, sizeof msg) ? -1 : 0;
+    free(file);
+    return rc;
 }
 
 static void keep_build_log(clg_context *ctx, cl_program prog)
@@ -247,7 +230,7 @@ clg_status clg_kernel_get(clg_context *ctx, const char *program, const char *ker
         }
     if (ctx->kernel_count == CLG_MAX_KERNELS)
         return clg_fail(ctx, CLG_ERR_STATE, "too many kernels in one context");
-    cl_program p;
+    cl_program p = NULL; /* quiets -Wmaybe-uninitialized in the TSan build */
     clg_status s = get_program(ctx, program, &p);
     if (s != CLG_OK) return s;
     cl_int err;

@@ -30,7 +30,7 @@ static clg_status blas_fail(const clg_context *ctx, CLBlastStatusCode st, const 
 }
 
 /* Everything the host needs, in one device buffer so that one read fetches it:
- * [means (p)] [centred column sums (p)] [upper triangle of ZcᵀZc (p×p)], p = d + q. */
+ * [means (p)] [centred column sums (p)] [ZcᵀZc (p×p)], p = d + q. */
 static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float *host)
 {
     const size_t n = ds->n, d = ds->d, q = ds->q, p = d + q;
@@ -44,7 +44,7 @@ static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float 
         s = clg_buffer_create(ctx, (2 * p + p * p) * sizeof(float), "solve results", &R);
     if (s != CLG_OK) goto done;
 
-    /* Z = [X | Y] with row pitch p, so one SYRK yields XᵀX and XᵀY together. */
+    /* Z = [X | Y] with row pitch p, so one product yields XᵀX and XᵀY together. */
     const size_t zero3[3] = {0, 0, 0};
     const size_t xdst[3] = {0, 0, 0}, ydst[3] = {d * sizeof(float), 0, 0};
     const size_t xreg[3] = {d * sizeof(float), n, 1}, yreg[3] = {q * sizeof(float), n, 1};
@@ -85,12 +85,11 @@ static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float 
         s = blas_fail(ctx, st, "CLBlastSgemv (centred column sums)");
         goto done;
     }
-    st = CLBlastSsyrk(CLBlastLayoutRowMajor, CLBlastTriangleUpper, CLBlastTransposeYes, p, n,
-                      1.0f, Z, 0, p, 0.0f, R, 2 * p, p, &queue, NULL);
-    if (st != CLBlastSuccess) {
-        s = blas_fail(ctx, st, "CLBlastSsyrk (Z^T Z)");
-        goto done;
-    }
+    /* ZᵀZ by SGEMM on the context's scratch buffer rather than CLBlastSsyrk, which
+     * allocates its own temporaries and aborts the process when that fails (gemm.c). */
+    s = clg_gemm_clblast_at(ctx, 1, 0, p, p, n, Z, p, Z, p, 0.0f, R, 2 * p, p,
+                            "clg_solve_normal (Z^T Z)");
+    if (s != CLG_OK) goto done;
     err = clEnqueueReadBuffer(queue, R, CL_TRUE, 0, (2 * p + p * p) * sizeof(float), host, 0,
                               NULL, NULL);
     if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clg_solve_normal: clEnqueueReadBuffer");
@@ -159,9 +158,8 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
             s = blas_fail(ctx, st, "CLBlastSgemv (centred column sums)");
             break;
         }
-        st = CLBlastSsyrk(CLBlastLayoutRowMajor, CLBlastTriangleUpper, CLBlastTransposeYes, p, k,
-                          1.0f, Z, 0, p, 1.0f, R, 2 * p, p, &queue, NULL);
-        if (st != CLBlastSuccess) s = blas_fail(ctx, st, "CLBlastSsyrk (Z^T Z)");
+        s = clg_gemm_clblast_at(ctx, 1, 0, p, p, k, Z, p, Z, p, 1.0f, R, 2 * p, p,
+                                "clg_solve_normal (Z^T Z)");
     }
     if (s == CLG_OK) {
         err = clEnqueueReadBuffer(queue, R, CL_TRUE, p * sizeof(float),
@@ -245,7 +243,7 @@ clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridg
     s = ds->streamed ? streamed_moments(ctx, ds, mom) : device_moments(ctx, ds, mom);
     if (s != CLG_OK) goto done;
     for (size_t i = 0; i < 2 * p + p * p; i++) {
-        /* Only the upper triangle of the Gram block was written. */
+        /* The upper triangle of the Gram block is what the solve uses. */
         if (i >= 2 * p && (i - 2 * p) % p < (i - 2 * p) / p) continue;
         if (!isfinite(mom[i])) {
             s = clg_fail(ctx, CLG_ERR_NONFINITE,

@@ -191,10 +191,14 @@ static void config_neighbour(uint64_t *rng, const size_t *best, size_t *v)
     }
 }
 
+/* CLBlast's parameter overrides are process-wide state: one thread at a time. */
 static CLBlastStatusCode override(const clg_context *ctx, const size_t *v)
 {
-    return CLBlastOverrideParameters(ctx->device, "Xgemm", CLBlastPrecisionSingle, NP,
-                                     (const char **)param_names, v);
+    clg_process_lock();
+    CLBlastStatusCode bs = CLBlastOverrideParameters(ctx->device, "Xgemm", CLBlastPrecisionSingle,
+                                                     NP, (const char **)param_names, v);
+    clg_process_unlock();
+    return bs;
 }
 
 /* ---------------------------------------------------------------------- file */
@@ -219,19 +223,6 @@ static int tune_path(const clg_context *ctx, char *out, size_t n)
     return 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* Writes the file atomically; on failure returns -1 with *why set. */
 static int tune_write(const clg_context *ctx, const char *path, const size_t *v, double g_untuned,
                       double g_tuned, const char **why)
@@ -254,24 +245,13 @@ static int tune_write(const clg_context *ctx, const char *path, const size_t *v,
         *why = "file text too long";
         return -1;
     }
-    if (mkdir_p(ctx->cache_dir)) {
+    if (clg_mkdir_p(ctx->cache_dir)) {
         *why = strerror(errno);
         return -1;
     }
-    char tmp[1300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)clock());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) {
-        *why = strerror(errno);
-        return -1;
-    }
-    int ok = write(fd, text, (size_t)len) == (ssize_t)len;
-    if (!ok) *why = "short write";
-    ok = fsync(fd) == 0 && ok;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path)) {
-        if (ok) *why = strerror(errno);
-        unlink(tmp);
+    static _Thread_local char msg[512];
+    if (clg_file_write_atomic("clgrad tune", path, text, (size_t)len, msg, sizeof msg) != CLG_OK) {
+        *why = msg;
         return -1;
     }
     return 0;

@@ -63,4 +63,13 @@ static inline char *test_tmpdir(void)
     cr_assert_not_null(mkdtemp(dir));
     return dir;
 }
+
+/* 1 when the tests run under a simulator (Oclgrind: CLGRAD_TEST_SMALL=1, set by the
+ * oclgrind_* entries of tests/CMakeLists.txt): tests that train for long then use fewer
+ * rows and epochs, keeping what they check and their assertions (docs/oclgrind.md). */
+static inline int test_small(void)
+{
+    const char *v = getenv("CLGRAD_TEST_SMALL");
+    return v && v[0] && strcmp(v, "0") != 0;
+}
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,6 +165,9 @@ static void expect_rejected(clg_context *ctx, const char *dir, const unsigned ch
     if (needle)
         cr_expect(strstr(clg_last_error(ctx), needle), "%s: message '%s' should name '%s'", what,
                   clg_last_error(ctx), needle);
+    char input[160];
+    snprintf(input, sizeof input, "checkpoint: %s", what);
+    if (s == want) bad_input_record(input, clg_status_string(s), clg_last_error(ctx));
     clg_model *m = mlp(ctx, 11, 4);
     float before[NPARAM_FLOATS], after[NPARAM_FLOATS];
     params(m, before);
@@ -630,13 +634,12 @@ Test(checkpoint, failed_saves_leave_earlier_files_and_no_temporaries)
     cr_expect(strstr(clg_last_error(ctx), "Not a directory") && strstr(clg_last_error(ctx), bad),
               "reason and path: %s", clg_last_error(ctx));
 
-    /* Target is an existing non-empty directory: the temporary is written, the
-     * rename fails, the temporary is removed. */
+    /* Target is an existing non-empty directory: refused before anything is written. */
     const char *target = join(dir, "target");
     cr_assert_eq(mkdir(target, 0755), 0);
     spit(join(target, "inside"), (const unsigned char *)"x", 1);
     cr_expect_eq(clg_model_save(other, NULL, NULL, target), CLG_ERR_IO);
-    cr_expect(strstr(clg_last_error(ctx), "rename") && strstr(clg_last_error(ctx), target),
+    cr_expect(strstr(clg_last_error(ctx), "is a directory") && strstr(clg_last_error(ctx), target),
               "message: %s", clg_last_error(ctx));
     struct stat st;
     cr_expect(stat(target, &st) == 0 && S_ISDIR(st.st_mode), "the directory is still there");
@@ -772,5 +775,82 @@ Test(checkpoint, overwrite_is_atomic_for_concurrent_readers)
     free((void *)r.b);
     clg_model_destroy(ma);
     clg_model_destroy(mb);
+    clg_context_destroy(ctx);
+}
+
+/* Caps this test process's address space at its current size plus extra bytes, so that
+ * reading a sparse file whole fails instead of succeeding slowly (Criterion runs each test
+ * in a process of its own). Not under sanitizers, whose shadow memory needs the room. */
+static void cap_address_space(size_t extra)
+{
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    FILE *f = fopen("/proc/self/statm", "r");
+    cr_assert_not_null(f);
+    unsigned long pages = 0;
+    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+    rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#else
+    (void)extra;
+#endif
+}
+
+/* Issue 9: a 2 GB file given as a checkpoint was read whole before "bad magic". The head
+ * (magic, version, layer table) and the length the layout allows are checked first; the
+ * files are sparse (no disk). */
+Test(checkpoint, oversized_files_are_refused_from_their_header)
+{
+    clg_context *ctx = test_context();
+    const char *dir = test_tmpdir(), *path = join(dir, "good.ckpt");
+    size_t n;
+    unsigned char *good = saved_bytes(ctx, path, &n);
+    clg_model *m = mlp(ctx, 11, 4), *out = NULL;
+    clg_optimizer *opt;
+    clg_sgd_options o = {0.1f, 0.9f, 0, 0, 0};
+    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &o, &opt));
+    const char *opath = join(dir, "opt.ckpt");
+    CLG_OK_OR_FAIL(ctx, clg_model_save(m, opt, NULL, opath));
+    float before[NPARAM_FLOATS], after[NPARAM_FLOATS];
+    params(m, before);
+    cap_address_space((size_t)512 << 20);
+    const off_t big = (off_t)2 << 30;
+
+    const char *junk = join(dir, "junk.bin");
+    spit(junk, (const unsigned char *)"", 0);
+    cr_assert_eq(truncate(junk, big), 0, "truncate: %s", strerror(errno));
+    EXPECT_REFUSED(ctx, clg_model_load(ctx, junk, &out, NULL, 0), CLG_ERR_FORMAT,
+                   "not a clgrad checkpoint (bad magic)", "2 GB file that is not a checkpoint");
+    cr_expect_null(out);
+
+    cr_assert_eq(truncate(path, big), 0);
+    char needle[160];
+    snprintf(needle, sizeof needle, "file length %lld, the layout needs %zu (%lld trailing bytes)",
+             (long long)big, n, (long long)big - (long long)n);
+    EXPECT_REFUSED(ctx, clg_model_load(ctx, path, &out, NULL, 0), CLG_ERR_FORMAT, needle,
+                   "checkpoint followed by 2 GB of zeros");
+    EXPECT_REFUSED(ctx, clg_model_load_into(m, NULL, path), CLG_ERR_FORMAT, needle,
+                   "checkpoint followed by 2 GB of zeros (load into a model)");
+
+    /* With optimizer state the most the layout can take: 1 group, every momentum buffer. */
+    cr_assert_eq(truncate(opath, big), 0);
+    const size_t most = HEADER + 20 * LAYERS + 4 * NPARAM_FLOATS + 4 + 20 + 4 * 4 + 8 + 4 +
+                        4 * NPARAM_FLOATS + 4;
+    snprintf(needle, sizeof needle, "file length %lld, the layout needs at most %zu (1 optimizer groups)",
+             (long long)big, most);
+    EXPECT_REFUSED(ctx, clg_model_load_into(m, opt, opath), CLG_ERR_FORMAT, needle,
+                   "checkpoint with optimizer state followed by 2 GB of zeros");
+    params(m, after);
+    cr_expect_arr_eq(before, after, sizeof before, "a refused load changed the model");
+
+    /* 1 TB: the head is all that is read (an allocation of the file would fail). */
+    cr_assert_eq(truncate(junk, (off_t)1 << 40), 0, "truncate: %s", strerror(errno));
+    EXPECT_REFUSED(ctx, clg_model_load(ctx, junk, &out, NULL, 0), CLG_ERR_FORMAT, "bad magic",
+                   "1 TB sparse file given as a checkpoint");
+    clg_sgd_destroy(opt);
+    clg_model_destroy(m);
+    free(good);
     clg_context_destroy(ctx);
 }

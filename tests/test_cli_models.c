@@ -194,3 +194,37 @@ Test(cli_models, bad_models_and_options)
     cr_expect_eq(run("train --data %s --model softmax --save /proc/forbidden/m.clg --epochs 1", tr), 1, "%s", out);
     cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
 }
+
+/* Issue 9: a CSV label of 3e9 with --model softmax was cast to int32_t before its range
+ * was checked (undefined behaviour). It is refused, naming the row and the limit. */
+Test(cli_models, class_labels_are_range_checked_before_the_cast)
+{
+    const char *d = test_tmpdir();
+    static const struct {
+        const char *label, *needle;
+    } cases[] = {
+        {"3e9", "row 2: label 3e+09 is not a class id (an integer in 0..10000000)"},
+        {"-1", "row 2: label -1 is not a class id (an integer in 0..10000000)"},
+        {"1.5", "row 2: label 1.5 is not a class id (an integer in 0..10000000)"},
+        {"10000001", "row 2: label 1e+07 is not a class id (an integer in 0..10000000)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/labels%zu.csv", d, k);
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "x1,x2,class\n0.1,0.2,0\n0.3,0.4,%s\n", cases[k].label);
+        fclose(f);
+        cr_expect_eq(run("train --data %s --model softmax --epochs 1", path), 1, "%s", out);
+        const char *line = strstr(out, cases[k].needle);
+        cr_expect(line != NULL, "label %s: output lacks \"%s\":\n%s", cases[k].label,
+                  cases[k].needle, out);
+        if (!line) continue;
+        cr_expect(strstr(out, ": \n") == NULL, "label %s: no line without its message:\n%s",
+                  cases[k].label, out);
+        char input[64], msg[256];
+        snprintf(input, sizeof input, "CSV class label %s (--model softmax)", cases[k].label);
+        snprintf(msg, sizeof msg, "%.*s", (int)strcspn(line, "\n"), line);
+        bad_input_record(input, "exit 1", msg);
+    }
+}

@@ -1,6 +1,9 @@
 /* CSV reader: files the test writes itself, valid (header or not, label anywhere, CRLF,
  * spaces, quotes, tabs) and malformed (every error status, with the line in the message,
  * and nothing returned). */
+#include <errno.h>
+#include <unistd.h>
+
 #include "helpers.h"
 
 static char path_buf[256];
@@ -71,6 +74,11 @@ static void expect_error(const char *text, const clg_csv_options *o, clg_status 
     cr_expect(strstr(msg, needle1) && strstr(msg, needle2), "message \"%s\" lacks \"%s\"/\"%s\"",
               msg, needle1, needle2);
     cr_expect(X == NULL && y == NULL && n == 0 && d == 0, "partial result on error");
+    char input[96] = "CSV ";
+    size_t k = strlen(input);
+    for (const char *c = text ? text : "(missing file)"; *c && k < sizeof input - 4; c++)
+        k += (size_t)snprintf(input + k, sizeof input - k, "%s", *c == '\n' ? "⏎" : (char[2]){*c, 0});
+    if (s == want) bad_input_record(input, clg_status_string(s), msg);
 }
 
 Test(csv, malformed_files)
@@ -159,4 +167,30 @@ Test(csv, dataset_from_csv)
     cr_expect(strstr(clg_last_error(ctx), "line 2"), "context message: %s", clg_last_error(ctx));
     cr_expect_eq(clg_dataset_from_csv(NULL, "x.csv", NULL, &ds), CLG_ERR_INVALID_ARGUMENT);
     clg_context_destroy(ctx);
+}
+
+/* Issue 9: a one-line 2 GB file was read whole (getline) before the line error. Lines are
+ * capped at 16 MiB; the file here is sparse (its tail reads as NUL bytes, no disk used). */
+Test(csv, a_line_beyond_the_limit_is_refused_after_the_limit)
+{
+    const char *p = write_file("long.csv", "");
+    cr_assert_eq(truncate(p, (off_t)2 << 30), 0, "truncate: %s", strerror(errno));
+    float *X = NULL, *y = NULL;
+    size_t n = 0, d = 0;
+    EXPECT_REFUSED(NULL, clg_csv_read(p, NULL, &X, &y, &n, &d), CLG_ERR_FORMAT,
+                   "line 1 is longer than the limit of 16777216 bytes", "CSV of one 2 GB line");
+    cr_expect(X == NULL && y == NULL && n == 0, "partial result on error");
+
+    /* The line number counts the good lines before it. */
+    p = write_file("long3.csv", "1,2,3\n4,5,6\n7,");
+    cr_assert_eq(truncate(p, (off_t)1 << 30), 0, "truncate: %s", strerror(errno));
+    EXPECT_REFUSED(NULL, clg_csv_read(p, NULL, &X, &y, &n, &d), CLG_ERR_FORMAT,
+                   "line 3 is longer than the limit of 16777216 bytes",
+                   "CSV whose third line has 1 GB");
+
+    /* A line of exactly the limit is still read (it then fails as a one-column line). */
+    p = write_file("limit.csv", "");
+    cr_assert_eq(truncate(p, (off_t)16 << 20), 0);
+    EXPECT_REFUSED(NULL, clg_csv_read(p, NULL, &X, &y, &n, &d), CLG_ERR_FORMAT,
+                   "line 1 has 1 column", "CSV of one line of exactly 16 MiB");
 }

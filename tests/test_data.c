@@ -121,6 +121,7 @@ static void expect_fail(clg_context *ctx, clg_status got, clg_status want, const
     const char *msg = clg_last_error(ctx);
     cr_expect(msg[0] != '\0', "%s: message must not be empty", what);
     if (needle) cr_expect(strstr(msg, needle), "%s: message '%s' names '%s'", what, msg, needle);
+    if (got == want) bad_input_record(what, clg_status_string(got), msg);
 }
 
 Test(data, synthetic_bad_arguments)

@@ -4,6 +4,10 @@
  * and nothing returned. */
 #include <float.h>
 #include <math.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "helpers.h"
@@ -172,6 +176,9 @@ static void expect_error(const char *path, clg_status want, const char *needle1,
               "message \"%s\" lacks \"%s\"/\"%s\"/\"%s\"", msg, base, needle1, needle2);
     cr_expect(m.data == NULL && m.count == 0 && m.ndim == 0 && m.dtype == 0 && m.dims[0] == 0,
               "partial result on error");
+    char input[160];
+    snprintf(input, sizeof input, "IDX file%s: %s, %s", strstr(path, ".gz") ? " (gzip)" : "", needle1, needle2);
+    if (s == want) bad_input_record(input, clg_status_string(s), msg);
 }
 
 static void expect_bytes_error(const unsigned char *b, size_t n, int gz, clg_status want,
@@ -380,4 +387,56 @@ Test(idx, image_label_pair_errors)
     expect_pair_error(img, "/nonexistent/l.idx", CLG_ERR_IO, "l.idx", "cannot open");
     expect_pair_error("/nonexistent/i.idx", lab3, CLG_ERR_IO, "i.idx", "cannot open");
     expect_pair_error(NULL, lab3, CLG_ERR_INVALID_ARGUMENT, "NULL", "read_pair");
+}
+
+/* Caps this test process's address space at its current size plus extra bytes, so that an
+ * allocation the size of a file fails instead of succeeding slowly (Criterion runs each
+ * test in a process of its own). Not under sanitizers, whose shadow memory needs the room. */
+static void cap_address_space(size_t extra)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    (void)extra;
+    return;
+#endif
+    FILE *f = fopen("/proc/self/statm", "r");
+    cr_assert_not_null(f);
+    unsigned long pages = 0;
+    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+    rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+}
+
+/* Issue 9: a header whose payload exceeds the file is refused before any allocation, with
+ * the figures. A plain file must hold the payload (here a 4 GiB sparse file under a 17 GB
+ * claim, which was read whole before); a gzip file cannot expand more than 1032:1. */
+Test(idx, declared_payload_beyond_the_file_is_refused_before_reading_it)
+{
+    unsigned char buf[64];
+    const uint32_t dims[2] = {46341, 46340}; /* 2147441940 float64: 17179535520 bytes */
+    size_t len = encode(buf, 0x0E, 2, dims, NULL, 0);
+    const char *p = tmp_path("huge.idx");
+    write_bytes(p, buf, len, 0);
+    cr_assert_eq(truncate(p, (off_t)4 << 30), 0, "truncate: %s", strerror(errno));
+    cap_address_space((size_t)256 << 20);
+    clg_idx m;
+    EXPECT_REFUSED(NULL, clg_idx_read(p, &m), CLG_ERR_FORMAT,
+                   "payload: truncated: 2147441940 elements of float64 need 17179535520 bytes, "
+                   "the file has 4294967284",
+                   "IDX header claiming 17 GB in a 4 GiB file");
+    cr_expect_null(m.data);
+
+    p = tmp_path("huge.idx.gz");
+    write_bytes(p, buf, len, 1);
+    char needle[160];
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    snprintf(needle, sizeof needle,
+             "2147441940 elements of float64 need 17179535520 bytes, more than a %lld-byte gzip "
+             "file can hold",
+             (long long)sb.st_size);
+    EXPECT_REFUSED(NULL, clg_idx_read(p, &m), CLG_ERR_FORMAT, needle,
+                   "gzip IDX header claiming more than deflate can expand to");
 }

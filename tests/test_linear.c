@@ -11,6 +11,10 @@ typedef struct shape { size_t B, d, q; } shape;
 static const shape shapes[] = {{1, 1, 1},     {10, 2, 1},     {13, 7, 3},   {1, 300, 10},
                                 {257, 300, 10}, {33, 17, 129}, {70, 45, 33}, {128, 64, 96}};
 #define NSHAPES (sizeof shapes / sizeof *shapes)
+/* Under Oclgrind (test_small()) the two largest shapes are left out: the others still
+ * cover every kernel, CLBlast's padded shapes and the auto rule's both sides. */
+#define SMALL_MAX_WORK 200000
+static int skip_shape(shape s) { return test_small() && s.B * s.d * s.q > SMALL_MAX_WORK; }
 #define REL 1e-5
 #define ABS 1e-6
 
@@ -44,7 +48,8 @@ Test(linear, forward_matches_double_reference_with_guards)
     clg_context *ctx = test_context();
     for (size_t m = 0; m < NMODES; m++) {
         setenv("CLGRAD_GEMM", gemm_modes[m], 1);
-        for (size_t i = 0; i < NSHAPES; i++) check_forward(ctx, shapes[i], 100 + i);
+        for (size_t i = 0; i < NSHAPES; i++)
+            if (!skip_shape(shapes[i])) check_forward(ctx, shapes[i], 100 + i);
     }
     clg_context_destroy(ctx);
 }
@@ -105,6 +110,7 @@ Test(linear, backward_matches_double_reference_with_guards)
     for (size_t m = 0; m < NMODES; m++) {
         setenv("CLGRAD_GEMM", gemm_modes[m], 1);
         for (size_t i = 0; i < NSHAPES; i++) {
+            if (skip_shape(shapes[i])) continue;
             check_backward(ctx, shapes[i], 200 + i, 1);
             check_backward(ctx, shapes[i], 300 + i, 0);
         }
@@ -141,7 +147,7 @@ Test(linear, relu_forward_backward_with_guards)
 Test(linear, forward_is_deterministic_bitwise)
 {
     clg_context *ctx = test_context();
-    size_t B = 257, d = 300, q = 10;
+    size_t B = test_small() ? 65 : 257, d = test_small() ? 120 : 300, q = 10;
     uint64_t seed = 9;
     float *X = ref_random(&seed, B * d, -1, 1), *W = ref_random(&seed, d * q, -1, 1);
     float *b = ref_random(&seed, q, -1, 1), *Y1 = malloc(B * q * 4), *Y2 = malloc(B * q * 4);

@@ -3,8 +3,10 @@
  * (magic, version, header length, dict syntax, keys, shapes, truncation at many offsets,
  * trailing bytes, non-finite values): status, a message naming the problem, nothing
  * returned. Then clg_dataset_from_npy for regression data and its shape checks. */
+#include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -201,6 +203,9 @@ static void expect_file_error(const char *p, clg_status want, const char *needle
               "message \"%s\" lacks \"%s\"/\"%s\"/\"%s\"", msg, base, needle1, needle2);
     cr_expect(a.data == NULL && a.count == 0 && a.ndim == 0 && a.shape[0] == 0,
               "partial result on error");
+    char input[160];
+    snprintf(input, sizeof input, ".npy file: %s, %s", needle1, needle2);
+    if (s == want) bad_input_record(input, clg_status_string(s), msg);
 }
 
 static void expect_error(const unsigned char *b, size_t n, clg_status want, const char *needle1,
@@ -437,4 +442,80 @@ Test(npy, dataset_from_npy)
     }
     cr_expect_eq(clg_dataset_from_npy(NULL, X2, Y1, 0, &ds), CLG_ERR_INVALID_ARGUMENT);
     clg_context_destroy(ctx);
+}
+
+/* A dict text written exactly (it ends with its newline), padded with spaces after '{' to
+ * 72 bytes: malloc(72) leaves no slack, so bytes past the header are the allocator's. */
+static const char *exact_header_file(const char *name, const char *text)
+{
+    char dict[73];
+    const size_t len = strlen(text);
+    cr_assert(len <= 72 && text[0] == '{', "test header too long: %s", text);
+    dict[0] = '{';
+    memset(dict + 1, ' ', 72 - len);
+    memcpy(dict + 1 + (72 - len), text + 1, len - 1);
+    dict[72] = '\0';
+    unsigned char file[256];
+    const float v = 1;
+    size_t n = build(file, 1, dict, 0, &v, sizeof v);
+    const char *p = tmp_path(name);
+    write_bytes(p, file, n);
+    return p;
+}
+
+/* Issue 9: syntax() quoted "%.24s" of a header buffer with no NUL, printing heap bytes
+ * past its end for errors within 24 bytes of it. The quote must stop at the header's end. */
+Test(npy, syntax_errors_near_the_end_quote_only_the_header)
+{
+    static const struct {
+        const char *text, *needle, *input;
+    } cases[] = {
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }x\n",
+         "unexpected text after the dict at \"x\n\"", "npy header with trailing garbage"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'a\n",
+         "unterminated string at \"'a\n\"", "npy header with an unterminated key"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1 x\n",
+         "expected ',' or ')' in 'shape' at \"x\n\"", "npy header with a bad shape tuple"},
+        {"{'descr': '<f4', 'fortran_order': Fals\n",
+         "'fortran_order' must be True or False at \"Fals\n\"", "npy header with a bad boolean"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'descr'\n",
+         "expected ':' after a key at the end of the header", "npy header with a key and no value"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const char *p = exact_header_file("tail.npy", cases[k].text);
+        clg_npy a;
+        EXPECT_REFUSED(NULL, clg_npy_read(p, &a), CLG_ERR_FORMAT, cases[k].needle, cases[k].input);
+        const char *msg = clg_last_error(NULL);
+        /* Nothing after the quote: the needle ends the message. */
+        cr_expect_str_eq(msg + strlen(msg) - strlen(cases[k].needle), cases[k].needle,
+                         "%s: the message runs past the header: \"%s\"", cases[k].input, msg);
+        cr_expect_null(a.data);
+    }
+}
+
+/* Shapes whose byte count overflows, or exceeds the file, are refused before any allocation,
+ * with the figures; the file is sparse (no disk). */
+Test(npy, absurd_shapes_are_refused_with_their_figures)
+{
+    unsigned char file[256];
+    size_t n = build(file, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
+                     1, NULL, 0);
+    const char *p = tmp_path("overflow.npy");
+    write_bytes(p, file, n);
+    clg_npy a;
+    EXPECT_REFUSED(NULL, clg_npy_read(p, &a), CLG_ERR_FORMAT,
+                   "element count overflows (dimension 0 = 4611686018427387904)",
+                   "npy shape whose byte count overflows size_t");
+
+    n = build(file, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }", 1,
+              NULL, 0);
+    p = tmp_path("sparse.npy");
+    write_bytes(p, file, n);
+    cr_assert_eq(truncate(p, (off_t)1 << 30), 0, "truncate: %s", strerror(errno));
+    char needle[160];
+    snprintf(needle, sizeof needle,
+             "1000000000000 elements of <f4 need 4000000000000 bytes, the file has %llu",
+             (1ull << 30) - n);
+    EXPECT_REFUSED(NULL, clg_npy_read(p, &a), CLG_ERR_FORMAT, needle,
+                   "npy shape larger than its 1 GiB sparse file");
 }

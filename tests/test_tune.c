@@ -138,7 +138,7 @@ Test(tune, corrupt_foreign_and_truncated_files_are_ignored)
     char key[17];
     snprintf(key, sizeof key, "%s", slash + strlen("/clblast-"));
 
-    /* A hand-made valid file for this device is applied (the format is what README says). */
+    /* A hand-made valid file for this device is applied (the format is what docs/performance.md "Tuning CLBlast" says). */
     make_file(text, sizeof text, key, good);
     write_text(path, text);
     clg_context *ok = test_context();

@@ -1,9 +1,11 @@
 /* clgrad solve: the closed-form least-squares solution on the same data as train. */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_num.h"
 #include "data_args.h"
 #include "report.h"
 
@@ -16,11 +18,10 @@ int cmd_solve(int argc, char **argv)
         int r = data_args_parse(&da, argc, argv, &i);
         if (r < 0) return 2;
         if (r) continue;
-        char *end = NULL;
-        if (!strcmp(argv[i], "--ridge") && i + 1 < argc &&
-            (ridge = strtod(argv[i + 1], &end)) >= 0 && end != argv[i + 1] && !*end) {
-            i++;
-            continue;
+        if (!strcmp(argv[i], "--ridge") && i + 1 < argc) {
+            char why[256];
+            if (cli_real(argv[++i], 0, DBL_MAX, &ridge, why, sizeof why) == 0) continue;
+            fprintf(stderr, "clgrad solve: --ridge: %s\n", why);
         }
         fprintf(stderr, "usage: clgrad solve [data options] [--ridge LAMBDA>=0]\n");
         data_args_usage();

@@ -1,5 +1,6 @@
 /* clgrad train: a linear, softmax or MLP model by minibatch SGD, with an optional
  * test set, checkpoint, CSV log, SVG plot and a progress bar on a terminal. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_num.h"
 #include "data_args.h"
 #include "history.h"
 #include "model_spec.h"
@@ -20,7 +22,8 @@ static void usage(void)
             "         [--model linear|softmax|mlp:H1[,H2...]] [--loss squared|mse|xent]\n"
             "         [--lr R] [--batch 10] [--epochs 3] [--wd 0] [--momentum 0] [--no-shuffle]\n"
             "         [--save model.clg] [--log metrics.csv] [--plot curve.svg] [--no-progress]\n"
-            "  linear defaults to --loss squared --lr 0.03; softmax and mlp to xent and 0.1\n");
+            "  linear defaults to --loss squared --lr 0.03; softmax and mlp to xent and 0.1\n"
+            "  --epochs is at most %d, --batch at most %d\n", CLI_MAX_EPOCHS, CLI_MAX_BATCH);
     data_args_usage();
 }
 
@@ -37,7 +40,10 @@ typedef struct run_state {
     clg_loss_kind loss;
     size_t batch;
     history hist;
-    double t0, epoch_t0;
+    double t0;
+    double epoch_t0;          /* when this epoch's training began: the last report returned */
+    double prog_t;            /* the last progress report, and the samples done by then */
+    size_t prog_samples;
     int progress_shown;
     clg_status failed; /* an evaluation inside the callback failed */
 } run_state;
@@ -45,12 +51,16 @@ typedef struct run_state {
 static void on_progress(size_t epoch, size_t batch, size_t batches, void *user)
 {
     run_state *r = user;
-    double dt = now_s() - r->epoch_t0;
-    size_t samples = batch * r->batch;
+    /* The rate since the previous report (each report follows a wait for the device),
+     * not since the fit or the epoch began: what the device does now. */
+    double t = now_s();
+    size_t n = clg_dataset_size(r->train), samples = batch * r->batch < n ? batch * r->batch : n;
+    double dt = t - r->prog_t, rate = dt > 0 ? (double)(samples - r->prog_samples) / dt : 0.0;
+    r->prog_t = t;
+    r->prog_samples = samples;
     int width = 30, fill = (int)(width * batch / batches);
     fprintf(stderr, "\repoch %zu [%.*s%*s] %zu/%zu  %.0f samples/s", epoch, fill,
-            "##############################", width - fill, "", batch, batches,
-            dt > 0 ? samples / dt : 0.0);
+            "##############################", width - fill, "", batch, batches, rate);
     if (r->hist.count) fprintf(stderr, "  last loss %.6f", r->hist.train_loss[r->hist.count - 1]);
     r->progress_shown = 1;
 }
@@ -58,6 +68,9 @@ static void on_progress(size_t epoch, size_t batch, size_t batches, void *user)
 static void on_epoch(size_t epoch, double loss, void *user)
 {
     run_state *r = user;
+    /* clg_fit calls this once epoch e is done and before e+1 starts: the epoch's time is
+     * from the end of the previous report to now, before this one's own evaluation. */
+    double t = now_s(), rate = clg_dataset_size(r->train) / (t - r->epoch_t0);
     if (r->progress_shown) fprintf(stderr, "\r\033[K");
     printf("epoch %zu, loss %f", epoch, loss);
     double tl = NAN, ta = NAN;
@@ -71,11 +84,11 @@ static void on_epoch(size_t epoch, double loss, void *user)
             if (!isnan(ta)) printf(", test acc %.4f", ta);
         }
     }
-    double t = now_s();
-    printf(", %.0f samples/s\n", clg_dataset_size(r->train) / (t - r->epoch_t0));
+    printf(", %.0f samples/s\n", rate);
     fflush(stdout);
     history_add(&r->hist, loss, tl, ta, t - r->t0);
-    r->epoch_t0 = now_s();
+    r->epoch_t0 = r->prog_t = now_s();
+    r->prog_samples = 0;
 }
 
 typedef struct train_args {
@@ -86,14 +99,29 @@ typedef struct train_args {
     int loss_given, lr_given, progress;
 } train_args;
 
-static int number(const char *opt, const char *v, double min, double *out)
+/* A finite real >= 0 that stays finite as a float (--lr, --wd, --momentum). */
+static int real(const char *opt, const char *v, float *out)
 {
-    char *end;
-    *out = v ? strtod(v, &end) : 0;
-    if (!v || end == v || *end || !(*out >= min)) {
-        fprintf(stderr, "clgrad train: %s wants a number >= %g, got '%s'\n", opt, min, v ? v : "");
+    char why[256];
+    double x;
+    if (cli_real(v, 0, FLT_MAX, &x, why, sizeof why)) {
+        fprintf(stderr, "clgrad train: %s: %s\n", opt, why);
         return -1;
     }
+    *out = (float)x;
+    return 0;
+}
+
+/* An integer count in [1, max] (--batch, --epochs), checked before the cast. */
+static int count(const char *opt, const char *v, long long max, size_t *out)
+{
+    char why[256];
+    long long k;
+    if (cli_int(v, 1, max, &k, why, sizeof why)) {
+        fprintf(stderr, "clgrad train: %s: %s\n", opt, why);
+        return -1;
+    }
+    *out = (size_t)k;
     return 0;
 }
 
@@ -106,7 +134,6 @@ static int parse(train_args *a, int argc, char **argv)
             continue;
         }
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double x;
         if (!strcmp(o, "--no-shuffle")) { a->fit.shuffle = 0; continue; }
         if (!strcmp(o, "--no-progress")) { a->progress = 0; continue; }
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(); exit(0); }
@@ -114,11 +141,11 @@ static int parse(train_args *a, int argc, char **argv)
             fprintf(stderr, "clgrad train: unknown or incomplete option '%s'\n", o);
             return -1;
         }
-        if (!strcmp(o, "--lr")) { if (number(o, v, 0, &x)) return -1; a->fit.sgd.lr = (float)x; a->lr_given = 1; }
-        else if (!strcmp(o, "--batch")) { if (number(o, v, 1, &x)) return -1; a->fit.batch_size = (size_t)x; }
-        else if (!strcmp(o, "--epochs")) { if (number(o, v, 1, &x)) return -1; a->fit.epochs = (size_t)x; }
-        else if (!strcmp(o, "--wd")) { if (number(o, v, 0, &x)) return -1; a->fit.sgd.weight_decay = (float)x; }
-        else if (!strcmp(o, "--momentum")) { if (number(o, v, 0, &x)) return -1; a->fit.sgd.momentum = (float)x; }
+        if (!strcmp(o, "--lr")) { if (real(o, v, &a->fit.sgd.lr)) return -1; a->lr_given = 1; }
+        else if (!strcmp(o, "--batch")) { if (count(o, v, CLI_MAX_BATCH, &a->fit.batch_size)) return -1; }
+        else if (!strcmp(o, "--epochs")) { if (count(o, v, CLI_MAX_EPOCHS, &a->fit.epochs)) return -1; }
+        else if (!strcmp(o, "--wd")) { if (real(o, v, &a->fit.sgd.weight_decay)) return -1; }
+        else if (!strcmp(o, "--momentum")) { if (real(o, v, &a->fit.sgd.momentum)) return -1; }
         else if (!strcmp(o, "--loss")) {
             if (loss_parse(v, &a->fit.loss)) {
                 fprintf(stderr, "clgrad train: --loss wants squared, mse or xent\n");
@@ -198,7 +225,7 @@ int cmd_train(int argc, char **argv)
             size_t batches = (clg_dataset_size(r.train) + r.batch - 1) / r.batch;
             a.fit.progress_every = batches / 20 ? batches / 20 : 1;
         }
-        r.t0 = r.epoch_t0 = now_s();
+        r.t0 = r.epoch_t0 = r.prog_t = now_s();
         if (s == CLG_OK) s = clg_fit(r.model, r.train, &a.fit, opt, NULL);
         if (s == CLG_OK) s = r.failed;
         if (s != CLG_OK) cli_fail(ctx, s);

@@ -5,6 +5,7 @@
 
 #include "clgrad.h"
 #include "cli.h"
+#include "cli_num.h"
 
 static void print_values(const size_t *v)
 {
@@ -30,13 +31,11 @@ static int usage(void)
     return 2;
 }
 
-static int parse_num(const char *s, double lo, double hi, double *out)
+/* Prints why a value was refused, then the usage. */
+static int refused(const char *opt, const char *why)
 {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (!s[0] || *end || !(v >= lo && v <= hi)) return -1;
-    *out = v;
-    return 0;
+    fprintf(stderr, "clgrad tune: %s: %s\n", opt, why);
+    return usage();
 }
 
 int cmd_tune(int argc, char **argv)
@@ -44,16 +43,19 @@ int cmd_tune(int argc, char **argv)
     clg_tune_options o = clg_tune_defaults();
     o.on_candidate = on_candidate;
     for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        char why[256];
         double v = 0;
-        if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-            if (parse_num(argv[++i], 1, 86400, &v)) return usage();
+        long long k = 0;
+        if (!strcmp(opt, "--seconds") && i + 1 < argc) {
+            if (cli_real(argv[++i], 1, 86400, &v, why, sizeof why)) return refused(opt, why);
             o.max_seconds = v;
-        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
-            if (parse_num(argv[++i], 64, 8192, &v)) return usage();
-            o.size = (size_t)v;
-        } else if (!strcmp(argv[i], "--max-candidates") && i + 1 < argc) {
-            if (parse_num(argv[++i], 0, 100000, &v)) return usage();
-            o.max_candidates = (unsigned)v;
+        } else if (!strcmp(opt, "--size") && i + 1 < argc) {
+            if (cli_int(argv[++i], 64, 8192, &k, why, sizeof why)) return refused(opt, why);
+            o.size = (size_t)k;
+        } else if (!strcmp(opt, "--max-candidates") && i + 1 < argc) {
+            if (cli_int(argv[++i], 0, 100000, &k, why, sizeof why)) return refused(opt, why);
+            o.max_candidates = (unsigned)k;
         } else if (!strcmp(argv[i], "--no-store")) {
             o.store = 0;
         } else {

@@ -1,8 +1,10 @@
 /* --data / --synthetic handling shared by the commands that need a dataset. */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_num.h"
 #include "data_args.h"
 
 void data_args_init(data_args *a)
@@ -26,50 +28,35 @@ void data_args_usage(void)
             "      --seed S\n");
 }
 
-static int parse_num(const char *opt, const char *v, double *out)
+/* Prints why a value was refused; returns -1. */
+static int refused(const char *opt, const char *why)
 {
-    char *end;
-    if (!v) {
-        fprintf(stderr, "clgrad: %s needs a value\n", opt);
-        return -1;
-    }
-    *out = strtod(v, &end);
-    if (end == v || *end) {
-        fprintf(stderr, "clgrad: %s: '%s' is not a number\n", opt, v);
-        return -1;
-    }
-    return 0;
+    fprintf(stderr, "clgrad: %s: %s\n", opt, why);
+    return -1;
 }
 
 int data_args_parse(data_args *a, int argc, char **argv, int *i)
 {
     const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    double x;
+    char why[256];
     if (!strcmp(opt, "--header")) { a->header = 1; return 1; }
     if (!strcmp(opt, "--no-header")) { a->header = 0; return 1; }
     if (!strcmp(opt, "--data") || !strcmp(opt, "--labels")) {
         if (!val) { fprintf(stderr, "clgrad: %s needs a file\n", opt); return -1; }
         *(opt[2] == 'd' ? &a->csv : &a->labels) = val;
     } else if (!strcmp(opt, "--synthetic")) {
-        unsigned long n = 0, d = 2;
-        char tail;
-        int k = val ? sscanf(val, "%lux%lu%c", &n, &d, &tail) : 0;
-        if ((k != 1 && k != 2) || n == 0 || d == 0 || d > 4096) {
-            fprintf(stderr, "clgrad: --synthetic wants N or NxD (1 <= D <= 4096), got '%s'\n",
-                    val ? val : "");
-            return -1;
-        }
-        a->n = n;
-        a->d = d;
+        if (cli_synthetic(val, &a->n, &a->d, why, sizeof why)) return refused(opt, why);
     } else if (!strcmp(opt, "--label-column")) {
-        if (parse_num(opt, val, &x)) return -1;
-        a->label_column = (long)x;
+        long long k;
+        if (cli_int(val, -2147483647LL - 1, 2147483647LL, &k, why, sizeof why))
+            return refused(opt, why);
+        a->label_column = (long)k;
     } else if (!strcmp(opt, "--noise")) {
-        if (parse_num(opt, val, &x) || x < 0) return -1;
+        double x;
+        if (cli_real(val, 0, FLT_MAX, &x, why, sizeof why)) return refused(opt, why);
         a->noise = (float)x;
     } else if (!strcmp(opt, "--seed")) {
-        if (parse_num(opt, val, &x) || x < 0) return -1;
-        a->seed = (uint64_t)x;
+        if (cli_u64(val, UINT64_MAX, &a->seed, why, sizeof why)) return refused(opt, why);
     } else {
         return 0;
     }
@@ -84,8 +71,9 @@ static int ends_with(const char *s, const char *tail)
 }
 
 /* CSV with an integral label column → a classification dataset. */
+/* Errors found here (not by the library) are described in why. */
 static clg_status csv_labels(clg_context *ctx, const char *path, const data_args *fmt, size_t classes,
-                             clg_dataset **out)
+                             clg_dataset **out, char *why, size_t whylen)
 {
     clg_csv_options co = clg_csv_defaults();
     co.header = fmt->header;
@@ -96,14 +84,17 @@ static clg_status csv_labels(clg_context *ctx, const char *path, const data_args
     if (s != CLG_OK) return s;
     int32_t *ids = malloc(n * sizeof *ids);
     size_t top = 0;
+    if (!ids) {
+        snprintf(why, whylen, "%s: out of host memory for %zu labels", path, n);
+        s = CLG_ERR_HOST_MEMORY;
+    }
     for (size_t i = 0; s == CLG_OK && i < n; i++) {
-        if (!ids || y[i] < 0 || y[i] != (float)(int32_t)y[i] || y[i] > 1e7f) {
-            fprintf(stderr, "clgrad: %s: row %zu: label %g is not a class id (an integer >= 0)\n", path,
-                    i + 1, (double)y[i]);
+        char bad[128];
+        if (cli_class_id(y[i], &ids[i], bad, sizeof bad)) { /* range-checked before the cast */
+            snprintf(why, whylen, "%s: row %zu: %s", path, i + 1, bad);
             s = CLG_ERR_FORMAT;
             break;
         }
-        ids[i] = (int32_t)y[i];
         if ((size_t)ids[i] + 1 > top) top = (size_t)ids[i] + 1;
     }
     if (s == CLG_OK)
@@ -119,6 +110,7 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
 {
     clg_dataset *ds = NULL;
     clg_status s;
+    char why[512] = "";
     int idx = strstr(path, "ubyte") || strstr(path, "idx");
     if (ends_with(path, ".npy") || idx) {
         if (!labels) {
@@ -132,7 +124,7 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
         s = idx ? clg_dataset_from_idx(ctx, path, labels, &ds)
                 : clg_dataset_from_npy(ctx, path, labels, classes != 0, &ds);
     } else if (classes) {
-        s = csv_labels(ctx, path, fmt, classes, &ds);
+        s = csv_labels(ctx, path, fmt, classes, &ds, why, sizeof why);
     } else {
         clg_csv_options co = clg_csv_defaults();
         co.header = fmt->header;
@@ -140,8 +132,8 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
         s = clg_dataset_from_csv(ctx, path, &co, &ds);
     }
     if (s != CLG_OK) {
-        const char *msg = clg_last_error(ctx);
-        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg[0] ? msg : clg_last_error(NULL));
+        const char *msg = why[0] ? why : clg_last_error(ctx)[0] ? clg_last_error(ctx) : clg_last_error(NULL);
+        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg);
         return NULL;
     }
     return ds;

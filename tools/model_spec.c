@@ -5,30 +5,40 @@
 
 #include "model_spec.h"
 
-int model_spec_parse(const char *text, model_spec *spec)
+int model_spec_read(const char *text, model_spec *spec)
 {
     memset(spec, 0, sizeof *spec);
+    if (!text) return -1;
     snprintf(spec->text, sizeof spec->text, "%s", text);
+    if (strlen(text) >= sizeof spec->text) return -1; /* the checkpoint meta records it whole */
     if (!strcmp(text, "linear")) return 0;
     if (!strcmp(text, "softmax")) {
         spec->classify = 1;
         return 0;
     }
-    if (!strncmp(text, "mlp:", 4)) {
-        spec->classify = 1;
-        const char *p = text + 4;
-        for (;;) {
-            char *end;
-            long h = strtol(p, &end, 10);
-            if (end == p || h < 1 || h > 65536 || spec->nhidden == 8) break;
-            spec->hidden[spec->nhidden++] = (size_t)h;
-            if (*end == '\0') return 0;
-            if (*end != ',') break;
-            p = end + 1;
-        }
+    if (strncmp(text, "mlp:", 4)) return -1;
+    spec->classify = 1;
+    const char *p = text + 4;
+    for (;;) {
+        /* Digits only: strtol would also take spaces and a sign. Six digits at most keep
+         * the value far from long's range before the comparison. */
+        size_t k = 0;
+        long h = 0;
+        while (p[k] >= '0' && p[k] <= '9' && k < 6) h = h * 10 + (p[k++] - '0');
+        if (k == 0 || (p[k] >= '0' && p[k] <= '9') || h < 1 || h > 65536 || spec->nhidden == 8)
+            return -1;
+        spec->hidden[spec->nhidden++] = (size_t)h;
+        if (p[k] == '\0') return 0;
+        if (p[k] != ',') return -1;
+        p += k + 1;
     }
-    fprintf(stderr, "clgrad: --model wants linear, softmax or mlp:H1[,H2...] (1..8 hidden widths), got '%s'\n",
-            text);
+}
+
+int model_spec_parse(const char *text, model_spec *spec)
+{
+    if (model_spec_read(text, spec) == 0) return 0;
+    fprintf(stderr, "clgrad: --model wants linear, softmax or mlp:H1[,H2...] (1..8 hidden widths "
+                    "of 1..65536), got '%.200s'\n", text ? text : "");
     return -1;
 }
 

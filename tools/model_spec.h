@@ -12,6 +12,8 @@ typedef struct model_spec {
 
 /* 0 on success; prints the problem and returns -1 otherwise. */
 int model_spec_parse(const char *text, model_spec *spec);
+/* The same without printing (tests/fuzz/fuzz_cli.c). */
+int model_spec_read(const char *text, model_spec *spec);
 /* Linear layers (ReLU between them) from d inputs to `outputs`. */
 clg_status model_spec_build(const model_spec *spec, clg_context *ctx, size_t d, size_t outputs,
                             uint64_t seed, clg_model **out);
