@@ -1,6 +1,6 @@
 # Turns every kernel file given in KERNELS (a ;-list) into a byte array in OUT.
 # Bytes instead of an escaped string: any .cl text embeds exactly, at any length.
-set(body "/* Generated from the kernel files in cl/ by cmake/embed_kernels.cmake; do not edit. */\n#include \"internal.h\"\n\n")
+set(body "/* Generated from the kernel files in cl/ by cmake/embed_kernels.cmake; do not edit. */\n#include \"runtime.h\"\n\n")
 set(table "")
 foreach(path IN LISTS KERNELS)
   get_filename_component(stem "${path}" NAME_WE)

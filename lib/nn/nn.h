@@ -1,0 +1,37 @@
+/* nn: layers and the model. Sees ops and below. */
+#ifndef CLGRAD_NN_H
+#define CLGRAD_NN_H
+#include "ops.h"
+
+/* --------------------------------------------------------------- model layer */
+
+typedef enum clg_layer_kind { CLG_LAYER_LINEAR, CLG_LAYER_RELU } clg_layer_kind;
+
+typedef struct clg_layer {
+    clg_layer_kind kind;
+    size_t in, out;
+    cl_mem W, b;       /* linear only: in×out and 1×out */
+    cl_mem dW, db;     /* gradients, same shapes */
+    clg_tensor *Y;     /* output activations, capacity rows × out */
+    clg_tensor *dX;    /* gradient w.r.t. the input, capacity rows × in */
+} clg_layer;
+
+#define CLG_MAX_LAYERS 32
+
+struct clg_model {
+    clg_context *ctx;
+    clg_layer layers[CLG_MAX_LAYERS];
+    size_t nlayers;
+    size_t capacity;       /* rows the activation buffers hold */
+    const clg_tensor *X;   /* input of the last forward (borrowed) */
+    size_t rows;           /* rows of the last forward */
+};
+
+/* Parameter index i → its buffers and size. */
+typedef struct clg_param_ref {
+    cl_mem value, grad;
+    size_t count;
+} clg_param_ref;
+clg_status clg_model_param_ref(const clg_model *m, size_t index, clg_param_ref *ref);
+
+#endif

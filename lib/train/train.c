@@ -1,0 +1,454 @@
+/* The training loop: epochs of gather → forward → loss gradient → backward →
+ * SGD, all enqueued; the host waits once per epoch, for the full-set loss. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "train.h"
+
+#define EVAL_CHUNK 4096 /* rows per evaluation batch: bounds activation memory */
+
+void clg_print_epoch(size_t epoch, double train_loss, void *user)
+{
+    (void)user;
+    if (isnan(train_loss))
+        printf("epoch %zu\n", epoch);
+    else
+        printf("epoch %zu, loss %f\n", epoch, train_loss);
+    fflush(stdout);
+}
+
+clg_fit_options clg_fit_defaults(void)
+{
+    clg_fit_options o = {0};
+    o.epochs = 3;
+    o.batch_size = 10;
+    o.shuffle = 1;
+    o.loss = CLG_LOSS_SQUARED;
+    o.reduction = CLG_REDUCE_MEAN;
+    o.sgd = clg_sgd_defaults();
+    o.on_epoch = clg_print_epoch;
+    o.epoch_loss = 1;
+    o.diverge_factor = 1e4;
+    return o;
+}
+
+/* The loss must suit the data: cross-entropy for class ids, squared/MSE for targets. */
+static clg_status check_loss(const clg_context *ctx, const clg_dataset *ds, clg_loss_kind kind,
+                             const char *op)
+{
+    if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE && kind != CLG_LOSS_SOFTMAX_XENT)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: unknown loss kind %d", op, (int)kind);
+    if (kind == CLG_LOSS_SOFTMAX_XENT && !ds->classes)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: softmax cross-entropy needs classification data (a dataset made by "
+                        "clg_dataset_from_host_labels); this one has real-valued targets",
+                        op);
+    if (kind != CLG_LOSS_SOFTMAX_XENT && ds->classes)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: the dataset holds class ids (%zu classes); use "
+                        "CLG_LOSS_SOFTMAX_XENT, not a regression loss",
+                        op, ds->classes);
+    return CLG_OK;
+}
+
+static clg_status check_model_data(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
+                                   const char *op)
+{
+    if (!m || !ds) return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
+    if (ds->ctx != m->ctx)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: model and dataset belong to different contexts", op);
+    clg_status s = check_loss(m->ctx, ds, kind, op);
+    if (s != CLG_OK) return s;
+    if (ds->classes) {
+        if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->classes)
+            return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                            "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
+                            "features and %zu classes (one output per class)",
+                            op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->classes);
+    } else if (clg_model_inputs(m) != ds->d || clg_model_outputs(m) != ds->q) {
+        return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                        "%s: the model maps %zu inputs to %zu outputs but the dataset has %zu "
+                        "features and %zu targets",
+                        op, clg_model_inputs(m), clg_model_outputs(m), ds->d, ds->q);
+    }
+    return CLG_OK;
+}
+
+/* Elements the summed loss of a full pass is divided by: samples for
+ * cross-entropy (mean per sample), samples × targets otherwise. */
+static size_t loss_count(const clg_dataset *ds, clg_loss_kind kind)
+{
+    return kind == CLG_LOSS_SOFTMAX_XENT ? ds->n : ds->n * ds->q;
+}
+
+/* Enqueues the summed loss of m over ds into acc[0] (zeroed here) and, when
+ * correct is not NULL, the number of correct argmax predictions into correct[0]. */
+static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kind kind,
+                                    clg_tensor *acc, clg_tensor *correct)
+{
+    clg_status s = clg_tensor_fill(acc, 0.0f);
+    int fused = 0;
+    /* The fused kernels read a device dataset; a streamed one goes through the loader. */
+    if (s == CLG_OK && !correct && !eval->ds->streamed)
+        s = clg_fused_full_loss(m, eval->ds, kind, NULL, NULL, acc, &fused);
+    if (s != CLG_OK || fused) return s;
+    if (correct) s = clg_tensor_fill(correct, 0.0f);
+    if (s == CLG_OK) s = clg_loader_start_epoch(eval);
+    clg_batch b;
+    int more = 1;
+    while (s == CLG_OK && (s = clg_loader_next(eval, &b, &more)) == CLG_OK && more) {
+        const clg_tensor *pred;
+        s = clg_model_forward(m, b.X, &pred);
+        if (s == CLG_OK)
+            s = clg_op_loss_accumulate(m->ctx, kind, pred->mem, b.Y->mem, acc->mem, b.rows, pred->cols);
+        if (s == CLG_OK && correct)
+            s = clg_op_accuracy_accumulate(m->ctx, pred->mem, b.Y->mem, correct->mem, b.rows,
+                                           pred->cols);
+    }
+    /* The batches belong to the loader, which the caller destroys: nothing to backpropagate. */
+    m->X = NULL;
+    m->rows = 0;
+    return s;
+}
+
+static clg_status eval_loader(clg_dataset *ds, clg_loader **out)
+{
+    clg_loader_options lo = clg_loader_defaults();
+    lo.shuffle = 0;
+    lo.batch_size = ds->n < EVAL_CHUNK ? ds->n : EVAL_CHUNK;
+    return clg_loader_create(ds, &lo, out);
+}
+
+/* The one blocking read of an epoch. */
+static clg_status read_mean(clg_tensor *acc, size_t elements, double *out)
+{
+    float sum = 0;
+    clg_status s = clg_tensor_download(acc, &sum, 1, 1);
+    if (s == CLG_OK) *out = (double)sum / (double)elements;
+    return s;
+}
+
+clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind, clg_eval_result *out)
+{
+    const char *op = "clg_evaluate";
+    clg_status s = check_model_data(m, ds, kind, op);
+    if (s != CLG_OK) return s;
+    if (!out) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: NULL result", op);
+    clg_loader *eval = NULL;
+    clg_tensor *acc = NULL, *correct = NULL;
+    int classify = ds->classes != 0;
+    s = eval_loader(ds, &eval);
+    /* acc = {loss sum, correct count}: one 2-float buffer, read once. */
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 2, &acc);
+    if (s == CLG_OK && classify) s = clg_tensor_create(m->ctx, 1, 1, &correct);
+    if (s == CLG_OK) s = enqueue_full_pass(m, eval, kind, acc, correct);
+    if (s == CLG_OK && classify) {
+        cl_int err = clEnqueueCopyBuffer(m->ctx->queue, correct->mem, acc->mem, 0, sizeof(float),
+                                         sizeof(float), 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_fail_cl(m->ctx, err, "clEnqueueCopyBuffer(accuracy)");
+    }
+    float sums[2] = {0, 0};
+    if (s == CLG_OK) s = clg_tensor_download(acc, sums, 1, 2);
+    if (s == CLG_OK) {
+        out->n = ds->n;
+        out->loss = (double)sums[0] / (double)loss_count(ds, kind);
+        out->accuracy = classify ? (double)sums[1] / (double)ds->n : -1.0;
+    }
+    clg_tensor_destroy(correct);
+    clg_tensor_destroy(acc);
+    clg_loader_destroy(eval);
+    return s;
+}
+
+clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind, double *loss)
+{
+    if (m && !loss) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_evaluate_loss: NULL loss");
+    clg_eval_result r;
+    clg_status s = clg_evaluate(m, ds, kind, &r);
+    if (s == CLG_OK) *loss = r.loss;
+    return s;
+}
+
+clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out)
+{
+    const char *op = "clg_predict";
+    if (!m || !X || !out)
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
+    if (n == 0) return clg_fail(m->ctx, CLG_ERR_SHAPE, "%s: no rows to predict", op);
+    size_t d = clg_model_inputs(m), q = clg_model_outputs(m);
+    if (n > SIZE_MAX / (d > q ? d : q))
+        return clg_fail(m->ctx, CLG_ERR_SHAPE, "%s: %zu rows overflow the host arrays", op, n);
+    for (size_t i = 0; i < n * d; i++)
+        if (!isfinite(X[i]))
+            return clg_fail(m->ctx, CLG_ERR_NONFINITE, "%s: X has a non-finite value (%g) at row %zu, column %zu",
+                            op, (double)X[i], i / d, i % d);
+    size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;
+    clg_tensor *xb = NULL;
+    clg_status s = clg_tensor_create(m->ctx, chunk, d, &xb);
+    /* Writes and reads are enqueued without waiting (the queue is in order, X and
+     * out stay valid until the call returns); one wait at the end. */
+    for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += chunk) {
+        size_t rows = n - r0 < chunk ? n - r0 : chunk;
+        xb->rows = rows;
+        cl_int err = clEnqueueWriteBuffer(m->ctx->queue, xb->mem, CL_FALSE, 0, rows * d * sizeof(float),
+                                          X + r0 * d, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            s = clg_fail_cl(m->ctx, err, "clEnqueueWriteBuffer(predict rows)");
+            break;
+        }
+        const clg_tensor *pred;
+        s = clg_model_forward(m, xb, &pred);
+        if (s != CLG_OK) break;
+        err = clEnqueueReadBuffer(m->ctx->queue, pred->mem, CL_FALSE, 0, rows * q * sizeof(float),
+                                  out + r0 * q, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_fail_cl(m->ctx, err, "clEnqueueReadBuffer(predictions)");
+    }
+    /* Even after a failure, wait: enqueued transfers still use X and out. */
+    cl_int err = clFinish(m->ctx->queue);
+    if (s == CLG_OK && err != CL_SUCCESS) s = clg_fail_cl(m->ctx, err, "clFinish(predict)");
+    m->X = NULL; /* xb is gone: nothing to backpropagate */
+    m->rows = 0;
+    clg_tensor_destroy(xb);
+    return s;
+}
+
+typedef struct fit_state {
+    clg_loader *train, *eval;
+    clg_optimizer *own_opt;
+    clg_tensor *grad, *acc;
+    cl_mem *good; /* the parameters of the last epoch whose loss passed (initially the
+                   * model's): where a diverged fit returns to */
+    size_t ngood;
+    double initial; /* the initial model's loss: what diverge_factor is relative to */
+} fit_state;
+
+static void fit_state_free(fit_state *st)
+{
+    clg_loader_destroy(st->train);
+    clg_loader_destroy(st->eval);
+    clg_sgd_destroy(st->own_opt);
+    clg_tensor_destroy(st->grad);
+    clg_tensor_destroy(st->acc);
+    for (size_t i = 0; i < st->ngood; i++)
+        if (st->good[i]) clReleaseMemObject(st->good[i]);
+    free(st->good);
+}
+
+/* Enqueues copies between the model's parameters and st->good; src (to_model 0) may
+ * name other buffers holding the parameters (the overlapped loss's snapshot). */
+static clg_status copy_good(clg_model *m, fit_state *st, int to_model, const cl_mem *src)
+{
+    for (size_t i = 0; i < st->ngood; i++) {
+        clg_param_ref ref;
+        clg_status s = clg_model_param_ref(m, i, &ref);
+        if (s != CLG_OK) return s;
+        cl_mem from = to_model ? st->good[i] : src ? src[i] : ref.value;
+        cl_mem to = to_model ? ref.value : st->good[i];
+        cl_int err = clEnqueueCopyBuffer(m->ctx->queue, from, to, 0, 0, ref.count * sizeof(float),
+                                         0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return clg_fail_cl(m->ctx, err, to_model ? "clEnqueueCopyBuffer(restore parameters)"
+                                                     : "clEnqueueCopyBuffer(keep parameters)");
+    }
+    return CLG_OK;
+}
+
+static clg_status good_create(clg_model *m, fit_state *st)
+{
+    size_t n = clg_model_param_count(m);
+    st->good = calloc(n, sizeof *st->good);
+    if (!st->good) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    st->ngood = n;
+    for (size_t i = 0; i < n; i++) {
+        clg_param_ref ref;
+        clg_status s = clg_model_param_ref(m, i, &ref);
+        if (s == CLG_OK)
+            s = clg_buffer_create(m->ctx, ref.count * sizeof(float), "last good parameters", &st->good[i]);
+        if (s != CLG_OK) return s;
+    }
+    return copy_good(m, st, 0, NULL);
+}
+
+static clg_status check_fit_options(const clg_context *ctx, const clg_fit_options *o)
+{
+    if (o->epochs == 0) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: epochs must be at least 1");
+    if (o->batch_size == 0)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: batch_size must be at least 1");
+    if (!(o->diverge_factor >= 0) || isinf(o->diverge_factor))
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: diverge_factor must be finite and >= 0 (0 turns the check off), got %g",
+                        o->diverge_factor);
+    if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: reduction must be CLG_REDUCE_MEAN or CLG_REDUCE_SUM");
+    return CLG_OK;
+}
+
+clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t epoch, size_t done,
+                            size_t total)
+{
+    if (!o->on_progress || !o->progress_every || (done % o->progress_every && done != total))
+        return CLG_OK;
+    clg_status s = clg_context_finish(ctx);
+    if (s == CLG_OK) o->on_progress(epoch, done, total, o->user);
+    return s;
+}
+
+/* One epoch of minibatch steps, enqueued without any wait (but for progress reports). */
+static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
+                            size_t epoch, size_t *steps)
+{
+    int fused = 0;
+    clg_status s = CLG_OK;
+    if (!st->train->ds->streamed) { /* the fused kernels read a device dataset */
+        s = clg_fused_epoch(m, opt, st->train, o, epoch, &fused, steps);
+        if (s != CLG_OK || fused) return s;
+    }
+    s = clg_loader_start_epoch(st->train);
+    clg_batch b;
+    int more = 1;
+    while (s == CLG_OK && (s = clg_loader_next(st->train, &b, &more)) == CLG_OK && more) {
+        const clg_tensor *pred;
+        st->grad->rows = b.rows;
+        s = clg_model_forward(m, b.X, &pred);
+        if (s == CLG_OK)
+            s = clg_op_loss_grad(m->ctx, o->loss, o->reduction, pred->mem, b.Y->mem, st->grad->mem,
+                                 b.rows, pred->cols);
+        if (s == CLG_OK) s = clg_model_backward(m, st->grad);
+        if (s == CLG_OK)
+            s = clg_sgd_step(opt, o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
+        (*steps)++;
+        if (s == CLG_OK)
+            s = clg_fit_progress(m->ctx, o, epoch, b.index + 1, clg_loader_batches(st->train));
+    }
+    return s;
+}
+
+/* Records epoch e's loss in r and, when it passes, calls on_epoch. A loss that is
+ * non-finite or beyond diverge_factor times the initial model's (when computed) is
+ * recorded, then CLG_ERR_NONFINITE / CLG_ERR_DIVERGED instead of the call. */
+static clg_status report_epoch(clg_model *m, const clg_fit_options *o, const fit_state *st,
+                               clg_fit_report *r, size_t e, double loss)
+{
+    r->epochs_run = e;
+    r->final_loss = loss;
+    if (o->epoch_loss && !isfinite(loss))
+        return clg_fail(m->ctx, CLG_ERR_NONFINITE,
+                        "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
+                        "high, or unscaled data?); the model keeps the parameters of epoch %zu",
+                        loss, e, (double)o->sgd.lr, e - 1);
+    if (o->epoch_loss && o->diverge_factor > 0 && st->initial > 0 &&
+        loss > o->diverge_factor * st->initial)
+        return clg_fail(m->ctx, CLG_ERR_DIVERGED,
+                        "clg_fit: the training loss grew to %g in epoch %zu, over %g times the "
+                        "initial model's %g (learning rate %g too high, or unscaled data?); the "
+                        "model keeps the parameters of epoch %zu",
+                        loss, e, o->diverge_factor, st->initial, (double)o->sgd.lr, e - 1);
+    if (o->on_epoch) o->on_epoch(e, loss, o->user);
+    return CLG_OK;
+}
+
+/* A callback other than the printer may read or evaluate the model, so it must see
+ * the epoch it reports: then no epoch is enqueued before the report. */
+static int callback_allows_overlap(const clg_fit_options *o)
+{
+    return !o->on_epoch || o->on_epoch == clg_print_epoch || clg_epoch_loss_overlap == 2;
+}
+
+clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
+                   clg_fit_report *report)
+{
+    clg_fit_options o = opts ? *opts : clg_fit_defaults();
+    clg_status s = check_model_data(m, ds, o.loss, "clg_fit");
+    if (s != CLG_OK) return s;
+    if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
+    if (opt && opt->model != m)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: the optimizer belongs to another model");
+    fit_state st = {0};
+    st.initial = NAN;
+    clg_loader_options lo = clg_loader_defaults();
+    lo.batch_size = o.batch_size;
+    lo.shuffle = o.shuffle;
+    lo.drop_last = o.drop_last;
+    lo.seed = o.seed;
+    /* A batch never holds more rows than the dataset, whatever batch_size says. */
+    size_t cap = o.batch_size < ds->n ? o.batch_size : ds->n;
+    const size_t count = loss_count(ds, o.loss);
+    s = clg_loader_create(ds, &lo, &st.train);
+    if (s == CLG_OK && o.epoch_loss) s = eval_loader(ds, &st.eval);
+    if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK) opt = st.own_opt;
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, cap, clg_model_outputs(m), &st.grad);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
+    if (s == CLG_OK && o.epoch_loss) s = good_create(m, &st);
+    clg_fit_report r = {0};
+    clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
+    if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(&o))
+        s = clg_epoch_loss_create(m, ds, o.loss, &ov);
+    /* The initial model's loss: overlapped with epoch 1 where possible. */
+    int initial_pending = 0;
+    if (s == CLG_OK && ov && o.diverge_factor > 0) {
+        s = clg_epoch_loss_start(ov, &initial_pending);
+        if (s == CLG_OK && !initial_pending) {
+            clg_epoch_loss_destroy(ov); /* declined (e.g. W beyond local memory): in order */
+            ov = NULL;
+        }
+    }
+    if (s == CLG_OK && o.epoch_loss && o.diverge_factor > 0 && !initial_pending) {
+        s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
+        if (s == CLG_OK) s = read_mean(st.acc, count, &st.initial);
+    }
+    for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
+        double loss = NAN;
+        s = run_epoch(m, opt, &o, &st, e, &r.steps);
+        if (s == CLG_OK && !o.epoch_loss && e == o.epochs) s = clg_context_finish(m->ctx);
+        if (s != CLG_OK || !o.epoch_loss) {
+            if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
+            continue;
+        }
+        if (ov) {
+            /* Epoch e is enqueued: now wait for the loss of epoch e-1, which ran meanwhile. */
+            if (clg_epoch_loss_pending(ov)) {
+                s = clg_epoch_loss_collect(ov, count, &loss);
+                if (s == CLG_OK && e == 1) st.initial = loss;
+                else if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e - 1, loss);
+                cl_mem snap[2];
+                clg_epoch_loss_snapshot(ov, snap);
+                if (s == CLG_OK && e > 1) s = copy_good(m, &st, 0, snap);
+                if (s != CLG_OK) break;
+            }
+            int handled = 0;
+            s = clg_epoch_loss_start(ov, &handled);
+            if (s != CLG_OK) break;
+            if (handled) continue;
+            clg_epoch_loss_destroy(ov); /* declined (e.g. W beyond local memory): in order */
+            ov = NULL;
+        }
+        s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
+        if (s == CLG_OK) s = read_mean(st.acc, count, &loss);
+        if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
+        if (s == CLG_OK) s = copy_good(m, &st, 0, NULL);
+    }
+    if (s == CLG_OK && clg_epoch_loss_pending(ov)) {
+        double loss = NAN;
+        s = clg_epoch_loss_collect(ov, count, &loss);
+        if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, o.epochs, loss);
+    }
+    clg_epoch_loss_destroy(ov);
+    if (s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED) {
+        /* Back to the last epoch whose loss passed (the initial model if none did);
+         * epochs enqueued after it are undone. The message stays the divergence's. */
+        char msg[CLG_MSG_LEN], why[CLG_MSG_LEN];
+        snprintf(msg, sizeof msg, "%s", m->ctx->err);
+        if (copy_good(m, &st, 1, NULL) != CLG_OK || clg_context_finish(m->ctx) != CLG_OK) {
+            snprintf(why, sizeof why, "%s", m->ctx->err);
+            s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg, why);
+        }
+    }
+    fit_state_free(&st);
+    if (report) *report = r;
+    return s;
+}
