@@ -124,6 +124,61 @@ CLG_API clg_status clg_device_select(const char *spec, size_t *index);
  * (default $XDG_CACHE_HOME/clgrad, else ~/.cache/clgrad) unless
  * CLGRAD_NO_CACHE=1. */
 CLG_API clg_status clg_context_create(clg_context **out, const char *device);
+
+/* Settings of a context (docs/guide.md "Configuration"). Every field's zero value, *_DEFAULT,
+ * means "not set": the CLGRAD_* variable named beside it decides, else the automatic
+ * choice. Precedence: automatic choice < environment < a field set here. The environment
+ * is read once, by clg_context_create_with; a bad value there refuses the context with
+ * CLG_ERR_INVALID_ARGUMENT and a message naming the variable.
+ * ABI: struct_size, set by clg_context_options_defaults(), tells the library which
+ * fields the caller knows; fields are only ever appended. Always start from the defaults. */
+typedef enum clg_setting {
+    CLG_SETTING_DEFAULT = 0, /* the environment, else automatic */
+    CLG_SETTING_AUTO,        /* the library's choice, whatever the environment says */
+    CLG_SETTING_ON,
+    CLG_SETTING_OFF
+} clg_setting;
+
+typedef enum clg_fused_path { /* CLGRAD_FUSED */
+    CLG_FUSED_DEFAULT = 0,
+    CLG_FUSED_AUTO,      /* "auto" or "1" */
+    CLG_FUSED_OFF,       /* "0" or "off": the unfused path */
+    CLG_FUSED_MINIBATCH, /* "minibatch" */
+    CLG_FUSED_EPOCH,     /* "epoch" */
+    CLG_FUSED_PIPELINE,  /* "pipeline" */
+    CLG_FUSED_SPLIT      /* "split" */
+} clg_fused_path;
+
+typedef enum clg_product_impl { /* CLGRAD_GEMM */
+    CLG_PRODUCT_DEFAULT = 0,
+    CLG_PRODUCT_AUTO,   /* "auto": CLBlast for wide products, the own kernel otherwise */
+    CLG_PRODUCT_OWN,    /* "own" */
+    CLG_PRODUCT_CLBLAST /* "clblast" */
+} clg_product_impl;
+
+typedef enum clg_cache_mode { /* CLGRAD_CACHE_MODE */
+    CLG_CACHE_DEFAULT = 0,
+    CLG_CACHE_BINARY, /* "binary": load clgrad's stored binaries (the default) */
+    CLG_CACHE_SOURCE  /* "source": rebuild from source; the driver's cache only */
+} clg_cache_mode;
+
+typedef struct clg_context_options {
+    size_t struct_size;       /* sizeof(clg_context_options) of the caller's header */
+    const char *device;       /* NULL: $CLGRAD_DEVICE, else the default (clg_device_select) */
+    clg_fused_path fused;     /* CLGRAD_FUSED */
+    clg_product_impl product; /* CLGRAD_GEMM */
+    clg_setting cache;        /* ON/AUTO: cache when a directory is known; CLGRAD_NO_CACHE=1: OFF */
+    const char *cache_dir;    /* NULL: $CLGRAD_CACHE_DIR, $XDG_CACHE_HOME/clgrad, ~/.cache/clgrad */
+    clg_cache_mode cache_mode; /* CLGRAD_CACHE_MODE */
+    clg_setting stream;       /* CLGRAD_STREAM: ON always, OFF never, AUTO what does not fit */
+    clg_setting tune;         /* apply the stored CLBlast tuning; CLGRAD_NO_TUNE=1: OFF */
+} clg_context_options;
+
+/* Every field "not set" (the environment decides), struct_size filled in. */
+CLG_API clg_context_options clg_context_options_defaults(void);
+/* As clg_context_create with explicit settings; opts NULL: the defaults.
+ * clg_context_create(out, device) is this with the defaults and opts.device = device. */
+CLG_API clg_status clg_context_create_with(clg_context **out, const clg_context_options *opts);
 CLG_API void clg_context_destroy(clg_context *ctx);
 
 /* Information on the context's device. */

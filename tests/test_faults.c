@@ -94,6 +94,7 @@ static void run(outcome *o, scenario sc)
         snprintf(o->message, sizeof o->message, "%s", clg_last_error(NULL));
         return;
     }
+    ctx->cfg.epoch_loss_overlap = sc == LINEAR_OVERLAP ? 2 : 0;
     const float w[D_IN] = {2.0f, -3.4f, 0.5f, 1.0f, -1.0f, 0.25f, 0.0f, 3.0f};
     float hX[N_ROWS * D_IN];
     if (sc == SOFTMAX) {
@@ -186,7 +187,6 @@ static void walk(cl_fault_kind kind, scenario sc)
 {
     const char *sn = scenario_names[sc];
     snprintf(ckpt, sizeof ckpt, "%s/model.clg", test_tmpdir());
-    clg_epoch_loss_overlap = sc == LINEAR_OVERLAP ? 2 : 0;
     cr_assert_eq(setenv("CLGRAD_STREAM", sc == MLP_STREAMED ? "1" : "0", 1), 0);
     cr_assert_eq(setenv("CLGRAD_GEMM", sc == MLP ? "clblast" : "auto", 1), 0);
     if (kind == CL_FAULT_BUILD) cr_assert_eq(setenv("CLGRAD_NO_CACHE", "1", 1), 0);

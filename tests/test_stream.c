@@ -210,7 +210,8 @@ Test(stream, environment_variable)
     index_rows(4, X, Y);
     int32_t lab[4] = {0, 1, 2, 1};
     clg_dataset *ds = NULL, *dl = NULL;
-    setenv("CLGRAD_STREAM", "1", 1);
+    setenv("CLGRAD_STREAM", "1", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", "1"));
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, 4, D, Q, &ds));
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, 4, D, 3, &dl));
     cr_expect_eq(clg_dataset_streamed(ds), 1);
@@ -237,18 +238,23 @@ Test(stream, environment_variable)
     clg_dataset_destroy(dl);
     const char *keep[] = {"0", "auto", ""};
     for (int i = 0; i < 3; i++) {
-        setenv("CLGRAD_STREAM", keep[i], 1);
+        setenv("CLGRAD_STREAM", keep[i], 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", keep[i]));
         CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, 4, D, Q, &ds));
         cr_expect_eq(clg_dataset_streamed(ds), 0, "CLGRAD_STREAM=%s keeps 48 bytes on the device", keep[i]);
         cr_expect_not_null(clg_dataset_X(ds));
         clg_dataset_destroy(ds);
     }
-    setenv("CLGRAD_STREAM", "yes please", 1);
-    cr_expect_eq(clg_dataset_from_host(ctx, X, Y, 4, D, Q, &ds), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect(strstr(clg_last_error(ctx), "CLGRAD_STREAM") != NULL, "message: %s", clg_last_error(ctx));
-    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 4, D, 3, &ds), CLG_ERR_INVALID_ARGUMENT);
-    unsetenv("CLGRAD_STREAM");
+    unsetenv("CLGRAD_STREAM"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", NULL));
     clg_context_destroy(ctx);
+    /* A bad value is refused when the context is created (runtime/config.c), naming it. */
+    setenv("CLGRAD_STREAM", "yes please", 1);
+    clg_context *refused = NULL;
+    cr_expect_eq(clg_context_create(&refused, NULL), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_null(refused);
+    cr_expect(strstr(clg_last_error(NULL), "CLGRAD_STREAM") != NULL, "message: %s", clg_last_error(NULL));
+    unsetenv("CLGRAD_STREAM");
 }
 
 static clg_model *linear_model(clg_context *ctx, size_t in, size_t out, uint64_t seed)
@@ -310,9 +316,11 @@ Test(stream, linear_fit_bit_identical)
     clg_model *md = linear_model(ctx, d, 1, 1), *ms = linear_model(ctx, d, 1, 1),
               *mf = linear_model(ctx, d, 1, 1);
     clg_fit_report rd, rs, rf;
-    setenv("CLGRAD_FUSED", "0", 1); /* the device path the loader runs, unfused */
+    setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0")); /* the device path the loader runs, unfused */
     CLG_OK_OR_FAIL(ctx, clg_fit(md, dev, &o, NULL, &rd));
-    unsetenv("CLGRAD_FUSED");
+    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     CLG_OK_OR_FAIL(ctx, clg_fit(ms, str, &o, NULL, &rs));
     CLG_OK_OR_FAIL(ctx, clg_fit(mf, dev, &o, NULL, &rf));
     cr_assert_eq(rs.epochs_run, 2u);
@@ -330,9 +338,11 @@ Test(stream, linear_fit_bit_identical)
     /* The device dataset may take the fused full-loss kernel: same sum, other order. */
     cr_expect(fabs(es.loss - ed.loss) <= 1e-6 * fabs(ed.loss) + 1e-9, "evaluate %.12g vs %.12g",
               es.loss, ed.loss);
-    setenv("CLGRAD_FUSED", "0", 1);
+    setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0"));
     CLG_OK_OR_FAIL(ctx, clg_evaluate(md, dev, CLG_LOSS_SQUARED, &ed));
-    unsetenv("CLGRAD_FUSED");
+    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     cr_expect_eq(es.loss, ed.loss, "unfused evaluate bit-equal: %.12g vs %.12g", es.loss, ed.loss);
     /* Predictions of the two trained models on the host copy of the data. */
     float *X = malloc(n * d * sizeof *X), *pd = malloc(n * sizeof *pd), *ps = malloc(n * sizeof *ps);
@@ -345,10 +355,10 @@ Test(stream, linear_fit_bit_identical)
      * float rounding (1e-5), and both recover the true parameters (noise 0.01) to 1e-3. */
     float ws[4], bs, wd[4], bd;
     CLG_OK_OR_FAIL(ctx, clg_solve_normal(ctx, dev, 0.0, wd, &bd));
-    size_t keep = clg_solve_chunk_bytes;
-    clg_solve_chunk_bytes = 51 * 5 * sizeof(float);
+    size_t keep = ctx->cfg.solve_chunk_bytes;
+    ctx->cfg.solve_chunk_bytes = 51 * 5 * sizeof(float);
     clg_status ss = clg_solve_normal(ctx, str, 0.0, ws, &bs);
-    clg_solve_chunk_bytes = keep;
+    ctx->cfg.solve_chunk_bytes = keep;
     CLG_OK_OR_FAIL(ctx, ss);
     for (size_t j = 0; j < d; j++) {
         cr_expect(fabsf(ws[j] - wd[j]) <= 1e-5f, "w[%zu]: streamed %.8g, device %.8g", j, ws[j], wd[j]);
@@ -382,9 +392,11 @@ Test(stream, softmax_and_mlp_bit_identical)
     }
     clg_dataset *dev, *str;
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, N, DF, C, &dev));
-    setenv("CLGRAD_STREAM", "1", 1);
+    setenv("CLGRAD_STREAM", "1", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", "1"));
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, N, DF, C, &str));
-    unsetenv("CLGRAD_STREAM");
+    unsetenv("CLGRAD_STREAM"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", NULL));
     cr_assert_eq(clg_dataset_streamed(str), 1);
     clg_fit_options o = clg_fit_defaults();
     o.epochs = 2;
@@ -410,9 +422,11 @@ Test(stream, softmax_and_mlp_bit_identical)
         clg_fit_report rd, rs;
         /* Bit-identical to the unfused device fit; softmax regression on a device
          * dataset is fused by default (lib/fused.c), which agrees to 1e-5 (below). */
-        setenv("CLGRAD_FUSED", "0", 1);
+        setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0"));
         CLG_OK_OR_FAIL(ctx, clg_fit(m[0], dev, &o, NULL, &rd));
-        unsetenv("CLGRAD_FUSED");
+        unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
         CLG_OK_OR_FAIL(ctx, clg_fit(m[1], str, &o, NULL, &rs));
         if (!mlp) {
             clg_model *mf = linear_model(ctx, DF, C, 3);
@@ -471,12 +485,14 @@ Test(stream, synthetic_streamed_in_chunks_is_bit_identical)
     const float w[5] = {2.0f, -3.4f, 0.5f, 1.0f, -1.0f};
     clg_dataset *dev, *str;
     CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, n, w, d, 4.2f, 0.01f, 9, &dev));
-    size_t keep = clg_synthetic_chunk_bytes;
-    clg_synthetic_chunk_bytes = 7 * (d + 1) * sizeof(float);
-    setenv("CLGRAD_STREAM", "1", 1);
+    size_t keep = ctx->cfg.synthetic_chunk_bytes;
+    ctx->cfg.synthetic_chunk_bytes = 7 * (d + 1) * sizeof(float);
+    setenv("CLGRAD_STREAM", "1", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", "1"));
     clg_status s = clg_dataset_synthetic_linear(ctx, n, w, d, 4.2f, 0.01f, 9, &str);
-    unsetenv("CLGRAD_STREAM");
-    clg_synthetic_chunk_bytes = keep;
+    unsetenv("CLGRAD_STREAM"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", NULL));
+    ctx->cfg.synthetic_chunk_bytes = keep;
     CLG_OK_OR_FAIL(ctx, s);
     cr_assert(clg_dataset_streamed(str) && !clg_dataset_streamed(dev));
     float *Xd = malloc(n * d * sizeof *Xd), *Yd = malloc(n * sizeof *Yd);

@@ -235,7 +235,7 @@ Test(train, epoch_loss_off_trains_identically)
  * bit for bit, on a model it applies to (Linear 64 -> 1, batch 100). */
 static void fit_losses(clg_context *ctx, int overlap, double *losses, float *params, size_t d)
 {
-    clg_epoch_loss_overlap = overlap;
+    ctx->cfg.epoch_loss_overlap = overlap;
     float w[64];
     for (size_t j = 0; j < d; j++) w[j] = (float)j / 32.0f - 1.0f;
     clg_dataset *ds;
@@ -265,7 +265,6 @@ static void fit_losses(clg_context *ctx, int overlap, double *losses, float *par
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, params, d));
     clg_model_destroy(m);
     clg_dataset_destroy(ds);
-    clg_epoch_loss_overlap = 1;
 }
 
 Test(train, overlapped_epoch_loss_is_bit_identical)
@@ -291,7 +290,7 @@ Test(train, divergence_restores_the_last_passing_epoch)
     clg_context *ctx = test_context();
     float w[2][2], b[2];
     size_t ran = 0;
-    clg_epoch_loss_overlap = 2; /* the seeds' data is below the size where it pays */
+    ctx->cfg.epoch_loss_overlap = 2; /* the seeds' data is below the size where it pays */
     for (int run = 0; run < 2; run++) {
         clg_dataset *ds;
         clg_model *m;
@@ -314,7 +313,6 @@ Test(train, divergence_restores_the_last_passing_epoch)
         clg_model_destroy(m);
         clg_dataset_destroy(ds);
     }
-    clg_epoch_loss_overlap = 1;
     cr_assert(ran >= 3 && ran < 50, "diverged in epoch %zu", ran);
     cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "weights of epoch %zu: %g %g vs %g %g", ran - 1,
                  (double)w[0][0], (double)w[0][1], (double)w[1][0], (double)w[1][1]);
@@ -343,7 +341,7 @@ Test(train, overlap_declines_for_a_layer_beyond_local_memory)
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, n, d, q, &ds));
     double losses[2][2];
     for (int ov = 0; ov < 2; ov++) {
-        clg_epoch_loss_overlap = ov ? 1 : 0;
+        ctx->cfg.epoch_loss_overlap = ov ? 1 : 0;
         clg_model *m;
         CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
         clg_linear_init init = clg_linear_init_defaults();
@@ -360,7 +358,6 @@ Test(train, overlap_declines_for_a_layer_beyond_local_memory)
         losses[ov][0] = seen.loss[0], losses[ov][1] = seen.loss[1];
         clg_model_destroy(m);
     }
-    clg_epoch_loss_overlap = 1;
     cr_expect_eq(losses[1][0], losses[0][0], "epoch 1: %.12g vs %.12g", losses[1][0], losses[0][0]);
     cr_expect_eq(losses[1][1], losses[0][1], "epoch 2: %.12g vs %.12g", losses[1][1], losses[0][1]);
     cr_expect(losses[1][1] < losses[1][0], "it trains: %g then %g", losses[1][0], losses[1][1]);
@@ -463,7 +460,7 @@ Test(train, first_epoch_divergence_keeps_the_initial_model)
 {
     clg_context *ctx = test_context();
     for (int ov = 0; ov < 2; ov++) {
-        clg_epoch_loss_overlap = ov ? 2 : 0;
+        ctx->cfg.epoch_loss_overlap = ov ? 2 : 0;
         clg_dataset *ds;
         clg_model *m;
         make_seeds(ctx, &ds, &m);
@@ -485,7 +482,6 @@ Test(train, first_epoch_divergence_keeps_the_initial_model)
         clg_model_destroy(m);
         clg_dataset_destroy(ds);
     }
-    clg_epoch_loss_overlap = 1;
     clg_context_destroy(ctx);
 }
 

@@ -66,17 +66,11 @@ int clg_dataset_needs_streaming(const clg_context *ctx, size_t n, size_t d, size
     return (unsigned long long)(xb + yb) > in->global_mem_size / 2;
 }
 
-/* CLGRAD_STREAM: unset, "" or "auto" → -1 (stream what does not fit), "1"/"on" →
- * 1 (always), "0"/"off" → 0 (never: too large is CLG_ERR_DEVICE_MEMORY). */
+/* ctx->cfg.stream (CLGRAD_STREAM, validated at context creation): -1 auto (stream what
+ * does not fit), 1 always, 0 never (too large is CLG_ERR_DEVICE_MEMORY). */
 static clg_status stream_mode(const clg_context *ctx, int *mode)
 {
-    const char *v = getenv("CLGRAD_STREAM");
-    *mode = -1;
-    if (!v || !*v || !strcmp(v, "auto")) return CLG_OK;
-    if (!strcmp(v, "1") || !strcmp(v, "on")) *mode = 1;
-    else if (!strcmp(v, "0") || !strcmp(v, "off")) *mode = 0;
-    else
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "CLGRAD_STREAM=%s: expected 0, 1 or auto", v);
+    *mode = ctx->cfg.stream == CLG_SETTING_ON ? 1 : ctx->cfg.stream == CLG_SETTING_OFF ? 0 : -1;
     return CLG_OK;
 }
 

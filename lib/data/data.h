@@ -46,9 +46,8 @@ clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q
  * clg_dataset_needs_streaming). */
 clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q,
                                         int *stream);
-/* synthetic.c: rows per chunk of a streamed synthetic dataset × (d+1) floats (32 MiB;
- * tests lower it). */
-extern size_t clg_synthetic_chunk_bytes;
+/* synthetic.c: rows per chunk of a streamed synthetic dataset × (d+1) floats are
+ * ctx->cfg.synthetic_chunk_bytes (32 MiB; tests lower it). */
 /* data.c: 1 when a dataset of n×d features and n×q targets does not fit the device
  * and clg_dataset_from_host(_labels) keeps it on the host: X or Y beyond
  * CL_DEVICE_MAX_MEM_ALLOC_SIZE, X+Y beyond half of CL_DEVICE_GLOBAL_MEM_SIZE

@@ -4,15 +4,13 @@
 
 #include "data.h"
 
-size_t clg_synthetic_chunk_bytes = (size_t)32 << 20;
-
 /* A streamed synthetic dataset: chunks of rows drawn on the device (the same kernel,
  * so the same floats as a device dataset of the same seed) and read into host memory. */
 static clg_status synthetic_streamed(clg_context *ctx, clg_dataset *ds, cl_mem wbuf, float b,
                                      float noise, uint64_t seed)
 {
     const size_t n = ds->n, d = ds->d;
-    size_t rows = clg_synthetic_chunk_bytes / ((d + 1) * sizeof(float));
+    size_t rows = ctx->cfg.synthetic_chunk_bytes / ((d + 1) * sizeof(float));
     if (rows < 1) rows = 1;
     if (rows > n) rows = n;
     cl_mem X = NULL, y = NULL;

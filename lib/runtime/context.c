@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "runtime.h"
 
@@ -14,41 +13,23 @@ static size_t live_contexts; /* guarded by process_mutex */
 void clg_process_lock(void) { pthread_mutex_lock(&process_mutex); }
 void clg_process_unlock(void) { pthread_mutex_unlock(&process_mutex); }
 
-static void choose_cache_dir(clg_context *ctx)
+clg_status clg_context_create(clg_context **out, const char *device)
 {
-    const char *off = getenv("CLGRAD_NO_CACHE");
-    ctx->cache_on = !(off && off[0] && strcmp(off, "0"));
-    const char *dir = getenv("CLGRAD_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (dir && dir[0])
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s", dir);
-    else if (xdg && xdg[0])
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/clgrad", xdg);
-    else if (home && home[0])
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/.cache/clgrad", home);
-    else
-        ctx->cache_on = 0;
-    if (!ctx->cache_on) ctx->cache_dir[0] = '\0';
-
-    /* Our stored binary is the default everywhere: on POCL 3.1 loading it was
-     * measured faster (28 ms to a first result) than a source build served by
-     * POCL's own kernel cache (68 ms); docs/guide.md "Program cache" has the figures.
-     * CLGRAD_CACHE_MODE=source makes the driver's cache the only one. */
-    const char *mode = getenv("CLGRAD_CACHE_MODE");
-    ctx->cache_binary = 1;
-    if (mode && !strcasecmp(mode, "binary")) ctx->cache_binary = 1;
-    if (mode && !strcasecmp(mode, "source")) ctx->cache_binary = 0;
+    clg_context_options o = clg_context_options_defaults();
+    o.device = device;
+    return clg_context_create_with(out, &o);
 }
 
-clg_status clg_context_create(clg_context **out, const char *device)
+clg_status clg_context_create_with(clg_context **out, const clg_context_options *opts)
 {
     if (!out) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_context_create: NULL out");
     *out = NULL;
     clg_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "clg_context_create: out of host memory");
+    const char *device, *origin;
+    clg_status s = clg_config_resolve(ctx, opts, &device, &origin);
     clg_device_handle h;
-    clg_status s = clg_device_resolve(device, &h, &ctx->info);
+    if (s == CLG_OK) s = clg_device_resolve(device, origin, &h, &ctx->info);
     if (s != CLG_OK) {
         free(ctx);
         return s;
@@ -68,7 +49,6 @@ clg_status clg_context_create(clg_context **out, const char *device)
         free(ctx);
         return clg_fail_cl(NULL, err, "clCreateCommandQueue");
     }
-    choose_cache_dir(ctx);
     clg_tune_on_create(ctx);
     clg_gemm_on_create(ctx);
     clg_process_lock();

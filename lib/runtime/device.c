@@ -181,16 +181,13 @@ static clg_status no_match(const device_table *tab, const char *origin, const ch
                     origin, spec, why, list);
 }
 
-static clg_status select_in(const device_table *tab, const char *spec, size_t *index)
+/* spec NULL: the default device; origin names spec in messages. */
+static clg_status select_in(const device_table *tab, const char *spec, const char *origin,
+                            size_t *index)
 {
-    const char *origin = "device selection";
     if (!spec) {
-        spec = getenv("CLGRAD_DEVICE");
-        origin = "CLGRAD_DEVICE";
-        if (!spec) {
-            *index = default_device(tab);
-            return CLG_OK;
-        }
+        *index = default_device(tab);
+        return CLG_OK;
     }
     if (spec[0] == '\0') return no_match(tab, origin, spec, "is empty");
     if (!strcasecmp(spec, "default")) {
@@ -234,18 +231,21 @@ clg_status clg_device_select(const char *spec, size_t *index)
     device_table *tab = malloc(sizeof *tab);
     if (!tab) return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "clg_device_select: out of host memory");
     clg_status s = enumerate(tab);
-    if (s == CLG_OK) s = select_in(tab, spec, index);
+    const char *origin = "device selection";
+    if (!spec && (spec = clg_config_device_env())) origin = "CLGRAD_DEVICE";
+    if (s == CLG_OK) s = select_in(tab, spec, origin, index);
     free(tab);
     return s;
 }
 
-clg_status clg_device_resolve(const char *spec, clg_device_handle *h, clg_device_info *info)
+clg_status clg_device_resolve(const char *spec, const char *origin, clg_device_handle *h,
+                              clg_device_info *info)
 {
     device_table *tab = malloc(sizeof *tab);
     if (!tab) return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "out of host memory");
     size_t i = 0;
     clg_status s = enumerate(tab);
-    if (s == CLG_OK) s = select_in(tab, spec, &i);
+    if (s == CLG_OK) s = select_in(tab, spec, origin, &i);
     if (s == CLG_OK) {
         *h = tab->handle[i];
         *info = tab->info[i];

@@ -39,13 +39,10 @@ void clg_gemm_on_create(clg_context *ctx)
 
 clg_status clg_gemm_mode(const clg_context *ctx, clg_gemm_choice *mode)
 {
-    const char *v = ctx && ctx->force_gemm ? ctx->force_gemm : getenv("CLGRAD_GEMM");
-    *mode = CLG_GEMM_AUTO;
-    if (!v || !*v || !strcmp(v, "auto")) return CLG_OK;
-    if (!strcmp(v, "own")) *mode = CLG_GEMM_OWN;
-    else if (!strcmp(v, "clblast")) *mode = CLG_GEMM_CLBLAST;
-    else
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "CLGRAD_GEMM=%s: expected auto, own or clblast", v);
+    /* Validated when the context was created (config.c). */
+    *mode = ctx->cfg.product == CLG_PRODUCT_OWN       ? CLG_GEMM_OWN
+            : ctx->cfg.product == CLG_PRODUCT_CLBLAST ? CLG_GEMM_CLBLAST
+                                                      : CLG_GEMM_AUTO;
     return CLG_OK;
 }
 

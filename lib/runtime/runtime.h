@@ -31,6 +31,20 @@ typedef struct clg_kernel_slot {
     cl_kernel kernel;
 } clg_kernel_slot;
 
+/* config.c: the context's settings, resolved once at creation from clg_context_options
+ * and the CLGRAD_* variables (the only place that reads the environment). Code below
+ * reads these, never the environment. */
+typedef struct clg_config {
+    clg_fused_path fused;     /* never CLG_FUSED_DEFAULT */
+    clg_product_impl product; /* never CLG_PRODUCT_DEFAULT */
+    clg_setting stream;       /* CLG_SETTING_AUTO, _ON or _OFF */
+    int tune;                 /* 1: apply the stored CLBlast tuning at creation */
+    /* Testing knobs, not options: tests set them on a live context (ctx->cfg.x = ...). */
+    int epoch_loss_overlap;       /* train/epoch_loss.c: 0 never, 1 when it pays, 2 always */
+    size_t synthetic_chunk_bytes; /* data/synthetic.c: rows drawn per chunk when streamed */
+    size_t solve_chunk_bytes;     /* solve/solve.c: rows uploaded per chunk when streamed */
+} clg_config;
+
 struct clg_context {
     cl_platform_id platform;
     cl_device_id device;
@@ -50,8 +64,7 @@ struct clg_context {
     char *build_log;
     void *blas_params; /* applied CLBlast overrides (tune.c: struct clg_tune_state), may be NULL */
     cl_mem gemm_scratch; /* gemm.c: CLBlast's temporary buffer, grown on demand */
-    /* selftest.c: values that win over CLGRAD_FUSED / CLGRAD_GEMM while it runs (NULL: none) */
-    const char *force_fused, *force_gemm;
+    clg_config cfg;
     size_t gemm_scratch_bytes;
 };
 
@@ -75,13 +88,27 @@ void clg_clear_error(const clg_context *ctx);
 void clg_process_lock(void);
 void clg_process_unlock(void);
 
+/* config.c: fills ctx->cfg, cache_on, cache_binary, cache_dir from opts (NULL: defaults)
+ * and the environment; *device and *origin get the device selection and where it came
+ * from ("device selection" or "CLGRAD_DEVICE"; *device NULL: the default device). */
+clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
+                              const char **device, const char **origin);
+/* Sets one run-time setting of a live context from a CLGRAD_FUSED, CLGRAD_GEMM or
+ * CLGRAD_STREAM value, validated as at creation (value NULL or "": automatic). For tests
+ * and the self-test, which change paths on one context. */
+clg_status clg_config_set(clg_context *ctx, const char *var, const char *value);
+/* $CLGRAD_DEVICE for clg_device_select(NULL) (NULL when unset). */
+const char *clg_config_device_env(void);
+
 /* device.c */
 typedef struct clg_device_handle {
     cl_platform_id platform;
     cl_device_id device;
 } clg_device_handle;
 /* Resolves a selection to OpenCL handles and info. */
-clg_status clg_device_resolve(const char *spec, clg_device_handle *h, clg_device_info *info);
+/* spec NULL: the default device; origin names spec in messages. */
+clg_status clg_device_resolve(const char *spec, const char *origin, clg_device_handle *h,
+                              clg_device_info *info);
 
 /* program.c: kernel of family `program` (file stem) named `kernel`, built or
  * fetched from the cache on first use; the kernel object is owned by ctx. */
@@ -117,7 +144,7 @@ void clg_tune_release(clg_context *ctx);
 clg_status clg_check_alloc(const clg_context *ctx, size_t bytes, const char *what);
 clg_status clg_buffer_create(clg_context *ctx, size_t bytes, const char *what, cl_mem *out);
 
-/* gemm.c: CLGRAD_GEMM (auto | own | clblast) and the rule choosing CLBlast for a
+/* gemm.c: the product implementation (ctx->cfg.product, CLGRAD_GEMM) and the rule choosing CLBlast for a
  * product of M×K and K×N; clg_gemm_clblast enqueues row-major C = op(A)·op(B) + beta·C
  * (ta/tb: A/B transposed) without waiting; what names the caller in messages. */
 typedef enum clg_gemm_choice { CLG_GEMM_AUTO, CLG_GEMM_OWN, CLG_GEMM_CLBLAST } clg_gemm_choice;

@@ -371,9 +371,7 @@ clg_status clg_tune_apply(clg_context *ctx)
 
 void clg_tune_on_create(clg_context *ctx)
 {
-    const char *off = getenv("CLGRAD_NO_TUNE");
-    if (off && off[0] && strcmp(off, "0")) return;
-    if (!ctx->cache_on) return;
+    if (!ctx->cfg.tune || !ctx->cache_on) return;
     if (clg_tune_apply(ctx) != CLG_OK) clg_clear_error(ctx);
 }
 

@@ -126,9 +126,10 @@ static clg_status check_fill_gather(st_run *r)
 static clg_status check_linear(st_run *r, const char *gemm)
 {
     const size_t B = 37, d = 19, q = 12;
-    r->ctx->force_gemm = gemm;
+    const clg_product_impl keep = r->ctx->cfg.product;
     st_bufs b = {0};
-    clg_status s = rand_tensor(r, &b, 0, B, d); /* X */
+    clg_status s = clg_config_set(r->ctx, "CLGRAD_GEMM", gemm);
+    if (s == CLG_OK) s = rand_tensor(r, &b, 0, B, d); /* X */
     if (s == CLG_OK) s = rand_tensor(r, &b, 1, d, q); /* W */
     if (s == CLG_OK) s = rand_tensor(r, &b, 2, 1, q); /* b */
     if (s == CLG_OK) s = rand_tensor(r, &b, 3, B, q); /* dY */
@@ -140,7 +141,7 @@ static clg_status check_linear(st_run *r, const char *gemm)
     if (s == CLG_OK)
         s = clg_op_linear_backward(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[3]->mem, b.t[5]->mem,
                                    b.t[6]->mem, b.t[7]->mem, B, d, q);
-    r->ctx->force_gemm = NULL;
+    r->ctx->cfg.product = keep;
     for (int k = 4; s == CLG_OK && k < 8; k++) s = fetch(&b, k);
     if (s != CLG_OK) {
         bufs_free(&b);
@@ -484,10 +485,11 @@ static clg_status check_fused(st_run *r, int xent)
         o.sgd.lr = (float)lr;
         o.sgd.momentum = (float)mu;
         clg_context_stats before, after;
-        r->ctx->force_fused = modes[mi];
+        const clg_fused_path keep = r->ctx->cfg.fused;
+        if (s == CLG_OK) s = clg_config_set(r->ctx, "CLGRAD_FUSED", modes[mi]);
         if (s == CLG_OK) s = clg_context_get_stats(r->ctx, &before);
         if (s == CLG_OK) s = clg_fit(m, ds, &o, NULL, NULL);
-        r->ctx->force_fused = NULL;
+        r->ctx->cfg.fused = keep;
         if (s == CLG_OK) s = clg_context_get_stats(r->ctx, &after);
         if (s == CLG_OK) s = clg_model_get_param(m, 0, got, d * q);
         if (s == CLG_OK) s = clg_model_get_param(m, 1, got + d * q, q);

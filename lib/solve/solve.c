@@ -108,11 +108,10 @@ done:
  * host as the device does (one float subtraction), uploaded and accumulated into the
  * column sums and the Gram block (beta = 1). One upload buffer; each chunk's write waits
  * for the previous chunk's products (in-order queue), which is fine outside training. */
-size_t clg_solve_chunk_bytes = (size_t)32 << 20;
 static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, float *host)
 {
     const size_t n = ds->n, d = ds->d, q = ds->q, p = d + q;
-    size_t rows = clg_solve_chunk_bytes / (p * sizeof(float));
+    size_t rows = ctx->cfg.solve_chunk_bytes / (p * sizeof(float));
     if (rows < 1) rows = 1;
     if (rows > n) rows = n;
     cl_mem Z = NULL, ones = NULL, R = NULL;

@@ -3,8 +3,7 @@
 #define CLGRAD_SOLVE_H
 #include "data.h"
 
-/* solve.c: bytes of [X | Y] rows per upload for a streamed dataset (32 MiB; tests
- * lower it to cover several chunks). */
-extern size_t clg_solve_chunk_bytes;
+/* solve.c: bytes of [X | Y] rows per upload for a streamed dataset are
+ * ctx->cfg.solve_chunk_bytes (32 MiB; tests lower it to cover several chunks). */
 
 #endif

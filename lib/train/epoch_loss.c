@@ -20,8 +20,6 @@
  * order, 1.6 overlapped, on POCL). */
 #define EPOCH_LOSS_MIN_WORK ((size_t)1 << 20)
 
-int clg_epoch_loss_overlap = 1;
-
 struct clg_epoch_loss {
     clg_model *m;
     const clg_dataset *ds;
@@ -50,9 +48,10 @@ clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_k
                                  clg_epoch_loss **out)
 {
     *out = NULL;
-    if (!clg_epoch_loss_overlap) return CLG_OK;
+    const int overlap = m->ctx->cfg.epoch_loss_overlap; /* a testing knob, default 1 */
+    if (!overlap) return CLG_OK;
     if (ds->streamed || m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return CLG_OK;
-    if (clg_epoch_loss_overlap == 1 && ds->n * ds->d * m->layers[0].out < EPOCH_LOSS_MIN_WORK)
+    if (overlap == 1 && ds->n * ds->d * m->layers[0].out < EPOCH_LOSS_MIN_WORK)
         return CLG_OK;
     clg_epoch_loss *el = calloc(1, sizeof *el);
     if (!el) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");

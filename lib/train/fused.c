@@ -67,17 +67,15 @@ typedef enum fused_mode {
 
 static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
 {
-    const char *v = ctx && ctx->force_fused ? ctx->force_fused : getenv("CLGRAD_FUSED");
-    *mode = FUSED_AUTO;
-    if (!v || !*v || !strcmp(v, "auto") || !strcmp(v, "1")) return CLG_OK;
-    if (!strcmp(v, "0") || !strcmp(v, "off")) *mode = FUSED_OFF;
-    else if (!strcmp(v, "minibatch")) *mode = FUSED_MINIBATCH;
-    else if (!strcmp(v, "epoch")) *mode = FUSED_EPOCH;
-    else if (!strcmp(v, "pipeline")) *mode = FUSED_PIPELINE;
-    else if (!strcmp(v, "split")) *mode = FUSED_SPLIT;
-    else
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "CLGRAD_FUSED=%s: expected 0, auto, minibatch, epoch, pipeline or split", v);
+    /* Validated when the context was created (runtime/config.c). */
+    switch (ctx->cfg.fused) {
+    case CLG_FUSED_OFF: *mode = FUSED_OFF; break;
+    case CLG_FUSED_MINIBATCH: *mode = FUSED_MINIBATCH; break;
+    case CLG_FUSED_EPOCH: *mode = FUSED_EPOCH; break;
+    case CLG_FUSED_PIPELINE: *mode = FUSED_PIPELINE; break;
+    case CLG_FUSED_SPLIT: *mode = FUSED_SPLIT; break;
+    default: *mode = FUSED_AUTO; break;
+    }
     return CLG_OK;
 }
 

@@ -354,9 +354,9 @@ static clg_status report_epoch(clg_model *m, const clg_fit_options *o, const fit
 
 /* A callback other than the printer may read or evaluate the model, so it must see
  * the epoch it reports: then no epoch is enqueued before the report. */
-static int callback_allows_overlap(const clg_fit_options *o)
+static int callback_allows_overlap(const clg_context *ctx, const clg_fit_options *o)
 {
-    return !o->on_epoch || o->on_epoch == clg_print_epoch || clg_epoch_loss_overlap == 2;
+    return !o->on_epoch || o->on_epoch == clg_print_epoch || ctx->cfg.epoch_loss_overlap == 2;
 }
 
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
@@ -386,7 +386,7 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     if (s == CLG_OK && o.epoch_loss) s = good_create(m, &st);
     clg_fit_report r = {0};
     clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
-    if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(&o))
+    if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(m->ctx, &o))
         s = clg_epoch_loss_create(m, ds, o.loss, &ov);
     /* The initial model's loss: overlapped with epoch 1 where possible. */
     int initial_pending = 0;

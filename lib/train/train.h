@@ -41,9 +41,9 @@ size_t clg_fused_split_local_bytes(const clg_context *ctx, size_t d, size_t q, s
  * the fused loss kernel declined, nothing pending). collect: wait for the pending
  * loss, divided by count. snapshot: the buffers (W, b) the pending or last loss was of. */
 typedef struct clg_epoch_loss clg_epoch_loss;
-/* 1 (default): overlap where it pays (EPOCH_LOSS_MIN_WORK); 0 never, 2 wherever possible,
- * even with a callback other than the printer (tests whose callback only records) */
-extern int clg_epoch_loss_overlap;
+/* ctx->cfg.epoch_loss_overlap (a testing knob): 1 (default) overlap where it pays
+ * (EPOCH_LOSS_MIN_WORK); 0 never, 2 wherever possible, even with a callback other than the
+ * printer (tests whose callback only records). */
 clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
                                  clg_epoch_loss **out);
 clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled);
