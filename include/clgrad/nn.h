@@ -1,0 +1,89 @@
+/* clgrad: models (Linear, ReLU layers) and losses. Part of <clgrad.h>, which includes every topic. */
+#ifndef CLGRAD_API_NN_H
+#define CLGRAD_API_NN_H
+
+#include "clgrad/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------- model */
+
+/* A sequence of layers. Linear(d → q) holds W (d×q) and b (1×q). */
+typedef struct clg_model clg_model;
+
+typedef struct clg_linear_init {
+    float weight_std;     /* default 0.01: W ~ N(0, std²) */
+    uint64_t seed;        /* default 0 */
+    const float *weight;  /* d*q values to copy instead (NULL: random) */
+    const float *bias;    /* q values to copy instead (NULL: zeros) */
+} clg_linear_init;
+CLG_API clg_linear_init clg_linear_init_defaults(void);
+
+CLG_API clg_status clg_model_create(clg_context *ctx, clg_model **out);
+CLG_API void clg_model_destroy(clg_model *m);
+/* Appends Linear(in → out); in must equal the previous layer's output width.
+ * init NULL means clg_linear_init_defaults(). */
+CLG_API clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out,
+                                        const clg_linear_init *init);
+/* Appends max(0, x). */
+CLG_API clg_status clg_model_add_relu(clg_model *m);
+CLG_API size_t clg_model_inputs(const clg_model *m);
+CLG_API size_t clg_model_outputs(const clg_model *m);
+
+/* Parameters are numbered in layer order: layer 0 weight, layer 0 bias, ... */
+typedef struct clg_param_info {
+    size_t layer;
+    int is_bias;
+    size_t rows, cols;
+    char name[32]; /* "0.weight", "0.bias" (PyTorch's naming) */
+} clg_param_info;
+CLG_API size_t clg_model_param_count(const clg_model *m);
+CLG_API clg_status clg_model_param_info(const clg_model *m, size_t index, clg_param_info *info);
+/* count must equal rows*cols of the parameter (CLG_ERR_SHAPE otherwise). */
+CLG_API clg_status clg_model_get_param(const clg_model *m, size_t index, float *host, size_t count);
+CLG_API clg_status clg_model_set_param(clg_model *m, size_t index, const float *host, size_t count);
+/* Gradient of the last backward pass. */
+CLG_API clg_status clg_model_get_grad(const clg_model *m, size_t index, float *host, size_t count);
+
+/* Forward pass of X (B×in). *out (B×outputs) is owned by the model and valid
+ * until the next forward. Enqueued; no wait. */
+CLG_API clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const clg_tensor **out);
+/* Backward pass of the last forward: dY (B×outputs) is dL/dŶ. Overwrites
+ * (does not accumulate) every parameter's gradient. */
+CLG_API clg_status clg_model_backward(clg_model *m, const clg_tensor *dY);
+
+/* ------------------------------------------------------------------ losses */
+
+typedef enum clg_loss_kind {
+    CLG_LOSS_SQUARED = 0, /* (ŷ − y)² / 2, d2l's squared_loss */
+    CLG_LOSS_MSE = 1,     /* (ŷ − y)², PyTorch's MSELoss */
+    CLG_LOSS_SOFTMAX_XENT = 2 /* −log softmax(ŷ)[label], computed with log-sum-exp;
+                                 pred is B×C logits, target B×1 class ids */
+} clg_loss_kind;
+
+typedef enum clg_reduction {
+    CLG_REDUCE_MEAN = 0, /* mean over all B·q elements (over the B samples for SOFTMAX_XENT) */
+    CLG_REDUCE_SUM = 1,
+    CLG_REDUCE_NONE = 2  /* one value per element */
+} clg_reduction;
+
+/* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE.
+ * SOFTMAX_XENT: pred is B×C logits and target B×1 class ids (CLG_ERR_SHAPE
+ * otherwise); out is B×1 for NONE (one loss per sample), MEAN divides by B. A
+ * class id that is not an integer in [0, C) gives a NaN loss for its row (so
+ * clg_fit stops with CLG_ERR_NONFINITE). */
+CLG_API clg_status clg_loss_forward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
+                                    const clg_tensor *pred, const clg_tensor *target,
+                                    clg_tensor *out);
+/* dL/dpred of the reduced loss (for NONE: of the sum of the elements), B×q.
+ * SOFTMAX_XENT: softmax(pred) − onehot(label), times 1/B for MEAN. */
+CLG_API clg_status clg_loss_backward(clg_context *ctx, clg_loss_kind kind, clg_reduction red,
+                                     const clg_tensor *pred, const clg_tensor *target,
+                                     clg_tensor *grad);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,117 @@
+/* clgrad: training (clg_fit), evaluation and prediction; checkpoints. Part of <clgrad.h>, which includes every topic. */
+#ifndef CLGRAD_API_TRAIN_H
+#define CLGRAD_API_TRAIN_H
+
+#include "clgrad/data.h"
+#include "clgrad/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- training */
+
+/* Called after each epoch with the 1-based epoch and the mean loss over the
+ * whole training set (per element, of the fit's loss kind; per sample for
+ * CLG_LOSS_SOFTMAX_XENT); NaN when clg_fit_options.epoch_loss is 0. */
+typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
+/* Prints "epoch 1, loss 0.000203" to stdout, like d2l ("epoch 1" for a NaN loss). */
+CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
+
+typedef struct clg_fit_options {
+    size_t epochs;           /* default 3 */
+    size_t batch_size;       /* default 10 */
+    int shuffle;             /* default 1 */
+    int drop_last;           /* default 0 */
+    uint64_t seed;           /* default 0: seeds the epoch permutations */
+    clg_loss_kind loss;      /* default CLG_LOSS_SQUARED */
+    clg_reduction reduction; /* MEAN (default) or SUM: SUM steps with grad_scale 1/|B| */
+    clg_sgd_options sgd;     /* used when no optimizer is passed */
+    clg_epoch_callback on_epoch; /* default clg_print_epoch; NULL for silence */
+    void *user;
+    /* Optional progress report within an epoch: after every `progress_every`
+     * batches (and the last) the host waits for the device, then calls it. Each
+     * call is one wait, so keep it for an interactive display. Default NULL / 0. */
+    void (*on_progress)(size_t epoch, size_t batch, size_t batches, void *user);
+    size_t progress_every;
+    /* Default 1: after each epoch, one pass over the whole training set for its loss
+     * (d2l's linear regression), which also stops the fit with CLG_ERR_NONFINITE once
+     * it diverges. 0: no such pass (on_epoch gets NaN, final_loss is NaN, and clg_fit
+     * waits only once, at the end); a pass costs about one forward of the data. */
+    int epoch_loss;
+    /* Default 1e4: with epoch_loss on, the initial model's loss is computed too, and an
+     * epoch whose loss exceeds diverge_factor times it stops the fit with
+     * CLG_ERR_DIVERGED (a finite blow-up, which NaN checks miss). 0 turns it off. */
+    double diverge_factor;
+} clg_fit_options;
+CLG_API clg_fit_options clg_fit_defaults(void);
+
+typedef struct clg_fit_report {
+    size_t epochs_run;
+    size_t steps;
+    double final_loss; /* full-set mean loss after the last epoch */
+} clg_fit_report;
+
+/* Trains m on ds. The host waits once per epoch (for the full-set loss). on_epoch(e)
+ * sees the model as it was after epoch e: a callback may evaluate or save it. With
+ * clg_print_epoch or no callback, a single Linear layer on a device dataset has that
+ * loss computed in a second queue while the next epoch trains (same values;
+ * docs/performance.md); any other callback is called before the next epoch is enqueued.
+ * Classification data (clg_dataset_from_host_labels) needs loss
+ * CLG_LOSS_SOFTMAX_XENT and a model with one output per class; regression data
+ * a regression loss (CLG_ERR_INVALID_ARGUMENT / CLG_ERR_SHAPE otherwise).
+ * opt NULL: an SGD optimizer with opts->sgd is made for the call. report may be NULL.
+ * A non-finite loss stops training with CLG_ERR_NONFINITE, one beyond diverge_factor
+ * with CLG_ERR_DIVERGED; the model then holds the parameters of the last epoch whose
+ * loss passed, or its initial ones (an epoch already under way is undone; the
+ * optimizer's momentum buffers are not). */
+CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
+                           clg_optimizer *opt, clg_fit_report *report);
+
+typedef struct clg_eval_result {
+    double loss;     /* mean per-sample loss (per element for regression losses) */
+    double accuracy; /* fraction of argmax(ŷ) == label; -1 for regression data */
+    size_t n;
+} clg_eval_result;
+
+/* Loss and (for classification data) accuracy of m over the whole of ds, in
+ * batches, with one wait. kind must suit the data: CLG_LOSS_SOFTMAX_XENT for
+ * classification data, a regression loss otherwise (CLG_ERR_INVALID_ARGUMENT);
+ * the model's outputs must equal the classes (or q) (CLG_ERR_SHAPE). */
+CLG_API clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
+                                clg_eval_result *out);
+
+/* Runs the model on host rows X[n×inputs]; writes n×outputs values to out (raw
+ * logits for a classifier). Batched; one wait. n = 0 is CLG_ERR_SHAPE, NaN or
+ * Inf in X is CLG_ERR_NONFINITE. */
+CLG_API clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out);
+
+/* Mean loss of m over the whole of ds (per element; per sample for
+ * SOFTMAX_XENT), one wait: clg_evaluate's loss. */
+CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind,
+                                     double *loss);
+
+/* ------------------------------------------------------------- checkpoints */
+
+/* Saves m's architecture and parameters (and, if opt is not NULL, the
+ * optimizer's options and momentum buffers) to path in the versioned format
+ * of docs/formats.md "Checkpoints": magic, version, layer shapes, payload, CRC32.
+ * meta (may be NULL) is a short text stored alongside (the CLI keeps the loss
+ * there). Atomic: written to a temporary file, fsync'ed and renamed, so a
+ * failed save leaves an earlier file at path untouched. */
+CLG_API clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const char *meta,
+                                  const char *path);
+/* Creates a model from a checkpoint. meta (may be NULL) receives the stored
+ * text, cut to metalen. Any corruption, truncation or unknown version is
+ * CLG_ERR_FORMAT; nothing is returned then. */
+CLG_API clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, char *meta,
+                                  size_t metalen);
+/* Loads parameters (and optimizer state when opt is not NULL and the file has
+ * it) into an existing model; a different architecture is CLG_ERR_SHAPE with
+ * a message naming the first difference, and changes nothing. */
+CLG_API clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
