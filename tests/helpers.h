@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "clgrad.h"
 
@@ -54,6 +57,42 @@ static inline void bad_input_record(const char *input, const char *status, const
                   (needle));                                                                   \
         bad_input_record((input), clg_status_string(s_), m_);                                  \
     } while (0)
+
+/* Runs "cd BIN_DIR && <cmd>" with stderr merged into out (n bytes); returns the exit status.
+ * BIN_DIR is the build directory ($CLGRAD_TEST_BIN_DIR, set by ctest). */
+static inline int run_in_build(const char *cmd, char *out, size_t n)
+{
+    const char *bin = getenv("CLGRAD_TEST_BIN_DIR");
+    cr_assert_not_null(bin, "CLGRAD_TEST_BIN_DIR must name the build directory (ctest sets it)");
+    char line[4096];
+    snprintf(line, sizeof line, "cd %s && %s 2>&1", bin, cmd);
+    FILE *p = popen(line, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Caps this test process's address space at its current size plus extra bytes, so that
+ * reading a sparse file whole fails instead of succeeding slowly (Criterion runs each test
+ * in a process of its own). Not under sanitizers, whose shadow memory needs the room. */
+static inline void cap_address_space(size_t extra)
+{
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    FILE *f = fopen("/proc/self/statm", "r");
+    cr_assert_not_null(f);
+    unsigned long pages = 0;
+    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+    rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#else
+    (void)extra;
+#endif
+}
 
 /* A fresh directory under /tmp; the caller may leave it (tests run in /tmp). */
 static inline char *test_tmpdir(void)

@@ -778,26 +778,6 @@ Test(checkpoint, overwrite_is_atomic_for_concurrent_readers)
     clg_context_destroy(ctx);
 }
 
-/* Caps this test process's address space at its current size plus extra bytes, so that
- * reading a sparse file whole fails instead of succeeding slowly (Criterion runs each test
- * in a process of its own). Not under sanitizers, whose shadow memory needs the room. */
-static void cap_address_space(size_t extra)
-{
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    FILE *f = fopen("/proc/self/statm", "r");
-    cr_assert_not_null(f);
-    unsigned long pages = 0;
-    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
-    fclose(f);
-    struct rlimit rl;
-    cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
-    rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
-    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
-#else
-    (void)extra;
-#endif
-}
-
 /* Issue 9: a 2 GB file given as a checkpoint was read whole before "bad magic". The head
  * (magic, version, layer table) and the length the layout allows are checked first; the
  * files are sparse (no disk). */

@@ -4,26 +4,12 @@
 
 #include "helpers.h"
 
-/* Runs "BIN_DIR/<cmd>" with stderr merged; returns the exit status, output in out. */
-static int run(const char *cmd, char *out, size_t n)
-{
-    const char *bin = getenv("CLGRAD_TEST_BIN_DIR");
-    cr_assert_not_null(bin, "CLGRAD_TEST_BIN_DIR must name the build directory (ctest sets it)");
-    char line[2048];
-    snprintf(line, sizeof line, "cd %s && %s 2>&1", bin, cmd);
-    FILE *p = popen(line, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char out[1 << 16];
 
 Test(cli, devices_lists_and_marks_the_chosen_device)
 {
-    cr_assert_eq(run("tools/clgrad devices", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad devices", out, sizeof out), 0, "%s", out);
     size_t n;
     clg_device_info info[8];
     cr_assert_eq(clg_device_list(info, 8, &n), CLG_OK);
@@ -33,7 +19,7 @@ Test(cli, devices_lists_and_marks_the_chosen_device)
     snprintf(mark, sizeof mark, "* %u:%u %s", info[chosen].platform_index, info[chosen].device_index,
              info[chosen].device_name);
     cr_expect(strstr(out, mark) != NULL, "expected '%s' in:\n%s", mark, out);
-    cr_expect_eq(run("CLGRAD_DEVICE=nosuchdevice tools/clgrad devices", out, sizeof out), 1);
+    cr_expect_eq(run_in_build("CLGRAD_DEVICE=nosuchdevice tools/clgrad devices", out, sizeof out), 1);
     cr_expect(strstr(out, "CLG_ERR_NO_DEVICE") != NULL, "%s", out);
 }
 
@@ -46,7 +32,7 @@ static double field_after(const char *text, const char *key)
 
 Test(cli, train_synthetic_converges_and_reports_errors)
 {
-    cr_assert_eq(run("tools/clgrad train --synthetic 1000 --epochs 3 --batch 10 --lr 0.03", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad train --synthetic 1000 --epochs 3 --batch 10 --lr 0.03", out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "epoch 1, loss ") && strstr(out, "epoch 3, loss "), "%s", out);
     cr_expect_lt(field_after(out, "epoch 3, loss "), 2e-4, "%s", out);
     cr_expect_lt(field_after(out, "max |w error| "), 0.01, "%s", out);
@@ -55,7 +41,7 @@ Test(cli, train_synthetic_converges_and_reports_errors)
 
 Test(cli, solve_synthetic_is_within_1e3)
 {
-    cr_assert_eq(run("tools/clgrad solve --synthetic 1000x5", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad solve --synthetic 1000x5", out, sizeof out), 0, "%s", out);
     cr_expect_lt(field_after(out, "max |w error| "), 1e-3, "%s", out);
     cr_expect_lt(fabs(field_after(out, "|b error| ")), 1e-3, "%s", out);
 }
@@ -74,20 +60,20 @@ Test(cli, train_and_solve_on_a_csv_file)
     }
     fclose(f);
     snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", path);
-    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
     cr_expect_lt(fabs(field_after(out, "w: [") - 1.5), 1e-4, "%s", out);
     cr_expect_lt(fabs(field_after(out, "b: ") - 0.25), 1e-4, "%s", out);
     snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --epochs 20 --lr 0.05", path);
-    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
     cr_expect_lt(field_after(out, "epoch 20, loss "), 1e-4, "%s", out);
 }
 
 Test(cli, bad_input_is_an_error_not_a_crash)
 {
-    cr_expect_eq(run("tools/clgrad train --batch 0", out, sizeof out), 2, "%s", out);
-    cr_expect_eq(run("tools/clgrad train --lr abc", out, sizeof out), 2, "%s", out);
-    cr_expect_eq(run("tools/clgrad frobnicate", out, sizeof out), 2, "%s", out);
-    cr_expect_eq(run("tools/clgrad train --data /nonexistent/file.csv", out, sizeof out), 1, "%s", out);
+    cr_expect_eq(run_in_build("tools/clgrad train --batch 0", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run_in_build("tools/clgrad train --lr abc", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run_in_build("tools/clgrad frobnicate", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run_in_build("tools/clgrad train --data /nonexistent/file.csv", out, sizeof out), 1, "%s", out);
     cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
     char *dir = test_tmpdir();
     char path[256], cmd[512];
@@ -96,13 +82,13 @@ Test(cli, bad_input_is_an_error_not_a_crash)
     fprintf(f, "1,2,3\n4,5\n");
     fclose(f);
     snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", path);
-    cr_expect_eq(run(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
     cr_expect(strstr(out, "CLG_ERR_FORMAT") && strstr(out, "line 2"), "%s", out);
 }
 
 Test(cli, selftest_passes_on_this_device)
 {
-    int rc = run("tools/clgrad selftest", out, sizeof out);
+    int rc = run_in_build("tools/clgrad selftest", out, sizeof out);
     cr_expect_eq(rc, 0, "%s", out);
     cr_expect(strstr(out, " 0 failed") != NULL, "%s", out);
     cr_expect(strstr(out, "linear_forward") && strstr(out, "solve_normal"), "%s", out);
@@ -117,7 +103,7 @@ Test(cli, tune_searches_verifies_and_stores, .timeout = 300)
     char *dir = test_tmpdir();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "CLGRAD_CACHE_DIR=%s tools/clgrad tune --seconds 60 --size 128 --max-candidates 1", dir);
-    int rc = run(cmd, out, sizeof out);
+    int rc = run_in_build(cmd, out, sizeof out);
     /* 0: the candidate beat CLBlast's defaults and was stored; 1: it did not (at 128³
      * either may happen), which the tool says. */
     cr_assert(rc == 0 || rc == 1, "exit %d:\n%s", rc, out);
@@ -130,13 +116,13 @@ Test(cli, tune_searches_verifies_and_stores, .timeout = 300)
         cr_expect(strstr(out, "not stored: "), "%s", out);
     }
     snprintf(cmd, sizeof cmd, "CLGRAD_CACHE_DIR=%s tools/clgrad tune --seconds 0", dir);
-    cr_expect_eq(run(cmd, out, sizeof out), 2, "a zero budget is a usage error:\n%s", out);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "a zero budget is a usage error:\n%s", out);
     cr_expect(strstr(out, "usage: clgrad tune"), "%s", out);
 }
 
 Test(examples, linreg_scratch_prints_like_d2l)
 {
-    cr_assert_eq(run("examples/linreg_scratch", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("examples/linreg_scratch", out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "epoch 1, loss ") && strstr(out, "epoch 3, loss "), "%s", out);
     cr_expect_lt(field_after(out, "epoch 3, loss "), 2e-4, "%s", out);
     cr_expect_lt(fabs(field_after(out, "w error: [")), 0.01, "%s", out);
@@ -145,16 +131,16 @@ Test(examples, linreg_scratch_prints_like_d2l)
 
 Test(examples, linreg_concise_and_closed_form)
 {
-    cr_assert_eq(run("examples/linreg_concise", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("examples/linreg_concise", out, sizeof out), 0, "%s", out);
     cr_expect_lt(field_after(out, "epoch 3, loss "), 4e-4, "%s", out);
     cr_expect_lt(fabs(field_after(out, "error in estimating b: [")), 0.01, "%s", out);
-    cr_assert_eq(run("examples/linreg_closed_form", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("examples/linreg_closed_form", out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "w error") != NULL, "%s", out);
 }
 
 Test(examples, mlp_beats_softmax_on_spirals)
 {
-    cr_assert_eq(run("examples/mlp", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("examples/mlp", out, sizeof out), 0, "%s", out);
     cr_expect_gt(field_after(out, "MLP:                train loss "), -1.0);
     const char *m = strstr(out, "MLP:"), *sm = strstr(out, "softmax regression:");
     cr_assert(m && sm, "%s", out);
@@ -164,7 +150,7 @@ Test(examples, mlp_beats_softmax_on_spirals)
 
 Test(examples, softmax_fashion_mnist_on_generated_idx)
 {
-    cr_assert_eq(run("examples/softmax_fashion_mnist", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("examples/softmax_fashion_mnist", out, sizeof out), 0, "%s", out);
     cr_expect_gt(field_after(out, "final test accuracy "), 0.9, "%s", out);
 }
 
@@ -197,7 +183,7 @@ Test(cli, numbers_are_range_checked_before_use)
     char cmd[512];
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         snprintf(cmd, sizeof cmd, "timeout 60 tools/clgrad %s", cases[k].args);
-        int rc = run(cmd, out, sizeof out);
+        int rc = run_in_build(cmd, out, sizeof out);
         cr_expect_eq(rc, 2, "%s: exit %d:\n%s", cases[k].args, rc, out);
         const char *line = strstr(out, cases[k].needle);
         cr_expect(line != NULL, "%s: output lacks \"%s\":\n%s", cases[k].args, cases[k].needle, out);
@@ -208,6 +194,6 @@ Test(cli, numbers_are_range_checked_before_use)
         bad_input_record(cases[k].args, "exit 2", msg);
     }
     /* Values at the limits are accepted (parsing only: --help after them exits 0). */
-    cr_expect_eq(run("tools/clgrad train --epochs 1000000 --batch 2147483647 --seed 18446744073709551615 "
+    cr_expect_eq(run_in_build("tools/clgrad train --epochs 1000000 --batch 2147483647 --seed 18446744073709551615 "
                      "--label-column -2147483648 --help", out, sizeof out), 0, "%s", out);
 }

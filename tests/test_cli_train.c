@@ -6,20 +6,6 @@
 
 #include "helpers.h"
 
-/* Runs "BIN_DIR/<cmd>" (stderr merged into out); returns the exit status. */
-static int run(const char *cmd, char *out, size_t n)
-{
-    const char *bin = getenv("CLGRAD_TEST_BIN_DIR");
-    cr_assert_not_null(bin, "CLGRAD_TEST_BIN_DIR must name the build directory (ctest sets it)");
-    char line[2048];
-    snprintf(line, sizeof line, "cd %s && %s 2>&1", bin, cmd);
-    FILE *p = popen(line, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char out[1 << 16];
 
@@ -72,7 +58,7 @@ Test(cli_train, test_figures_are_of_the_epoch_they_name, .timeout = 120)
                  "CLGRAD_FUSED=%s tools/clgrad train --data %s --no-header --test %s "
                  "--epochs 4 --batch 256 --lr 0.01 --no-progress",
                  p ? "0" : "auto", train, test);
-        cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+        cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
         for (int e = 0; e < 4; e++) tl[p][e] = test_loss(out, e);
     }
     for (int e = 0; e < 4; e++) {
@@ -100,7 +86,7 @@ Test(cli_train, samples_per_second_add_up, .timeout = 120)
              "tools/clgrad train --data %s --no-header --test %s --epochs 6 --batch 64 "
              "--lr 0.01 --no-progress --log %s",
              train, test, log);
-    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
     double rate[6], sec[7] = {0};
     const char *p = out;
     for (int e = 0; e < 6; e++) {
@@ -153,13 +139,13 @@ Test(cli_train, a_diverged_run_keeps_the_previous_checkpoint)
     fclose(f);
     snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --no-header --model softmax --epochs 2 --save %s --no-progress",
              data, ckpt);
-    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
     struct stat before, after;
     cr_assert_eq(stat(ckpt, &before), 0);
     snprintf(cmd, sizeof cmd,
              "tools/clgrad train --data %s --no-header --model softmax --epochs 2 --lr 1e6 --save %s --no-progress",
              data, ckpt);
-    cr_assert_eq(run(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "CLG_ERR_DIVERGED") != NULL, "%s", out);
     char *msg = strstr(out, "clg_fit:");
     cr_assert_not_null(msg, "%s", out);

@@ -389,26 +389,6 @@ Test(idx, image_label_pair_errors)
     expect_pair_error(NULL, lab3, CLG_ERR_INVALID_ARGUMENT, "NULL", "read_pair");
 }
 
-/* Caps this test process's address space at its current size plus extra bytes, so that an
- * allocation the size of a file fails instead of succeeding slowly (Criterion runs each
- * test in a process of its own). Not under sanitizers, whose shadow memory needs the room. */
-static void cap_address_space(size_t extra)
-{
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    (void)extra;
-    return;
-#endif
-    FILE *f = fopen("/proc/self/statm", "r");
-    cr_assert_not_null(f);
-    unsigned long pages = 0;
-    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
-    fclose(f);
-    struct rlimit rl;
-    cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
-    rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
-    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
-}
-
 /* Issue 9: a header whose payload exceeds the file is refused before any allocation, with
  * the figures. A plain file must hold the payload (here a 4 GiB sparse file under a 17 GB
  * claim, which was read whole before); a gzip file cannot expand more than 1032:1. */
