@@ -1,4 +1,5 @@
-/* Sequential model of Linear and ReLU layers: parameters, forward, backward. */
+/* Sequential model: parameters, forward, backward. Each layer's behaviour comes from its
+ * kind's entry in the table of layer.h (linear.c, relu.c, registered in layers.c). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -6,12 +7,6 @@
 #include <string.h>
 
 #include "nn.h"
-
-clg_linear_init clg_linear_init_defaults(void)
-{
-    clg_linear_init init = {0.01f, 0, NULL, NULL};
-    return init;
-}
 
 clg_status clg_model_create(clg_context *ctx, clg_model **out)
 {
@@ -22,18 +17,9 @@ clg_status clg_model_create(clg_context *ctx, clg_model **out)
     return CLG_OK;
 }
 
-static void release(cl_mem *mem)
-{
-    if (*mem) clReleaseMemObject(*mem);
-    *mem = NULL;
-}
-
 static void layer_release(clg_layer *L)
 {
-    release(&L->W);
-    release(&L->b);
-    release(&L->dW);
-    release(&L->db);
+    L->type->release(L);
     clg_tensor_destroy(L->Y);
     clg_tensor_destroy(L->dX);
     L->Y = L->dX = NULL;
@@ -53,7 +39,7 @@ size_t clg_model_outputs(const clg_model *m)
 }
 
 /* A buffer holding a copy of host (copied at creation, so nothing waits). */
-static clg_status buffer_from_host(clg_context *ctx, const float *host, size_t count,
+clg_status clg_nn_buffer_from_host(clg_context *ctx, const float *host, size_t count,
                                    const char *what, cl_mem *out)
 {
     size_t bytes = count * sizeof(float);
@@ -69,7 +55,7 @@ static clg_status buffer_from_host(clg_context *ctx, const float *host, size_t c
     return CLG_OK;
 }
 
-static clg_status zero_buffer(clg_context *ctx, size_t count, const char *what, cl_mem *out)
+clg_status clg_nn_zero_buffer(clg_context *ctx, size_t count, const char *what, cl_mem *out)
 {
     clg_status s = clg_buffer_create(ctx, count * sizeof(float), what, out);
     if (s != CLG_OK) return s;
@@ -79,7 +65,7 @@ static clg_status zero_buffer(clg_context *ctx, size_t count, const char *what, 
     return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(ctx, err, "clEnqueueFillBuffer(gradient)");
 }
 
-static clg_status check_room(clg_model *m, const char *op)
+clg_status clg_nn_check_room(clg_model *m, const char *op)
 {
     if (!m) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL model", op);
     if (m->nlayers == CLG_MAX_LAYERS)
@@ -101,95 +87,34 @@ static void drop_activations(clg_model *m)
     m->X = NULL;
 }
 
-clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_linear_init *init)
+void clg_nn_append(clg_model *m, const clg_layer *L)
 {
-    clg_status s = check_room(m, "clg_model_add_linear");
-    if (s != CLG_OK) return s;
-    clg_context *ctx = m->ctx;
-    clg_linear_init def = clg_linear_init_defaults();
-    const clg_linear_init *ini = init ? init : &def;
-    if (in == 0 || out == 0 || in > UINT32_MAX / out)
-        return clg_fail(ctx, CLG_ERR_SHAPE, "clg_model_add_linear: invalid shape %zu -> %zu", in, out);
-    if (m->nlayers && in != clg_model_outputs(m))
-        return clg_fail(ctx, CLG_ERR_SHAPE,
-                        "clg_model_add_linear: input width %zu but the previous layer gives %zu", in,
-                        clg_model_outputs(m));
-    if (!isfinite(ini->weight_std) || ini->weight_std < 0.0f)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_add_linear: weight_std %g",
-                        (double)ini->weight_std);
-    /* Refused before the host copy is made and drawn: W and its gradient live on the
-     * device, each one allocation. */
-    s = clg_check_alloc(ctx, in * out * sizeof(float), "clg_model_add_linear: the weight matrix");
-    if (s != CLG_OK) return s;
-    if (2 * (in * out + out) * sizeof(float) > ctx->info.global_mem_size)
-        return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY,
-                        "clg_model_add_linear: a %zu -> %zu layer needs %zu bytes for its parameters "
-                        "and their gradients, beyond CL_DEVICE_GLOBAL_MEM_SIZE %llu bytes (%s)",
-                        in, out, 2 * (in * out + out) * sizeof(float),
-                        (unsigned long long)ctx->info.global_mem_size, ctx->info.device_name);
-    float *w = malloc(in * out * sizeof *w), *b = calloc(out, sizeof *b);
-    if (!w || !b) {
-        free(w);
-        free(b);
-        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_add_linear: out of host memory");
-    }
-    if (ini->weight)
-        memcpy(w, ini->weight, in * out * sizeof *w);
-    else
-        clg_philox_normal(ini->seed + m->nlayers, CLG_STREAM_INIT, ini->weight_std, w, in * out);
-    if (ini->bias) memcpy(b, ini->bias, out * sizeof *b);
-    clg_layer L = {CLG_LAYER_LINEAR, in, out, NULL, NULL, NULL, NULL, NULL, NULL};
-    s = buffer_from_host(ctx, w, in * out, "linear weight", &L.W);
-    if (s == CLG_OK) s = buffer_from_host(ctx, b, out, "linear bias", &L.b);
-    if (s == CLG_OK) s = zero_buffer(ctx, in * out, "weight gradient", &L.dW);
-    if (s == CLG_OK) s = zero_buffer(ctx, out, "bias gradient", &L.db);
-    free(w);
-    free(b);
-    if (s != CLG_OK) {
-        layer_release(&L);
-        return s;
-    }
     drop_activations(m);
-    m->layers[m->nlayers++] = L;
-    return CLG_OK;
-}
-
-clg_status clg_model_add_relu(clg_model *m)
-{
-    clg_status s = check_room(m, "clg_model_add_relu");
-    if (s != CLG_OK) return s;
-    if (m->nlayers == 0)
-        return clg_fail(m->ctx, CLG_ERR_STATE,
-                        "clg_model_add_relu: add a Linear layer first (its width sets the ReLU's)");
-    size_t w = clg_model_outputs(m);
-    clg_layer L = {CLG_LAYER_RELU, w, w, NULL, NULL, NULL, NULL, NULL, NULL};
-    drop_activations(m);
-    m->layers[m->nlayers++] = L;
-    return CLG_OK;
+    m->layers[m->nlayers++] = *L;
 }
 
 size_t clg_model_param_count(const clg_model *m)
 {
     size_t n = 0;
     if (m)
-        for (size_t i = 0; i < m->nlayers; i++) n += m->layers[i].kind == CLG_LAYER_LINEAR ? 2 : 0;
+        for (size_t i = 0; i < m->nlayers; i++) n += m->layers[i].type->nparams;
     return n;
 }
 
-/* Parameter index → (layer, is_bias). */
+/* Parameter index → (layer, the layer's parameter number). */
 static clg_status locate(const clg_model *m, size_t index, const char *op, size_t *layer,
-                         int *is_bias)
+                         size_t *which)
 {
     if (!m) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL model", op);
     size_t k = 0;
     for (size_t i = 0; i < m->nlayers; i++) {
-        if (m->layers[i].kind != CLG_LAYER_LINEAR) continue;
-        if (index < k + 2) {
+        size_t n = m->layers[i].type->nparams;
+        if (index < k + n) {
             *layer = i;
-            *is_bias = (int)(index - k);
+            *which = index - k;
             return CLG_OK;
         }
-        k += 2;
+        k += n;
     }
     return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: parameter index %zu out of range (%zu)",
                     op, index, k);
@@ -197,31 +122,30 @@ static clg_status locate(const clg_model *m, size_t index, const char *op, size_
 
 clg_status clg_model_param_info(const clg_model *m, size_t index, clg_param_info *info)
 {
-    size_t layer = 0;
-    int bias = 0;
-    clg_status s = locate(m, index, "clg_model_param_info", &layer, &bias);
+    size_t layer = 0, k = 0;
+    clg_status s = locate(m, index, "clg_model_param_info", &layer, &k);
     if (s != CLG_OK) return s;
     if (!info) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_param_info: NULL info");
     const clg_layer *L = &m->layers[layer];
+    const char *name = L->type->param_names[k];
     memset(info, 0, sizeof *info);
     info->layer = layer;
-    info->is_bias = bias;
-    info->rows = bias ? 1 : L->in;
-    info->cols = L->out;
-    snprintf(info->name, sizeof info->name, "%zu.%s", layer, bias ? "bias" : "weight");
+    info->is_bias = strcmp(name, "bias") == 0;
+    L->type->param_shape(L->in, L->out, k, &info->rows, &info->cols);
+    snprintf(info->name, sizeof info->name, "%zu.%s", layer, name);
     return CLG_OK;
 }
 
 clg_status clg_model_param_ref(const clg_model *m, size_t index, clg_param_ref *ref)
 {
-    size_t layer = 0;
-    int bias = 0;
-    clg_status s = locate(m, index, "clg_model_param_ref", &layer, &bias);
+    size_t layer = 0, k = 0, rows = 0, cols = 0;
+    clg_status s = locate(m, index, "clg_model_param_ref", &layer, &k);
     if (s != CLG_OK) return s;
-    const clg_layer *L = &m->layers[layer];
-    ref->value = bias ? L->b : L->W;
-    ref->grad = bias ? L->db : L->dW;
-    ref->count = bias ? L->out : L->in * L->out;
+    clg_layer *L = (clg_layer *)&m->layers[layer]; /* param() hands out the slots; read only here */
+    ref->value = *L->type->param(L, k, 0);
+    ref->grad = *L->type->param(L, k, 1);
+    L->type->param_shape(L->in, L->out, k, &rows, &cols);
+    ref->count = rows * cols;
     return CLG_OK;
 }
 
@@ -266,7 +190,7 @@ clg_status clg_model_set_param(clg_model *m, size_t index, const float *host, si
     clg_status s = transfer(m, index, host, count, "clg_model_set_param", &ref);
     if (s != CLG_OK) return s;
     cl_mem stage;
-    s = buffer_from_host(m->ctx, host, count, "clCreateBuffer(parameter staging)", &stage);
+    s = clg_nn_buffer_from_host(m->ctx, host, count, "clCreateBuffer(parameter staging)", &stage);
     if (s != CLG_OK) return s;
     cl_int err = clEnqueueCopyBuffer(m->ctx->queue, stage, ref.value, 0, 0, count * sizeof(float),
                                      0, NULL, NULL);
@@ -278,7 +202,7 @@ clg_status clg_model_set_param(clg_model *m, size_t index, const float *host, si
 static int needs_dx(const clg_model *m, size_t i)
 {
     for (size_t j = 0; j < i; j++)
-        if (m->layers[j].kind == CLG_LAYER_LINEAR) return 1;
+        if (m->layers[j].type->nparams) return 1;
     return 0;
 }
 
@@ -329,10 +253,7 @@ clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const clg_tensor
     for (size_t i = 0; i < m->nlayers && s == CLG_OK; i++) {
         clg_layer *L = &m->layers[i];
         cl_mem in = i ? m->layers[i - 1].Y->mem : X->mem;
-        if (L->kind == CLG_LAYER_LINEAR)
-            s = clg_op_linear_forward(m->ctx, in, L->W, L->b, L->Y->mem, B, L->in, L->out);
-        else
-            s = clg_op_relu_forward(m->ctx, in, L->Y->mem, B * L->out);
+        s = L->type->forward(m->ctx, L, in, B);
         L->Y->rows = B;
     }
     if (s != CLG_OK) return s;
@@ -359,10 +280,7 @@ clg_status clg_model_backward(clg_model *m, const clg_tensor *dY)
         cl_mem in = i ? m->layers[i - 1].Y->mem : m->X->mem;
         cl_mem g = i + 1 < m->nlayers ? m->layers[i + 1].dX->mem : dY->mem;
         cl_mem dx = needs_dx(m, i) ? L->dX->mem : NULL;
-        if (L->kind == CLG_LAYER_LINEAR)
-            s = clg_op_linear_backward(m->ctx, in, L->W, g, L->dW, L->db, dx, B, L->in, L->out);
-        else if (dx)
-            s = clg_op_relu_backward(m->ctx, in, g, dx, B * L->out);
+        s = L->type->backward(m->ctx, L, in, g, dx, B);
         if (L->dX) L->dX->rows = B;
     }
     return s;

@@ -2,19 +2,26 @@
 #ifndef CLGRAD_NN_H
 #define CLGRAD_NN_H
 #include "ops.h"
+#include "layer.h"
 
 /* --------------------------------------------------------------- model layer */
 
-typedef enum clg_layer_kind { CLG_LAYER_LINEAR, CLG_LAYER_RELU } clg_layer_kind;
+/* Checkpoint kind codes of the built-in kinds (clg_layer_type.code); behaviour is in the
+ * table of layer.h, not in switches on these. */
+typedef enum clg_layer_kind { CLG_LAYER_LINEAR = 0, CLG_LAYER_RELU = 1 } clg_layer_kind;
 
-typedef struct clg_layer {
-    clg_layer_kind kind;
+struct clg_layer {
+    const clg_layer_type *type; /* the kind's entry in the table (layer.h) */
+    clg_layer_kind kind;        /* type->code */
     size_t in, out;
     cl_mem W, b;       /* linear only: in×out and 1×out */
     cl_mem dW, db;     /* gradients, same shapes */
     clg_tensor *Y;     /* output activations, capacity rows × out */
     clg_tensor *dX;    /* gradient w.r.t. the input, capacity rows × in */
-} clg_layer;
+};
+
+/* linear.c: whether L is a Linear layer (the fused paths of lib/train take a single one). */
+int clg_layer_is_linear(const clg_layer *L);
 
 #define CLG_MAX_LAYERS 32
 

@@ -9,10 +9,13 @@
  *   12      4   u32     flags: bit 0 = optimizer state present; other bits must be 0
  *   16      4   u32     layer count L (1..32)
  *   20      4   u32     meta length M (0..65536)
- *   24      20·L        per layer: u32 kind (0 Linear, 1 ReLU), u64 in, u64 out
+ *   24      20·L        per layer: u32 kind (0 Linear, 1 ReLU: clg_layer_type.code), u64 in,
+ *                       u64 out
  *   24+20L  M           meta bytes (the text given to clg_model_save, no NUL)
  *   ...                 parameters, in parameter order (layer 0 weight, layer 0 bias, ...):
- *                       a Linear(d→q) layer stores W as d·q f32 (row-major d×q) then b as q f32
+ *                       each layer stores its kind's parameters in the kind's order, each as
+ *                       rows·cols f32 (param_shape); a Linear(d→q) layer stores W as d·q f32
+ *                       (row-major d×q) then b as q f32
  *   ...                 only when flags bit 0 is set, the optimizer:
  *                         u32 group count G (>= 1)
  *                         G × { f32 lr, f32 momentum, f32 dampening, f32 weight_decay,
@@ -23,9 +26,10 @@
  *   end-4   4   u32     CRC-32 (IEEE 802.3, zlib's crc32) of every byte before it
  *
  * Validation on load (all before anything is created or changed): magic, version
- * (only 1), flags, counts, layer kinds, shapes (non-zero; a Linear's in·out below
- * 2^32; each layer's input equals the previous output; a ReLU's in equals its out;
- * the first layer is a Linear), optimizer options (PyTorch's constraints), group
+ * (only 1), flags, counts, layer kinds (known to the table of lib/nn/layer.h), shapes
+ * (non-zero; in·out below 2^32; each layer's input equals the previous output; the kind's
+ * own rule, check_record: a ReLU's in equals its out; the first layer has parameters, i.e.
+ * is a Linear), optimizer options (PyTorch's constraints), group
  * indices, the exact file length and finally the CRC. Every failure is
  * CLG_ERR_FORMAT naming the field.
  *
@@ -53,7 +57,7 @@
 #define CK_LAYER_BYTES 20u
 #define CK_GROUP_BYTES 20u
 #define CK_MAX_META 65536u
-#define CK_MAX_PARAMS (2 * CLG_MAX_LAYERS)
+#define CK_MAX_PARAMS (CLG_LAYER_MAX_PARAMS * CLG_MAX_LAYERS)
 
 /* ------------------------------------------------------- little-endian bytes */
 
@@ -103,6 +107,7 @@ static void get_floats(float *f, const unsigned char *p, size_t n)
 
 typedef struct ck_layer {
     uint32_t kind;
+    const clg_layer_type *type; /* the table's entry for kind */
     uint64_t in, out;
 } ck_layer;
 
@@ -141,8 +146,6 @@ static clg_status need(ck_cursor *c, uint64_t n, const char *what)
                         c->path, what, (unsigned long long)n, c->pos, c->f->len);
     return CLG_OK;
 }
-
-static const char *kind_name(uint32_t kind) { return kind == 0 ? "Linear" : "ReLU"; }
 
 static clg_status check_group(const ck_cursor *c, uint32_t g, const clg_sgd_options *o)
 {
@@ -223,19 +226,22 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
         L->kind = get_u32(d + c.pos);
         L->in = get_u64(d + c.pos + 4);
         L->out = get_u64(d + c.pos + 12);
-        if (L->kind > 1)
+        L->type = clg_layer_type_by_code(L->kind);
+        if (!L->type)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: unknown kind %u", op, path, i,
                             L->kind);
-        if (i == 0 && L->kind != 0)
+        if (i == 0 && L->type->nparams == 0)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer 0: the first layer must be Linear",
                             op, path);
         if (L->in == 0 || L->out == 0 || L->in > UINT32_MAX / L->out)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: invalid shape %s(%llu→%llu)",
-                            op, path, i, kind_name(L->kind), (unsigned long long)L->in,
+                            op, path, i, L->type->name, (unsigned long long)L->in,
                             (unsigned long long)L->out);
-        if (L->kind == 1 && L->in != L->out)
-            return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: ReLU(%llu→%llu) changes width",
-                            op, path, i, (unsigned long long)L->in, (unsigned long long)L->out);
+        const char *why = L->type->check_record(L->in, L->out);
+        if (why)
+            return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: %s(%llu→%llu) %s", op, path,
+                            i, L->type->name, (unsigned long long)L->in,
+                            (unsigned long long)L->out, why);
         if (i && L->in != f->layers[i - 1].out)
             return clg_fail(ctx, CLG_ERR_FORMAT,
                             "%s: %s: layer %u: input width %llu but layer %u gives %llu", op, path,
@@ -248,10 +254,13 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
     c.pos += f->metalen;
     for (uint32_t i = 0; i < f->nlayers; i++) {
         const ck_layer *L = &f->layers[i];
-        if (L->kind != 0) continue;
-        for (int bias = 0; bias < 2; bias++) {
-            size_t count = bias ? (size_t)L->out : (size_t)(L->in * L->out);
-            s = need(&c, (uint64_t)count * 4, bias ? "a bias" : "a weight");
+        for (size_t k = 0; k < L->type->nparams; k++) {
+            size_t rows = 0, cols = 0;
+            char what[64];
+            L->type->param_shape(L->in, L->out, k, &rows, &cols);
+            size_t count = rows * cols;
+            snprintf(what, sizeof what, "a %s", L->type->param_names[k]);
+            s = need(&c, (uint64_t)count * 4, what);
             if (s != CLG_OK) return s;
             f->param_off[f->nparams] = c.pos;
             f->param_count[f->nparams++] = count;
@@ -526,7 +535,7 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     put_u32(q + 20, (uint32_t)metalen);
     q += CK_HEADER;
     for (size_t i = 0; i < m->nlayers; i++, q += CK_LAYER_BYTES) {
-        put_u32(q, m->layers[i].kind == CLG_LAYER_LINEAR ? 0u : 1u);
+        put_u32(q, m->layers[i].type->code);
         put_u64(q + 4, m->layers[i].in);
         put_u64(q + 12, m->layers[i].out);
     }
@@ -588,22 +597,17 @@ clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, c
     size_t p = 0;
     for (uint32_t i = 0; i < f.nlayers && s == CLG_OK; i++) {
         const ck_layer *L = &f.layers[i];
-        if (L->kind == 1) {
-            s = clg_model_add_relu(m);
-            continue;
+        float *values[CLG_LAYER_MAX_PARAMS] = {NULL};
+        int ok = 1;
+        for (size_t k = 0; k < L->type->nparams; k++, p++) {
+            values[k] = decode(&f, f.param_off[p], f.param_count[p]);
+            ok = ok && values[k];
         }
-        clg_linear_init init = clg_linear_init_defaults();
-        float *w = decode(&f, f.param_off[p], f.param_count[p]);
-        float *b = decode(&f, f.param_off[p + 1], f.param_count[p + 1]);
-        init.weight = w;
-        init.bias = b;
-        if (!w || !b)
+        if (!ok)
             s = clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_load: out of host memory");
         else
-            s = clg_model_add_linear(m, (size_t)L->in, (size_t)L->out, &init);
-        free(w);
-        free(b);
-        p += 2;
+            s = L->type->append(m, L->in, L->out, (const float *const *)values);
+        for (size_t k = 0; k < L->type->nparams; k++) free(values[k]);
     }
     if (s == CLG_OK && meta && metalen) {
         size_t n = f.metalen < metalen - 1 ? f.metalen : metalen - 1;
@@ -619,13 +623,6 @@ clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, c
     return CLG_OK;
 }
 
-static int describe(char *buf, size_t len, uint32_t kind, uint64_t in, uint64_t out)
-{
-    return kind == 0 ? snprintf(buf, len, "Linear(%llu→%llu)", (unsigned long long)in,
-                                (unsigned long long)out)
-                     : snprintf(buf, len, "ReLU(%llu)", (unsigned long long)in);
-}
-
 /* CLG_ERR_SHAPE naming the first difference between f and m. */
 static clg_status compare_arch(const clg_model *m, const ck_file *f, const char *path)
 {
@@ -634,10 +631,9 @@ static clg_status compare_arch(const clg_model *m, const ck_file *f, const char 
     for (size_t i = 0; i < n; i++) {
         const ck_layer *F = &f->layers[i];
         const clg_layer *L = &m->layers[i];
-        uint32_t kind = L->kind == CLG_LAYER_LINEAR ? 0u : 1u;
-        if (F->kind == kind && F->in == L->in && F->out == L->out) continue;
-        describe(a, sizeof a, F->kind, F->in, F->out);
-        describe(b, sizeof b, kind, L->in, L->out);
+        if (F->type == L->type && F->in == L->in && F->out == L->out) continue;
+        F->type->sketch(a, sizeof a, F->in, F->out);
+        L->type->sketch(b, sizeof b, L->in, L->out);
         return clg_fail(m->ctx, CLG_ERR_SHAPE, "clg_model_load_into: %s: layer %zu: file has %s, "
                         "model has %s", path, i, a, b);
     }
@@ -717,11 +713,11 @@ clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *pat
     size_t p = 0;
     for (size_t i = 0; i < m->nlayers; i++) {
         clg_layer *L = &m->layers[i];
-        if (L->kind != CLG_LAYER_LINEAR) continue;
-        clReleaseMemObject(L->W);
-        clReleaseMemObject(L->b);
-        L->W = values[p++];
-        L->b = values[p++];
+        for (size_t k = 0; k < L->type->nparams; k++) {
+            cl_mem *slot = L->type->param(L, k, 0);
+            clReleaseMemObject(*slot);
+            *slot = values[p++];
+        }
     }
     if (with_opt) {
         for (uint32_t g = 0; g < f.ngroups; g++) groups[g].opts = group_options(&f, g);

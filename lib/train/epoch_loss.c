@@ -50,7 +50,7 @@ clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_k
     *out = NULL;
     const int overlap = m->ctx->cfg.epoch_loss_overlap; /* a testing knob, default 1 */
     if (!overlap) return CLG_OK;
-    if (ds->streamed || m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return CLG_OK;
+    if (ds->streamed || m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return CLG_OK;
     if (overlap == 1 && ds->n * ds->d * m->layers[0].out < EPOCH_LOSS_MIN_WORK)
         return CLG_OK;
     clg_epoch_loss *el = calloc(1, sizeof *el);

@@ -109,7 +109,7 @@ static size_t local_bytes(const clg_optimizer *opt, size_t d, size_t q, size_t c
 static int shape_eligible(const clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
                           const clg_fit_options *o)
 {
-    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return 0;
+    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return 0;
     if (!opt || opt->model != m || opt->nparams != 2 || clg_model_param_count(m) != 2) return 0;
     if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM) return 0;
     const clg_dataset *ds = ld->ds;
@@ -350,7 +350,7 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     fused_mode mode;
     clg_status s = read_mode(ctx, &mode);
     if (s != CLG_OK || mode == FUSED_OFF) return s;
-    if (m->nlayers != 1 || m->layers[0].kind != CLG_LAYER_LINEAR) return CLG_OK;
+    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return CLG_OK;
     if (kind == CLG_LOSS_SOFTMAX_XENT) {
         if (!ds->classes || ds->q != 1 || m->layers[0].out != ds->classes) return CLG_OK;
     } else if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE) {

@@ -1,0 +1,137 @@
+/* Layer kind Linear(in → out): Y = X·W + b, W in×out, b 1×out. Checkpoint code 0. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+
+clg_linear_init clg_linear_init_defaults(void)
+{
+    clg_linear_init init = {0.01f, 0, NULL, NULL};
+    return init;
+}
+
+static void param_shape(uint64_t in, uint64_t out, size_t k, size_t *rows, size_t *cols)
+{
+    *rows = k ? 1 : (size_t)in;
+    *cols = (size_t)out;
+}
+
+static cl_mem *param(clg_layer *L, size_t k, int grad)
+{
+    if (k == 0) return grad ? &L->dW : &L->W;
+    return grad ? &L->db : &L->b;
+}
+
+static clg_status forward(clg_context *ctx, clg_layer *L, cl_mem in, size_t rows)
+{
+    return clg_op_linear_forward(ctx, in, L->W, L->b, L->Y->mem, rows, L->in, L->out);
+}
+
+static clg_status backward(clg_context *ctx, clg_layer *L, cl_mem in, cl_mem dy, cl_mem dx,
+                           size_t rows)
+{
+    return clg_op_linear_backward(ctx, in, L->W, dy, L->dW, L->db, dx, rows, L->in, L->out);
+}
+
+static void release_mem(cl_mem *mem)
+{
+    if (*mem) clReleaseMemObject(*mem);
+    *mem = NULL;
+}
+
+static void release(clg_layer *L)
+{
+    release_mem(&L->W);
+    release_mem(&L->b);
+    release_mem(&L->dW);
+    release_mem(&L->db);
+}
+
+static int describe(char *buf, size_t len, uint64_t in, uint64_t out)
+{
+    return snprintf(buf, len, "Linear(in_features=%llu, out_features=%llu, bias=True)",
+                    (unsigned long long)in, (unsigned long long)out);
+}
+
+static int sketch(char *buf, size_t len, uint64_t in, uint64_t out)
+{
+    return snprintf(buf, len, "Linear(%llu→%llu)", (unsigned long long)in,
+                    (unsigned long long)out);
+}
+
+static const char *check_record(uint64_t in, uint64_t out)
+{
+    (void)in;
+    (void)out;
+    return NULL; /* the common rules (in·out below 2^32) are all a Linear needs */
+}
+
+static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *const *values)
+{
+    clg_linear_init init = clg_linear_init_defaults();
+    init.weight = values[0];
+    init.bias = values[1];
+    return clg_model_add_linear(m, (size_t)in, (size_t)out, &init);
+}
+
+const clg_layer_type clg_layer_linear = {
+    "Linear", CLG_LAYER_LINEAR, 2, {"weight", "bias"}, param_shape, param, forward, backward,
+    release, describe, sketch, check_record, append,
+};
+
+int clg_layer_is_linear(const clg_layer *L) { return L && L->type == &clg_layer_linear; }
+
+clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_linear_init *init)
+{
+    clg_status s = clg_nn_check_room(m, "clg_model_add_linear");
+    if (s != CLG_OK) return s;
+    clg_context *ctx = m->ctx;
+    clg_linear_init def = clg_linear_init_defaults();
+    const clg_linear_init *ini = init ? init : &def;
+    if (in == 0 || out == 0 || in > UINT32_MAX / out)
+        return clg_fail(ctx, CLG_ERR_SHAPE, "clg_model_add_linear: invalid shape %zu -> %zu", in, out);
+    if (m->nlayers && in != clg_model_outputs(m))
+        return clg_fail(ctx, CLG_ERR_SHAPE,
+                        "clg_model_add_linear: input width %zu but the previous layer gives %zu", in,
+                        clg_model_outputs(m));
+    if (!isfinite(ini->weight_std) || ini->weight_std < 0.0f)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_add_linear: weight_std %g",
+                        (double)ini->weight_std);
+    /* Refused before the host copy is made and drawn: W and its gradient live on the
+     * device, each one allocation. */
+    s = clg_check_alloc(ctx, in * out * sizeof(float), "clg_model_add_linear: the weight matrix");
+    if (s != CLG_OK) return s;
+    if (2 * (in * out + out) * sizeof(float) > ctx->info.global_mem_size)
+        return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY,
+                        "clg_model_add_linear: a %zu -> %zu layer needs %zu bytes for its parameters "
+                        "and their gradients, beyond CL_DEVICE_GLOBAL_MEM_SIZE %llu bytes (%s)",
+                        in, out, 2 * (in * out + out) * sizeof(float),
+                        (unsigned long long)ctx->info.global_mem_size, ctx->info.device_name);
+    float *w = malloc(in * out * sizeof *w), *b = calloc(out, sizeof *b);
+    if (!w || !b) {
+        free(w);
+        free(b);
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_add_linear: out of host memory");
+    }
+    if (ini->weight)
+        memcpy(w, ini->weight, in * out * sizeof *w);
+    else
+        clg_philox_normal(ini->seed + m->nlayers, CLG_STREAM_INIT, ini->weight_std, w, in * out);
+    if (ini->bias) memcpy(b, ini->bias, out * sizeof *b);
+    clg_layer L = {&clg_layer_linear, CLG_LAYER_LINEAR, in, out, NULL, NULL, NULL, NULL, NULL, NULL};
+    s = clg_nn_buffer_from_host(ctx, w, in * out, "linear weight", &L.W);
+    if (s == CLG_OK) s = clg_nn_buffer_from_host(ctx, b, out, "linear bias", &L.b);
+    if (s == CLG_OK) s = clg_nn_zero_buffer(ctx, in * out, "weight gradient", &L.dW);
+    if (s == CLG_OK) s = clg_nn_zero_buffer(ctx, out, "bias gradient", &L.db);
+    free(w);
+    free(b);
+    if (s != CLG_OK) {
+        release(&L);
+        return s;
+    }
+    clg_nn_append(m, &L);
+    return CLG_OK;
+}
