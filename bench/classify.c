@@ -29,13 +29,13 @@ static double gauss(void) /* Box–Muller on xorshift64* */
     return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
 }
 
-#define CHECK(call)                                                                            \
-    do {                                                                                       \
-        clg_status s_ = (call);                                                                \
-        if (s_ != CLG_OK) {                                                                    \
-            fprintf(stderr, "%s: %s: %s\n", #call, clg_status_string(s_), clg_last_error(ctx)); \
-            return 1;                                                                          \
-        }                                                                                      \
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        if (s_ != CLG_OK) {                                                                        \
+            fprintf(stderr, "%s: %s: %s\n", #call, clg_status_string(s_), clg_last_error(ctx));    \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 static clg_status build(clg_context *ctx, size_t d, size_t q, size_t hidden, clg_model **m)
@@ -55,7 +55,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_classify N D Q BATCH EPOCHS [HIDDEN]\n");
         return 2;
     }
-    size_t n = strtoul(argv[1], NULL, 10), d = strtoul(argv[2], NULL, 10), q = strtoul(argv[3], NULL, 10);
+    size_t n = strtoul(argv[1], NULL, 10), d = strtoul(argv[2], NULL, 10),
+           q = strtoul(argv[3], NULL, 10);
     size_t bs = strtoul(argv[4], NULL, 10), epochs = strtoul(argv[5], NULL, 10);
     size_t hidden = argc > 6 ? strtoul(argv[6], NULL, 10) : 0;
     float *X = malloc(n * d * sizeof *X), *Wt = malloc(d * q * sizeof *Wt);

@@ -18,13 +18,13 @@ static double now_s(void)
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-#define CHECK(call)                                                                            \
-    do {                                                                                       \
-        clg_status s_ = (call);                                                                \
-        if (s_ != CLG_OK) {                                                                    \
-            fprintf(stderr, "%s: %s: %s\n", #call, clg_status_string(s_), clg_last_error(ctx)); \
-            return 1;                                                                          \
-        }                                                                                      \
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        if (s_ != CLG_OK) {                                                                        \
+            fprintf(stderr, "%s: %s: %s\n", #call, clg_status_string(s_), clg_last_error(ctx));    \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 int main(int argc, char **argv)
@@ -69,7 +69,8 @@ int main(int argc, char **argv)
     CHECK(clg_model_get_param(net, 1, &b, 1));
     double werr = 0;
     for (size_t j = 0; j < d; j++) werr = fmax(werr, fabs(learned[j] - w[j]));
-    double loss = concise ? rep.final_loss / 2 : rep.final_loss; /* report (ŷ−y)²/2 like the anchor */
+    double loss =
+        concise ? rep.final_loss / 2 : rep.final_loss; /* report (ŷ−y)²/2 like the anchor */
     printf("time_s %.4f loss %.6g werr %.4g berr %.4g steps %zu us_per_step %.1f\n", t, loss, werr,
            fabs(b - 4.2), rep.steps, t * 1e6 / (double)rep.steps);
     clg_model_destroy(warm);

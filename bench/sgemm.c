@@ -28,9 +28,9 @@ static double time_sgemm(clg_context *ctx, cl_mem A, cl_mem B, cl_mem C, size_t 
     double t[64];
     for (int r = 0; r <= runs; r++) {
         double t0 = now_s();
-        CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                            CLBlastTransposeNo, n, n, n, 1.0f, A, 0, n, B, 0, n,
-                                            0.0f, C, 0, n, &ctx->queue, NULL);
+        CLBlastStatusCode st =
+            CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, n, n, n,
+                         1.0f, A, 0, n, B, 0, n, 0.0f, C, 0, n, &ctx->queue, NULL);
         if (st != CLBlastSuccess || clFinish(ctx->queue) != CL_SUCCESS) {
             fprintf(stderr, "bench_sgemm: CLBlastSgemm failed with status %d\n", (int)st);
             return -1;
@@ -61,7 +61,8 @@ int main(int argc, char **argv)
     srand(1);
     for (size_t i = 0; i < n * n; i++) h[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
     if (!h || !c0 || !c1 || clg_tensor_from_host(ctx, h, n, n, &A) != CLG_OK ||
-        clg_tensor_from_host(ctx, h, n, n, &B) != CLG_OK || clg_tensor_zeros(ctx, n, n, &C) != CLG_OK) {
+        clg_tensor_from_host(ctx, h, n, n, &B) != CLG_OK ||
+        clg_tensor_zeros(ctx, n, n, &C) != CLG_OK) {
         fprintf(stderr, "bench_sgemm: setup: %s\n", clg_last_error(ctx));
         return 1;
     }

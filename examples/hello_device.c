@@ -15,7 +15,8 @@ int main(void)
     clg_context_device(ctx, &info);
     clg_tensor *t = NULL;
     float v[6];
-    if ((s = clg_tensor_create(ctx, 2, 3, &t)) != CLG_OK || (s = clg_tensor_fill(t, 1.5f)) != CLG_OK ||
+    if ((s = clg_tensor_create(ctx, 2, 3, &t)) != CLG_OK ||
+        (s = clg_tensor_fill(t, 1.5f)) != CLG_OK ||
         (s = clg_tensor_download(t, v, 2, 3)) != CLG_OK) {
         fprintf(stderr, "%s: %s\n", clg_status_string(s), clg_last_error(ctx));
         clg_tensor_destroy(t);

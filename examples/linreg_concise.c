@@ -11,7 +11,8 @@ int main(void)
     clg_dataset *data = NULL;
     clg_model *net = NULL;
     clg_status s = clg_context_create(&ctx, NULL);
-    if (s == CLG_OK) s = clg_dataset_synthetic_linear(ctx, 1000, true_w, 2, true_b, 0.01f, 42, &data);
+    if (s == CLG_OK)
+        s = clg_dataset_synthetic_linear(ctx, 1000, true_w, 2, true_b, 0.01f, 42, &data);
     if (s == CLG_OK) s = clg_model_create(ctx, &net);
     if (s == CLG_OK) s = clg_model_add_linear(net, 2, 1, NULL);
 

@@ -8,14 +8,14 @@
 #include "clgrad.h"
 
 /* On failure: say what failed, then release what was made (every destroy takes NULL). */
-#define CHECK(call)                                                                            \
-    do {                                                                                       \
-        clg_status s_ = (call);                                                                \
-        if (s_ != CLG_OK) {                                                                    \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, clg_status_string(s_),               \
-                    clg_last_error(ctx));                                                      \
-            goto done;                                                                         \
-        }                                                                                      \
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        if (s_ != CLG_OK) {                                                                        \
+            fprintf(stderr, "%s failed: %s: %s\n", #call, clg_status_string(s_),                   \
+                    clg_last_error(ctx));                                                          \
+            goto done;                                                                             \
+        }                                                                                          \
     } while (0)
 
 int main(int argc, char **argv)
@@ -62,11 +62,11 @@ int main(int argc, char **argv)
             CHECK(clg_loader_next(data_iter, &batch, &more));
             if (!more) break;
             const clg_tensor *y_hat;
-            CHECK(clg_model_forward(net, batch.X, &y_hat));            /* net(X, w, b) */
+            CHECK(clg_model_forward(net, batch.X, &y_hat)); /* net(X, w, b) */
             CHECK(clg_tensor_resize(dl, batch.rows, 1));
             CHECK(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, y_hat, batch.Y, dl));
-            CHECK(clg_model_backward(net, dl));                        /* l.sum().backward() */
-            CHECK(clg_sgd_step(opt, 1.0f / (float)batch.rows));        /* sgd(..., batch_size) */
+            CHECK(clg_model_backward(net, dl));                 /* l.sum().backward() */
+            CHECK(clg_sgd_step(opt, 1.0f / (float)batch.rows)); /* sgd(..., batch_size) */
         }
         double train_l;
         CHECK(clg_evaluate_loss(net, data, CLG_LOSS_SQUARED, &train_l)); /* the one wait */

@@ -20,11 +20,11 @@ static inline clg_context *test_context(void)
     return ctx;
 }
 
-#define CLG_OK_OR_FAIL(ctx, call)                                                              \
-    do {                                                                                       \
-        clg_status s_ = (call);                                                                \
-        cr_assert_eq(s_, CLG_OK, "%s -> %s: %s", #call, clg_status_string(s_),                 \
-                     clg_last_error(ctx));                                                     \
+#define CLG_OK_OR_FAIL(ctx, call)                                                                  \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        cr_assert_eq(s_, CLG_OK, "%s -> %s: %s", #call, clg_status_string(s_),                     \
+                     clg_last_error(ctx));                                                         \
     } while (0)
 
 /* Bad inputs and their messages: every refusal a test checks through EXPECT_REFUSED (or
@@ -47,15 +47,15 @@ static inline void bad_input_record(const char *input, const char *status, const
 }
 
 /* Asserts that `call` returns `want` with a message containing `needle`, and records it. */
-#define EXPECT_REFUSED(ctx, call, want, needle, input)                                         \
-    do {                                                                                       \
-        clg_status s_ = (call);                                                                \
-        const char *m_ = clg_last_error(ctx);                                                  \
-        cr_assert_eq(s_, (want), "%s: %s -> %s (%s), wanted %s", (input), #call,               \
-                     clg_status_string(s_), m_, clg_status_string(want));                      \
-        cr_assert(strstr(m_, (needle)) != NULL, "%s: message \"%s\" lacks \"%s\"", (input), m_, \
-                  (needle));                                                                   \
-        bad_input_record((input), clg_status_string(s_), m_);                                  \
+#define EXPECT_REFUSED(ctx, call, want, needle, input)                                             \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        const char *m_ = clg_last_error(ctx);                                                      \
+        cr_assert_eq(s_, (want), "%s: %s -> %s (%s), wanted %s", (input), #call,                   \
+                     clg_status_string(s_), m_, clg_status_string(want));                          \
+        cr_assert(strstr(m_, (needle)) != NULL, "%s: message \"%s\" lacks \"%s\"", (input), m_,    \
+                  (needle));                                                                       \
+        bad_input_record((input), clg_status_string(s_), m_);                                      \
     } while (0)
 
 /* Runs "cd BIN_DIR && <cmd>" with stderr merged into out (n bytes); returns the exit status.

@@ -7,7 +7,7 @@
 #include "helpers.h"
 #include "internal.h"
 
-#define GUARD 67                 /* floats after each output, not a multiple of any group size */
+#define GUARD 67 /* floats after each output, not a multiple of any group size */
 #define SENTINEL 1234.5678f
 
 /* Uniform in [lo, hi) from a 64-bit LCG; reproducible across runs. */
@@ -43,28 +43,28 @@ static inline cl_mem ref_buffer(clg_context *ctx, const float *host, size_t n)
 static inline void ref_read(clg_context *ctx, cl_mem m, float *out, size_t n, const char *what)
 {
     float *tmp = malloc((n + GUARD) * sizeof *tmp);
-    cl_int err = clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, (n + GUARD) * sizeof(float), tmp,
-                                     0, NULL, NULL);
+    cl_int err = clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, (n + GUARD) * sizeof(float), tmp, 0,
+                                     NULL, NULL);
     cr_assert_eq(err, CL_SUCCESS, "clEnqueueReadBuffer: %s", clg_cl_error_name(err));
     for (size_t i = n; i < n + GUARD; i++)
-        cr_assert_eq(tmp[i], SENTINEL, "%s: out-of-bounds write at element %zu (size %zu)", what,
-                     i, n);
+        cr_assert_eq(tmp[i], SENTINEL, "%s: out-of-bounds write at element %zu (size %zu)", what, i,
+                     n);
     if (out) memcpy(out, tmp, n * sizeof *out);
     free(tmp);
 }
 
 static inline void ref_write(clg_context *ctx, cl_mem m, const float *host, size_t n)
 {
-    cl_int err = clEnqueueWriteBuffer(ctx->queue, m, CL_TRUE, 0, n * sizeof(float), host, 0, NULL,
-                                      NULL);
+    cl_int err =
+        clEnqueueWriteBuffer(ctx->queue, m, CL_TRUE, 0, n * sizeof(float), host, 0, NULL, NULL);
     cr_assert_eq(err, CL_SUCCESS, "clEnqueueWriteBuffer: %s", clg_cl_error_name(err));
 }
 
 /* |got - want| <= tol; `what` (a string) and the tolerance go into the message. */
-#define EXPECT_CLOSE(got, want, tol, what)                                                     \
-    do {                                                                                       \
-        double g_ = (got), w_ = (want), t_ = (tol);                                            \
-        cr_assert(fabs(g_ - w_) <= t_, "%s: got %.9g want %.9g, |diff| %.3g > tol %.3g", (what), \
-                  g_, w_, fabs(g_ - w_), t_);                                                  \
+#define EXPECT_CLOSE(got, want, tol, what)                                                         \
+    do {                                                                                           \
+        double g_ = (got), w_ = (want), t_ = (tol);                                                \
+        cr_assert(fabs(g_ - w_) <= t_, "%s: got %.9g want %.9g, |diff| %.3g > tol %.3g", (what),   \
+                  g_, w_, fabs(g_ - w_), t_);                                                      \
     } while (0)
 #endif

@@ -123,7 +123,8 @@ static void train_step(clg_model *m, clg_optimizer *opt, const clg_tensor *X, co
 {
     const clg_tensor *out;
     CLG_OK_OR_FAIL(m->ctx, clg_model_forward(m, X, &out));
-    CLG_OK_OR_FAIL(m->ctx, clg_loss_backward(m->ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, out, Y, dY));
+    CLG_OK_OR_FAIL(m->ctx,
+                   clg_loss_backward(m->ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, out, Y, dY));
     CLG_OK_OR_FAIL(m->ctx, clg_model_backward(m, dY));
     CLG_OK_OR_FAIL(m->ctx, clg_sgd_step(opt, 1.0f));
 }
@@ -206,7 +207,8 @@ Test(checkpoint, round_trip_is_bit_exact_and_layout_is_as_documented)
     /* The bytes are the documented layout. */
     size_t n;
     unsigned char *b = slurp(path, &n);
-    size_t metalen = strlen(meta), want_len = HEADER + 20 * LAYERS + metalen + 4 * NPARAM_FLOATS + 4;
+    size_t metalen = strlen(meta),
+           want_len = HEADER + 20 * LAYERS + metalen + 4 * NPARAM_FLOATS + 4;
     cr_assert_eq(n, want_len, "file length %zu, want %zu", n, want_len);
     cr_expect(memcmp(b, "CLGRADCK", 8) == 0, "magic");
     cr_expect_eq(rd32(b + 8), 1u, "version 1");
@@ -324,7 +326,8 @@ Test(checkpoint, optimizer_state_resumes_training_bit_exactly)
     cr_expect_eq(opt2->steps, 3, "steps restored");
     cr_assert_eq(opt2->ngroups, 3, "groups restored");
     cr_expect(opt2->groups[1].opts.nesterov == 1 && opt2->groups[1].opts.lr == 0.04f &&
-              opt2->groups[1].opts.weight_decay == 0.01f, "group 1 options");
+                  opt2->groups[1].opts.weight_decay == 0.01f,
+              "group 1 options");
     cr_expect(opt2->groups[0].opts.momentum == 0.9f && opt2->groups[0].opts.dampening == 0.1f,
               "group 0 options");
     const size_t want_group[4] = {0, 1, 2, 1};
@@ -409,9 +412,24 @@ Test(checkpoint, flipped_bytes_are_format_errors)
     size_t n;
     unsigned char *good = saved_bytes(ctx, path, &n);
     size_t payload = HEADER + 60 + 1;
-    const size_t offsets[] = {0, 7, 8, 11, 12, 16, 20, HEADER, HEADER + 4, HEADER + 12,
-                              HEADER + 24, HEADER + 40 + 4, HEADER + 60, payload, payload + 17,
-                              payload + 4 * NPARAM_FLOATS - 1, n - 4, n - 1};
+    const size_t offsets[] = {0,
+                              7,
+                              8,
+                              11,
+                              12,
+                              16,
+                              20,
+                              HEADER,
+                              HEADER + 4,
+                              HEADER + 12,
+                              HEADER + 24,
+                              HEADER + 40 + 4,
+                              HEADER + 60,
+                              payload,
+                              payload + 17,
+                              payload + 4 * NPARAM_FLOATS - 1,
+                              n - 4,
+                              n - 1};
     for (size_t k = 0; k < sizeof offsets / sizeof *offsets; k++) {
         for (int bit = 0; bit < 8; bit += 7) {
             unsigned char *b = malloc(n);
@@ -442,8 +460,14 @@ Test(checkpoint, truncated_and_extended_files_are_format_errors)
     const char *dir = test_tmpdir(), *path = join(dir, "good.ckpt");
     size_t n;
     unsigned char *good = saved_bytes(ctx, path, &n);
-    const size_t lens[] = {0, 1, 7, 8, 11, 12, HEADER - 1, HEADER, HEADER + 3, HEADER + 60 - 1,
-                           HEADER + 60, HEADER + 61 + 2 * NPARAM_FLOATS, n - 5, n - 4, n - 1};
+    const size_t lens[] = {0,           1,
+                           7,           8,
+                           11,          12,
+                           HEADER - 1,  HEADER,
+                           HEADER + 3,  HEADER + 60 - 1,
+                           HEADER + 60, HEADER + 61 + 2 * NPARAM_FLOATS,
+                           n - 5,       n - 4,
+                           n - 1};
     for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
         char what[64];
         snprintf(what, sizeof what, "truncated to %zu of %zu bytes", lens[k], n);
@@ -470,8 +494,9 @@ Test(checkpoint, truncated_and_extended_files_are_format_errors)
     size_t on;
     unsigned char *ob = slurp(opath, &on);
     size_t sect = HEADER + 60 + 4 * NPARAM_FLOATS;
-    const size_t olens[] = {sect + 2, sect + 4 + 10, sect + 24 + 9, sect + 24 + 16 + 4,
-                            sect + 24 + 16 + 8 + 1 + 20, on - 5};
+    const size_t olens[] = {
+        sect + 2, sect + 4 + 10, sect + 24 + 9, sect + 24 + 16 + 4, sect + 24 + 16 + 8 + 1 + 20,
+        on - 5};
     for (size_t k = 0; k < sizeof olens / sizeof *olens; k++) {
         char what[64];
         snprintf(what, sizeof what, "optimizer file truncated to %zu of %zu", olens[k], on);
@@ -508,11 +533,11 @@ Test(checkpoint, bad_fields_with_valid_crc_are_named)
         {20, 1u << 20, 0, "meta length"},
         {HEADER, 7, 0, "unknown kind 7"},
         {HEADER, 1, 0, "first layer must be Linear"},
-        {HEADER + 20, 0, 0, "truncated"},          /* layer 1 becomes Linear(4→4): 20 more floats */
-        {HEADER + 24, 5, 1, "ReLU(5→4)"},          /* ReLU changing width */
-        {HEADER + 4, 0, 1, "invalid shape"},       /* zero width */
+        {HEADER + 20, 0, 0, "truncated"},    /* layer 1 becomes Linear(4→4): 20 more floats */
+        {HEADER + 24, 5, 1, "ReLU(5→4)"},    /* ReLU changing width */
+        {HEADER + 4, 0, 1, "invalid shape"}, /* zero width */
         {HEADER + 4, 1ull << 40, 1, "invalid shape"},
-        {HEADER + 40 + 4, 5, 1, "input width 5"},  /* layer 2 does not chain */
+        {HEADER + 40 + 4, 5, 1, "input width 5"}, /* layer 2 does not chain */
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         memcpy(b, good, n);
@@ -816,10 +841,11 @@ Test(checkpoint, oversized_files_are_refused_from_their_header)
 
     /* With optimizer state the most the layout can take: 1 group, every momentum buffer. */
     cr_assert_eq(truncate(opath, big), 0);
-    const size_t most = HEADER + 20 * LAYERS + 4 * NPARAM_FLOATS + 4 + 20 + 4 * 4 + 8 + 4 +
-                        4 * NPARAM_FLOATS + 4;
-    snprintf(needle, sizeof needle, "file length %lld, the layout needs at most %zu (1 optimizer groups)",
-             (long long)big, most);
+    const size_t most =
+        HEADER + 20 * LAYERS + 4 * NPARAM_FLOATS + 4 + 20 + 4 * 4 + 8 + 4 + 4 * NPARAM_FLOATS + 4;
+    snprintf(needle, sizeof needle,
+             "file length %lld, the layout needs at most %zu (1 optimizer groups)", (long long)big,
+             most);
     EXPECT_REFUSED(ctx, clg_model_load_into(m, opt, opath), CLG_ERR_FORMAT, needle,
                    "checkpoint with optimizer state followed by 2 GB of zeros");
     params(m, after);

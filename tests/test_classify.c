@@ -23,7 +23,8 @@ Test(classify, from_host_labels_stores_float_ids_and_rejects_bad_input)
     float Xd[8], Yd[4];
     CLG_OK_OR_FAIL(ctx, clg_dataset_download(ds, Xd, Yd));
     for (size_t i = 0; i < 8; i++) cr_expect_eq(Xd[i], X[i], "X[%zu] copied exactly", i);
-    for (size_t i = 0; i < 4; i++) cr_expect_eq(Yd[i], (float)lab[i], "label %zu stored exactly as a float", i);
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_eq(Yd[i], (float)lab[i], "label %zu stored exactly as a float", i);
     clg_dataset_destroy(ds);
 
     clg_dataset *regression;
@@ -36,18 +37,23 @@ Test(classify, from_host_labels_stores_float_ids_and_rejects_bad_input)
     const char *msg = clg_last_error(ctx);
     clg_dataset *out = (clg_dataset *)1;
     const int32_t high[4] = {0, 1, 3, 0}, neg[4] = {0, -1, 1, 0};
-    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, high, 4, 2, 3, &out), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, high, 4, 2, 3, &out),
+                 CLG_ERR_INVALID_ARGUMENT);
     cr_expect_null(out, "no dataset on failure");
     cr_expect(strstr(msg, "row 2") && strstr(msg, "3"), "message names the row and label: %s", msg);
-    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, neg, 4, 2, 3, &out), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, neg, 4, 2, 3, &out),
+                 CLG_ERR_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "row 1") && strstr(msg, "-1"), "%s", msg);
-    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 4, 2, 1, &out), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 4, 2, 1, &out),
+                 CLG_ERR_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "classes"), "classes < 2 is explained: %s", msg);
-    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 4, 2, 0, &out), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 4, 2, 0, &out),
+                 CLG_ERR_INVALID_ARGUMENT);
     float Xnan[8] = {0, 1, 2, 3, 4, NAN, 6, 7};
     cr_expect_eq(clg_dataset_from_host_labels(ctx, Xnan, lab, 4, 2, 3, &out), CLG_ERR_NONFINITE);
     cr_expect(strstr(msg, "row 2") && strstr(msg, "column 1"), "names row and column: %s", msg);
-    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, NULL, 4, 2, 3, &out), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_dataset_from_host_labels(ctx, X, NULL, 4, 2, 3, &out),
+                 CLG_ERR_INVALID_ARGUMENT);
     cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 0, 2, 3, &out), CLG_ERR_SHAPE);
     cr_expect_eq(clg_dataset_from_host_labels(ctx, X, lab, 4, 0, 3, &out), CLG_ERR_SHAPE);
     clg_context_destroy(ctx);
@@ -78,7 +84,8 @@ static size_t *check_part(clg_context *ctx, const clg_dataset *part, size_t n_sr
     CLG_OK_OR_FAIL(ctx, clg_dataset_download(part, X, Y));
     for (size_t r = 0; r < n; r++) {
         size_t i = (size_t)X[2 * r];
-        cr_assert(i < n_src && X[2 * r] == (float)i, "row %zu holds a source row: %g", r, (double)X[2 * r]);
+        cr_assert(i < n_src && X[2 * r] == (float)i, "row %zu holds a source row: %g", r,
+                  (double)X[2 * r]);
         cr_assert_eq(X[2 * r + 1], -2.0f * (float)i, "row %zu keeps its columns together", r);
         cr_assert_eq(Y[r], (float)(i % 5), "row %zu keeps its label", r);
         seen[i]++;
@@ -102,7 +109,8 @@ Test(classify, split_sizes_disjoint_complete_and_reproducible)
     cr_expect_eq(clg_dataset_features(test), 2);
     int *seen = calloc(n, sizeof *seen);
     size_t *a = check_part(ctx, train, n, seen), *b = check_part(ctx, test, n, seen);
-    for (size_t i = 0; i < n; i++) cr_expect_eq(seen[i], 1, "source row %zu appears exactly once (got %d)", i, seen[i]);
+    for (size_t i = 0; i < n; i++)
+        cr_expect_eq(seen[i], 1, "source row %zu appears exactly once (got %d)", i, seen[i]);
     size_t in_place = 0;
     for (size_t r = 0; r < 77; r++) in_place += a[r] == r;
     cr_expect_lt(in_place, 20, "the split is shuffled (%zu of 77 train rows in place)", in_place);
@@ -150,7 +158,13 @@ Test(classify, split_sizes_disjoint_complete_and_reproducible)
 
     clg_dataset *all[] = {ds, train, test, train2, test2, train3, test3, reg, rt, rs};
     for (size_t i = 0; i < 10; i++) clg_dataset_destroy(all[i]);
-    free(seen); free(a); free(b); free(a2); free(b2); free(a3); free(b3);
+    free(seen);
+    free(a);
+    free(b);
+    free(a2);
+    free(b2);
+    free(a3);
+    free(b3);
     clg_context_destroy(ctx);
 }
 
@@ -240,9 +254,14 @@ Test(classify, evaluate_matches_host_reference_over_several_chunks)
     cr_expect_eq(clg_evaluate(m, ds, CLG_LOSS_SOFTMAX_XENT, NULL), CLG_ERR_INVALID_ARGUMENT);
     cr_expect_eq(clg_evaluate(m, reg, CLG_LOSS_MSE, &r), CLG_ERR_SHAPE);
 
-    clg_model_destroy(m); clg_model_destroy(lin);
-    clg_dataset_destroy(ds); clg_dataset_destroy(reg);
-    free(X); free(W); free(b); free(lab);
+    clg_model_destroy(m);
+    clg_model_destroy(lin);
+    clg_dataset_destroy(ds);
+    clg_dataset_destroy(reg);
+    free(X);
+    free(W);
+    free(b);
+    free(lab);
     clg_context_destroy(ctx);
 }
 
@@ -257,7 +276,10 @@ Test(classify, predict_matches_host_forward)
     clg_model *m;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     clg_linear_init i1 = clg_linear_init_defaults(), i2 = clg_linear_init_defaults();
-    i1.weight = W1; i1.bias = b1; i2.weight = W2; i2.bias = b2;
+    i1.weight = W1;
+    i1.bias = b1;
+    i2.weight = W2;
+    i2.bias = b2;
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, D, H, &i1));
     CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, H, C, &i2));
@@ -282,10 +304,12 @@ Test(classify, predict_matches_host_forward)
     /* One row works too, and predict leaves nothing to backpropagate. */
     float one[C];
     CLG_OK_OR_FAIL(ctx, clg_predict(m, X + 7 * D, 1, one));
-    for (size_t c = 0; c < C; c++) cr_expect_eq(one[c], out[7 * C + c], "row 7 alone = row 7 in a batch");
+    for (size_t c = 0; c < C; c++)
+        cr_expect_eq(one[c], out[7 * C + c], "row 7 alone = row 7 in a batch");
     clg_tensor *dY;
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, 1, C, &dY));
-    cr_expect_eq(clg_model_backward(m, dY), CLG_ERR_STATE, "no forward to differentiate after predict");
+    cr_expect_eq(clg_model_backward(m, dY), CLG_ERR_STATE,
+                 "no forward to differentiate after predict");
     clg_tensor_destroy(dY);
 
     const char *msg = clg_last_error(ctx);
@@ -295,11 +319,19 @@ Test(classify, predict_matches_host_forward)
     cr_expect_eq(clg_predict(m, bad, 2, out), CLG_ERR_NONFINITE);
     cr_expect(strstr(msg, "row 1") && strstr(msg, "column 1"), "names row and column: %s", msg);
     clg_model_destroy(m);
-    free(X); free(W1); free(b1); free(W2); free(b2); free(out);
+    free(X);
+    free(W1);
+    free(b1);
+    free(W2);
+    free(b2);
+    free(out);
     clg_context_destroy(ctx);
 }
 
-typedef struct losses { size_t count; double v[32]; } losses;
+typedef struct losses {
+    size_t count;
+    double v[32];
+} losses;
 static void keep_loss(size_t epoch, double loss, void *user)
 {
     losses *l = user;
@@ -339,11 +371,13 @@ Test(classify, fit_softmax_regression_on_separable_blobs)
     CLG_OK_OR_FAIL(ctx, clg_fit(m, train, &o, NULL, &rep));
     cr_expect_eq(seen.count, 5);
     cr_expect_lt(seen.v[4], seen.v[0], "CE falls: %g then %g", seen.v[0], seen.v[4]);
-    cr_expect_lt(seen.v[0], log(3.0), "after one epoch the CE is below chance log 3 (%g)", seen.v[0]);
+    cr_expect_lt(seen.v[0], log(3.0), "after one epoch the CE is below chance log 3 (%g)",
+                 seen.v[0]);
     clg_eval_result tr, te;
     CLG_OK_OR_FAIL(ctx, clg_evaluate(m, train, CLG_LOSS_SOFTMAX_XENT, &tr));
     CLG_OK_OR_FAIL(ctx, clg_evaluate(m, test, CLG_LOSS_SOFTMAX_XENT, &te));
-    EXPECT_CLOSE(tr.loss, rep.final_loss, 1e-6 * tr.loss, "fit reports the per-sample mean CE (tol 1e-6 relative)");
+    EXPECT_CLOSE(tr.loss, rep.final_loss, 1e-6 * tr.loss,
+                 "fit reports the per-sample mean CE (tol 1e-6 relative)");
     cr_expect_gt(tr.accuracy, 0.98, "train accuracy %g > 0.98 on separable blobs", tr.accuracy);
     cr_expect_gt(te.accuracy, 0.97, "test accuracy %g > 0.97", te.accuracy);
     cr_expect_eq(te.n, 120);
@@ -359,10 +393,14 @@ Test(classify, fit_softmax_regression_on_separable_blobs)
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w1, 2 * C));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m2, 0, w2, 2 * C));
     for (size_t i = 0; i < 2 * C; i++)
-        EXPECT_CLOSE(w2[i], w1[i], 1e-4 * (1 + fabs(w1[i])), "SUM/|B| and MEAN agree (tol 1e-4 relative)");
+        EXPECT_CLOSE(w2[i], w1[i], 1e-4 * (1 + fabs(w1[i])),
+                     "SUM/|B| and MEAN agree (tol 1e-4 relative)");
 
-    clg_model_destroy(m); clg_model_destroy(m2);
-    clg_dataset_destroy(ds); clg_dataset_destroy(train); clg_dataset_destroy(test);
+    clg_model_destroy(m);
+    clg_model_destroy(m2);
+    clg_dataset_destroy(ds);
+    clg_dataset_destroy(train);
+    clg_dataset_destroy(test);
     clg_context_destroy(ctx);
 }
 
@@ -384,7 +422,8 @@ Test(classify, fit_rejects_mismatched_models_and_losses)
     cr_expect_eq(clg_fit(m2, ds, &o, NULL, NULL), CLG_ERR_SHAPE, "2 outputs for 3 classes");
     cr_expect(strstr(msg, "3 classes") && strstr(msg, "2 outputs"), "%s", msg);
     o.loss = CLG_LOSS_SQUARED;
-    cr_expect_eq(clg_fit(m3, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT, "squared loss on class ids");
+    cr_expect_eq(clg_fit(m3, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT,
+                 "squared loss on class ids");
     cr_expect(strstr(msg, "SOFTMAX_XENT"), "%s", msg);
     o.loss = (clg_loss_kind)9;
     cr_expect_eq(clg_fit(m3, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
@@ -398,7 +437,8 @@ Test(classify, fit_rejects_mismatched_models_and_losses)
     cr_expect_eq(clg_fit(m1, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT,
                  "a regression loss on class ids is the wrong loss, whatever the model's outputs");
     o.loss = CLG_LOSS_SOFTMAX_XENT;
-    cr_expect_eq(clg_fit(m1, reg, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT, "CE on regression data");
+    cr_expect_eq(clg_fit(m1, reg, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT,
+                 "CE on regression data");
     cr_expect(strstr(msg, "classification"), "%s", msg);
 
     /* A class id out of range in device data (written behind the API's back):
@@ -408,7 +448,10 @@ Test(classify, fit_rejects_mismatched_models_and_losses)
     clg_fit_report rep;
     cr_expect_eq(clg_fit(m3, ds, &o, NULL, &rep), CLG_ERR_NONFINITE);
     cr_expect(isnan(rep.final_loss), "the reported loss is NaN, got %g", rep.final_loss);
-    clg_model_destroy(m1); clg_model_destroy(m2); clg_model_destroy(m3);
-    clg_dataset_destroy(ds); clg_dataset_destroy(reg);
+    clg_model_destroy(m1);
+    clg_model_destroy(m2);
+    clg_model_destroy(m3);
+    clg_dataset_destroy(ds);
+    clg_dataset_destroy(reg);
     clg_context_destroy(ctx);
 }

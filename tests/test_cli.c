@@ -4,7 +4,6 @@
 
 #include "helpers.h"
 
-
 static char out[1 << 16];
 
 Test(cli, devices_lists_and_marks_the_chosen_device)
@@ -16,10 +15,11 @@ Test(cli, devices_lists_and_marks_the_chosen_device)
     size_t chosen;
     cr_assert_eq(clg_device_select(NULL, &chosen), CLG_OK);
     char mark[300];
-    snprintf(mark, sizeof mark, "* %u:%u %s", info[chosen].platform_index, info[chosen].device_index,
-             info[chosen].device_name);
+    snprintf(mark, sizeof mark, "* %u:%u %s", info[chosen].platform_index,
+             info[chosen].device_index, info[chosen].device_name);
     cr_expect(strstr(out, mark) != NULL, "expected '%s' in:\n%s", mark, out);
-    cr_expect_eq(run_in_build("CLGRAD_DEVICE=nosuchdevice tools/clgrad devices", out, sizeof out), 1);
+    cr_expect_eq(run_in_build("CLGRAD_DEVICE=nosuchdevice tools/clgrad devices", out, sizeof out),
+                 1);
     cr_expect(strstr(out, "CLG_ERR_NO_DEVICE") != NULL, "%s", out);
 }
 
@@ -32,7 +32,9 @@ static double field_after(const char *text, const char *key)
 
 Test(cli, train_synthetic_converges_and_reports_errors)
 {
-    cr_assert_eq(run_in_build("tools/clgrad train --synthetic 1000 --epochs 3 --batch 10 --lr 0.03", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad train --synthetic 1000 --epochs 3 --batch 10 --lr 0.03",
+                              out, sizeof out),
+                 0, "%s", out);
     cr_expect(strstr(out, "epoch 1, loss ") && strstr(out, "epoch 3, loss "), "%s", out);
     cr_expect_lt(field_after(out, "epoch 3, loss "), 2e-4, "%s", out);
     cr_expect_lt(field_after(out, "max |w error| "), 0.01, "%s", out);
@@ -41,7 +43,8 @@ Test(cli, train_synthetic_converges_and_reports_errors)
 
 Test(cli, solve_synthetic_is_within_1e3)
 {
-    cr_assert_eq(run_in_build("tools/clgrad solve --synthetic 1000x5", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad solve --synthetic 1000x5", out, sizeof out), 0, "%s",
+                 out);
     cr_expect_lt(field_after(out, "max |w error| "), 1e-3, "%s", out);
     cr_expect_lt(fabs(field_after(out, "|b error| ")), 1e-3, "%s", out);
 }
@@ -73,7 +76,8 @@ Test(cli, bad_input_is_an_error_not_a_crash)
     cr_expect_eq(run_in_build("tools/clgrad train --batch 0", out, sizeof out), 2, "%s", out);
     cr_expect_eq(run_in_build("tools/clgrad train --lr abc", out, sizeof out), 2, "%s", out);
     cr_expect_eq(run_in_build("tools/clgrad frobnicate", out, sizeof out), 2, "%s", out);
-    cr_expect_eq(run_in_build("tools/clgrad train --data /nonexistent/file.csv", out, sizeof out), 1, "%s", out);
+    cr_expect_eq(run_in_build("tools/clgrad train --data /nonexistent/file.csv", out, sizeof out),
+                 1, "%s", out);
     cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
     char *dir = test_tmpdir();
     char path[256], cmd[512];
@@ -92,8 +96,8 @@ Test(cli, selftest_passes_on_this_device)
     cr_expect_eq(rc, 0, "%s", out);
     cr_expect(strstr(out, " 0 failed") != NULL, "%s", out);
     cr_expect(strstr(out, "linear_forward") && strstr(out, "solve_normal"), "%s", out);
-    cr_expect(strstr(out, "linear_forward (CLBlast)") && strstr(out, "fused split (softmax)"),
-              "%s", out);
+    cr_expect(strstr(out, "linear_forward (CLBlast)") && strstr(out, "fused split (softmax)"), "%s",
+              out);
 }
 
 /* A one-candidate search in a fresh cache directory: it reports the candidate, the
@@ -102,7 +106,9 @@ Test(cli, tune_searches_verifies_and_stores, .timeout = 300)
 {
     char *dir = test_tmpdir();
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "CLGRAD_CACHE_DIR=%s tools/clgrad tune --seconds 60 --size 128 --max-candidates 1", dir);
+    snprintf(cmd, sizeof cmd,
+             "CLGRAD_CACHE_DIR=%s tools/clgrad tune --seconds 60 --size 128 --max-candidates 1",
+             dir);
     int rc = run_in_build(cmd, out, sizeof out);
     /* 0: the candidate beat CLBlast's defaults and was stored; 1: it did not (at 128³
      * either may happen), which the tool says. */
@@ -165,15 +171,18 @@ Test(cli, numbers_are_range_checked_before_use)
     } cases[] = {
         {"train --synthetic 100 --epochs 1e15", "--epochs: '1e15' is above the limit 1000000"},
         {"train --synthetic 100 --epochs 1e99", "--epochs: '1e99' is above the limit 1000000"},
-        {"train --synthetic 100 --epochs 1000001", "--epochs: '1000001' is above the limit 1000000"},
+        {"train --synthetic 100 --epochs 1000001",
+         "--epochs: '1000001' is above the limit 1000000"},
         {"train --synthetic 100 --batch 1e30", "--batch: '1e30' is above the limit 2147483647"},
         {"train --synthetic 100 --batch 2.5", "--batch: '2.5' is not an integer"},
         {"train --synthetic 100 --epochs nan", "--epochs: 'nan' is not a finite number"},
         {"train --synthetic 100 --lr inf", "--lr: 'inf' is not a finite number"},
         {"train --synthetic 100 --lr 1e39", "--lr: '1e39' is above the limit 3.40282e+38"},
-        {"train --synthetic 100 --seed 1e30", "--seed: '1e30' is above the limit 18446744073709551615"},
+        {"train --synthetic 100 --seed 1e30",
+         "--seed: '1e30' is above the limit 18446744073709551615"},
         {"train --synthetic 100 --seed -1", "--seed: '-1' is below the minimum 0"},
-        {"train --synthetic 100 --label-column 1e30", "--label-column: '1e30' is above the limit 2147483647"},
+        {"train --synthetic 100 --label-column 1e30",
+         "--label-column: '1e30' is above the limit 2147483647"},
         {"train --synthetic 100 --noise -1", "--noise: '-1' is below the minimum 0"},
         {"train --synthetic 1e30", "--synthetic: N: '1e30' is above the limit 2147483647"},
         {"train --synthetic 10x5000", "--synthetic: D: '5000' is above the limit 4096"},
@@ -186,7 +195,8 @@ Test(cli, numbers_are_range_checked_before_use)
         int rc = run_in_build(cmd, out, sizeof out);
         cr_expect_eq(rc, 2, "%s: exit %d:\n%s", cases[k].args, rc, out);
         const char *line = strstr(out, cases[k].needle);
-        cr_expect(line != NULL, "%s: output lacks \"%s\":\n%s", cases[k].args, cases[k].needle, out);
+        cr_expect(line != NULL, "%s: output lacks \"%s\":\n%s", cases[k].args, cases[k].needle,
+                  out);
         if (rc != 2 || !line) continue;
         char msg[256];
         const char *start = strstr(out, "clgrad");
@@ -194,6 +204,10 @@ Test(cli, numbers_are_range_checked_before_use)
         bad_input_record(cases[k].args, "exit 2", msg);
     }
     /* Values at the limits are accepted (parsing only: --help after them exits 0). */
-    cr_expect_eq(run_in_build("tools/clgrad train --epochs 1000000 --batch 2147483647 --seed 18446744073709551615 "
-                     "--label-column -2147483648 --help", out, sizeof out), 0, "%s", out);
+    cr_expect_eq(
+        run_in_build(
+            "tools/clgrad train --epochs 1000000 --batch 2147483647 --seed 18446744073709551615 "
+            "--label-column -2147483648 --help",
+            out, sizeof out),
+        0, "%s", out);
 }

@@ -69,8 +69,11 @@ Test(cli_models, softmax_csv_train_save_eval_predict_log_plot)
     write_blobs(tr, 600, 1, 0);
     write_blobs(te, 150, 1, 7);
     write_blobs(feats, 30, 0, 3);
-    cr_assert_eq(run("train --data %s --test %s --model softmax --epochs 8 --batch 16 --save %s/m.clg "
-                     "--log %s/log.csv --plot %s/curve.svg", tr, te, d, d, d), 0, "%s", out);
+    cr_assert_eq(
+        run("train --data %s --test %s --model softmax --epochs 8 --batch 16 --save %s/m.clg "
+            "--log %s/log.csv --plot %s/curve.svg",
+            tr, te, d, d, d),
+        0, "%s", out);
     cr_expect_gt(after("epoch 8, loss "), 0.0);
     cr_expect_gt(after("test acc "), 0.95, "%s", out);
     cr_expect_gt(after("train accuracy "), 0.95, "%s", out);
@@ -84,14 +87,16 @@ Test(cli_models, softmax_csv_train_save_eval_predict_log_plot)
     buf[len] = '\0';
     fclose(f);
     cr_expect_eq(count_lines(buf), 9, "header + 8 epochs:\n%s", buf);
-    cr_expect(strncmp(buf, "epoch,train_loss,test_loss,test_accuracy,seconds\n", 49) == 0, "%s", buf);
+    cr_expect(strncmp(buf, "epoch,train_loss,test_loss,test_accuracy,seconds\n", 49) == 0, "%s",
+              buf);
     snprintf(path, sizeof path, "%s/curve.svg", d);
     f = fopen(path, "r");
     cr_assert_not_null(f);
     len = fread(buf, 1, sizeof buf - 1, f);
     buf[len] = '\0';
     fclose(f);
-    cr_expect(strstr(buf, "<svg") && strstr(buf, "test accuracy") && strstr(buf, "<polyline"), "%s", buf);
+    cr_expect(strstr(buf, "<svg") && strstr(buf, "test accuracy") && strstr(buf, "<polyline"), "%s",
+              buf);
 
     cr_assert_eq(run("eval --model %s/m.clg --data %s", d, te), 0, "%s", out);
     cr_expect_gt(after("accuracy "), 0.95, "%s", out);
@@ -163,13 +168,17 @@ Test(cli_models, mlp_on_gzipped_idx)
     char *d = test_tmpdir();
     write_idx(d, "train", 450, 1);
     write_idx(d, "t10k", 90, 2);
-    cr_assert_eq(run("train --data %s/train-images-idx3-ubyte.gz --labels %s/train-labels-idx1-ubyte.gz "
-                     "--test %s/t10k-images-idx3-ubyte.gz --test-labels %s/t10k-labels-idx1-ubyte.gz "
-                     "--model mlp:16 --epochs 6 --batch 32 --save %s/mlp.clg",
-                     d, d, d, d, d), 0, "%s", out);
+    cr_assert_eq(
+        run("train --data %s/train-images-idx3-ubyte.gz --labels %s/train-labels-idx1-ubyte.gz "
+            "--test %s/t10k-images-idx3-ubyte.gz --test-labels %s/t10k-labels-idx1-ubyte.gz "
+            "--model mlp:16 --epochs 6 --batch 32 --save %s/mlp.clg",
+            d, d, d, d, d),
+        0, "%s", out);
     cr_expect_gt(after("test acc "), 0.9, "%s", out);
-    cr_assert_eq(run("eval --model %s/mlp.clg --data %s/t10k-images-idx3-ubyte.gz --labels %s/t10k-labels-idx1-ubyte.gz",
-                     d, d, d), 0, "%s", out);
+    cr_assert_eq(run("eval --model %s/mlp.clg --data %s/t10k-images-idx3-ubyte.gz --labels "
+                     "%s/t10k-labels-idx1-ubyte.gz",
+                     d, d, d),
+                 0, "%s", out);
     cr_expect_gt(after("accuracy "), 0.9, "%s", out);
 }
 
@@ -191,7 +200,8 @@ Test(cli_models, bad_models_and_options)
     cr_expect(strstr(out, "CLG_ERR_FORMAT") != NULL, "%s", out);
     cr_expect_eq(run("eval --model %s/none.clg --data %s", d, tr), 1, "%s", out);
     cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
-    cr_expect_eq(run("train --data %s --model softmax --save /proc/forbidden/m.clg --epochs 1", tr), 1, "%s", out);
+    cr_expect_eq(run("train --data %s --model softmax --save /proc/forbidden/m.clg --epochs 1", tr),
+                 1, "%s", out);
     cr_expect(strstr(out, "CLG_ERR_IO") != NULL, "%s", out);
 }
 

@@ -6,7 +6,6 @@
 
 #include "helpers.h"
 
-
 static char out[1 << 16];
 
 /* A CSV of n rows: d features ~ U(-1, 1) and y = sum_j w_j x_j + 0.5 (w_j = j/d - 0.5). */
@@ -63,9 +62,11 @@ Test(cli_train, test_figures_are_of_the_epoch_they_name, .timeout = 120)
     }
     for (int e = 0; e < 4; e++) {
         cr_expect_lt(fabs(tl[0][e] - tl[1][e]), 1e-4 * tl[1][e],
-                     "epoch %d: test loss %.9g (auto) vs %.9g (CLGRAD_FUSED=0)", e + 1, tl[0][e], tl[1][e]);
-        if (e) cr_expect_lt(tl[0][e], tl[0][e - 1], "epoch %d's test loss %.9g below epoch %d's %.9g",
-                            e + 1, tl[0][e], e, tl[0][e - 1]);
+                     "epoch %d: test loss %.9g (auto) vs %.9g (CLGRAD_FUSED=0)", e + 1, tl[0][e],
+                     tl[1][e]);
+        if (e)
+            cr_expect_lt(tl[0][e], tl[0][e - 1], "epoch %d's test loss %.9g below epoch %d's %.9g",
+                         e + 1, tl[0][e], e, tl[0][e - 1]);
     }
 }
 
@@ -111,11 +112,13 @@ Test(cli_train, samples_per_second_add_up, .timeout = 120)
     for (int e = 0; e < 6; e++) {
         double t = 8192 / rate[e];
         sum += t;
-        cr_expect_leq(t, (sec[e + 1] - sec[e]) * 1.01 + 1e-3,
-                     "epoch %d: %g samples/s means %.4f s, but its line came %.4f s after the last",
-                     e + 1, rate[e], t, sec[e + 1] - sec[e]);
+        cr_expect_leq(
+            t, (sec[e + 1] - sec[e]) * 1.01 + 1e-3,
+            "epoch %d: %g samples/s means %.4f s, but its line came %.4f s after the last", e + 1,
+            rate[e], t, sec[e + 1] - sec[e]);
     }
-    cr_expect_geq(sum, 0.5 * sec[6], "the epochs' own times add up to %.4f s of %.4f s", sum, sec[6]);
+    cr_expect_geq(sum, 0.5 * sec[6], "the epochs' own times add up to %.4f s of %.4f s", sum,
+                  sec[6]);
 }
 
 /* Regression: a softmax run that blew up to finite losses exited 0 and replaced the
@@ -137,13 +140,16 @@ Test(cli_train, a_diverged_run_keeps_the_previous_checkpoint)
         fprintf(f, "%d\n", (int)((u >> 20) % 3));
     }
     fclose(f);
-    snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --no-header --model softmax --epochs 2 --save %s --no-progress",
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --no-header --model softmax --epochs 2 --save %s "
+             "--no-progress",
              data, ckpt);
     cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
     struct stat before, after;
     cr_assert_eq(stat(ckpt, &before), 0);
     snprintf(cmd, sizeof cmd,
-             "tools/clgrad train --data %s --no-header --model softmax --epochs 2 --lr 1e6 --save %s --no-progress",
+             "tools/clgrad train --data %s --no-header --model softmax --epochs 2 --lr 1e6 --save "
+             "%s --no-progress",
              data, ckpt);
     cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "CLG_ERR_DIVERGED") != NULL, "%s", out);

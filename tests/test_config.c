@@ -7,8 +7,9 @@
 
 static void clear_env(void)
 {
-    const char *vars[] = {"CLGRAD_FUSED", "CLGRAD_GEMM", "CLGRAD_STREAM", "CLGRAD_NO_TUNE",
-                          "CLGRAD_CACHE_MODE", "CLGRAD_NO_CACHE", "CLGRAD_CACHE_DIR"};
+    const char *vars[] = {"CLGRAD_FUSED",    "CLGRAD_GEMM",       "CLGRAD_STREAM",
+                          "CLGRAD_NO_TUNE",  "CLGRAD_CACHE_MODE", "CLGRAD_NO_CACHE",
+                          "CLGRAD_CACHE_DIR"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) unsetenv(vars[i]);
 }
 
@@ -84,7 +85,9 @@ Test(config, environment_is_read_once_at_creation)
 Test(config, bad_values_are_refused_naming_the_variable)
 {
     clear_env();
-    const struct { const char *var, *value, *accepted; } bad[] = {
+    const struct {
+        const char *var, *value, *accepted;
+    } bad[] = {
         {"CLGRAD_FUSED", "sometimes", "minibatch"},
         {"CLGRAD_GEMM", "fastest", "clblast"},
         {"CLGRAD_STREAM", "yes please", "auto"},
@@ -96,7 +99,8 @@ Test(config, bad_values_are_refused_naming_the_variable)
         snprintf(input, sizeof input, "%s=%s", bad[i].var, bad[i].value);
         snprintf(needle, sizeof needle, "%s=%s: expected", bad[i].var, bad[i].value);
         clg_context *ctx = NULL;
-        EXPECT_REFUSED(NULL, clg_context_create(&ctx, NULL), CLG_ERR_INVALID_ARGUMENT, needle, input);
+        EXPECT_REFUSED(NULL, clg_context_create(&ctx, NULL), CLG_ERR_INVALID_ARGUMENT, needle,
+                       input);
         cr_expect(strstr(clg_last_error(NULL), bad[i].accepted) != NULL, "%s: accepted values: %s",
                   input, clg_last_error(NULL));
         cr_expect_null(ctx);
@@ -104,7 +108,8 @@ Test(config, bad_values_are_refused_naming_the_variable)
         clg_context_options o = clg_context_options_defaults();
         o.fused = CLG_FUSED_OFF, o.product = CLG_PRODUCT_OWN, o.stream = CLG_SETTING_OFF;
         o.cache_mode = CLG_CACHE_BINARY;
-        EXPECT_REFUSED(NULL, clg_context_create_with(&ctx, &o), CLG_ERR_INVALID_ARGUMENT, needle, input);
+        EXPECT_REFUSED(NULL, clg_context_create_with(&ctx, &o), CLG_ERR_INVALID_ARGUMENT, needle,
+                       input);
         unsetenv(bad[i].var);
     }
     clg_context_options o = clg_context_options_defaults();

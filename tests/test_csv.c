@@ -40,9 +40,9 @@ Test(csv, valid_files)
 {
     clg_csv_options o = clg_csv_defaults();
     cr_expect(o.header == -1 && o.label_column == -1 && o.delimiter == ',');
-    expect_standard("x1,x2,y\n1,2,3\n4,5,6\n", NULL);      /* header auto-detected */
-    expect_standard("1,2,3\n4,5,6", &o);                   /* no header, no final newline */
-    expect_standard("x1,x2,y\r\n1,2,3\r\n4,5,6\r\n", &o);  /* CRLF */
+    expect_standard("x1,x2,y\n1,2,3\n4,5,6\n", NULL);       /* header auto-detected */
+    expect_standard("1,2,3\n4,5,6", &o);                    /* no header, no final newline */
+    expect_standard("x1,x2,y\r\n1,2,3\r\n4,5,6\r\n", &o);   /* CRLF */
     expect_standard("  1 ,2,  3\t\n\n 4, 5 ,6 \n\n\n", &o); /* spaces, blank lines */
     expect_standard("\"x1\",\"x2\",\"y\"\n\"1\", \" 2 \",3\n4,5,\"6\"\n", &o); /* quotes */
     o.label_column = 0;
@@ -77,7 +77,8 @@ static void expect_error(const char *text, const clg_csv_options *o, clg_status 
     char input[96] = "CSV ";
     size_t k = strlen(input);
     for (const char *c = text ? text : "(missing file)"; *c && k < sizeof input - 4; c++)
-        k += (size_t)snprintf(input + k, sizeof input - k, "%s", *c == '\n' ? "⏎" : (char[2]){*c, 0});
+        k += (size_t)snprintf(input + k, sizeof input - k, "%s",
+                              *c == '\n' ? "⏎" : (char[2]){*c, 0});
     if (s == want) bad_input_record(input, clg_status_string(s), msg);
 }
 
@@ -149,8 +150,8 @@ Test(csv, dataset_from_csv)
 {
     clg_context *ctx = test_context();
     clg_dataset *ds = NULL;
-    CLG_OK_OR_FAIL(ctx, clg_dataset_from_csv(ctx, write_file("ds.csv", "p,q,t\n1,2,3\n4,5,6\n"),
-                                             NULL, &ds));
+    CLG_OK_OR_FAIL(
+        ctx, clg_dataset_from_csv(ctx, write_file("ds.csv", "p,q,t\n1,2,3\n4,5,6\n"), NULL, &ds));
     cr_assert(clg_dataset_size(ds) == 2 && clg_dataset_features(ds) == 2 &&
               clg_dataset_targets(ds) == 1);
     float X[4], Y[2];

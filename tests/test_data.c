@@ -132,8 +132,8 @@ Test(data, synthetic_bad_arguments)
     expect_fail(ctx, clg_dataset_synthetic_linear(ctx, 0, w, 2, 0.0f, 0.1f, 0, &ds), CLG_ERR_SHAPE,
                 "n = 0", "n=0");
     cr_expect_null(ds);
-    expect_fail(ctx, clg_dataset_synthetic_linear(ctx, 10, w, 0, 0.0f, 0.1f, 0, &ds),
-                CLG_ERR_SHAPE, "d = 0", "d=0");
+    expect_fail(ctx, clg_dataset_synthetic_linear(ctx, 10, w, 0, 0.0f, 0.1f, 0, &ds), CLG_ERR_SHAPE,
+                "d = 0", "d=0");
     expect_fail(ctx, clg_dataset_synthetic_linear(ctx, 10, NULL, 2, 0.0f, 0.1f, 0, &ds),
                 CLG_ERR_INVALID_ARGUMENT, "NULL w", "NULL");
     expect_fail(ctx, clg_dataset_synthetic_linear(ctx, 10, w, 2, 0.0f, 0.1f, 0, NULL),
@@ -222,9 +222,9 @@ static cl_mem guarded(clg_context *ctx, size_t n)
 static void expect_guard_intact(clg_context *ctx, cl_mem m, size_t n, const char *what)
 {
     float *h = malloc((n + GUARD) * sizeof *h);
-    cr_assert_eq(clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, (n + GUARD) * sizeof *h, h, 0, NULL,
-                                     NULL),
-                 CL_SUCCESS);
+    cr_assert_eq(
+        clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, (n + GUARD) * sizeof *h, h, 0, NULL, NULL),
+        CL_SUCCESS);
     for (size_t i = 0; i < n; i++)
         cr_assert_neq(h[i], SENTINEL, "%s: element %zu of %zu was not written", what, i, n);
     for (size_t i = n; i < n + GUARD; i++)
@@ -239,8 +239,8 @@ Test(data, ops_stay_within_their_extent)
     const size_t n = 67, d = 3; /* 201 elements, 67 rows: neither a multiple of 64 */
     const float w[3] = {1.0f, 2.0f, 3.0f};
     cl_int err;
-    cl_mem wb = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof w,
-                               (void *)w, &err);
+    cl_mem wb =
+        clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof w, (void *)w, &err);
     cr_assert_eq(err, CL_SUCCESS);
     cl_mem X = guarded(ctx, n * d), y = guarded(ctx, n);
     CLG_OK_OR_FAIL(ctx, clg_op_synthetic_linear(ctx, X, y, wb, 0.5f, 0.1f, 0, n, d, 3));
@@ -250,8 +250,8 @@ Test(data, ops_stay_within_their_extent)
     /* Gather rows 5..5+count of a reversed order from X into a guarded buffer. */
     uint32_t order[67];
     for (size_t i = 0; i < n; i++) order[i] = (uint32_t)(n - 1 - i);
-    cl_mem ob = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof order,
-                               order, &err);
+    cl_mem ob =
+        clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof order, order, &err);
     cr_assert_eq(err, CL_SUCCESS);
     const size_t count = 23, offset = 5;
     cl_mem dst = guarded(ctx, count * d);

@@ -57,7 +57,10 @@ Test(device, default_is_gpu_then_accelerator_then_cpu)
 
 Test(device, type_words)
 {
-    static const struct { const char *w; clg_device_type t; } kinds[] = {
+    static const struct {
+        const char *w;
+        clg_device_type t;
+    } kinds[] = {
         {"gpu", CLG_DEVICE_GPU}, {"CPU", CLG_DEVICE_CPU}, {"accelerator", CLG_DEVICE_ACCELERATOR}};
     for (size_t k = 0; k < 3; k++) {
         size_t want = first_of(kinds[k].t), got = 99;
@@ -121,7 +124,8 @@ Test(device, invalid_selections_fail_listing_devices)
 Test(device, env_override_and_empty_env)
 {
     char spec[32];
-    snprintf(spec, sizeof spec, "%u:%u", devs[ndev - 1].platform_index, devs[ndev - 1].device_index);
+    snprintf(spec, sizeof spec, "%u:%u", devs[ndev - 1].platform_index,
+             devs[ndev - 1].device_index);
     setenv("CLGRAD_DEVICE", spec, 1);
     size_t got = 99;
     cr_assert_eq(clg_device_select(NULL, &got), CLG_OK);

@@ -33,29 +33,29 @@ static const char *const scenario_names[] = {"mlp", "linear", "mlp streamed", "s
 #define CLASSES 3
 
 typedef struct outcome {
-    clg_status status;   /* first non-OK status, CLG_OK when every step passed */
-    char step[48];       /* the step that failed */
+    clg_status status; /* first non-OK status, CLG_OK when every step passed */
+    char step[48];     /* the step that failed */
     char message[2048];
     float params[NPARAMS][MAX_PARAM]; /* trained, then as loaded back from the checkpoint */
     double loss;
     float extra[N_ROWS * CLASSES]; /* predictions (linear, softmax), closed-form w and b */
-    long live[CL_OBJECT_CLASSES]; /* OpenCL references held before the destroys */
-    int recovered;       /* after a failure: 1 the context trained again, 0 it said why not,
+    long live[CL_OBJECT_CLASSES];  /* OpenCL references held before the destroys */
+    int recovered; /* after a failure: 1 the context trained again, 0 it said why not,
                           * -1 no context to try */
 } outcome;
 
 static char ckpt[256];
 
-#define STEP(o, ctx, name, call)                                                               \
-    do {                                                                                       \
-        if ((o)->status == CLG_OK) {                                                           \
-            clg_status s_ = (call);                                                            \
-            if (s_ != CLG_OK) {                                                                \
-                (o)->status = s_;                                                              \
-                snprintf((o)->step, sizeof (o)->step, "%s", (name));                           \
-                snprintf((o)->message, sizeof (o)->message, "%s", clg_last_error(ctx));         \
-            }                                                                                  \
-        }                                                                                      \
+#define STEP(o, ctx, name, call)                                                                   \
+    do {                                                                                           \
+        if ((o)->status == CLG_OK) {                                                               \
+            clg_status s_ = (call);                                                                \
+            if (s_ != CLG_OK) {                                                                    \
+                (o)->status = s_;                                                                  \
+                snprintf((o)->step, sizeof(o)->step, "%s", (name));                                \
+                snprintf((o)->message, sizeof(o)->message, "%s", clg_last_error(ctx));             \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 /* A fresh small fit in ctx with no fault armed: 1 it trained, 0 it failed with a message. */
@@ -224,8 +224,8 @@ static void walk(cl_fault_kind kind, scenario sc)
         if (got.status != CLG_OK) {
             failed++;
             cr_assert(got.message[0] != '\0',
-                      "%s fault (%s) %ld (%s): %s returned %s with no message",
-                      KIND, n, at, got.step, clg_status_string(got.status));
+                      "%s fault (%s) %ld (%s): %s returned %s with no message", KIND, n, at,
+                      got.step, clg_status_string(got.status));
             if (got.recovered == 1) recovered++;
             if (got.recovered == 0) refused++;
         } else {
@@ -233,14 +233,14 @@ static void walk(cl_fault_kind kind, scenario sc)
              * then nothing may differ from the fault-free run. */
             completed++;
             cr_assert_eq(memcmp(got.extra, ref.extra, sizeof ref.extra), 0,
-                         "%s fault (%s) %ld (%s): the run succeeded with other predictions",
-                         KIND, n, at);
+                         "%s fault (%s) %ld (%s): the run succeeded with other predictions", KIND,
+                         n, at);
             cr_assert_eq(memcmp(got.params, ref.params, sizeof ref.params), 0,
                          "%s fault (%s) %ld (%s): the run succeeded with different parameters",
                          KIND, n, at);
             cr_assert_eq(memcmp(&got.loss, &ref.loss, sizeof ref.loss), 0,
-                         "%s fault (%s) %ld (%s): the run succeeded with loss %.9g, not %.9g",
-                         KIND, n, at, got.loss, ref.loss);
+                         "%s fault (%s) %ld (%s): the run succeeded with loss %.9g, not %.9g", KIND,
+                         n, at, got.loss, ref.loss);
         }
         long live = cl_faults_live_all();
         if (live) cl_faults_print_live(stderr);

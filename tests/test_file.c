@@ -76,9 +76,9 @@ Test(file, symlinks_are_followed_and_stay_links)
 {
     const char *dir = test_tmpdir();
     put(join(dir, "real"), "old");
-    cr_assert_eq(symlink("real", join(dir, "rel")), 0);          /* relative target */
+    cr_assert_eq(symlink("real", join(dir, "rel")), 0);            /* relative target */
     cr_assert_eq(symlink(join(dir, "real"), join(dir, "abs")), 0); /* absolute target */
-    cr_assert_eq(symlink("rel", join(dir, "chain")), 0);         /* a link to a link */
+    cr_assert_eq(symlink("rel", join(dir, "chain")), 0);           /* a link to a link */
     put(join(dir, "chain"), "new");
     cr_assert_str_eq(get(join(dir, "real")), "new");
     struct stat st;
@@ -186,8 +186,7 @@ Test(file, sigkill_during_saves_never_leaves_a_partial_file, .timeout = 60)
     for (int k = 0; k < 100; k++) {
         pid_t p = fork();
         if (p == 0) {
-            for (unsigned i = 0;; i++)
-                (void)write_file(path, i % 2 ? a : b, SIZE);
+            for (unsigned i = 0;; i++) (void)write_file(path, i % 2 ? a : b, SIZE);
         }
         struct timespec t = {0, (long)(rand() % 20000) * 1000L}; /* 0-20 ms */
         nanosleep(&t, NULL);
@@ -272,7 +271,10 @@ static int full_disk(const char *dir)
 
 Test(file, failed_writes_keep_the_previous_file)
 {
-    struct { const char *what; int (*fn)(const char *); } cases[] = {
+    struct {
+        const char *what;
+        int (*fn)(const char *);
+    } cases[] = {
         {"file-size limit", file_size_limit},
         {"read-only directory", read_only_directory},
         {"full disk", full_disk},
@@ -286,7 +288,9 @@ Test(file, failed_writes_keep_the_previous_file)
             cr_log_warn("%s: cannot be set up here (no privileges), not tested", cases[i].what);
             continue;
         }
-        cr_assert_eq(rc, 0, "%s: child verdict %d (10: not CLG_ERR_IO, 11: old file changed, 12: "
-                     "temporary left)", cases[i].what, rc);
+        cr_assert_eq(rc, 0,
+                     "%s: child verdict %d (10: not CLG_ERR_IO, 11: old file changed, 12: "
+                     "temporary left)",
+                     cases[i].what, rc);
     }
 }

@@ -18,15 +18,25 @@ typedef struct setup {
     clg_loss_kind loss;
     clg_reduction red;
     clg_sgd_options sgd;
-    int bias_group;        /* biases get their own options: bias_sgd */
+    int bias_group; /* biases get their own options: bias_sgd */
     clg_sgd_options bias_sgd;
-    int xent;              /* softmax cross-entropy on class ids: q = classes */
+    int xent; /* softmax cross-entropy on class ids: q = classes */
 } setup;
 
 static setup base(void)
 {
-    setup s = {1000, 2, 1, 10, 3, 0, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, clg_sgd_defaults(), 0,
-               clg_sgd_defaults(), 0};
+    setup s = {1000,
+               2,
+               1,
+               10,
+               3,
+               0,
+               CLG_LOSS_SQUARED,
+               CLG_REDUCE_SUM,
+               clg_sgd_defaults(),
+               0,
+               clg_sgd_defaults(),
+               0};
     return s;
 }
 
@@ -48,7 +58,8 @@ static clg_dataset *make_labels(clg_context *ctx, const setup *st)
         for (size_t j = 0; j < q; j++) {
             u = u * 1664525u + 1013904223u;
             double z = ((u >> 8) / 16777216.0 - 0.5);
-            for (size_t k = 0; k < d; k++) z += X[i * d + k] * (0.3 * (double)((3 * k + j) % 7) - 0.9);
+            for (size_t k = 0; k < d; k++)
+                z += X[i * d + k] * (0.3 * (double)((3 * k + j) % 7) - 0.9);
             if (z > best) best = z, lab[i] = (int32_t)j;
         }
     }
@@ -66,7 +77,8 @@ static clg_dataset *make_data(clg_context *ctx, const setup *st)
         float w[64];
         for (size_t j = 0; j < st->d; j++) w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
         clg_dataset *ds;
-        CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, st->n, w, st->d, 4.2f, 0.01f, 42, &ds));
+        CLG_OK_OR_FAIL(ctx,
+                       clg_dataset_synthetic_linear(ctx, st->n, w, st->d, 4.2f, 0.01f, 42, &ds));
         return ds;
     }
     size_t n = st->n, d = st->d, q = st->q;
@@ -167,12 +179,12 @@ static void check_paths(const setup *st0)
             cr_expect(k < k0 - 4 * r.steps, "epoch: %u kernels (unfused %u) for %zu steps", k, k0,
                       r.steps);
         } else if (mi == 1) { /* one per step instead of one per epoch */
-            cr_expect_eq(k, k_epoch - st->epochs + r.steps, "minibatch: %u kernels, epoch %u, %zu steps",
-                         k, k_epoch, r.steps);
+            cr_expect_eq(k, k_epoch - st->epochs + r.steps,
+                         "minibatch: %u kernels, epoch %u, %zu steps", k, k_epoch, r.steps);
         } else if (mi == 2) { /* two per step (forward, backward + SGD) */
             k_pipe = k;
-            cr_expect_eq(k, k_epoch - st->epochs + 2 * r.steps, "pipeline: %u kernels, epoch %u, %zu steps",
-                         k, k_epoch, r.steps);
+            cr_expect_eq(k, k_epoch - st->epochs + 2 * r.steps,
+                         "pipeline: %u kernels, epoch %u, %zu steps", k, k_epoch, r.steps);
         } else if (mi == 3) { /* one per step and a final update per epoch */
             k_split = k;
             cr_expect_eq(k, k_epoch + r.steps, "split: %u kernels, epoch %u, %zu steps", k, k_epoch,
@@ -199,7 +211,11 @@ static void check_paths(const setup *st0)
     clg_context_destroy(ctx);
 }
 
-Test(fused, seeds_setting) { setup s = base(); check_paths(&s); }
+Test(fused, seeds_setting)
+{
+    setup s = base();
+    check_paths(&s);
+}
 
 /* Softmax regression: the fused kernels compute the cross-entropy gradient in place. */
 static setup xent_base(void)
@@ -216,7 +232,11 @@ static setup xent_base(void)
     return s;
 }
 
-Test(fused, xent_softmax_mean) { setup s = xent_base(); check_paths(&s); }
+Test(fused, xent_softmax_mean)
+{
+    setup s = xent_base();
+    check_paths(&s);
+}
 
 Test(fused, xent_sum_momentum_wd)
 {
@@ -398,11 +418,13 @@ Test(fused, bad_mode_is_an_error)
     clg_context *ctx = NULL;
     cr_expect_eq(clg_context_create(&ctx, NULL), CLG_ERR_INVALID_ARGUMENT);
     cr_expect_null(ctx);
-    cr_expect(strstr(clg_last_error(NULL), "CLGRAD_FUSED") != NULL, "message: %s", clg_last_error(NULL));
+    cr_expect(strstr(clg_last_error(NULL), "CLGRAD_FUSED") != NULL, "message: %s",
+              clg_last_error(NULL));
     unsetenv("CLGRAD_FUSED");
     ctx = test_context();
     cr_expect_eq(clg_config_set(ctx, "CLGRAD_FUSED", "sometimes"), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect(strstr(clg_last_error(ctx), "CLGRAD_FUSED") != NULL, "message: %s", clg_last_error(ctx));
+    cr_expect(strstr(clg_last_error(ctx), "CLGRAD_FUSED") != NULL, "message: %s",
+              clg_last_error(ctx));
     clg_context_destroy(ctx);
 }
 
@@ -462,11 +484,13 @@ Test(fused, progress_reports_on_every_path)
             cr_assert_eq(log.n, 6, "%s: %zu reports, want 3 per epoch", modes[mi], log.n);
             for (size_t k = 0; k < 6; k++) {
                 cr_expect_eq(log.epoch[k], 1 + k / 3, "%s report %zu epoch", modes[mi], k);
-                cr_expect_eq(log.done[k], want[k % 3], "%s report %zu: done %zu", modes[mi], k, log.done[k]);
+                cr_expect_eq(log.done[k], want[k % 3], "%s report %zu: done %zu", modes[mi], k,
+                             log.done[k]);
                 cr_expect_eq(log.total[k], 16, "%s report %zu total", modes[mi], k);
             }
         }
-        cr_expect_arr_eq(plain, with, np * sizeof *plain, "%s: progress reports change nothing", modes[mi]);
+        cr_expect_arr_eq(plain, with, np * sizeof *plain, "%s: progress reports change nothing",
+                         modes[mi]);
     }
     unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));

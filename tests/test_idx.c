@@ -50,11 +50,18 @@ static size_t read_bytes(const char *path, unsigned char *b, size_t cap)
 static size_t type_size(unsigned code)
 {
     switch (code) {
-    case 0x08: case 0x09: return 1;
-    case 0x0B: return 2;
-    case 0x0C: case 0x0D: return 4;
-    case 0x0E: return 8;
-    default: return 1;
+    case 0x08:
+    case 0x09:
+        return 1;
+    case 0x0B:
+        return 2;
+    case 0x0C:
+    case 0x0D:
+        return 4;
+    case 0x0E:
+        return 8;
+    default:
+        return 1;
     }
 }
 
@@ -155,7 +162,8 @@ Test(idx, large_file_crosses_chunk_boundaries)
         clg_idx m;
         CLG_OK_OR_FAIL(NULL, clg_idx_read(p, &m));
         cr_assert_eq(m.count, count);
-        for (size_t i = 0; i < count; i++) cr_assert_eq(m.data[i], (float)vals[i], "element %zu", i);
+        for (size_t i = 0; i < count; i++)
+            cr_assert_eq(m.data[i], (float)vals[i], "element %zu", i);
         clg_idx_free(&m);
     }
     free(buf);
@@ -177,7 +185,8 @@ static void expect_error(const char *path, clg_status want, const char *needle1,
     cr_expect(m.data == NULL && m.count == 0 && m.ndim == 0 && m.dtype == 0 && m.dims[0] == 0,
               "partial result on error");
     char input[160];
-    snprintf(input, sizeof input, "IDX file%s: %s, %s", strstr(path, ".gz") ? " (gzip)" : "", needle1, needle2);
+    snprintf(input, sizeof input, "IDX file%s: %s, %s", strstr(path, ".gz") ? " (gzip)" : "",
+             needle1, needle2);
     if (s == want) bad_input_record(input, clg_status_string(s), msg);
 }
 
@@ -266,7 +275,8 @@ Test(idx, corrupt_and_cut_gzip_streams)
         clg_status s = clg_idx_read(p, &m);
         cr_expect_eq(s, CLG_ERR_FORMAT, "cut at %zu/%zu: %s (%s)", cut, glen, clg_status_string(s),
                      clg_last_error(NULL));
-        cr_expect(strstr(clg_last_error(NULL), "truncated") || strstr(clg_last_error(NULL), "corrupt"),
+        cr_expect(strstr(clg_last_error(NULL), "truncated") ||
+                      strstr(clg_last_error(NULL), "corrupt"),
                   "cut at %zu: %s", cut, clg_last_error(NULL));
         cr_expect(m.data == NULL && m.count == 0);
     }

@@ -22,8 +22,8 @@ Test(layers, lookup_by_code_and_name)
     for (size_t i = 0; i < clg_layer_type_count(); i++) {
         const clg_layer_type *t = clg_layer_type_at(i);
         cr_assert_not_null(t);
-        cr_assert(t->name && t->forward && t->backward && t->release && t->describe &&
-                      t->sketch && t->check_record && t->append,
+        cr_assert(t->name && t->forward && t->backward && t->release && t->describe && t->sketch &&
+                      t->check_record && t->append,
                   "entry %zu (%s) complete", i, t->name);
         cr_assert(t->nparams <= CLG_LAYER_MAX_PARAMS);
         if (t->nparams) cr_assert(t->param_shape && t->param, "%s: parameter hooks", t->name);
@@ -72,8 +72,8 @@ static clg_status counting_forward(clg_context *ctx, clg_layer *L, cl_mem in, si
     counted_forwards++;
     return clg_layer_relu.forward(ctx, L, in, rows);
 }
-static clg_status counting_backward(clg_context *ctx, clg_layer *L, cl_mem in, cl_mem dy,
-                                    cl_mem dx, size_t rows)
+static clg_status counting_backward(clg_context *ctx, clg_layer *L, cl_mem in, cl_mem dy, cl_mem dx,
+                                    size_t rows)
 {
     counted_backwards++;
     return clg_layer_relu.backward(ctx, L, in, dy, dx, rows);

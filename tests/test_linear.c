@@ -7,9 +7,11 @@
 static const char *const gemm_modes[] = {"own", "clblast", "auto"};
 #define NMODES (sizeof gemm_modes / sizeof *gemm_modes)
 
-typedef struct shape { size_t B, d, q; } shape;
-static const shape shapes[] = {{1, 1, 1},     {10, 2, 1},     {13, 7, 3},   {1, 300, 10},
-                                {257, 300, 10}, {33, 17, 129}, {70, 45, 33}, {128, 64, 96}};
+typedef struct shape {
+    size_t B, d, q;
+} shape;
+static const shape shapes[] = {{1, 1, 1},      {10, 2, 1},    {13, 7, 3},   {1, 300, 10},
+                               {257, 300, 10}, {33, 17, 129}, {70, 45, 33}, {128, 64, 96}};
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 /* Under Oclgrind (test_small()) the two largest shapes are left out: the others still
  * cover every kernel, CLBlast's padded shapes and the auto rule's both sides. */
@@ -39,15 +41,22 @@ static void check_forward(clg_context *ctx, shape s, uint64_t seed)
             }
             EXPECT_CLOSE(Y[i * q + j], acc, REL * mag + ABS, what);
         }
-    clReleaseMemObject(mX); clReleaseMemObject(mW); clReleaseMemObject(mb); clReleaseMemObject(mY);
-    free(X); free(W); free(b); free(Y);
+    clReleaseMemObject(mX);
+    clReleaseMemObject(mW);
+    clReleaseMemObject(mb);
+    clReleaseMemObject(mY);
+    free(X);
+    free(W);
+    free(b);
+    free(Y);
 }
 
 Test(linear, forward_matches_double_reference_with_guards)
 {
     clg_context *ctx = test_context();
     for (size_t m = 0; m < NMODES; m++) {
-        setenv("CLGRAD_GEMM", gemm_modes[m], 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        setenv("CLGRAD_GEMM", gemm_modes[m],
+               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_GEMM", gemm_modes[m]));
         for (size_t i = 0; i < NSHAPES; i++)
             if (!skip_shape(shapes[i])) check_forward(ctx, shapes[i], 100 + i);
@@ -60,10 +69,14 @@ static void check_backward(clg_context *ctx, shape s, uint64_t seed, int with_dx
     size_t B = s.B, d = s.d, q = s.q;
     float *X = ref_random(&seed, B * d, -1, 1), *W = ref_random(&seed, d * q, -0.5f, 0.5f);
     float *dY = ref_random(&seed, B * q, -1, 1);
-    float *dW = malloc(d * q * sizeof *dW), *db = malloc(q * sizeof *db), *dX = malloc(B * d * sizeof *dX);
-    cl_mem mX = ref_buffer(ctx, X, B * d), mW = ref_buffer(ctx, W, d * q), mdY = ref_buffer(ctx, dY, B * q);
-    cl_mem mdW = ref_buffer(ctx, NULL, d * q), mdb = ref_buffer(ctx, NULL, q), mdX = ref_buffer(ctx, NULL, B * d);
-    CLG_OK_OR_FAIL(ctx, clg_op_linear_backward(ctx, mX, mW, mdY, mdW, mdb, with_dx ? mdX : NULL, B, d, q));
+    float *dW = malloc(d * q * sizeof *dW), *db = malloc(q * sizeof *db),
+          *dX = malloc(B * d * sizeof *dX);
+    cl_mem mX = ref_buffer(ctx, X, B * d), mW = ref_buffer(ctx, W, d * q),
+           mdY = ref_buffer(ctx, dY, B * q);
+    cl_mem mdW = ref_buffer(ctx, NULL, d * q), mdb = ref_buffer(ctx, NULL, q),
+           mdX = ref_buffer(ctx, NULL, B * d);
+    CLG_OK_OR_FAIL(
+        ctx, clg_op_linear_backward(ctx, mX, mW, mdY, mdW, mdb, with_dx ? mdX : NULL, B, d, q));
     char what[96];
     snprintf(what, sizeof what, "backward B=%zu d=%zu q=%zu dX=%d CLGRAD_GEMM=%s", B, d, q, with_dx,
              getenv("CLGRAD_GEMM"));
@@ -90,7 +103,8 @@ static void check_backward(clg_context *ctx, shape s, uint64_t seed, int with_dx
     for (size_t i = 0; i < B; i++)
         for (size_t k = 0; k < d; k++) {
             if (!with_dx) {
-                cr_assert_eq(dX[i * d + k], SENTINEL, "%s: dX written although NULL was passed", what);
+                cr_assert_eq(dX[i * d + k], SENTINEL, "%s: dX written although NULL was passed",
+                             what);
                 continue;
             }
             double acc = 0, mag = 0;
@@ -100,16 +114,26 @@ static void check_backward(clg_context *ctx, shape s, uint64_t seed, int with_dx
             }
             EXPECT_CLOSE(dX[i * d + k], acc, REL * mag + ABS, what);
         }
-    clReleaseMemObject(mX); clReleaseMemObject(mW); clReleaseMemObject(mdY);
-    clReleaseMemObject(mdW); clReleaseMemObject(mdb); clReleaseMemObject(mdX);
-    free(X); free(W); free(dY); free(dW); free(db); free(dX);
+    clReleaseMemObject(mX);
+    clReleaseMemObject(mW);
+    clReleaseMemObject(mdY);
+    clReleaseMemObject(mdW);
+    clReleaseMemObject(mdb);
+    clReleaseMemObject(mdX);
+    free(X);
+    free(W);
+    free(dY);
+    free(dW);
+    free(db);
+    free(dX);
 }
 
 Test(linear, backward_matches_double_reference_with_guards)
 {
     clg_context *ctx = test_context();
     for (size_t m = 0; m < NMODES; m++) {
-        setenv("CLGRAD_GEMM", gemm_modes[m], 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        setenv("CLGRAD_GEMM", gemm_modes[m],
+               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_GEMM", gemm_modes[m]));
         for (size_t i = 0; i < NSHAPES; i++) {
             if (skip_shape(shapes[i])) continue;
@@ -141,8 +165,14 @@ Test(linear, relu_forward_backward_with_guards)
         cr_assert_eq(Y[i], X[i] > 0 ? X[i] : 0.0f, "relu(%g) exact, element %zu", (double)X[i], i);
         cr_assert_eq(dX[i], X[i] > 0 ? dY[i] : 0.0f, "relu grad exact, element %zu", i);
     }
-    clReleaseMemObject(mX); clReleaseMemObject(mY); clReleaseMemObject(mdY); clReleaseMemObject(mdX);
-    free(X); free(dY); free(Y); free(dX);
+    clReleaseMemObject(mX);
+    clReleaseMemObject(mY);
+    clReleaseMemObject(mdY);
+    clReleaseMemObject(mdX);
+    free(X);
+    free(dY);
+    free(Y);
+    free(dX);
     clg_context_destroy(ctx);
 }
 
@@ -153,16 +183,24 @@ Test(linear, forward_is_deterministic_bitwise)
     uint64_t seed = 9;
     float *X = ref_random(&seed, B * d, -1, 1), *W = ref_random(&seed, d * q, -1, 1);
     float *b = ref_random(&seed, q, -1, 1), *Y1 = malloc(B * q * 4), *Y2 = malloc(B * q * 4);
-    cl_mem mX = ref_buffer(ctx, X, B * d), mW = ref_buffer(ctx, W, d * q), mb = ref_buffer(ctx, b, q);
+    cl_mem mX = ref_buffer(ctx, X, B * d), mW = ref_buffer(ctx, W, d * q),
+           mb = ref_buffer(ctx, b, q);
     cl_mem mY = ref_buffer(ctx, NULL, B * q), mdW = ref_buffer(ctx, NULL, d * q);
     CLG_OK_OR_FAIL(ctx, clg_op_linear_forward(ctx, mX, mW, mb, mY, B, d, q));
     ref_read(ctx, mY, Y1, B * q, "run 1");
     CLG_OK_OR_FAIL(ctx, clg_op_linear_forward(ctx, mX, mW, mb, mY, B, d, q));
     ref_read(ctx, mY, Y2, B * q, "run 2");
     cr_assert_arr_eq(Y1, Y2, B * q * sizeof *Y1, "two forward runs must agree bit for bit");
-    clReleaseMemObject(mX); clReleaseMemObject(mW); clReleaseMemObject(mb);
-    clReleaseMemObject(mY); clReleaseMemObject(mdW);
-    free(X); free(W); free(b); free(Y1); free(Y2);
+    clReleaseMemObject(mX);
+    clReleaseMemObject(mW);
+    clReleaseMemObject(mb);
+    clReleaseMemObject(mY);
+    clReleaseMemObject(mdW);
+    free(X);
+    free(W);
+    free(b);
+    free(Y1);
+    free(Y2);
     clg_context_destroy(ctx);
 }
 
@@ -178,7 +216,10 @@ static double linear_loss(clg_context *ctx, const float *X, const float *W, cons
     ref_read(ctx, mY, Y, B * q, "fd forward");
     double L = 0;
     for (size_t i = 0; i < B * q; i++) L += (double)Y[i] * R[i];
-    clReleaseMemObject(mX); clReleaseMemObject(mW); clReleaseMemObject(mb); clReleaseMemObject(mY);
+    clReleaseMemObject(mX);
+    clReleaseMemObject(mW);
+    clReleaseMemObject(mb);
+    clReleaseMemObject(mY);
     free(Y);
     return L;
 }
@@ -207,15 +248,18 @@ Test(linear, gradients_match_finite_differences)
     const float eps = 1e-2f;
     for (size_t t = 0; t < 2 * sizeof fs / sizeof *fs; t++) {
         shape s = fs[t / 2];
-        setenv("CLGRAD_GEMM", gemm_modes[t % 2], 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        setenv("CLGRAD_GEMM", gemm_modes[t % 2],
+               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_GEMM", gemm_modes[t % 2]));
         size_t B = s.B, d = s.d, q = s.q;
         uint64_t seed = 40 + t;
         float *X = ref_random(&seed, B * d, -1, 1), *W = ref_random(&seed, d * q, -1, 1);
         float *b = ref_random(&seed, q, -1, 1), *R = ref_random(&seed, B * q, -1, 1);
         float *dW = malloc(d * q * 4), *db = malloc(q * 4), *dX = malloc(B * d * 4);
-        cl_mem mX = ref_buffer(ctx, X, B * d), mW = ref_buffer(ctx, W, d * q), mR = ref_buffer(ctx, R, B * q);
-        cl_mem mdW = ref_buffer(ctx, NULL, d * q), mdb = ref_buffer(ctx, NULL, q), mdX = ref_buffer(ctx, NULL, B * d);
+        cl_mem mX = ref_buffer(ctx, X, B * d), mW = ref_buffer(ctx, W, d * q),
+               mR = ref_buffer(ctx, R, B * q);
+        cl_mem mdW = ref_buffer(ctx, NULL, d * q), mdb = ref_buffer(ctx, NULL, q),
+               mdX = ref_buffer(ctx, NULL, B * d);
         CLG_OK_OR_FAIL(ctx, clg_op_linear_backward(ctx, mX, mW, mR, mdW, mdb, mdX, B, d, q));
         ref_read(ctx, mdW, dW, d * q, "dW");
         ref_read(ctx, mdb, db, q, "db");
@@ -224,19 +268,34 @@ Test(linear, gradients_match_finite_differences)
         for (size_t i = 0; i < d * q; i++) {
             snprintf(what, sizeof what, "FD dW[%zu] B=%zu d=%zu q=%zu eps=%g %s", i, B, d, q, eps,
                      gemm_modes[t % 2]);
-            EXPECT_CLOSE(dW[i], fd(ctx, X, W, b, R, s, W, i, eps), FD_TOL * (1 + fabs(dW[i])), what);
+            EXPECT_CLOSE(dW[i], fd(ctx, X, W, b, R, s, W, i, eps), FD_TOL * (1 + fabs(dW[i])),
+                         what);
         }
         for (size_t i = 0; i < q; i++) {
-            snprintf(what, sizeof what, "FD db[%zu] B=%zu d=%zu q=%zu %s", i, B, d, q, gemm_modes[t % 2]);
-            EXPECT_CLOSE(db[i], fd(ctx, X, W, b, R, s, b, i, eps), FD_TOL * (1 + fabs(db[i])), what);
+            snprintf(what, sizeof what, "FD db[%zu] B=%zu d=%zu q=%zu %s", i, B, d, q,
+                     gemm_modes[t % 2]);
+            EXPECT_CLOSE(db[i], fd(ctx, X, W, b, R, s, b, i, eps), FD_TOL * (1 + fabs(db[i])),
+                         what);
         }
         for (size_t i = 0; i < B * d; i += 3) {
-            snprintf(what, sizeof what, "FD dX[%zu] B=%zu d=%zu q=%zu %s", i, B, d, q, gemm_modes[t % 2]);
-            EXPECT_CLOSE(dX[i], fd(ctx, X, W, b, R, s, X, i, eps), FD_TOL * (1 + fabs(dX[i])), what);
+            snprintf(what, sizeof what, "FD dX[%zu] B=%zu d=%zu q=%zu %s", i, B, d, q,
+                     gemm_modes[t % 2]);
+            EXPECT_CLOSE(dX[i], fd(ctx, X, W, b, R, s, X, i, eps), FD_TOL * (1 + fabs(dX[i])),
+                         what);
         }
-        clReleaseMemObject(mX); clReleaseMemObject(mW); clReleaseMemObject(mR);
-        clReleaseMemObject(mdW); clReleaseMemObject(mdb); clReleaseMemObject(mdX);
-        free(X); free(W); free(b); free(R); free(dW); free(db); free(dX);
+        clReleaseMemObject(mX);
+        clReleaseMemObject(mW);
+        clReleaseMemObject(mR);
+        clReleaseMemObject(mdW);
+        clReleaseMemObject(mdb);
+        clReleaseMemObject(mdX);
+        free(X);
+        free(W);
+        free(b);
+        free(R);
+        free(dW);
+        free(db);
+        free(dX);
     }
     clg_context_destroy(ctx);
 }
@@ -325,11 +384,18 @@ Test(linear, two_layer_relu_model_gradients_match_finite_differences)
         free(v);
         free(g);
     }
-    cr_assert(checked >= 4 * skipped && checked > 50, "checked %zu points, skipped %zu near the kink",
-              checked, skipped);
-    clg_tensor_destroy(tX); clg_tensor_destroy(tR);
+    cr_assert(checked >= 4 * skipped && checked > 50,
+              "checked %zu points, skipped %zu near the kink", checked, skipped);
+    clg_tensor_destroy(tX);
+    clg_tensor_destroy(tR);
     clg_model_destroy(m);
-    free(X); free(R); free(W1); free(b1); free(W2); free(b2); free(H);
+    free(X);
+    free(R);
+    free(W1);
+    free(b1);
+    free(W2);
+    free(b2);
+    free(H);
     clg_context_destroy(ctx);
 }
 
@@ -342,7 +408,8 @@ Test(linear, gemm_choice_rule_and_bad_setting)
     cr_assert(!clg_gemm_wide(CLG_GEMM_AUTO, 16, 16, 16), "4096 multiply-adds: own kernel");
     cr_assert(clg_gemm_wide(CLG_GEMM_AUTO, 256, 256, 784), "MLP first layer: CLBlast");
     cr_assert(clg_gemm_wide(CLG_GEMM_AUTO, 784, 256, 256), "MLP weight gradient: CLBlast");
-    cr_assert(clg_gemm_wide(CLG_GEMM_CLBLAST, 1, 1, 1) && !clg_gemm_wide(CLG_GEMM_OWN, 999, 999, 999),
+    cr_assert(clg_gemm_wide(CLG_GEMM_CLBLAST, 1, 1, 1) &&
+                  !clg_gemm_wide(CLG_GEMM_OWN, 999, 999, 999),
               "forced settings win");
 
     /* A bad value is refused when the context is created (runtime/config.c). */

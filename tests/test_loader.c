@@ -26,8 +26,7 @@ static clg_dataset *index_dataset(clg_context *ctx, size_t n)
     return ds;
 }
 
-static clg_loader *make_loader(clg_dataset *ds, size_t B, int shuffle, int drop_last,
-                               uint64_t seed)
+static clg_loader *make_loader(clg_dataset *ds, size_t B, int shuffle, int drop_last, uint64_t seed)
 {
     clg_loader_options o = clg_loader_defaults();
     o.batch_size = B;
@@ -66,8 +65,8 @@ static size_t run_epoch(clg_loader *ld, size_t n, size_t B, uint32_t *seq)
             cr_assert(fi >= 0.0f && fi < (float)n && fi == (float)(uint32_t)fi,
                       "batch %zu row %zu: X[0] = %g is not a sample index", k, r, (double)fi);
             uint32_t i = (uint32_t)fi;
-            cr_assert_eq(X[r * D + 1], -(float)i - 0.5f, "batch %zu row %zu: X[1] of sample %u",
-                         k, r, i);
+            cr_assert_eq(X[r * D + 1], -(float)i - 0.5f, "batch %zu row %zu: X[1] of sample %u", k,
+                         r, i);
             cr_assert_eq(Y[r * Q], 2.0f * (float)i + 1.0f, "batch %zu row %zu: Y[0] of sample %u",
                          k, r, i);
             cr_assert_eq(Y[r * Q + 1], (float)i * 0.25f, "batch %zu row %zu: Y[1] of sample %u", k,

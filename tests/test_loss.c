@@ -1,7 +1,9 @@
 /* Loss values, gradients and the accumulator against double references and FD. */
 #include "ref.h"
 
-typedef struct shape { size_t B, q; } shape;
+typedef struct shape {
+    size_t B, q;
+} shape;
 static const shape shapes[] = {{1, 1}, {10, 1}, {13, 3}, {257, 10}, {1, 300}};
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 /* Reduced values: float partial sums, relative 1e-5 of Σ|terms|. Elementwise: 1e-6 relative. */
@@ -53,8 +55,13 @@ Test(loss, values_match_reference_for_each_kind_and_reduction)
                 EXPECT_CLOSE(v[i], want, REL_ELEM * want + 1e-7, what);
             }
         }
-        clg_tensor_destroy(tp); clg_tensor_destroy(tt); clg_tensor_destroy(one); clg_tensor_destroy(all);
-        free(p); free(t); free(v);
+        clg_tensor_destroy(tp);
+        clg_tensor_destroy(tt);
+        clg_tensor_destroy(one);
+        clg_tensor_destroy(all);
+        free(p);
+        free(t);
+        free(v);
     }
     clg_context_destroy(ctx);
 }
@@ -68,11 +75,14 @@ Test(loss, squared_is_half_of_mse_exactly_on_known_values)
     float v;
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, tp, tt, one));
     CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &v, 1, 1));
-    cr_assert_eq(v, 4.5f, "squared sum of errors 1,2,-2,0 is (1+4+4)/2 = 4.5 exactly, got %g", (double)v);
+    cr_assert_eq(v, 4.5f, "squared sum of errors 1,2,-2,0 is (1+4+4)/2 = 4.5 exactly, got %g",
+                 (double)v);
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, tp, tt, one));
     CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &v, 1, 1));
     cr_assert_eq(v, 2.25f, "MSE mean is 9/4 exactly, got %g", (double)v);
-    clg_tensor_destroy(tp); clg_tensor_destroy(tt); clg_tensor_destroy(one);
+    clg_tensor_destroy(tp);
+    clg_tensor_destroy(tt);
+    clg_tensor_destroy(one);
     clg_context_destroy(ctx);
 }
 
@@ -97,7 +107,8 @@ Test(loss, gradient_matches_reference_and_finite_differences)
                 for (size_t i = 0; i < n; i++) {
                     double e = (double)p[i] - t[i];
                     double want = (k == CLG_LOSS_SQUARED ? e : 2 * e) * scale;
-                    snprintf(what, sizeof what, "grad kind %d red %d B=%zu q=%zu [%zu]", k, r, B, q, i);
+                    snprintf(what, sizeof what, "grad kind %d red %d B=%zu q=%zu [%zu]", k, r, B, q,
+                             i);
                     EXPECT_CLOSE(g[i], want, REL_ELEM * fabs(want) + 1e-9, what);
                 }
                 /* FD through the device's reduced value (NONE: its gradient is that of SUM).
@@ -118,12 +129,19 @@ Test(loss, gradient_matches_reference_and_finite_differences)
                     CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &lm, 1, 1));
                     p[i] = keep;
                     CLG_OK_OR_FAIL(ctx, clg_tensor_upload(tp, p, B, q));
-                    snprintf(what, sizeof what, "FD kind %d red %d B=%zu q=%zu [%zu] eps %g", k, r, B, q, i, eps);
-                    EXPECT_CLOSE(g[i], ((double)lp - lm) / (2.0 * eps), 2e-3 * (1 + fabs(g[i])), what);
+                    snprintf(what, sizeof what, "FD kind %d red %d B=%zu q=%zu [%zu] eps %g", k, r,
+                             B, q, i, eps);
+                    EXPECT_CLOSE(g[i], ((double)lp - lm) / (2.0 * eps), 2e-3 * (1 + fabs(g[i])),
+                                 what);
                 }
             }
-        clg_tensor_destroy(tp); clg_tensor_destroy(tt); clg_tensor_destroy(tg); clg_tensor_destroy(one);
-        free(p); free(t); free(g);
+        clg_tensor_destroy(tp);
+        clg_tensor_destroy(tt);
+        clg_tensor_destroy(tg);
+        clg_tensor_destroy(one);
+        free(p);
+        free(t);
+        free(g);
     }
     clg_context_destroy(ctx);
 }
@@ -142,8 +160,10 @@ Test(loss, accumulate_adds_sums_over_several_calls)
         clg_loss_kind k = call % 2 ? CLG_LOSS_MSE : CLG_LOSS_SQUARED;
         CLG_OK_OR_FAIL(ctx, clg_op_loss_accumulate(ctx, k, mp, mt, acc, B, q));
         for (size_t i = 0; i < B * q; i++) want += elem(k, p[i], t[i]);
-        clReleaseMemObject(mp); clReleaseMemObject(mt);
-        free(p); free(t);
+        clReleaseMemObject(mp);
+        clReleaseMemObject(mt);
+        free(p);
+        free(t);
     }
     float got;
     ref_read(ctx, acc, &got, 1, "accumulator");
@@ -164,9 +184,13 @@ Test(loss, reductions_are_deterministic_bitwise)
     CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &a, 1, 1));
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, tp, tt, one));
     CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &b, 1, 1));
-    cr_assert_eq(memcmp(&a, &b, sizeof a), 0, "same input, same bits: %.9g vs %.9g", (double)a, (double)b);
-    clg_tensor_destroy(tp); clg_tensor_destroy(tt); clg_tensor_destroy(one);
-    free(p); free(t);
+    cr_assert_eq(memcmp(&a, &b, sizeof a), 0, "same input, same bits: %.9g vs %.9g", (double)a,
+                 (double)b);
+    clg_tensor_destroy(tp);
+    clg_tensor_destroy(tt);
+    clg_tensor_destroy(one);
+    free(p);
+    free(t);
     clg_context_destroy(ctx);
 }
 
@@ -180,21 +204,31 @@ Test(loss, shape_and_argument_errors)
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, 2, 1, &two));
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, 3, 2, &g32));
     const char *msg = clg_last_error(ctx);
-    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, p32, p23, one), CLG_ERR_SHAPE);
+    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, p32, p23, one),
+                 CLG_ERR_SHAPE);
     cr_expect(strstr(msg, "3x2") && strstr(msg, "2x3"), "message names both shapes: %s", msg);
     cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_SUM, p32, g32, two), CLG_ERR_SHAPE);
     cr_expect(strstr(msg, "2x1") && strstr(msg, "1x1"), "message names out and expected: %s", msg);
-    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_NONE, p32, g32, one), CLG_ERR_SHAPE);
+    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_NONE, p32, g32, one),
+                 CLG_ERR_SHAPE);
     cr_expect(strstr(msg, "1x1") && strstr(msg, "3x2"), "%s", msg);
-    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, p32, g32, p23), CLG_ERR_SHAPE);
-    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, p32, p23, g32), CLG_ERR_SHAPE);
-    cr_expect_eq(clg_loss_forward(ctx, (clg_loss_kind)7, CLG_REDUCE_MEAN, p32, g32, one), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, (clg_reduction)-1, p32, g32, one), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect_eq(clg_loss_backward(ctx, (clg_loss_kind)3, CLG_REDUCE_SUM, p32, g32, g32), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, p32, g32, p23),
+                 CLG_ERR_SHAPE);
+    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, p32, p23, g32),
+                 CLG_ERR_SHAPE);
+    cr_expect_eq(clg_loss_forward(ctx, (clg_loss_kind)7, CLG_REDUCE_MEAN, p32, g32, one),
+                 CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, (clg_reduction)-1, p32, g32, one),
+                 CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_backward(ctx, (clg_loss_kind)3, CLG_REDUCE_SUM, p32, g32, g32),
+                 CLG_ERR_INVALID_ARGUMENT);
     /* Cross-entropy wants a B×1 target of class ids (tests/test_xent.c covers it fully). */
-    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_SUM, p32, g32, g32), CLG_ERR_SHAPE);
-    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, NULL, g32, one), CLG_ERR_INVALID_ARGUMENT);
-    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, p32, g32, NULL), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_SUM, p32, g32, g32),
+                 CLG_ERR_SHAPE);
+    cr_expect_eq(clg_loss_forward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, NULL, g32, one),
+                 CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_backward(ctx, CLG_LOSS_MSE, CLG_REDUCE_MEAN, p32, g32, NULL),
+                 CLG_ERR_INVALID_ARGUMENT);
     clg_tensor *all[] = {p32, p23, one, two, g32};
     for (size_t i = 0; i < 5; i++) clg_tensor_destroy(all[i]);
     clg_context_destroy(ctx);

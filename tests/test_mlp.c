@@ -78,7 +78,10 @@ Test(mlp, gradients_match_double_backprop_and_finite_differences)
     clg_model *m;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     clg_linear_init i1 = clg_linear_init_defaults(), i2 = clg_linear_init_defaults();
-    i1.weight = W1; i1.bias = b1; i2.weight = W2; i2.bias = b2;
+    i1.weight = W1;
+    i1.bias = b1;
+    i2.weight = W2;
+    i2.bias = b2;
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, D, H, &i1));
     CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, H, K, &i2));
@@ -91,8 +94,10 @@ Test(mlp, gradients_match_double_backprop_and_finite_differences)
 
     const clg_tensor *pred;
     CLG_OK_OR_FAIL(ctx, clg_model_forward(m, tx, &pred));
-    CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, one));
-    CLG_OK_OR_FAIL(ctx, clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, dY));
+    CLG_OK_OR_FAIL(ctx,
+                   clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, one));
+    CLG_OK_OR_FAIL(ctx,
+                   clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, dY));
     CLG_OK_OR_FAIL(ctx, clg_model_backward(m, dY));
     mlp_ref g;
     double pre0[NB * H];
@@ -102,8 +107,8 @@ Test(mlp, gradients_match_double_backprop_and_finite_differences)
     EXPECT_CLOSE(loss, loss_ref, 1e-5 * (1 + loss_ref), "MLP CE mean (tol 1e-5*(1+l))");
     size_t active = 0;
     for (size_t i = 0; i < NB * H; i++) active += pre0[i] > 0;
-    cr_assert(active > 3 && active < NB * H - 3, "both sides of the ReLU must be exercised (%zu of %d active)",
-              active, NB * H);
+    cr_assert(active > 3 && active < NB * H - 3,
+              "both sides of the ReLU must be exercised (%zu of %d active)", active, NB * H);
 
     char what[128];
     const float eps = 1e-2f;
@@ -113,7 +118,8 @@ Test(mlp, gradients_match_double_backprop_and_finite_differences)
         CLG_OK_OR_FAIL(ctx, clg_model_get_grad(m, q, dev, count[q]));
         for (size_t i = 0; i < count[q]; i++) {
             double want = ref_param(&g, q)[i];
-            snprintf(what, sizeof what, "param %zu [%zu] vs double backprop (tol 2e-5 + 1e-4*|g|)", q, i);
+            snprintf(what, sizeof what, "param %zu [%zu] vs double backprop (tol 2e-5 + 1e-4*|g|)",
+                     q, i);
             EXPECT_CLOSE(dev[i], want, 2e-5 + 1e-4 * fabs(want), what);
         }
         /* Finite differences of the device loss, skipping points where a hidden
@@ -138,12 +144,14 @@ Test(mlp, gradients_match_double_backprop_and_finite_differences)
             v[i] = (float)keep + eps;
             CLG_OK_OR_FAIL(ctx, clg_model_set_param(m, q, v, count[q]));
             CLG_OK_OR_FAIL(ctx, clg_model_forward(m, tx, &pred));
-            CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, one));
+            CLG_OK_OR_FAIL(
+                ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, one));
             CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &lp, 1, 1));
             v[i] = (float)keep - eps;
             CLG_OK_OR_FAIL(ctx, clg_model_set_param(m, q, v, count[q]));
             CLG_OK_OR_FAIL(ctx, clg_model_forward(m, tx, &pred));
-            CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, one));
+            CLG_OK_OR_FAIL(
+                ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, pred, tt, one));
             CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &lm, 1, 1));
             v[i] = (float)keep;
             CLG_OK_OR_FAIL(ctx, clg_model_set_param(m, q, v, count[q]));
@@ -151,17 +159,27 @@ Test(mlp, gradients_match_double_backprop_and_finite_differences)
             double fd_ref = (lp_ref - lm_ref) / (2.0 * eps);
             /* Device FD: float loss rounding ~1e-7/eps plus truncation O(eps²):
              * tol 5e-4 + 1e-2·|g|. Double FD: truncation only: tol 1e-4 + 1e-3·|g|. */
-            snprintf(what, sizeof what, "param %zu [%zu]: device grad vs device FD (tol 5e-4 + 1e-2*|g|)", q, i);
+            snprintf(what, sizeof what,
+                     "param %zu [%zu]: device grad vs device FD (tol 5e-4 + 1e-2*|g|)", q, i);
             EXPECT_CLOSE(dev[i], fd, 5e-4 + 1e-2 * fabs(fd), what);
-            snprintf(what, sizeof what, "param %zu [%zu]: device grad vs double FD (tol 1e-4 + 1e-3*|g|)", q, i);
+            snprintf(what, sizeof what,
+                     "param %zu [%zu]: device grad vs double FD (tol 1e-4 + 1e-3*|g|)", q, i);
             EXPECT_CLOSE(dev[i], fd_ref, 1e-4 + 1e-3 * fabs(fd_ref), what);
             checked++;
         }
     }
-    cr_expect_gt(checked, 30, "most parameters must be FD-checked (%zu checked, %zu at kinks)", checked, skipped);
-    clg_tensor_destroy(tx); clg_tensor_destroy(tt); clg_tensor_destroy(dY); clg_tensor_destroy(one);
+    cr_expect_gt(checked, 30, "most parameters must be FD-checked (%zu checked, %zu at kinks)",
+                 checked, skipped);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tt);
+    clg_tensor_destroy(dY);
+    clg_tensor_destroy(one);
     clg_model_destroy(m);
-    free(W1); free(b1); free(W2); free(b2); free(X);
+    free(W1);
+    free(b1);
+    free(W2);
+    free(b2);
+    free(X);
     clg_context_destroy(ctx);
 }
 
@@ -238,11 +256,14 @@ Test(mlp, learns_rings_where_softmax_regression_cannot, .timeout = 120)
     CLG_OK_OR_FAIL(ctx, clg_fit(mlp, ds, &o, NULL, &rep));
     clg_eval_result ev;
     CLG_OK_OR_FAIL(ctx, clg_evaluate(mlp, ds, CLG_LOSS_SOFTMAX_XENT, &ev));
-    cr_expect_gt(ev.accuracy, 0.95, "MLP training accuracy %.4f must exceed 0.95 (loss %.4f)", ev.accuracy, ev.loss);
-    EXPECT_CLOSE(ev.loss, rep.final_loss, 1e-6 * (1 + ev.loss), "evaluate repeats fit's last loss (tol 1e-6 relative)");
+    cr_expect_gt(ev.accuracy, 0.95, "MLP training accuracy %.4f must exceed 0.95 (loss %.4f)",
+                 ev.accuracy, ev.loss);
+    EXPECT_CLOSE(ev.loss, rep.final_loss, 1e-6 * (1 + ev.loss),
+                 "evaluate repeats fit's last loss (tol 1e-6 relative)");
     double host_acc = host_accuracy(ctx, mlp, X, lab, N, 2);
-    EXPECT_CLOSE(ev.accuracy, host_acc, 0.5 / N,
-                 "device accuracy equals the host argmax of clg_predict (exact: tol half a sample)");
+    EXPECT_CLOSE(
+        ev.accuracy, host_acc, 0.5 / N,
+        "device accuracy equals the host argmax of clg_predict (exact: tol half a sample)");
 
     /* Softmax regression, same data and schedule. */
     clg_model *lin;
@@ -251,14 +272,17 @@ Test(mlp, learns_rings_where_softmax_regression_cannot, .timeout = 120)
     CLG_OK_OR_FAIL(ctx, clg_fit(lin, ds, &o, NULL, NULL));
     clg_eval_result lev;
     CLG_OK_OR_FAIL(ctx, clg_evaluate(lin, ds, CLG_LOSS_SOFTMAX_XENT, &lev));
-    cr_expect_lt(lev.accuracy, 0.65, "softmax regression must stay near chance (< 0.65) on rings, got %.4f",
+    cr_expect_lt(lev.accuracy, 0.65,
+                 "softmax regression must stay near chance (< 0.65) on rings, got %.4f",
                  lev.accuracy);
     cr_expect_gt(lev.loss, 0.6, "its CE stays near log 2 = 0.693 (> 0.6), got %.4f", lev.loss);
-    cr_expect_lt(ev.loss, 0.2, "the MLP's CE must fall well below log 2 (< 0.2), got %.4f", ev.loss);
+    cr_expect_lt(ev.loss, 0.2, "the MLP's CE must fall well below log 2 (< 0.2), got %.4f",
+                 ev.loss);
 
     clg_model_destroy(mlp);
     clg_model_destroy(lin);
     clg_dataset_destroy(ds);
-    free(X); free(lab);
+    free(X);
+    free(lab);
     clg_context_destroy(ctx);
 }

@@ -58,7 +58,8 @@ Test(model, get_set_round_trip_is_exact)
         cr_expect_eq(clg_model_get_param(m, i, NULL, n), CLG_ERR_INVALID_ARGUMENT);
         /* Before any backward the gradient reads as zeros. */
         CLG_OK_OR_FAIL(ctx, clg_model_get_grad(m, i, back, n));
-        for (size_t k = 0; k < n; k++) cr_expect_eq(back[k], 0.0f, "%s grad[%zu] before backward", info.name, k);
+        for (size_t k = 0; k < n; k++)
+            cr_expect_eq(back[k], 0.0f, "%s grad[%zu] before backward", info.name, k);
         free(v);
         free(back);
     }
@@ -74,7 +75,8 @@ Test(model, default_init_statistics_and_seeding)
 {
     clg_context *ctx = test_context();
     clg_linear_init d = clg_linear_init_defaults();
-    cr_assert(d.weight_std == 0.01f && d.seed == 0 && !d.weight && !d.bias, "defaults 0.01, 0, NULL, NULL");
+    cr_assert(d.weight_std == 0.01f && d.seed == 0 && !d.weight && !d.bias,
+              "defaults 0.01, 0, NULL, NULL");
     clg_model *m, *m2;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 256, 10, NULL));
@@ -98,7 +100,8 @@ Test(model, default_init_statistics_and_seeding)
     cr_expect_arr_eq(W, want, n * sizeof *W, "layer 0 = clg_philox_normal(seed 0, init stream)");
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 2, W1, 100));
     clg_philox_normal(1, CLG_STREAM_INIT, 0.01f, want, 100);
-    cr_expect_arr_eq(W1, want, 100 * sizeof *W1, "layer 1 = clg_philox_normal(seed 1, init stream)");
+    cr_expect_arr_eq(W1, want, 100 * sizeof *W1,
+                     "layer 1 = clg_philox_normal(seed 1, init stream)");
     cr_expect(memcmp(W1, W, 100 * sizeof *W1) != 0, "layers draw different numbers");
     /* Another seed and std. */
     clg_linear_init init = {0.5f, 42, NULL, NULL};
@@ -207,7 +210,8 @@ Test(model, shape_and_state_errors)
     clg_linear_init bad = {-1.0f, 0, NULL, NULL};
     cr_expect_eq(clg_model_add_linear(m, 4, 3, &bad), CLG_ERR_INVALID_ARGUMENT, "negative std");
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 3, NULL));
-    cr_expect_eq(clg_model_add_linear(m, 4, 2, NULL), CLG_ERR_SHAPE, "4 inputs after a 3-wide layer");
+    cr_expect_eq(clg_model_add_linear(m, 4, 2, NULL), CLG_ERR_SHAPE,
+                 "4 inputs after a 3-wide layer");
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 2, NULL));
     cr_expect_eq(clg_model_backward(m, dY), CLG_ERR_STATE, "backward before forward");
     cr_expect_eq(clg_model_forward(m, X, &out), CLG_ERR_SHAPE, "X has 4 columns, model takes 3");
@@ -225,7 +229,10 @@ Test(model, shape_and_state_errors)
     cr_expect_eq(clg_model_param_count(NULL), 0);
     clg_model_destroy(m);
     clg_model_destroy(NULL);
-    clg_tensor_destroy(X); clg_tensor_destroy(X3); clg_tensor_destroy(dY); clg_tensor_destroy(dYbad);
+    clg_tensor_destroy(X);
+    clg_tensor_destroy(X3);
+    clg_tensor_destroy(dY);
+    clg_tensor_destroy(dYbad);
     clg_context_destroy(ctx);
 }
 
@@ -254,12 +261,14 @@ Test(model, a_layer_beyond_the_device_is_refused_before_any_work)
     getrusage(RUSAGE_SELF, &before);
     const size_t out = 4096, in = (size_t)(ctx->info.max_alloc_size / sizeof(float) / out) + 1;
     EXPECT_REFUSED(ctx, clg_model_add_linear(m, in, out, NULL), CLG_ERR_DEVICE_MEMORY,
-                   "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "Linear layer one row beyond the largest allocation");
+                   "CL_DEVICE_MAX_MEM_ALLOC_SIZE",
+                   "Linear layer one row beyond the largest allocation");
     /* Within one allocation but not twice over the global memory (W and its gradient). */
     const size_t in2 = (size_t)(ctx->info.global_mem_size / 2 / sizeof(float) / out) + 1;
     if (in2 * out * sizeof(float) <= ctx->info.max_alloc_size)
         EXPECT_REFUSED(ctx, clg_model_add_linear(m, in2, out, NULL), CLG_ERR_DEVICE_MEMORY,
-                       "CL_DEVICE_GLOBAL_MEM_SIZE", "Linear layer whose W and gradient exceed the device");
+                       "CL_DEVICE_GLOBAL_MEM_SIZE",
+                       "Linear layer whose W and gradient exceed the device");
     getrusage(RUSAGE_SELF, &after);
     cr_assert_lt(after.ru_maxrss - before.ru_maxrss, 16 * 1024, "grew by %ld KiB",
                  after.ru_maxrss - before.ru_maxrss);

@@ -32,8 +32,8 @@ static void write_bytes(const char *path, const unsigned char *b, size_t n)
 /* Builds a .npy file: magic, version major.0, header length, dict padded with spaces and
  * a newline to a multiple of 64 (as numpy writes it), then data. pad = 0 writes the dict
  * text exactly as given (for malformed headers). Returns the length. */
-static size_t build(unsigned char *out, unsigned major, const char *dict, int pad,
-                    const void *data, size_t nbytes)
+static size_t build(unsigned char *out, unsigned major, const char *dict, int pad, const void *data,
+                    size_t nbytes)
 {
     size_t k = 0;
     memcpy(out, "\x93NUMPY", 6);
@@ -117,8 +117,9 @@ Test(npy, every_dtype_version_and_shape)
         for (unsigned major = 1; major <= 3; major++)
             for (int s = 0; s < 4; s++) {
                 char dict[160];
-                snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                         dcases[c].descr, shapes[s]);
+                snprintf(dict, sizeof dict,
+                         "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", dcases[c].descr,
+                         shapes[s]);
                 size_t nb = encode_le(data, dcases[c].descr, dcases[c].vals, 6);
                 size_t len = build(file, major, dict, 1, data, nb);
                 const char *p = tmp_path("ok.npy");
@@ -161,8 +162,8 @@ Test(npy, scalar_and_header_variants)
     const float v[4] = {1, -2, 3, -4};
     const char *variants[] = {
         "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2, 2)}", /* double quotes */
-        "{'shape':(2,2),'fortran_order':False,'descr':'<f4'}",              /* order, no spaces */
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 2L), }",   /* Python 2 longs */
+        "{'shape':(2,2),'fortran_order':False,'descr':'<f4'}",               /* order, no spaces */
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 2L), }",     /* Python 2 longs */
         "  { 'descr' : '<f4' ,\t'fortran_order' : False , 'shape' : ( 2 , 2 , ) }",
     };
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
@@ -178,13 +179,14 @@ Test(npy, scalar_and_header_variants)
     double *big = malloc(rows * cols * sizeof *big);
     for (size_t i = 0; i < rows * cols; i++) big[i] = (double)i * 0.5 - 1000.0;
     unsigned char *file = malloc(128 + rows * cols * 8);
-    size_t len = build(file, 2, "{'descr': '<f8', 'fortran_order': False, 'shape': (5000, 7), }",
-                       1, big, rows * cols * 8);
+    size_t len = build(file, 2, "{'descr': '<f8', 'fortran_order': False, 'shape': (5000, 7), }", 1,
+                       big, rows * cols * 8);
     const char *p = tmp_path("big.npy");
     write_bytes(p, file, len);
     CLG_OK_OR_FAIL(NULL, clg_npy_read(p, &a));
     cr_assert(a.ndim == 2 && a.shape[0] == rows && a.shape[1] == cols);
-    for (size_t i = 0; i < rows * cols; i++) cr_assert_eq(a.data[i], (float)big[i], "element %zu", i);
+    for (size_t i = 0; i < rows * cols; i++)
+        cr_assert_eq(a.data[i], (float)big[i], "element %zu", i);
     clg_npy_free(&a);
     free(big);
     free(file);
@@ -239,8 +241,8 @@ Test(npy, malformed_headers)
                       CLG_ERR_UNSUPPORTED, "'<U1'", "not supported");
     expect_dict_error("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,), }",
                       CLG_ERR_UNSUPPORTED, "structured", "descr");
-    expect_dict_error("{'descr': '<f4', 'fortran_order': False, }", CLG_ERR_FORMAT,
-                      "lacks the key", "shape");
+    expect_dict_error("{'descr': '<f4', 'fortran_order': False, }", CLG_ERR_FORMAT, "lacks the key",
+                      "shape");
     expect_dict_error("{'shape': (4,), 'fortran_order': False}", CLG_ERR_FORMAT, "lacks the key",
                       "descr");
     expect_dict_error("{'descr': '<f4', 'shape': (4,)}", CLG_ERR_FORMAT, "lacks the key",
@@ -265,8 +267,8 @@ Test(npy, malformed_headers)
                       "expected ':'", "header dict");
     expect_dict_error("{'descr': '<f4, 'fortran_order': False, 'shape': (4,)}", CLG_ERR_FORMAT,
                       "expected ','", "fortran_order");
-    expect_dict_error("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x}",
-                      CLG_ERR_FORMAT, "unterminated string", "header dict");
+    expect_dict_error("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x}", CLG_ERR_FORMAT,
+                      "unterminated string", "header dict");
     expect_dict_error("{'descr': '<f4' 'fortran_order': False, 'shape': (4,)}", CLG_ERR_FORMAT,
                       "expected ','", "header dict");
     expect_dict_error("'descr': '<f4', 'fortran_order': False, 'shape': (4,)", CLG_ERR_FORMAT,
@@ -289,7 +291,8 @@ Test(npy, malformed_headers)
     unsigned char file[1024];
     const float v[4] = {1, 2, 3, 4};
     /* no final newline */
-    size_t len = build(file, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", 0, v, 16);
+    size_t len =
+        build(file, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", 0, v, 16);
     expect_error(file, len, CLG_ERR_FORMAT, "newline", ".npy header");
     /* bad magic */
     len = build(file, 1, ok, 1, v, 16);
@@ -342,7 +345,9 @@ Test(npy, truncated_at_every_offset)
         const size_t pre = major == 1 ? 10 : 12, data_off = len - sizeof v;
         for (size_t cut = 0; cut < len; cut++) {
             const char *n1 = cut < 8 ? "bad magic" : cut < pre ? "header length" : "truncated";
-            const char *n2 = cut < 8 ? "not a .npy" : cut < data_off ? "truncated" : "need 24 bytes";
+            const char *n2 = cut < 8          ? "not a .npy"
+                             : cut < data_off ? "truncated"
+                                              : "need 24 bytes";
             expect_error(file, cut, CLG_ERR_FORMAT, n1, n2);
         }
     }
@@ -352,12 +357,12 @@ Test(npy, non_finite_values)
 {
     unsigned char file[256];
     const float f[3] = {1, NAN, 3};
-    size_t len = build(file, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 1, f,
-                       sizeof f);
+    size_t len =
+        build(file, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 1, f, sizeof f);
     expect_error(file, len, CLG_ERR_NONFINITE, "element 1", "not finite");
     const double d[3] = {1, 2, -INFINITY};
-    len = build(file, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", 1, d,
-                sizeof d);
+    len =
+        build(file, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", 1, d, sizeof d);
     expect_error(file, len, CLG_ERR_NONFINITE, "element 2", "not finite");
     const double big[2] = {-1e39, 0};
     len = build(file, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 1, big,
@@ -498,8 +503,9 @@ Test(npy, syntax_errors_near_the_end_quote_only_the_header)
 Test(npy, absurd_shapes_are_refused_with_their_figures)
 {
     unsigned char file[256];
-    size_t n = build(file, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
-                     1, NULL, 0);
+    size_t n = build(
+        file, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", 1,
+        NULL, 0);
     const char *p = tmp_path("overflow.npy");
     write_bytes(p, file, n);
     clg_npy a;

@@ -109,10 +109,10 @@ Test(philox, device_normals_match_host_reference)
         bit_equal += X[e] == h[e];
     }
     /* Same integers, float log/cos: most samples round to the same float. */
-    cr_expect(bit_equal > n * d / 4, "only %zu of %zu samples bit-equal to the host's",
-              bit_equal, n * d);
-    cr_log_info("device vs host normals: max abs error %.3g over %zu samples, %zu bit-equal",
-                worst, n * d, bit_equal);
+    cr_expect(bit_equal > n * d / 4, "only %zu of %zu samples bit-equal to the host's", bit_equal,
+              n * d);
+    cr_log_info("device vs host normals: max abs error %.3g over %zu samples, %zu bit-equal", worst,
+                n * d, bit_equal);
     free(X);
     free(h);
     clg_dataset_destroy(ds);
@@ -147,8 +147,8 @@ Test(philox, normal_moments_within_five_standard_errors)
         size_t beyond = 0;
         for (size_t i = 0; i < n; i++) beyond += fabs(z[i]) > 3.0 * s;
         double p = (double)beyond / (double)n, p_bound = 5.0 * sqrt(0.0027 * 0.9973 / (double)n);
-        cr_expect(fabs(p - 0.0026998) < p_bound, "std %g: P(|z|>3s) = %.5f, want 0.0027 +- %.5f",
-                  s, p, p_bound);
+        cr_expect(fabs(p - 0.0026998) < p_bound, "std %g: P(|z|>3s) = %.5f, want 0.0027 +- %.5f", s,
+                  p, p_bound);
     }
     free(z);
 }
@@ -168,7 +168,8 @@ Test(philox, device_normal_moments_within_five_standard_errors)
     cr_expect(fabs(mean) < mb, "device X mean %.5f, bound +-%.5f", mean, mb);
     cr_expect(fabs(var - 1.0) < vb, "device X variance %.5f, bound 1 +- %.5f", var, vb);
     /* Residual y - X*w - b is the noise draw: N(0, 1) here. */
-    for (size_t i = 0; i < n; i++) y[i] = (float)(y[i] - (X[2 * i] * 2.0 - X[2 * i + 1] * 3.4 + 4.2));
+    for (size_t i = 0; i < n; i++)
+        y[i] = (float)(y[i] - (X[2 * i] * 2.0 - X[2 * i + 1] * 3.4 + 4.2));
     moments(y, n, &mean, &var);
     mb = 5.0 / sqrt((double)n);
     vb = 5.0 * sqrt(2.0 / (double)(n - 1));

@@ -25,8 +25,12 @@ static void set_grads(clg_model *m, const float *gW, const float *gb)
 }
 
 /* PyTorch's step on one element; buf/has_buf are the momentum state. */
-typedef struct ref_opt { double lr, mom, damp, wd; int nesterov; } ref_opt;
-static double ref_update(double p, double grad, double scale, const ref_opt *o, double *buf, int *has_buf)
+typedef struct ref_opt {
+    double lr, mom, damp, wd;
+    int nesterov;
+} ref_opt;
+static double ref_update(double p, double grad, double scale, const ref_opt *o, double *buf,
+                         int *has_buf)
 {
     double g = grad * scale + o->wd * p;
     if (o->mom != 0) {
@@ -84,7 +88,8 @@ Test(sgd, defaults_are_pytorch_and_d2l)
 {
     clg_sgd_options o = clg_sgd_defaults();
     cr_assert(o.lr == 0.03f && o.momentum == 0 && o.dampening == 0 && o.weight_decay == 0 &&
-              o.nesterov == 0, "lr 0.03, everything else 0");
+                  o.nesterov == 0,
+              "lr 0.03, everything else 0");
 }
 
 Test(sgd, plain_step_by_hand)
@@ -111,12 +116,19 @@ Test(sgd, momentum_first_step_sets_buffer)
 {
     run_case((clg_sgd_options){0.1f, 0.9f, 0, 0, 0}, 1.0f, 2, "momentum 0.9");
 }
-Test(sgd, dampening) { run_case((clg_sgd_options){0.1f, 0.9f, 0.3f, 0.01f, 0}, 1.0f, 2, "damp 0.3"); }
+Test(sgd, dampening)
+{
+    run_case((clg_sgd_options){0.1f, 0.9f, 0.3f, 0.01f, 0}, 1.0f, 2, "damp 0.3");
+}
 Test(sgd, nesterov) { run_case((clg_sgd_options){0.1f, 0.8f, 0, 0.02f, 1}, 1.0f, 2, "nesterov"); }
-Test(sgd, grad_scale) { run_case((clg_sgd_options){0.03f, 0, 0, 0, 0}, 1.0f / 10.0f, 2, "scale 1/10"); }
+Test(sgd, grad_scale)
+{
+    run_case((clg_sgd_options){0.03f, 0, 0, 0, 0}, 1.0f / 10.0f, 2, "scale 1/10");
+}
 Test(sgd, grad_scale_with_momentum_and_decay)
 {
-    run_case((clg_sgd_options){0.05f, 0.5f, 0.1f, 0.01f, 0}, 1.0f / 3.0f, 2, "scale 1/3 all options");
+    run_case((clg_sgd_options){0.05f, 0.5f, 0.1f, 0.01f, 0}, 1.0f / 3.0f, 2,
+             "scale 1/3 all options");
 }
 
 Test(sgd, momentum_first_step_literal)
@@ -188,7 +200,8 @@ Test(sgd, error_statuses)
     cr_expect_eq(clg_sgd_create(m, &o, &opt), CLG_ERR_INVALID_ARGUMENT, "Inf weight decay");
     o = clg_sgd_defaults();
     o.nesterov = 1;
-    cr_expect_eq(clg_sgd_create(m, &o, &opt), CLG_ERR_INVALID_ARGUMENT, "nesterov without momentum");
+    cr_expect_eq(clg_sgd_create(m, &o, &opt), CLG_ERR_INVALID_ARGUMENT,
+                 "nesterov without momentum");
     cr_expect_eq(clg_sgd_create(NULL, NULL, &opt), CLG_ERR_INVALID_ARGUMENT);
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &empty));
     cr_expect_eq(clg_sgd_create(empty, NULL, &opt), CLG_ERR_STATE, "model without parameters");

@@ -28,8 +28,7 @@ static void make_data(size_t n, size_t d, size_t q, double noise, float *X, floa
     for (size_t c = 0; c < q; c++) b[c] = 3.0 * rng_normal();
     for (size_t r = 0; r < n; r++) {
         /* Column means up to ±5 (mean²/var up to 25) exercise the device-side centring. */
-        for (size_t j = 0; j < d; j++)
-            X[r * d + j] = (float)(rng_normal() + 5.0 * sin((double)j));
+        for (size_t j = 0; j < d; j++) X[r * d + j] = (float)(rng_normal() + 5.0 * sin((double)j));
         for (size_t c = 0; c < q; c++) {
             double v = b[c] + noise * rng_normal();
             for (size_t j = 0; j < d; j++) v += (double)X[r * d + j] * W[j * q + c];
@@ -69,8 +68,7 @@ static void host_solve(const float *X, const float *Y, size_t n, size_t d, size_
     for (size_t c = 0; c < q; c++)
         for (size_t i = P; i-- > 0;) {
             double v = M[i * C + P + c];
-            for (size_t j = i + 1; j < P; j++)
-                v -= M[i * C + j] * (j < d ? w[j * q + c] : b[c]);
+            for (size_t j = i + 1; j < P; j++) v -= M[i * C + j] * (j < d ? w[j * q + c] : b[c]);
             v /= M[i * C + i];
             if (i < d)
                 w[i * q + c] = v;

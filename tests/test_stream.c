@@ -73,7 +73,8 @@ Test(stream, size_rule)
             cr_expect_eq(clg_dataset_needs_streaming(ctx, h + 1, 1, 1), 1,
                          "X+Y > global/2 streams though each fits one allocation");
     }
-    cr_expect_eq(clg_dataset_needs_streaming(ctx, SIZE_MAX / 2, 4, 1), 1, "size_t overflow streams");
+    cr_expect_eq(clg_dataset_needs_streaming(ctx, SIZE_MAX / 2, 4, 1), 1,
+                 "size_t overflow streams");
     clg_context_destroy(ctx);
 }
 
@@ -90,7 +91,8 @@ Test(stream, batches_equal_device_gather)
     for (int shuffle = 0; shuffle <= 1; shuffle++) {
         clg_loader *ld = make_loader(dev, B, shuffle, 42), *ls = make_loader(str, B, shuffle, 42);
         cr_assert_eq(clg_loader_batches(ls), 15u);
-        cr_log_info("staging buffers: %s", ls->stage_mem[0] ? "pinned (CL_MEM_ALLOC_HOST_PTR)" : "malloc");
+        cr_log_info("staging buffers: %s",
+                    ls->stage_mem[0] ? "pinned (CL_MEM_ALLOC_HOST_PTR)" : "malloc");
         cr_assert_not_null(ls->stage[0]);
         cr_assert_not_null(ls->stage[1]);
         cr_assert_null(ls->order_dev, "a streamed loader keeps no device permutation");
@@ -125,14 +127,17 @@ Test(stream, batches_equal_device_gather)
                     /* The previous streamed batch is still intact in the other buffer. */
                     cr_assert_neq(prev.X, bs.X, "consecutive batches use different buffers");
                     CLG_OK_OR_FAIL(ctx, clg_tensor_download(prev.X, Xp, prev.rows, D));
-                    cr_assert_eq(Xp[0], first_prev, "batch %zu unchanged after fetching %zu", k - 1, k);
+                    cr_assert_eq(Xp[0], first_prev, "batch %zu unchanged after fetching %zu", k - 1,
+                                 k);
                 }
                 CLG_OK_OR_FAIL(ctx, clg_tensor_download(b.X, X, b.rows, D));
                 CLG_OK_OR_FAIL(ctx, clg_tensor_download(b.Y, Y, b.rows, Q));
                 CLG_OK_OR_FAIL(ctx, clg_tensor_download(bs.X, Xs, bs.rows, D));
                 CLG_OK_OR_FAIL(ctx, clg_tensor_download(bs.Y, Ys, bs.rows, Q));
-                cr_assert_eq(memcmp(X, Xs, want * D * sizeof *X), 0, "epoch %d batch %zu X bit-equal", epoch, k);
-                cr_assert_eq(memcmp(Y, Ys, want * Q * sizeof *Y), 0, "epoch %d batch %zu Y bit-equal", epoch, k);
+                cr_assert_eq(memcmp(X, Xs, want * D * sizeof *X), 0,
+                             "epoch %d batch %zu X bit-equal", epoch, k);
+                cr_assert_eq(memcmp(Y, Ys, want * Q * sizeof *Y), 0,
+                             "epoch %d batch %zu Y bit-equal", epoch, k);
                 for (size_t r = 0; r < want; r++) {
                     uint32_t i = order[got + r];
                     cr_assert_eq(Xs[r * D], (float)i, "row %zu of batch %zu is sample %u", r, k, i);
@@ -238,10 +243,12 @@ Test(stream, environment_variable)
     clg_dataset_destroy(dl);
     const char *keep[] = {"0", "auto", ""};
     for (int i = 0; i < 3; i++) {
-        setenv("CLGRAD_STREAM", keep[i], 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        setenv("CLGRAD_STREAM", keep[i],
+               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", keep[i]));
         CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, 4, D, Q, &ds));
-        cr_expect_eq(clg_dataset_streamed(ds), 0, "CLGRAD_STREAM=%s keeps 48 bytes on the device", keep[i]);
+        cr_expect_eq(clg_dataset_streamed(ds), 0, "CLGRAD_STREAM=%s keeps 48 bytes on the device",
+                     keep[i]);
         cr_expect_not_null(clg_dataset_X(ds));
         clg_dataset_destroy(ds);
     }
@@ -253,7 +260,8 @@ Test(stream, environment_variable)
     clg_context *refused = NULL;
     cr_expect_eq(clg_context_create(&refused, NULL), CLG_ERR_INVALID_ARGUMENT);
     cr_expect_null(refused);
-    cr_expect(strstr(clg_last_error(NULL), "CLGRAD_STREAM") != NULL, "message: %s", clg_last_error(NULL));
+    cr_expect(strstr(clg_last_error(NULL), "CLGRAD_STREAM") != NULL, "message: %s",
+              clg_last_error(NULL));
     unsetenv("CLGRAD_STREAM");
 }
 
@@ -317,7 +325,8 @@ Test(stream, linear_fit_bit_identical)
               *mf = linear_model(ctx, d, 1, 1);
     clg_fit_report rd, rs, rf;
     setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
-    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0")); /* the device path the loader runs, unfused */
+    CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED",
+                                       "0")); /* the device path the loader runs, unfused */
     CLG_OK_OR_FAIL(ctx, clg_fit(md, dev, &o, NULL, &rd));
     unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
@@ -326,7 +335,8 @@ Test(stream, linear_fit_bit_identical)
     cr_assert_eq(rs.epochs_run, 2u);
     cr_assert_eq(rs.steps, rd.steps);
     cr_assert_eq(rs.steps, 2u * 101u);
-    cr_expect_eq(rs.final_loss, rd.final_loss, "final loss %.12g vs %.12g", rs.final_loss, rd.final_loss);
+    cr_expect_eq(rs.final_loss, rd.final_loss, "final loss %.12g vs %.12g", rs.final_loss,
+                 rd.final_loss);
     cr_expect(rs.final_loss < 0.01, "learned: loss %g", rs.final_loss);
     expect_params(md, ms, 0.0f, "streamed vs unfused device fit");
     expect_params(mf, ms, 1e-5f, "streamed vs fused device fit");
@@ -345,7 +355,8 @@ Test(stream, linear_fit_bit_identical)
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     cr_expect_eq(es.loss, ed.loss, "unfused evaluate bit-equal: %.12g vs %.12g", es.loss, ed.loss);
     /* Predictions of the two trained models on the host copy of the data. */
-    float *X = malloc(n * d * sizeof *X), *pd = malloc(n * sizeof *pd), *ps = malloc(n * sizeof *ps);
+    float *X = malloc(n * d * sizeof *X), *pd = malloc(n * sizeof *pd),
+          *ps = malloc(n * sizeof *ps);
     CLG_OK_OR_FAIL(ctx, clg_dataset_download(str, X, NULL));
     CLG_OK_OR_FAIL(ctx, clg_predict(md, X, n, pd));
     CLG_OK_OR_FAIL(ctx, clg_predict(ms, X, n, ps));
@@ -361,7 +372,8 @@ Test(stream, linear_fit_bit_identical)
     ctx->cfg.solve_chunk_bytes = keep;
     CLG_OK_OR_FAIL(ctx, ss);
     for (size_t j = 0; j < d; j++) {
-        cr_expect(fabsf(ws[j] - wd[j]) <= 1e-5f, "w[%zu]: streamed %.8g, device %.8g", j, ws[j], wd[j]);
+        cr_expect(fabsf(ws[j] - wd[j]) <= 1e-5f, "w[%zu]: streamed %.8g, device %.8g", j, ws[j],
+                  wd[j]);
         cr_expect(fabsf(ws[j] - w[j]) <= 1e-3f, "w[%zu]: %.6g vs true %.6g", j, ws[j], w[j]);
     }
     cr_expect(fabsf(bs - bd) <= 1e-5f, "b: streamed %.8g, device %.8g", bs, bd);
@@ -388,7 +400,8 @@ Test(stream, softmax_and_mlp_bit_identical)
         clg_philox4x32(ctr, key, r);
         lab[i] = (int32_t)(r[0] % C);
         for (size_t j = 0; j < DF; j++)
-            X[i * DF + j] = clg_philox_u01(r[j]) * 2.0f - 1.0f + (j == (size_t)lab[i] ? 1.5f : 0.0f);
+            X[i * DF + j] =
+                clg_philox_u01(r[j]) * 2.0f - 1.0f + (j == (size_t)lab[i] ? 1.5f : 0.0f);
     }
     clg_dataset *dev, *str;
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, N, DF, C, &dev));
@@ -422,7 +435,8 @@ Test(stream, softmax_and_mlp_bit_identical)
         clg_fit_report rd, rs;
         /* Bit-identical to the unfused device fit; softmax regression on a device
          * dataset is fused by default (lib/fused.c), which agrees to 1e-5 (below). */
-        setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        setenv("CLGRAD_FUSED", "0",
+               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0"));
         CLG_OK_OR_FAIL(ctx, clg_fit(m[0], dev, &o, NULL, &rd));
         unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
@@ -435,8 +449,8 @@ Test(stream, softmax_and_mlp_bit_identical)
             clg_model_destroy(mf);
         }
         cr_expect_eq(rs.steps, 38u);
-        cr_expect_eq(rs.final_loss, rd.final_loss, "%s: loss %.12g vs %.12g", mlp ? "mlp" : "softmax",
-                     rs.final_loss, rd.final_loss);
+        cr_expect_eq(rs.final_loss, rd.final_loss, "%s: loss %.12g vs %.12g",
+                     mlp ? "mlp" : "softmax", rs.final_loss, rd.final_loss);
         expect_params(m[0], m[1], 0.0f, mlp ? "mlp" : "softmax");
         clg_eval_result ed, es;
         CLG_OK_OR_FAIL(ctx, clg_evaluate(m[0], dev, CLG_LOSS_SOFTMAX_XENT, &ed));
@@ -503,7 +517,8 @@ Test(stream, synthetic_streamed_in_chunks_is_bit_identical)
     cr_expect_eq(memcmp(Yd, Ys, n * sizeof *Yd), 0, "y bit-identical");
     double var = 0;
     for (size_t i = 0; i < n * d; i++) var += (double)Xs[i] * Xs[i];
-    cr_expect(fabs(var / (double)(n * d) - 1.0) < 0.1, "X ~ N(0, 1): mean square %g", var / (double)(n * d));
+    cr_expect(fabs(var / (double)(n * d) - 1.0) < 0.1, "X ~ N(0, 1): mean square %g",
+              var / (double)(n * d));
     free(Xd), free(Yd), free(Xs), free(Ys);
     clg_dataset_destroy(dev);
     clg_dataset_destroy(str);

@@ -72,7 +72,8 @@ Test(tensor, beyond_device_limits_names_both_figures)
     cr_expect_eq(clg_tensor_create(ctx, rows, cols, &t), CLG_ERR_DEVICE_MEMORY);
     cr_expect_null(t);
     const char *msg = clg_last_error(ctx);
-    cr_expect(strstr(msg, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") && strstr(msg, "CL_DEVICE_GLOBAL_MEM_SIZE"),
+    cr_expect(strstr(msg, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") &&
+                  strstr(msg, "CL_DEVICE_GLOBAL_MEM_SIZE"),
               "%s", msg);
     cr_expect_eq(clg_tensor_create(ctx, SIZE_MAX / 2, 16, &t), CLG_ERR_DEVICE_MEMORY);
     clg_context_destroy(ctx);

@@ -32,16 +32,16 @@ static void plain_check(int ok, const char *what, const char *file, int line, co
     exit(1);
 }
 #define cr_assert(cond, ...) plain_check(!!(cond), #cond, __FILE__, __LINE__, __VA_ARGS__)
-#define cr_assert_eq(a, b, ...)                                                                \
+#define cr_assert_eq(a, b, ...)                                                                    \
     plain_check((a) == (b), #a " == " #b, __FILE__, __LINE__, __VA_ARGS__)
-#define Test(suite, name, ...)                                                                 \
-    static void suite##_##name(void);                                                          \
-    int main(void)                                                                             \
-    {                                                                                          \
-        suite##_##name();                                                                      \
-        puts(#suite "::" #name ": passed");                                                    \
-        return 0;                                                                              \
-    }                                                                                          \
+#define Test(suite, name, ...)                                                                     \
+    static void suite##_##name(void);                                                              \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        suite##_##name();                                                                          \
+        puts(#suite "::" #name ": passed");                                                        \
+        return 0;                                                                                  \
+    }                                                                                              \
     static void suite##_##name(void)
 #else
 #include "helpers.h"
@@ -71,13 +71,13 @@ static void fail_at(run_result *r, clg_status s, const char *where, const clg_co
     snprintf(r->message, sizeof r->message, "%s", clg_last_error(ctx));
 }
 
-#define RUN_STEP(r, ctx, call)                                                                 \
-    do {                                                                                       \
-        clg_status s_ = (call);                                                                \
-        if (s_ != CLG_OK) {                                                                    \
-            fail_at((r), s_, #call, (ctx));                                                    \
-            goto out;                                                                          \
-        }                                                                                      \
+#define RUN_STEP(r, ctx, call)                                                                     \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        if (s_ != CLG_OK) {                                                                        \
+            fail_at((r), s_, #call, (ctx));                                                        \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
 /* Deterministic host data: X uniform in [-0.5, 0.5), Y a fixed linear function of X. */
@@ -183,7 +183,8 @@ static void *lister(void *arg)
         r->status = clg_device_list(info, 8, &r->count);
         if (r->status != CLG_OK)
             snprintf(r->message, sizeof r->message, "%s", clg_last_error(NULL));
-        else if (r->count == 0 || !info[0].device_name[0]) r->status = CLG_ERR_NO_DEVICE;
+        else if (r->count == 0 || !info[0].device_name[0])
+            r->status = CLG_ERR_NO_DEVICE;
     }
     return NULL;
 }
@@ -201,8 +202,8 @@ static void expect_same(const run_result *got, const run_result *want, const cha
                      who, i, got->count[i], want->count[i]);
         for (size_t k = 0; k < want->count[i]; k++)
             cr_assert_eq(memcmp(&got->params[i][k], &want->params[i][k], sizeof(float)), 0,
-                         "%s: parameter %zu[%zu] = %.9g, alone %.9g", who, i, k,
-                         got->params[i][k], want->params[i][k]);
+                         "%s: parameter %zu[%zu] = %.9g, alone %.9g", who, i, k, got->params[i][k],
+                         want->params[i][k]);
     }
 }
 

@@ -46,7 +46,8 @@ Test(train, seeds_setting_converges)
     cr_expect_eq(seen.last_epoch, 3);
     cr_expect_eq(rep.steps, 300);
     cr_expect_eq(rep.epochs_run, 3);
-    cr_expect(seen.loss[0] > seen.loss[2], "loss must fall: %g then %g", seen.loss[0], seen.loss[2]);
+    cr_expect(seen.loss[0] > seen.loss[2], "loss must fall: %g then %g", seen.loss[0],
+              seen.loss[2]);
     cr_expect_lt(rep.final_loss, 2e-4, "final loss %g (want < 2e-4)", rep.final_loss);
     float w[2], b;
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w, 2));
@@ -81,7 +82,8 @@ Test(train, summed_and_mean_formulations_agree)
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(b, 0, wb, 2));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(a, 1, &ba, 1));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(b, 1, &bb, 1));
-    for (int i = 0; i < 2; i++) cr_expect_lt(fabsf(wa[i] - wb[i]), 1e-5f, "w[%d]: %f vs %f", i, wa[i], wb[i]);
+    for (int i = 0; i < 2; i++)
+        cr_expect_lt(fabsf(wa[i] - wb[i]), 1e-5f, "w[%d]: %f vs %f", i, wa[i], wb[i]);
     cr_expect_lt(fabsf(ba - bb), 1e-5f, "b: %f vs %f", ba, bb);
     clg_model_destroy(a);
     clg_model_destroy(b);
@@ -116,7 +118,8 @@ Test(train, evaluate_matches_double_reference)
     ref /= (double)n;
     double got;
     CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_MSE, &got));
-    cr_expect_lt(fabs(got - ref) / ref, 1e-5, "MSE %.9g vs reference %.9g (rel tol 1e-5)", got, ref);
+    cr_expect_lt(fabs(got - ref) / ref, 1e-5, "MSE %.9g vs reference %.9g (rel tol 1e-5)", got,
+                 ref);
     CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_SQUARED, &got));
     cr_expect_lt(fabs(got - ref / 2) / ref, 1e-5, "squared %.9g vs %.9g", got, ref / 2);
     clg_model_destroy(m);
@@ -211,10 +214,12 @@ Test(train, epoch_loss_off_trains_identically)
             o.epoch_loss = !off;
             clg_fit_report r;
             CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &r));
-            cr_assert_eq(seen.count, 3, "CLGRAD_FUSED=%s epoch_loss=%d: on_epoch calls", paths[p], !off);
+            cr_assert_eq(seen.count, 3, "CLGRAD_FUSED=%s epoch_loss=%d: on_epoch calls", paths[p],
+                         !off);
             cr_assert_eq(r.epochs_run, 3);
             if (off) {
-                cr_assert(isnan(seen.loss[2]) && isnan(r.final_loss), "no loss computed: NaN reported");
+                cr_assert(isnan(seen.loss[2]) && isnan(r.final_loss),
+                          "no loss computed: NaN reported");
             } else {
                 cr_assert(seen.loss[2] < 1e-3, "epoch 3 loss %g", seen.loss[2]);
             }
@@ -223,8 +228,8 @@ Test(train, epoch_loss_off_trains_identically)
             clg_model_destroy(m);
             clg_dataset_destroy(ds);
         }
-        cr_assert_arr_eq(w[0], w[1], sizeof w[0], "CLGRAD_FUSED=%s: same weights with and without the pass",
-                         paths[p]);
+        cr_assert_arr_eq(w[0], w[1], sizeof w[0],
+                         "CLGRAD_FUSED=%s: same weights with and without the pass", paths[p]);
         cr_assert_eq(b[0], b[1], "same bias");
         clg_context_destroy(ctx);
     }
@@ -260,8 +265,9 @@ static void fit_losses(clg_context *ctx, int overlap, double *losses, float *par
     cr_assert_eq(r.final_loss, seen.loss[3]);
     double now;
     CLG_OK_OR_FAIL(ctx, clg_evaluate_loss(m, ds, CLG_LOSS_SQUARED, &now));
-    cr_assert_eq(now, r.final_loss, "overlap=%d: the last reported loss is the model's: %.12g vs %.12g",
-                 overlap, now, r.final_loss);
+    cr_assert_eq(now, r.final_loss,
+                 "overlap=%d: the last reported loss is the model's: %.12g vs %.12g", overlap, now,
+                 r.final_loss);
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, params, d));
     clg_model_destroy(m);
     clg_dataset_destroy(ds);
@@ -277,7 +283,8 @@ Test(train, overlapped_epoch_loss_is_bit_identical)
     cr_assert_not_null(ctx->aux_queue, "the overlapped loss ran in the second queue");
     fit_losses(ctx, 0, b, pb, 64);
     for (size_t e = 0; e < 4; e++)
-        cr_expect_eq(a[e], b[e], "epoch %zu: overlapped %.12g vs in order %.12g", e + 1, a[e], b[e]);
+        cr_expect_eq(a[e], b[e], "epoch %zu: overlapped %.12g vs in order %.12g", e + 1, a[e],
+                     b[e]);
     cr_expect_arr_eq(pa, pb, sizeof pa, "the same training either way");
     clg_context_destroy(ctx);
 }
@@ -314,8 +321,8 @@ Test(train, divergence_restores_the_last_passing_epoch)
         clg_dataset_destroy(ds);
     }
     cr_assert(ran >= 3 && ran < 50, "diverged in epoch %zu", ran);
-    cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "weights of epoch %zu: %g %g vs %g %g", ran - 1,
-                 (double)w[0][0], (double)w[0][1], (double)w[1][0], (double)w[1][1]);
+    cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "weights of epoch %zu: %g %g vs %g %g",
+                 ran - 1, (double)w[0][0], (double)w[0][1], (double)w[1][0], (double)w[1][1]);
     cr_assert_eq(memcmp(&b[0], &b[1], sizeof b[0]), 0, "bias of epoch %zu", ran - 1);
     clg_context_destroy(ctx);
 }
@@ -335,7 +342,8 @@ Test(train, overlap_declines_for_a_layer_beyond_local_memory)
     }
     uint64_t u = 5;
     float *X = malloc(n * d * sizeof *X), *Y = malloc(n * q * sizeof *Y);
-    for (size_t i = 0; i < n * d; i++) X[i] = (float)((u = u * 6364136223846793005ULL + 1) >> 40) / 16777216.0f - 0.5f;
+    for (size_t i = 0; i < n * d; i++)
+        X[i] = (float)((u = u * 6364136223846793005ULL + 1) >> 40) / 16777216.0f - 0.5f;
     for (size_t i = 0; i < n * q; i++) Y[i] = (float)(i % 7) * 0.1f;
     clg_dataset *ds;
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, n, d, q, &ds));
@@ -384,7 +392,8 @@ static void on_epoch_evaluate(size_t epoch, double loss, void *user)
     (void)loss;
     model_seen *s = user;
     cr_assert_eq(epoch, s->count + 1, "epochs in order");
-    CLG_OK_OR_FAIL(NULL, clg_evaluate_loss(s->m, s->test, CLG_LOSS_SQUARED, &s->test_loss[s->count]));
+    CLG_OK_OR_FAIL(NULL,
+                   clg_evaluate_loss(s->m, s->test, CLG_LOSS_SQUARED, &s->test_loss[s->count]));
     CLG_OK_OR_FAIL(NULL, clg_model_get_param(s->m, 0, s->w[s->count], REP_D));
     s->count++;
 }
@@ -396,7 +405,8 @@ static void fit_reported(clg_context *ctx, size_t epochs, clg_epoch_callback cb,
     for (size_t j = 0; j < REP_D; j++) w[j] = (float)(j % 9) / 4.0f - 1.0f;
     clg_dataset *ds;
     CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, REP_N, w, REP_D, 0.5f, 0.01f, 7, &ds));
-    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 1000, w, REP_D, 0.5f, 0.01f, 8, &seen->test));
+    CLG_OK_OR_FAIL(ctx,
+                   clg_dataset_synthetic_linear(ctx, 1000, w, REP_D, 0.5f, 0.01f, 8, &seen->test));
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &seen->m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(seen->m, REP_D, 1, NULL));
     clg_fit_options o = clg_fit_defaults();
@@ -433,8 +443,8 @@ Test(train, callback_sees_the_epoch_it_reports)
                 float w_e[REP_D];
                 fit_reported(ctx, e, clg_print_epoch, &quiet, w_e);
                 cr_assert_eq(memcmp(w_e, seen[0].w[e - 1], sizeof w_e), 0,
-                             "on_epoch(%zu) saw the weights of a %zu-epoch fit (w[0] %.9g vs %.9g)", e,
-                             e, (double)seen[0].w[e - 1][0], (double)w_e[0]);
+                             "on_epoch(%zu) saw the weights of a %zu-epoch fit (w[0] %.9g vs %.9g)",
+                             e, e, (double)seen[0].w[e - 1][0], (double)w_e[0]);
             }
         }
         clg_context_destroy(ctx);
@@ -448,9 +458,10 @@ Test(train, callback_sees_the_epoch_it_reports)
         cr_assert_lt(fabs(seen[0].test_loss[e] - seen[1].test_loss[e]), 1e-5 * seen[1].test_loss[e],
                      "epoch %zu test loss: fused %.9g vs unfused %.9g", e + 1, seen[0].test_loss[e],
                      seen[1].test_loss[e]);
-        if (e) cr_assert_lt(seen[0].test_loss[e], 0.95 * seen[0].test_loss[e - 1],
-                            "epoch %zu's test loss %.9g is below epoch %zu's %.9g", e + 1,
-                            seen[0].test_loss[e], e, seen[0].test_loss[e - 1]);
+        if (e)
+            cr_assert_lt(seen[0].test_loss[e], 0.95 * seen[0].test_loss[e - 1],
+                         "epoch %zu's test loss %.9g is below epoch %zu's %.9g", e + 1,
+                         seen[0].test_loss[e], e, seen[0].test_loss[e - 1]);
     }
 }
 
@@ -472,13 +483,16 @@ Test(train, first_epoch_divergence_keeps_the_initial_model)
         o.sgd.lr = 1e4f;
         clg_fit_report rep;
         clg_status s = clg_fit(m, ds, &o, NULL, &rep);
-        cr_assert(s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED, "overlap %d: %s", ov, clg_status_string(s));
+        cr_assert(s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED, "overlap %d: %s", ov,
+                  clg_status_string(s));
         cr_assert_eq(rep.epochs_run, 1);
-        cr_assert(strstr(clg_last_error(ctx), "parameters of epoch 0") != NULL, "%s", clg_last_error(ctx));
+        cr_assert(strstr(clg_last_error(ctx), "parameters of epoch 0") != NULL, "%s",
+                  clg_last_error(ctx));
         CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w, 2));
         CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, &b, 1));
-        cr_assert(memcmp(w, w0, sizeof w) == 0 && b == b0, "overlap %d: initial model kept: w %g %g b %g",
-                  ov, (double)w[0], (double)w[1], (double)b);
+        cr_assert(memcmp(w, w0, sizeof w) == 0 && b == b0,
+                  "overlap %d: initial model kept: w %g %g b %g", ov, (double)w[0], (double)w[1],
+                  (double)b);
         clg_model_destroy(m);
         clg_dataset_destroy(ds);
     }
@@ -562,8 +576,8 @@ Test(train, batch_beyond_the_dataset_is_one_batch)
             clg_model_destroy(m);
             clg_dataset_destroy(ds);
         }
-        cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "CLGRAD_FUSED=%s: %g %g vs %g %g", paths[p],
-                     (double)w[0][0], (double)w[0][1], (double)w[1][0], (double)w[1][1]);
+        cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "CLGRAD_FUSED=%s: %g %g vs %g %g",
+                     paths[p], (double)w[0][0], (double)w[0][1], (double)w[1][0], (double)w[1][1]);
         clg_context_destroy(ctx);
     }
     unsetenv("CLGRAD_FUSED");

@@ -54,8 +54,10 @@ static void write_text(const char *path, const char *text)
 /* A well-formed tune file with the given key and checksum over the rest. */
 static void make_file(char *out, size_t n, const char *key, const size_t *v)
 {
-    int len = snprintf(out, n, "clgrad-clblast-tune 1\nkey %s\nplatform p\ndevice d\ndriver v\n"
-                               "kernel Xgemm 32\n", key);
+    int len = snprintf(out, n,
+                       "clgrad-clblast-tune 1\nkey %s\nplatform p\ndevice d\ndriver v\n"
+                       "kernel Xgemm 32\n",
+                       key);
     for (size_t i = 0; i < CLG_TUNE_PARAMS; i++)
         len += snprintf(out + len, n - (size_t)len, "%s %zu\n", clg_tune_param_name(i), v[i]);
     len += snprintf(out + len, n - (size_t)len, "gflops 1.00 2.00\n");
@@ -102,7 +104,8 @@ Test(tune, stored_file_round_trips_and_is_applied_by_a_new_context)
     CLG_OK_OR_FAIL(again, clg_context_tuning(again, &applied, vals, &note));
     cr_assert_eq(applied, 1, "note: %s", note);
     for (size_t i = 0; i < CLG_TUNE_PARAMS; i++)
-        cr_expect_eq(vals[i], r.best[i], "%s: %zu vs %zu", clg_tune_param_name(i), vals[i], r.best[i]);
+        cr_expect_eq(vals[i], r.best[i], "%s: %zu vs %zu", clg_tune_param_name(i), vals[i],
+                     r.best[i]);
     cr_expect(strstr(note, "applied ") != NULL, "%s", note);
     /* A second search screens the stored result first (it climbs on from there). */
     clg_tune_candidate first = {0};
@@ -165,9 +168,14 @@ Test(tune, corrupt_foreign_and_truncated_files_are_ignored)
     const struct {
         const char *text, *why;
     } cases[] = {
-        {flipped, "checksum"},          {truncated, "truncated"},
-        {foreign, "another device"},    {invalid, "invalid"},
-        {"\x7f" "ELF\x02\x01garbage\n", "checksum"}, {"", "truncated"},
+        {flipped, "checksum"},
+        {truncated, "truncated"},
+        {foreign, "another device"},
+        {invalid, "invalid"},
+        {"\x7f"
+         "ELF\x02\x01garbage\n",
+         "checksum"},
+        {"", "truncated"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         write_text(path, cases[c].text);
@@ -247,7 +255,8 @@ Test(tune, tuned_sgemm_matches_double_reference)
     cr_assert_eq(applied, 1);
 
     const size_t M = 520, N = 530, K = 515;
-    float *a = malloc(M * K * sizeof *a), *b = malloc(K * N * sizeof *b), *c = malloc(M * N * sizeof *c);
+    float *a = malloc(M * K * sizeof *a), *b = malloc(K * N * sizeof *b),
+          *c = malloc(M * N * sizeof *c);
     cr_assert(a && b && c);
     uint32_t ctr[4] = {0, 0, 0, 0}, key2[2] = {7, 9}, out4[4];
     for (size_t i = 0; i < M * K + K * N; i++) {
@@ -256,17 +265,19 @@ Test(tune, tuned_sgemm_matches_double_reference)
             clg_philox4x32(ctr, key2, out4);
         }
         float v = (float)(out4[i % 4] >> 8) * 0x1p-24f * 2.0f - 1.0f;
-        if (i < M * K) a[i] = v;
-        else b[i - M * K] = v;
+        if (i < M * K)
+            a[i] = v;
+        else
+            b[i - M * K] = v;
     }
     clg_tensor *A, *B, *C;
     CLG_OK_OR_FAIL(ctx, clg_tensor_from_host(ctx, a, M, K, &A));
     CLG_OK_OR_FAIL(ctx, clg_tensor_from_host(ctx, b, K, N, &B));
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, M, N, &C));
     cl_command_queue q = ctx->queue;
-    CLBlastStatusCode bs = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
-                                        M, N, K, 1.0f, A->mem, 0, K, B->mem, 0, N, 0.0f, C->mem, 0,
-                                        N, &q, NULL);
+    CLBlastStatusCode bs =
+        CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, N, K, 1.0f,
+                     A->mem, 0, K, B->mem, 0, N, 0.0f, C->mem, 0, N, &q, NULL);
     cr_assert_eq(bs, CLBlastSuccess, "CLBlastSgemm status %d", (int)bs);
     CLG_OK_OR_FAIL(ctx, clg_tensor_download(C, c, M, N));
     double worst = 0;

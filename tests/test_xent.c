@@ -9,7 +9,9 @@
 #define SUM_TOL(abs_sum) (1e-5 * (abs_sum) + 1e-6)
 #define GRAD_TOL(ref, scale) (2e-6 * (scale) + 1e-5 * fabs(ref))
 
-typedef struct shape { size_t B, C; } shape;
+typedef struct shape {
+    size_t B, C;
+} shape;
 static const shape shapes[] = {{13, 7}, {1, 2}, {300, 10}};
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 
@@ -65,13 +67,16 @@ Test(xent, values_match_reference_for_each_reduction)
         clg_tensor *tz = upload(ctx, z, B, C), *tt = upload(ctx, t, B, 1), *one;
         CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, 1, 1, &one));
         float got;
-        CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_SUM, tz, tt, one));
+        CLG_OK_OR_FAIL(ctx,
+                       clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_SUM, tz, tt, one));
         CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &got, 1, 1));
         snprintf(what, sizeof what, "CE SUM B=%zu C=%zu (tol 1e-5*sum|l|+1e-6)", B, C);
         EXPECT_CLOSE(got, sum, SUM_TOL(abs_sum), what);
-        CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, tz, tt, one));
+        CLG_OK_OR_FAIL(ctx,
+                       clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, tz, tt, one));
         CLG_OK_OR_FAIL(ctx, clg_tensor_download(one, &got, 1, 1));
-        snprintf(what, sizeof what, "CE MEAN over B=%zu samples, C=%zu (tol 1e-5*mean|l|+1e-6)", B, C);
+        snprintf(what, sizeof what, "CE MEAN over B=%zu samples, C=%zu (tol 1e-5*mean|l|+1e-6)", B,
+                 C);
         EXPECT_CLOSE(got, sum / (double)B, SUM_TOL(abs_sum / (double)B), what);
         /* NONE: B×1, written through the op into a guarded buffer. */
         cl_mem out = ref_buffer(ctx, NULL, B);
@@ -86,15 +91,22 @@ Test(xent, values_match_reference_for_each_reduction)
         /* The accumulate op adds the summed per-sample loss to acc[0]. */
         const float start = 2.5f;
         cl_mem acc = ref_buffer(ctx, &start, 1);
-        CLG_OK_OR_FAIL(ctx, clg_op_loss_accumulate(ctx, CLG_LOSS_SOFTMAX_XENT, tz->mem, tt->mem, acc, B, C));
-        CLG_OK_OR_FAIL(ctx, clg_op_loss_accumulate(ctx, CLG_LOSS_SOFTMAX_XENT, tz->mem, tt->mem, acc, B, C));
+        CLG_OK_OR_FAIL(
+            ctx, clg_op_loss_accumulate(ctx, CLG_LOSS_SOFTMAX_XENT, tz->mem, tt->mem, acc, B, C));
+        CLG_OK_OR_FAIL(
+            ctx, clg_op_loss_accumulate(ctx, CLG_LOSS_SOFTMAX_XENT, tz->mem, tt->mem, acc, B, C));
         ref_read(ctx, acc, &got, 1, "CE accumulate");
         snprintf(what, sizeof what, "2.5 + 2 x CE sum, B=%zu C=%zu (tol 2e-5*sum|l|+1e-6)", B, C);
         EXPECT_CLOSE(got, 2.5 + 2 * sum, 2 * SUM_TOL(abs_sum), what);
         clReleaseMemObject(out);
         clReleaseMemObject(acc);
-        clg_tensor_destroy(tz); clg_tensor_destroy(tt); clg_tensor_destroy(one);
-        free(z); free(t); free(v); free(row);
+        clg_tensor_destroy(tz);
+        clg_tensor_destroy(tt);
+        clg_tensor_destroy(one);
+        free(z);
+        free(t);
+        free(v);
+        free(row);
     }
     clg_context_destroy(ctx);
 }
@@ -121,7 +133,8 @@ Test(xent, gradient_matches_reference_for_each_reduction)
                 double row_sum = 0;
                 for (size_t j = 0; j < C; j++) {
                     snprintf(what, sizeof what,
-                             "CE grad red %d B=%zu C=%zu [%zu,%zu] (tol 2e-6*scale+1e-5*|g|)", r, B, C, i, j);
+                             "CE grad red %d B=%zu C=%zu [%zu,%zu] (tol 2e-6*scale+1e-5*|g|)", r, B,
+                             C, i, j);
                     EXPECT_CLOSE(g[i * C + j], want[j], GRAD_TOL(want[j], scale), what);
                     row_sum += g[i * C + j];
                 }
@@ -130,8 +143,13 @@ Test(xent, gradient_matches_reference_for_each_reduction)
                 EXPECT_CLOSE(row_sum, 0.0, (double)C * 2e-6 * scale, what);
             }
         }
-        clg_tensor_destroy(tz); clg_tensor_destroy(tt); clg_tensor_destroy(tg);
-        free(z); free(t); free(g); free(want);
+        clg_tensor_destroy(tz);
+        clg_tensor_destroy(tt);
+        clg_tensor_destroy(tg);
+        free(z);
+        free(t);
+        free(g);
+        free(want);
     }
     clg_context_destroy(ctx);
 }
@@ -156,7 +174,8 @@ Test(xent, extreme_logits_stay_finite_and_correct)
     CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, B, 1, &rows));
     CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, B, C, &tg));
     CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, 1, 1, &one));
-    CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_NONE, tz, tt, rows));
+    CLG_OK_OR_FAIL(ctx,
+                   clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_NONE, tz, tt, rows));
     CLG_OK_OR_FAIL(ctx, clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_SUM, tz, tt, tg));
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, tz, tt, one));
     float v[B], g[B * C], mean;
@@ -169,7 +188,8 @@ Test(xent, extreme_logits_stay_finite_and_correct)
     for (size_t i = 0; i < B; i++) {
         /* Cross-check the closed forms with the double reference. */
         double ref = ref_row_loss(z + i * C, C, (size_t)t[i]);
-        snprintf(what, sizeof what, "closed form vs double reference, row %zu (tol 1e-9*(1+|l|))", i);
+        snprintf(what, sizeof what, "closed form vs double reference, row %zu (tol 1e-9*(1+|l|))",
+                 i);
         EXPECT_CLOSE(ref, want[i], 1e-9 * (1 + fabs(want[i])), what);
         cr_assert(isfinite(v[i]), "row %zu loss must be finite, got %g", i, (double)v[i]);
         snprintf(what, sizeof what, "extreme row %zu loss (tol 1e-6*|l| + 1e-6)", i);
@@ -185,8 +205,11 @@ Test(xent, extreme_logits_stay_finite_and_correct)
         }
     }
     EXPECT_CLOSE(mean, sum / B, 1e-6 * sum / B, "extreme MEAN (tol 1e-6 relative)");
-    clg_tensor_destroy(tz); clg_tensor_destroy(tt); clg_tensor_destroy(rows);
-    clg_tensor_destroy(tg); clg_tensor_destroy(one);
+    clg_tensor_destroy(tz);
+    clg_tensor_destroy(tt);
+    clg_tensor_destroy(rows);
+    clg_tensor_destroy(tg);
+    clg_tensor_destroy(one);
     clg_context_destroy(ctx);
 }
 
@@ -204,7 +227,8 @@ Test(xent, bad_label_in_device_data_gives_nan_for_its_row)
     CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, B, 1, &rows));
     CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, B, C, &tg));
     CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, 1, 1, &one));
-    CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_NONE, tz, tt, rows));
+    CLG_OK_OR_FAIL(ctx,
+                   clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_NONE, tz, tt, rows));
     CLG_OK_OR_FAIL(ctx, clg_loss_backward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, tz, tt, tg));
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, tz, tt, one));
     float v[B], g[B * C], mean;
@@ -214,9 +238,11 @@ Test(xent, bad_label_in_device_data_gives_nan_for_its_row)
     char what[96];
     for (size_t i = 0; i < B; i++) {
         if (bad[i]) {
-            cr_expect(isnan(v[i]), "row %zu has label %g: loss must be NaN, got %g", i, (double)t[i], (double)v[i]);
+            cr_expect(isnan(v[i]), "row %zu has label %g: loss must be NaN, got %g", i,
+                      (double)t[i], (double)v[i]);
             for (size_t j = 0; j < C; j++)
-                cr_expect(isnan(g[i * C + j]), "row %zu label %g: grad must be NaN", i, (double)t[i]);
+                cr_expect(isnan(g[i * C + j]), "row %zu label %g: grad must be NaN", i,
+                          (double)t[i]);
         } else {
             double ref = ref_row_loss(z + i * C, C, (size_t)t[i]);
             snprintf(what, sizeof what, "good row %zu (tol 1e-5*(1+|l|))", i);
@@ -224,8 +250,11 @@ Test(xent, bad_label_in_device_data_gives_nan_for_its_row)
         }
     }
     cr_expect(isnan(mean), "the mean over rows with bad labels must be NaN, got %g", (double)mean);
-    clg_tensor_destroy(tz); clg_tensor_destroy(tt); clg_tensor_destroy(rows);
-    clg_tensor_destroy(tg); clg_tensor_destroy(one);
+    clg_tensor_destroy(tz);
+    clg_tensor_destroy(tt);
+    clg_tensor_destroy(rows);
+    clg_tensor_destroy(tg);
+    clg_tensor_destroy(one);
     clg_context_destroy(ctx);
 }
 
@@ -265,8 +294,12 @@ Test(xent, gradient_matches_finite_differences)
             EXPECT_CLOSE(g[i], fd, 5e-4 + 1e-2 * fabs(fd), what);
         }
     }
-    clg_tensor_destroy(tz); clg_tensor_destroy(tt); clg_tensor_destroy(tg); clg_tensor_destroy(one);
-    free(z); free(t);
+    clg_tensor_destroy(tz);
+    clg_tensor_destroy(tt);
+    clg_tensor_destroy(tg);
+    clg_tensor_destroy(one);
+    free(z);
+    free(t);
     clg_context_destroy(ctx);
 }
 
@@ -297,8 +330,10 @@ Test(xent, accuracy_op_matches_reference_with_ties)
         for (size_t i = 0; i < B; i += 2) {
             size_t first = 0, last = 0;
             for (size_t j = 1; j < C; j++) {
-                if (z[i * C + j] > z[i * C + first]) first = last = j;
-                else if (z[i * C + j] == z[i * C + first]) last = j;
+                if (z[i * C + j] > z[i * C + first])
+                    first = last = j;
+                else if (z[i * C + j] == z[i * C + first])
+                    last = j;
             }
             t[i] = (float)last;
             ties += last != first;
@@ -310,11 +345,15 @@ Test(xent, accuracy_op_matches_reference_with_ties)
         float got;
         ref_read(ctx, acc, &got, 1, "accuracy accumulator");
         size_t want = ref_correct(z, t, B, C);
-        snprintf(what, sizeof what, "3 + correct count B=%zu C=%zu (%zu tied rows), exact", B, C, ties);
+        snprintf(what, sizeof what, "3 + correct count B=%zu C=%zu (%zu tied rows), exact", B, C,
+                 ties);
         EXPECT_CLOSE(got, 3.0 + (double)want, 0.0, what);
         if (B >= 100) cr_expect_gt(ties, 10, "the test must exercise ties (%zu)", ties);
-        clReleaseMemObject(pz); clReleaseMemObject(pt); clReleaseMemObject(acc);
-        free(z); free(t);
+        clReleaseMemObject(pz);
+        clReleaseMemObject(pt);
+        clReleaseMemObject(acc);
+        free(z);
+        free(t);
     }
     /* Known rows: [1, 5, 5] → argmax 1 (first of the tied 5s); label 2 does not count. */
     const float z[9] = {1, 5, 5, 7, 7, 7, -1, -2, -3};
@@ -328,8 +367,12 @@ Test(xent, accuracy_op_matches_reference_with_ties)
     cr_expect_eq(got, 3.0f, "first maximum wins: all three rows correct, got %g", (double)got);
     CLG_OK_OR_FAIL(ctx, clg_op_accuracy_accumulate(ctx, pz, p2, acc, 3, 3));
     ref_read(ctx, acc, &got, 1, "accuracy");
-    cr_expect_eq(got, 3.0f, "labels on later tied maxima count as wrong: still 3, got %g", (double)got);
-    clReleaseMemObject(pz); clReleaseMemObject(p1); clReleaseMemObject(p2); clReleaseMemObject(acc);
+    cr_expect_eq(got, 3.0f, "labels on later tied maxima count as wrong: still 3, got %g",
+                 (double)got);
+    clReleaseMemObject(pz);
+    clReleaseMemObject(p1);
+    clReleaseMemObject(p2);
+    clReleaseMemObject(acc);
     clg_context_destroy(ctx);
 }
 
@@ -347,7 +390,8 @@ Test(xent, shape_errors)
     const char *msg = clg_last_error(ctx);
     const clg_loss_kind X = CLG_LOSS_SOFTMAX_XENT;
     cr_expect_eq(clg_loss_forward(ctx, X, CLG_REDUCE_MEAN, z43, t42, one), CLG_ERR_SHAPE);
-    cr_expect(strstr(msg, "4x1") && strstr(msg, "4x2"), "message names wanted and given target: %s", msg);
+    cr_expect(strstr(msg, "4x1") && strstr(msg, "4x2"), "message names wanted and given target: %s",
+              msg);
     cr_expect_eq(clg_loss_forward(ctx, X, CLG_REDUCE_MEAN, z43, z43, one), CLG_ERR_SHAPE,
                  "a B×C target (one-hot) is not accepted");
     cr_expect_eq(clg_loss_forward(ctx, X, CLG_REDUCE_SUM, z43, t51, one), CLG_ERR_SHAPE);
@@ -358,7 +402,8 @@ Test(xent, shape_errors)
     cr_expect_eq(clg_loss_backward(ctx, X, CLG_REDUCE_MEAN, z43, t41, o41), CLG_ERR_SHAPE,
                  "the gradient is B×C");
     cr_expect_eq(clg_loss_backward(ctx, X, CLG_REDUCE_MEAN, z43, t42, o43), CLG_ERR_SHAPE);
-    cr_expect_eq(clg_loss_backward(ctx, X, CLG_REDUCE_MEAN, z43, t41, NULL), CLG_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(clg_loss_backward(ctx, X, CLG_REDUCE_MEAN, z43, t41, NULL),
+                 CLG_ERR_INVALID_ARGUMENT);
     /* The right shapes pass. */
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, X, CLG_REDUCE_NONE, z43, t41, o41));
     CLG_OK_OR_FAIL(ctx, clg_loss_forward(ctx, X, CLG_REDUCE_MEAN, z43, t41, one));

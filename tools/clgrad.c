@@ -39,7 +39,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: clgrad COMMAND [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nCLGRAD_DEVICE selects the device: gpu, cpu, accelerator, P:D or part of a name.\n");
+    fprintf(f,
+            "\nCLGRAD_DEVICE selects the device: gpu, cpu, accelerator, P:D or part of a name.\n");
 }
 
 int main(int argc, char **argv)

@@ -66,7 +66,8 @@ int cli_int(const char *text, long long min, long long max, long long *out, char
         double x = 0;
         if (whole_double(text, &x, why, n)) return -1;
         if (x != floor(x)) return fail(why, n, "'%.40s' is not an integer", text);
-        if (!(x >= (double)min)) return fail(why, n, "'%.40s' is below the minimum %lld", text, min);
+        if (!(x >= (double)min))
+            return fail(why, n, "'%.40s' is below the minimum %lld", text, min);
         /* (double)max may round up to 2^63, which no long long holds. */
         if (!(x <= (double)max) || x >= 0x1p63)
             return fail(why, n, "'%.40s' is above the limit %lld", text, max);

@@ -46,6 +46,7 @@ int cmd_devices(int argc, char **argv)
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(sel), clg_last_error(NULL));
         return 1;
     }
-    printf("* = device chosen now (%s)\n", getenv("CLGRAD_DEVICE") ? "CLGRAD_DEVICE" : "default order: GPU, accelerator, CPU");
+    printf("* = device chosen now (%s)\n",
+           getenv("CLGRAD_DEVICE") ? "CLGRAD_DEVICE" : "default order: GPU, accelerator, CPU");
     return 0;
 }

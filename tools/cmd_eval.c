@@ -28,8 +28,10 @@ static int parse(eval_args *a, int argc, char **argv, const char *cmd)
         return -1;
     }
     if (!a->model || !a->data.csv) {
-        fprintf(stderr, "usage: clgrad %s --model model.clg --data FILE [--labels FILE] "
-                        "[--label-column K] [--header|--no-header]\n", cmd);
+        fprintf(stderr,
+                "usage: clgrad %s --model model.clg --data FILE [--labels FILE] "
+                "[--label-column K] [--header|--no-header]\n",
+                cmd);
         return -1;
     }
     return 0;

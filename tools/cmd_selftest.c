@@ -16,7 +16,8 @@ int cmd_selftest(int argc, char **argv)
     clg_status s = CLG_OK;
     clg_device_info info;
     clg_context_device(ctx, &info);
-    printf("device: %s / %s (driver %s)\n", info.platform_name, info.device_name, info.driver_version);
+    printf("device: %s / %s (driver %s)\n", info.platform_name, info.device_name,
+           info.driver_version);
     clg_selftest_result res[64];
     size_t n = 0, failed = 0;
     s = clg_selftest(ctx, res, 64, &n);
@@ -25,8 +26,10 @@ int cmd_selftest(int argc, char **argv)
                res[i].kernel, res[i].max_error, res[i].tolerance);
         failed += !res[i].passed;
     }
-    if (s != CLG_OK) cli_fail(ctx, s);
-    else printf("%zu passed, %zu failed\n", n - failed, failed);
+    if (s != CLG_OK)
+        cli_fail(ctx, s);
+    else
+        printf("%zu passed, %zu failed\n", n - failed, failed);
     clg_context_destroy(ctx);
     return s == CLG_OK && failed == 0 ? 0 : 1;
 }

@@ -23,7 +23,8 @@ static void usage(void)
             "         [--lr R] [--batch 10] [--epochs 3] [--wd 0] [--momentum 0] [--no-shuffle]\n"
             "         [--save model.clg] [--log metrics.csv] [--plot curve.svg] [--no-progress]\n"
             "  linear defaults to --loss squared --lr 0.03; softmax and mlp to xent and 0.1\n"
-            "  --epochs is at most %d, --batch at most %d\n", CLI_MAX_EPOCHS, CLI_MAX_BATCH);
+            "  --epochs is at most %d, --batch at most %d\n",
+            CLI_MAX_EPOCHS, CLI_MAX_BATCH);
     data_args_usage();
 }
 
@@ -41,8 +42,8 @@ typedef struct run_state {
     size_t batch;
     history hist;
     double t0;
-    double epoch_t0;          /* when this epoch's training began: the last report returned */
-    double prog_t;            /* the last progress report, and the samples done by then */
+    double epoch_t0; /* when this epoch's training began: the last report returned */
+    double prog_t;   /* the last progress report, and the samples done by then */
     size_t prog_samples;
     int progress_shown;
     clg_status failed; /* an evaluation inside the callback failed */
@@ -134,30 +135,51 @@ static int parse(train_args *a, int argc, char **argv)
             continue;
         }
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "--no-shuffle")) { a->fit.shuffle = 0; continue; }
-        if (!strcmp(o, "--no-progress")) { a->progress = 0; continue; }
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(); exit(0); }
+        if (!strcmp(o, "--no-shuffle")) {
+            a->fit.shuffle = 0;
+            continue;
+        }
+        if (!strcmp(o, "--no-progress")) {
+            a->progress = 0;
+            continue;
+        }
+        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+            usage();
+            exit(0);
+        }
         if (!v) {
             fprintf(stderr, "clgrad train: unknown or incomplete option '%s'\n", o);
             return -1;
         }
-        if (!strcmp(o, "--lr")) { if (real(o, v, &a->fit.sgd.lr)) return -1; a->lr_given = 1; }
-        else if (!strcmp(o, "--batch")) { if (count(o, v, CLI_MAX_BATCH, &a->fit.batch_size)) return -1; }
-        else if (!strcmp(o, "--epochs")) { if (count(o, v, CLI_MAX_EPOCHS, &a->fit.epochs)) return -1; }
-        else if (!strcmp(o, "--wd")) { if (real(o, v, &a->fit.sgd.weight_decay)) return -1; }
-        else if (!strcmp(o, "--momentum")) { if (real(o, v, &a->fit.sgd.momentum)) return -1; }
-        else if (!strcmp(o, "--loss")) {
+        if (!strcmp(o, "--lr")) {
+            if (real(o, v, &a->fit.sgd.lr)) return -1;
+            a->lr_given = 1;
+        } else if (!strcmp(o, "--batch")) {
+            if (count(o, v, CLI_MAX_BATCH, &a->fit.batch_size)) return -1;
+        } else if (!strcmp(o, "--epochs")) {
+            if (count(o, v, CLI_MAX_EPOCHS, &a->fit.epochs)) return -1;
+        } else if (!strcmp(o, "--wd")) {
+            if (real(o, v, &a->fit.sgd.weight_decay)) return -1;
+        } else if (!strcmp(o, "--momentum")) {
+            if (real(o, v, &a->fit.sgd.momentum)) return -1;
+        } else if (!strcmp(o, "--loss")) {
             if (loss_parse(v, &a->fit.loss)) {
                 fprintf(stderr, "clgrad train: --loss wants squared, mse or xent\n");
                 return -1;
             }
             a->loss_given = 1;
-        } else if (!strcmp(o, "--model")) { if (model_spec_parse(v, &a->spec)) return -1; }
-        else if (!strcmp(o, "--test")) a->test = v;
-        else if (!strcmp(o, "--test-labels")) a->test_labels = v;
-        else if (!strcmp(o, "--save")) a->save = v;
-        else if (!strcmp(o, "--log")) a->log = v;
-        else if (!strcmp(o, "--plot")) a->plot = v;
+        } else if (!strcmp(o, "--model")) {
+            if (model_spec_parse(v, &a->spec)) return -1;
+        } else if (!strcmp(o, "--test"))
+            a->test = v;
+        else if (!strcmp(o, "--test-labels"))
+            a->test_labels = v;
+        else if (!strcmp(o, "--save"))
+            a->save = v;
+        else if (!strcmp(o, "--log"))
+            a->log = v;
+        else if (!strcmp(o, "--plot"))
+            a->plot = v;
         else {
             fprintf(stderr, "clgrad train: unknown option '%s'\n", o);
             return -1;
@@ -167,7 +189,8 @@ static int parse(train_args *a, int argc, char **argv)
     if (!a->loss_given) a->fit.loss = a->spec.classify ? CLG_LOSS_SOFTMAX_XENT : CLG_LOSS_SQUARED;
     if (!a->lr_given) a->fit.sgd.lr = a->spec.classify ? 0.1f : 0.03f;
     if (a->spec.classify != (a->fit.loss == CLG_LOSS_SOFTMAX_XENT)) {
-        fprintf(stderr, "clgrad train: --loss xent goes with --model softmax or mlp, squared/mse with linear\n");
+        fprintf(stderr, "clgrad train: --loss xent goes with --model softmax or mlp, squared/mse "
+                        "with linear\n");
         return -1;
     }
     return 0;
@@ -216,7 +239,8 @@ int cmd_train(int argc, char **argv)
     int ok = r.train && (!a.test || r.test);
     if (ok) {
         size_t outputs = a.spec.classify ? classes : clg_dataset_targets(r.train);
-        s = model_spec_build(&a.spec, ctx, clg_dataset_features(r.train), outputs, a.data.seed, &r.model);
+        s = model_spec_build(&a.spec, ctx, clg_dataset_features(r.train), outputs, a.data.seed,
+                             &r.model);
         if (s == CLG_OK) s = clg_sgd_create(r.model, &a.fit.sgd, &opt);
         a.fit.on_epoch = on_epoch;
         a.fit.user = &r;
@@ -228,8 +252,10 @@ int cmd_train(int argc, char **argv)
         r.t0 = r.epoch_t0 = r.prog_t = now_s();
         if (s == CLG_OK) s = clg_fit(r.model, r.train, &a.fit, opt, NULL);
         if (s == CLG_OK) s = r.failed;
-        if (s != CLG_OK) cli_fail(ctx, s);
-        else finish_report(&a, &r, ctx);
+        if (s != CLG_OK)
+            cli_fail(ctx, s);
+        else
+            finish_report(&a, &r, ctx);
         char meta[256];
         meta_write(meta, sizeof meta, &a.spec, a.fit.loss);
         if (s == CLG_OK && a.save && (s = clg_model_save(r.model, opt, meta, a.save)) != CLG_OK)

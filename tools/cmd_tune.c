@@ -18,16 +18,19 @@ static void on_candidate(const clg_tune_candidate *c, void *user)
     (void)user;
     printf("  #%-3u ", c->index);
     print_values(c->values);
-    if (c->blas_status) printf("  rejected (CLBlast status %d)\n", c->blas_status);
-    else printf("  %.1f GFLOP/s\n", c->gflops);
+    if (c->blas_status)
+        printf("  rejected (CLBlast status %d)\n", c->blas_status);
+    else
+        printf("  %.1f GFLOP/s\n", c->gflops);
     fflush(stdout);
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: clgrad tune [--seconds N] [--size N] [--max-candidates N] [--no-store]\n"
-                    "  searches CLBlast's Xgemm parameters (default budget 120 s, size 1024),\n"
-                    "  stores the best in the cache directory and applies it to later contexts\n");
+    fprintf(stderr,
+            "usage: clgrad tune [--seconds N] [--size N] [--max-candidates N] [--no-store]\n"
+            "  searches CLBlast's Xgemm parameters (default budget 120 s, size 1024),\n"
+            "  stores the best in the cache directory and applies it to later contexts\n");
     return 2;
 }
 
@@ -91,15 +94,17 @@ int cmd_tune(int argc, char **argv)
     print_values(r.best);
     printf("\n");
     for (size_t i = 0; i < r.shape_count; i++)
-        printf("sgemm %zux%zux%zu: untuned %.1f GFLOP/s, tuned %.1f GFLOP/s (x%.2f)\n",
-               r.shapes[i].m, r.shapes[i].n, r.shapes[i].k, r.shapes[i].gflops_untuned,
-               r.shapes[i].gflops_tuned,
-               r.shapes[i].gflops_untuned > 0 ? r.shapes[i].gflops_tuned / r.shapes[i].gflops_untuned
-                                              : 0.0);
+        printf(
+            "sgemm %zux%zux%zu: untuned %.1f GFLOP/s, tuned %.1f GFLOP/s (x%.2f)\n", r.shapes[i].m,
+            r.shapes[i].n, r.shapes[i].k, r.shapes[i].gflops_untuned, r.shapes[i].gflops_tuned,
+            r.shapes[i].gflops_untuned > 0 ? r.shapes[i].gflops_tuned / r.shapes[i].gflops_untuned
+                                           : 0.0);
     printf("max relative difference tuned vs untuned: %.2e (tolerance %.0e)\n", r.max_rel_error,
            CLG_TUNE_VERIFY_TOL);
-    if (r.stored) printf("stored: %s\n", r.path);
-    else printf("not stored: %s\n", r.note[0] ? r.note : "(no reason given)");
+    if (r.stored)
+        printf("stored: %s\n", r.path);
+    else
+        printf("not stored: %s\n", r.note[0] ? r.note : "(no reason given)");
     clg_context_destroy(ctx);
     return r.improved ? 0 : 1;
 }

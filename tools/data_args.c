@@ -23,7 +23,8 @@ void data_args_usage(void)
 {
     fprintf(stderr,
             "data: --data FILE.csv [--label-column K] [--header|--no-header]\n"
-            "   or --data X.npy --labels y.npy, or --data IMAGES-idx3-ubyte[.gz] --labels LABELS-idx1-ubyte[.gz]\n"
+            "   or --data X.npy --labels y.npy, or --data IMAGES-idx3-ubyte[.gz] --labels "
+            "LABELS-idx1-ubyte[.gz]\n"
             "   or --synthetic N[xD] [--noise S] (y = Xw + 4.2 + noise, w = [2, -3.4, 0.5, ...])\n"
             "      --seed S\n");
 }
@@ -39,10 +40,19 @@ int data_args_parse(data_args *a, int argc, char **argv, int *i)
 {
     const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
     char why[256];
-    if (!strcmp(opt, "--header")) { a->header = 1; return 1; }
-    if (!strcmp(opt, "--no-header")) { a->header = 0; return 1; }
+    if (!strcmp(opt, "--header")) {
+        a->header = 1;
+        return 1;
+    }
+    if (!strcmp(opt, "--no-header")) {
+        a->header = 0;
+        return 1;
+    }
     if (!strcmp(opt, "--data") || !strcmp(opt, "--labels")) {
-        if (!val) { fprintf(stderr, "clgrad: %s needs a file\n", opt); return -1; }
+        if (!val) {
+            fprintf(stderr, "clgrad: %s needs a file\n", opt);
+            return -1;
+        }
         *(opt[2] == 'd' ? &a->csv : &a->labels) = val;
     } else if (!strcmp(opt, "--synthetic")) {
         if (cli_synthetic(val, &a->n, &a->d, why, sizeof why)) return refused(opt, why);
@@ -72,8 +82,8 @@ static int ends_with(const char *s, const char *tail)
 
 /* CSV with an integral label column → a classification dataset. */
 /* Errors found here (not by the library) are described in why. */
-static clg_status csv_labels(clg_context *ctx, const char *path, const data_args *fmt, size_t classes,
-                             clg_dataset **out, char *why, size_t whylen)
+static clg_status csv_labels(clg_context *ctx, const char *path, const data_args *fmt,
+                             size_t classes, clg_dataset **out, char *why, size_t whylen)
 {
     clg_csv_options co = clg_csv_defaults();
     co.header = fmt->header;
@@ -118,7 +128,8 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
             return NULL;
         }
         if (idx && !classes) {
-            fprintf(stderr, "clgrad: %s is IDX classification data: use --model softmax or mlp:H\n", path);
+            fprintf(stderr, "clgrad: %s is IDX classification data: use --model softmax or mlp:H\n",
+                    path);
             return NULL;
         }
         s = idx ? clg_dataset_from_idx(ctx, path, labels, &ds)
@@ -132,7 +143,9 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
         s = clg_dataset_from_csv(ctx, path, &co, &ds);
     }
     if (s != CLG_OK) {
-        const char *msg = why[0] ? why : clg_last_error(ctx)[0] ? clg_last_error(ctx) : clg_last_error(NULL);
+        const char *msg = why[0]                   ? why
+                          : clg_last_error(ctx)[0] ? clg_last_error(ctx)
+                                                   : clg_last_error(NULL);
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg);
         return NULL;
     }
@@ -143,12 +156,15 @@ clg_dataset *data_args_load(data_args *a, clg_context *ctx, size_t classes)
 {
     if (a->csv) return data_file_load(ctx, a->csv, a->labels, a, classes);
     if (classes) {
-        fprintf(stderr, "clgrad: synthetic data is for linear regression; give --data for classification\n");
+        fprintf(
+            stderr,
+            "clgrad: synthetic data is for linear regression; give --data for classification\n");
         return NULL;
     }
     for (size_t j = 0; j < a->d; j++) a->true_w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
     clg_dataset *ds = NULL;
-    clg_status s = clg_dataset_synthetic_linear(ctx, a->n, a->true_w, a->d, a->true_b, a->noise, a->seed, &ds);
+    clg_status s =
+        clg_dataset_synthetic_linear(ctx, a->n, a->true_w, a->d, a->true_b, a->noise, a->seed, &ds);
     if (s != CLG_OK) {
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
         return NULL;

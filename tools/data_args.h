@@ -7,13 +7,13 @@
 #include "clgrad.h"
 
 typedef struct data_args {
-    const char *csv;       /* --data FILE (.csv, .npy or IDX), or NULL for synthetic data */
-    const char *labels;    /* --labels FILE: the y / label file of an .npy or IDX --data */
-    long label_column;     /* --label-column K (default: last) */
-    int header;            /* --header / --no-header (default: auto) */
-    size_t n, d;           /* --synthetic N[xD] (default 1000x2) */
-    float noise;           /* --noise S (default 0.01) */
-    uint64_t seed;         /* --seed S (default 42) */
+    const char *csv;    /* --data FILE (.csv, .npy or IDX), or NULL for synthetic data */
+    const char *labels; /* --labels FILE: the y / label file of an .npy or IDX --data */
+    long label_column;  /* --label-column K (default: last) */
+    int header;         /* --header / --no-header (default: auto) */
+    size_t n, d;        /* --synthetic N[xD] (default 1000x2) */
+    float noise;        /* --noise S (default 0.01) */
+    uint64_t seed;      /* --seed S (default 42) */
     float true_w[4096];
     float true_b;
 } data_args;

@@ -96,7 +96,8 @@ int history_write_svg(const history *h, const char *path)
                "font-family=\"sans-serif\" font-size=\"12\">\n"
                "<rect width=\"640\" height=\"380\" fill=\"white\"/>\n"
                "<path d=\"M60 30 V330 H540\" stroke=\"black\" fill=\"none\"/>\n");
-    fprintf(f, "<text x=\"300\" y=\"365\" text-anchor=\"middle\">epoch (1 to %zu)</text>\n", h->count);
+    fprintf(f, "<text x=\"300\" y=\"365\" text-anchor=\"middle\">epoch (1 to %zu)</text>\n",
+            h->count);
     fprintf(f, "<text x=\"55\" y=\"34\" text-anchor=\"end\">%.3g</text>\n", hi);
     fprintf(f, "<text x=\"55\" y=\"334\" text-anchor=\"end\">%.3g</text>\n", lo);
     fprintf(f, "<text x=\"70\" y=\"22\" fill=\"#1f77b4\">train loss</text>\n");

@@ -37,8 +37,10 @@ int model_spec_read(const char *text, model_spec *spec)
 int model_spec_parse(const char *text, model_spec *spec)
 {
     if (model_spec_read(text, spec) == 0) return 0;
-    fprintf(stderr, "clgrad: --model wants linear, softmax or mlp:H1[,H2...] (1..8 hidden widths "
-                    "of 1..65536), got '%.200s'\n", text ? text : "");
+    fprintf(stderr,
+            "clgrad: --model wants linear, softmax or mlp:H1[,H2...] (1..8 hidden widths "
+            "of 1..65536), got '%.200s'\n",
+            text ? text : "");
     return -1;
 }
 

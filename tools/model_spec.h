@@ -4,8 +4,8 @@
 #include "clgrad.h"
 
 typedef struct model_spec {
-    char text[128];       /* as given: "mlp:256,64" */
-    int classify;         /* softmax and mlp: class ids, cross-entropy */
+    char text[128]; /* as given: "mlp:256,64" */
+    int classify;   /* softmax and mlp: class ids, cross-entropy */
     size_t hidden[8];
     size_t nhidden;
 } model_spec;

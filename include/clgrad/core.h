@@ -123,26 +123,26 @@ typedef enum clg_setting {
 } clg_setting;
 
 typedef enum clg_fused_path { /* CLGRAD_FUSED */
-    CLG_FUSED_DEFAULT = 0,
-    CLG_FUSED_AUTO,      /* "auto" or "1" */
-    CLG_FUSED_OFF,       /* "0" or "off": the unfused path */
-    CLG_FUSED_MINIBATCH, /* "minibatch" */
-    CLG_FUSED_EPOCH,     /* "epoch" */
-    CLG_FUSED_PIPELINE,  /* "pipeline" */
-    CLG_FUSED_SPLIT      /* "split" */
+                              CLG_FUSED_DEFAULT = 0,
+                              CLG_FUSED_AUTO,      /* "auto" or "1" */
+                              CLG_FUSED_OFF,       /* "0" or "off": the unfused path */
+                              CLG_FUSED_MINIBATCH, /* "minibatch" */
+                              CLG_FUSED_EPOCH,     /* "epoch" */
+                              CLG_FUSED_PIPELINE,  /* "pipeline" */
+                              CLG_FUSED_SPLIT      /* "split" */
 } clg_fused_path;
 
 typedef enum clg_product_impl { /* CLGRAD_GEMM */
-    CLG_PRODUCT_DEFAULT = 0,
-    CLG_PRODUCT_AUTO,   /* "auto": CLBlast for wide products, the own kernel otherwise */
-    CLG_PRODUCT_OWN,    /* "own" */
-    CLG_PRODUCT_CLBLAST /* "clblast" */
+                                CLG_PRODUCT_DEFAULT = 0,
+                                CLG_PRODUCT_AUTO, /* "auto": CLBlast for wide products, the own kernel otherwise */
+                                CLG_PRODUCT_OWN,    /* "own" */
+                                CLG_PRODUCT_CLBLAST /* "clblast" */
 } clg_product_impl;
 
 typedef enum clg_cache_mode { /* CLGRAD_CACHE_MODE */
-    CLG_CACHE_DEFAULT = 0,
-    CLG_CACHE_BINARY, /* "binary": load clgrad's stored binaries (the default) */
-    CLG_CACHE_SOURCE  /* "source": rebuild from source; the driver's cache only */
+                              CLG_CACHE_DEFAULT = 0,
+                              CLG_CACHE_BINARY, /* "binary": load clgrad's stored binaries (the default) */
+                              CLG_CACHE_SOURCE /* "source": rebuild from source; the driver's cache only */
 } clg_cache_mode;
 
 typedef struct clg_context_options {
@@ -153,8 +153,8 @@ typedef struct clg_context_options {
     clg_setting cache;        /* ON/AUTO: cache when a directory is known; CLGRAD_NO_CACHE=1: OFF */
     const char *cache_dir;    /* NULL: $CLGRAD_CACHE_DIR, $XDG_CACHE_HOME/clgrad, ~/.cache/clgrad */
     clg_cache_mode cache_mode; /* CLGRAD_CACHE_MODE */
-    clg_setting stream;       /* CLGRAD_STREAM: ON always, OFF never, AUTO what does not fit */
-    clg_setting tune;         /* apply the stored CLBlast tuning; CLGRAD_NO_TUNE=1: OFF */
+    clg_setting stream;        /* CLGRAD_STREAM: ON always, OFF never, AUTO what does not fit */
+    clg_setting tune;          /* apply the stored CLBlast tuning; CLGRAD_NO_TUNE=1: OFF */
 } clg_context_options;
 
 /* Every field "not set" (the environment decides), struct_size filled in. */
@@ -176,8 +176,9 @@ typedef struct clg_context_stats {
     unsigned cache_rejected;       /* cache files found corrupt/foreign and ignored */
     unsigned cache_write_failures; /* binaries that could not be stored */
     unsigned kernels_enqueued;
-    unsigned blas_tuned_from_cache; /* 1 when a stored CLBlast tuning was applied (clg_tune_apply) */
-    unsigned blas_tune_rejected;    /* stored tunings found corrupt/foreign and ignored */
+    unsigned
+        blas_tuned_from_cache;   /* 1 when a stored CLBlast tuning was applied (clg_tune_apply) */
+    unsigned blas_tune_rejected; /* stored tunings found corrupt/foreign and ignored */
 } clg_context_stats;
 
 CLG_API clg_status clg_context_get_stats(const clg_context *ctx, clg_context_stats *stats);

@@ -24,8 +24,8 @@ typedef struct clg_dataset clg_dataset;
  * large is then CLG_ERR_DEVICE_MEMORY); unset or "auto" decides by size; another
  * value is CLG_ERR_INVALID_ARGUMENT. The same holds for
  * clg_dataset_from_host_labels (and so for the CSV, IDX and npy readers). */
-CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *Y,
-                                         size_t n, size_t d, size_t q, clg_dataset **out);
+CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *Y, size_t n,
+                                         size_t d, size_t q, clg_dataset **out);
 
 /* d2l's synthetic_data: X ~ N(0, 1) of n×d, y = X·w + b + N(0, noise²), q = 1.
  * Generated on the device from `seed` with Philox + Box–Muller, so a seed
@@ -130,8 +130,8 @@ CLG_API clg_csv_options clg_csv_defaults(void);
  * CLG_ERR_INVALID_ARGUMENT (NULL, bad option). On error *X and *y are NULL
  * and *n, *d are 0. opts NULL means clg_csv_defaults(). Numbers are read in
  * the C locale whatever the program's locale. */
-CLG_API clg_status clg_csv_read(const char *path, const clg_csv_options *opts, float **X,
-                                float **y, size_t *n, size_t *d);
+CLG_API clg_status clg_csv_read(const char *path, const clg_csv_options *opts, float **X, float **y,
+                                size_t *n, size_t *d);
 
 /* clg_csv_read, then clg_dataset_from_host with q = 1; errors go to ctx. */
 CLG_API clg_status clg_dataset_from_csv(clg_context *ctx, const char *path,
@@ -145,11 +145,11 @@ CLG_API clg_status clg_dataset_from_csv(clg_context *ctx, const char *path,
  * data; zlib ignores non-gzip bytes after the compressed stream). At most 2^31-1
  * elements. */
 typedef struct clg_idx {
-    uint8_t dtype;     /* the dtype code above */
-    uint8_t ndim;      /* 1..4 */
-    uint32_t dims[4];  /* dims[ndim..3] are 0 */
-    size_t count;      /* product of the dims */
-    float *data;       /* count values converted to float (ubyte NOT scaled);
+    uint8_t dtype;    /* the dtype code above */
+    uint8_t ndim;     /* 1..4 */
+    uint32_t dims[4]; /* dims[ndim..3] are 0 */
+    size_t count;     /* product of the dims */
+    float *data;      /* count values converted to float (ubyte NOT scaled);
                           int32 beyond 2^24 rounds to the nearest float */
 } clg_idx;
 
@@ -170,8 +170,8 @@ CLG_API void clg_idx_free(clg_idx *idx);
  * clg_idx_read, plus CLG_ERR_SHAPE (image and label counts differ, labels not
  * 1-D, images 1-D) and CLG_ERR_FORMAT (a label negative, fractional or too large).
  * *X and *y are malloc'd (free()); on error they are NULL and *n, *d are 0. */
-CLG_API clg_status clg_idx_read_pair(const char *images, const char *labels, float **X,
-                                     int32_t **y, size_t *n, size_t *d);
+CLG_API clg_status clg_idx_read_pair(const char *images, const char *labels, float **X, int32_t **y,
+                                     size_t *n, size_t *d);
 
 /* clg_idx_read_pair, then clg_dataset_from_host_labels with classes = the
  * largest label + 1 (at least 2); errors go to ctx. */
@@ -183,10 +183,10 @@ CLG_API clg_status clg_dataset_from_idx(clg_context *ctx, const char *images, co
  * converted to float (64-bit and 32-bit integers beyond 2^24 round to the
  * nearest float). Shapes of 0 to 8 dims; () is a scalar (count 1). */
 typedef struct clg_npy {
-    size_t ndim;      /* 0..8 */
-    size_t shape[8];  /* shape[ndim..7] are 0 */
-    size_t count;     /* product of the shape (1 for a scalar) */
-    float *data;      /* count values, C order */
+    size_t ndim;     /* 0..8 */
+    size_t shape[8]; /* shape[ndim..7] are 0 */
+    size_t count;    /* product of the shape (1 for a scalar) */
+    float *data;     /* count values, C order */
 } clg_npy;
 
 /* Reads a .npy file on the host. The header dict must have exactly the keys

@@ -19,8 +19,8 @@ extern "C" {
  * a streamed dataset is centred on the host and sent in chunks of 32 MiB instead.
  * ridge < 0 or non-finite is CLG_ERR_INVALID_ARGUMENT; w and b are written only
  * on success. */
-CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge,
-                                    float *w, float *b);
+CLG_API clg_status clg_solve_normal(clg_context *ctx, const clg_dataset *ds, double ridge, float *w,
+                                    float *b);
 
 /* ------------------------------------------------------------------ tuning */
 
@@ -77,18 +77,18 @@ typedef struct clg_tune_shape {
 
 typedef struct clg_tune_report {
     unsigned candidates_tried;
-    unsigned candidates_failed;      /* CLBlast rejected the configuration */
-    int improved;                    /* 1: best beats the untuned parameters (or force) and is applied */
-    size_t best[CLG_TUNE_PARAMS];    /* fastest configuration found */
-    double gflops_untuned;           /* size³ SGEMM, median */
+    unsigned candidates_failed; /* CLBlast rejected the configuration */
+    int improved;               /* 1: best beats the untuned parameters (or force) and is applied */
+    size_t best[CLG_TUNE_PARAMS]; /* fastest configuration found */
+    double gflops_untuned;        /* size³ SGEMM, median */
     double gflops_tuned;
-    double max_rel_error;            /* tuned vs untuned size³ result (see CLG_TUNE_VERIFY_TOL) */
+    double max_rel_error; /* tuned vs untuned size³ result (see CLG_TUNE_VERIFY_TOL) */
     clg_tune_shape shapes[3];
     size_t shape_count;
-    double seconds;                  /* wall time of the call */
-    int stored;                      /* 1 when written to path */
-    char path[1100];                 /* the tune file of this device ("" when the cache is off) */
-    char note[512];                  /* why nothing was stored or applied, else "" */
+    double seconds;  /* wall time of the call */
+    int stored;      /* 1 when written to path */
+    char path[1100]; /* the tune file of this device ("" when the cache is off) */
+    char note[512];  /* why nothing was stored or applied, else "" */
 } clg_tune_report;
 
 /* Runs the search described above. The baseline is whatever CLBlast uses when

@@ -14,10 +14,10 @@ extern "C" {
 typedef struct clg_model clg_model;
 
 typedef struct clg_linear_init {
-    float weight_std;     /* default 0.01: W ~ N(0, std²) */
-    uint64_t seed;        /* default 0 */
-    const float *weight;  /* d*q values to copy instead (NULL: random) */
-    const float *bias;    /* q values to copy instead (NULL: zeros) */
+    float weight_std;    /* default 0.01: W ~ N(0, std²) */
+    uint64_t seed;       /* default 0 */
+    const float *weight; /* d*q values to copy instead (NULL: random) */
+    const float *bias;   /* q values to copy instead (NULL: zeros) */
 } clg_linear_init;
 CLG_API clg_linear_init clg_linear_init_defaults(void);
 
@@ -57,8 +57,8 @@ CLG_API clg_status clg_model_backward(clg_model *m, const clg_tensor *dY);
 /* ------------------------------------------------------------------ losses */
 
 typedef enum clg_loss_kind {
-    CLG_LOSS_SQUARED = 0, /* (ŷ − y)² / 2, d2l's squared_loss */
-    CLG_LOSS_MSE = 1,     /* (ŷ − y)², PyTorch's MSELoss */
+    CLG_LOSS_SQUARED = 0,     /* (ŷ − y)² / 2, d2l's squared_loss */
+    CLG_LOSS_MSE = 1,         /* (ŷ − y)², PyTorch's MSELoss */
     CLG_LOSS_SOFTMAX_XENT = 2 /* −log softmax(ŷ)[label], computed with log-sum-exp;
                                  pred is B×C logits, target B×1 class ids */
 } clg_loss_kind;
@@ -66,7 +66,7 @@ typedef enum clg_loss_kind {
 typedef enum clg_reduction {
     CLG_REDUCE_MEAN = 0, /* mean over all B·q elements (over the B samples for SOFTMAX_XENT) */
     CLG_REDUCE_SUM = 1,
-    CLG_REDUCE_NONE = 2  /* one value per element */
+    CLG_REDUCE_NONE = 2 /* one value per element */
 } clg_reduction;
 
 /* Loss of pred against target (both B×q). out is 1×1 for MEAN/SUM, B×q for NONE.

@@ -19,14 +19,14 @@ typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
 CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
 
 typedef struct clg_fit_options {
-    size_t epochs;           /* default 3 */
-    size_t batch_size;       /* default 10 */
-    int shuffle;             /* default 1 */
-    int drop_last;           /* default 0 */
-    uint64_t seed;           /* default 0: seeds the epoch permutations */
-    clg_loss_kind loss;      /* default CLG_LOSS_SQUARED */
-    clg_reduction reduction; /* MEAN (default) or SUM: SUM steps with grad_scale 1/|B| */
-    clg_sgd_options sgd;     /* used when no optimizer is passed */
+    size_t epochs;               /* default 3 */
+    size_t batch_size;           /* default 10 */
+    int shuffle;                 /* default 1 */
+    int drop_last;               /* default 0 */
+    uint64_t seed;               /* default 0: seeds the epoch permutations */
+    clg_loss_kind loss;          /* default CLG_LOSS_SQUARED */
+    clg_reduction reduction;     /* MEAN (default) or SUM: SUM steps with grad_scale 1/|B| */
+    clg_sgd_options sgd;         /* used when no optimizer is passed */
     clg_epoch_callback on_epoch; /* default clg_print_epoch; NULL for silence */
     void *user;
     /* Optional progress report within an epoch: after every `progress_every`

@@ -31,6 +31,6 @@ void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, si
  * the message, starting with op, in msg; no context, so the caller reports it. */
 clg_status clg_file_write_atomic(const char *op, const char *path, const void *buf, size_t len,
                                  char *msg, size_t msglen);
-int clg_mkdir_p(const char *dir); /* 0 or -1 with errno */
+int clg_mkdir_p(const char *dir);                          /* 0 or -1 with errno */
 const char *clg_os_reason(int err, char *buf, size_t len); /* strerror_r into buf */
 #endif

@@ -12,16 +12,17 @@ static clg_status check_finite(const clg_context *ctx, const char *what, const f
 {
     for (size_t i = 0; i < n * cols; i++)
         if (!isfinite(a[i]))
-            return clg_fail(ctx, CLG_ERR_NONFINITE, "%s has a non-finite value (%g) at row %zu, column %zu",
-                            what, (double)a[i], i / cols, i % cols);
+            return clg_fail(ctx, CLG_ERR_NONFINITE,
+                            "%s has a non-finite value (%g) at row %zu, column %zu", what,
+                            (double)a[i], i / cols, i % cols);
     return CLG_OK;
 }
 
 static clg_status check_dims(const clg_context *ctx, size_t n, size_t d, size_t q)
 {
     if (n == 0 || d == 0 || q == 0)
-        return clg_fail(ctx, CLG_ERR_SHAPE, "dataset shape n=%zu d=%zu q=%zu has a zero dimension", n,
-                        d, q);
+        return clg_fail(ctx, CLG_ERR_SHAPE, "dataset shape n=%zu d=%zu q=%zu has a zero dimension",
+                        n, d, q);
     if (n > UINT32_MAX)
         return clg_fail(ctx, CLG_ERR_SHAPE, "dataset of %zu samples exceeds 2^32-1", n);
     return CLG_OK;
@@ -74,11 +75,13 @@ static clg_status stream_mode(const clg_context *ctx, int *mode)
     return CLG_OK;
 }
 
-clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q, int *stream)
+clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q,
+                                        int *stream)
 {
     int mode;
     clg_status s = stream_mode(ctx, &mode);
-    if (s == CLG_OK) *stream = mode == 1 || (mode == -1 && clg_dataset_needs_streaming(ctx, n, d, q));
+    if (s == CLG_OK)
+        *stream = mode == 1 || (mode == -1 && clg_dataset_needs_streaming(ctx, n, d, q));
     return s;
 }
 
@@ -90,8 +93,8 @@ clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q
     if (s != CLG_OK) return s;
     size_t xb = float_bytes(n, d), yb = float_bytes(n, q);
     if (!xb || !yb)
-        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "dataset shape n=%zu d=%zu q=%zu overflows size_t",
-                        n, d, q);
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY,
+                        "dataset shape n=%zu d=%zu q=%zu overflows size_t", n, d, q);
     clg_dataset *ds = calloc(1, sizeof *ds);
     if (ds) {
         ds->hX = malloc(xb);
@@ -191,8 +194,8 @@ clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X, const 
                         "exact floats)",
                         op, classes);
     if (n == 0 || d == 0)
-        return clg_fail(ctx, CLG_ERR_SHAPE, "%s: dataset shape n=%zu d=%zu has a zero dimension", op,
-                        n, d);
+        return clg_fail(ctx, CLG_ERR_SHAPE, "%s: dataset shape n=%zu d=%zu has a zero dimension",
+                        op, n, d);
     for (size_t i = 0; i < n; i++)
         if (labels[i] < 0 || (size_t)labels[i] >= classes)
             return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
@@ -213,7 +216,8 @@ clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X, const 
         return CLG_OK;
     }
     float *Y = malloc(n * sizeof *Y);
-    if (!Y) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory for %zu labels", op, n);
+    if (!Y)
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory for %zu labels", op, n);
     for (size_t i = 0; i < n; i++) Y[i] = (float)labels[i];
     s = clg_dataset_alloc(ctx, n, d, 1, &ds);
     if (s == CLG_OK) s = clg_tensor_upload(ds->X, X, n, d);
@@ -266,8 +270,10 @@ static clg_status gather_part(const clg_dataset *ds, cl_mem order, size_t offset
 {
     clg_dataset *p = NULL;
     clg_status s = clg_dataset_alloc(ds->ctx, count, ds->d, ds->q, &p);
-    if (s == CLG_OK) s = clg_op_gather_rows(ds->ctx, ds->X->mem, order, offset, count, ds->d, p->X->mem);
-    if (s == CLG_OK) s = clg_op_gather_rows(ds->ctx, ds->Y->mem, order, offset, count, ds->q, p->Y->mem);
+    if (s == CLG_OK)
+        s = clg_op_gather_rows(ds->ctx, ds->X->mem, order, offset, count, ds->d, p->X->mem);
+    if (s == CLG_OK)
+        s = clg_op_gather_rows(ds->ctx, ds->Y->mem, order, offset, count, ds->q, p->Y->mem);
     if (s != CLG_OK) {
         clg_dataset_destroy(p);
         return s;
@@ -314,11 +320,11 @@ clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction, uint64
                         test_fraction, n_test == 0 ? "test" : "train");
     size_t n_train = n - n_test;
     uint32_t *order = malloc(n * sizeof *order);
-    if (!order) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory for %zu indices", op, n);
+    if (!order)
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory for %zu indices", op, n);
     for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
-    split_stream ws = {.ctr = {0, 0, 0, SPLIT_TAG},
-                       .key = {(uint32_t)seed, (uint32_t)(seed >> 32)},
-                       .used = 4};
+    split_stream ws = {
+        .ctr = {0, 0, 0, SPLIT_TAG}, .key = {(uint32_t)seed, (uint32_t)(seed >> 32)}, .used = 4};
     for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
         uint32_t j = split_below(&ws, (uint32_t)(i + 1));
         uint32_t t = order[i];
@@ -341,8 +347,8 @@ clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction, uint64
     cl_mem dev = NULL;
     clg_status s = clg_buffer_create(ctx, n * sizeof(cl_uint), "split order", &dev);
     if (s == CLG_OK) {
-        cl_int err = clEnqueueWriteBuffer(ctx->queue, dev, CL_TRUE, 0, n * sizeof(cl_uint), order, 0,
-                                          NULL, NULL);
+        cl_int err = clEnqueueWriteBuffer(ctx->queue, dev, CL_TRUE, 0, n * sizeof(cl_uint), order,
+                                          0, NULL, NULL);
         if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clEnqueueWriteBuffer(split order)");
     }
     free(order);

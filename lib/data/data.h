@@ -9,9 +9,9 @@ struct clg_dataset {
     clg_context *ctx;
     size_t n, d, q;
     size_t classes; /* 0: regression; else Y is n×1 float class ids */
-    clg_tensor *X; /* n×d; NULL when streamed */
-    clg_tensor *Y; /* n×q; NULL when streamed */
-    int streamed;  /* 1: X and Y live in host memory (hX, hY); loaders upload batches */
+    clg_tensor *X;  /* n×d; NULL when streamed */
+    clg_tensor *Y;  /* n×q; NULL when streamed */
+    int streamed;   /* 1: X and Y live in host memory (hX, hY); loaders upload batches */
     float *hX, *hY; /* host copies (n×d, n×q) of a streamed dataset, else NULL */
     size_t loaders; /* live loaders borrowing ds (clg_dataset_set_streaming refuses then) */
 };
@@ -19,29 +19,30 @@ struct clg_dataset {
 struct clg_loader {
     clg_dataset *ds;
     clg_loader_options opts;
-    uint64_t epoch;     /* epochs started so far */
-    size_t next;        /* next batch index within the epoch */
-    size_t batches;     /* per epoch */
-    uint32_t *order;    /* host copy of this epoch's permutation (n) */
-    cl_mem order_dev;   /* device copy (n uint32) */
+    uint64_t epoch;         /* epochs started so far */
+    size_t next;            /* next batch index within the epoch */
+    size_t batches;         /* per epoch */
+    uint32_t *order;        /* host copy of this epoch's permutation (n) */
+    cl_mem order_dev;       /* device copy (n uint32) */
     cl_event order_written; /* host order may be rewritten once this completed */
-    clg_tensor *Xb, *Yb; /* batch_size rows of capacity; rows set per batch */
+    clg_tensor *Xb, *Yb;    /* batch_size rows of capacity; rows set per batch */
     /* Streamed datasets only (ds->streamed): rows are gathered on the host into
      * stage[slot] (cap·d floats of X, then cap·q of Y), uploaded without blocking
      * into the slot's device tensors (slot 0: Xb/Yb, slot 1: Xb2/Yb2), and the
      * slot alternates per batch. upload[slot] are the two writes' events: the
      * staging buffer is refilled only once they completed. order_dev is unused. */
     clg_tensor *Xb2, *Yb2;
-    cl_mem stage_mem[2];  /* pinned (CL_MEM_ALLOC_HOST_PTR) staging, mapped; NULL if malloc'd */
+    cl_mem stage_mem[2]; /* pinned (CL_MEM_ALLOC_HOST_PTR) staging, mapped; NULL if malloc'd */
     float *stage[2];
     cl_event upload[2][2];
-    unsigned slot;        /* slot of the next batch (alternates across epochs too) */
+    unsigned slot; /* slot of the next batch (alternates across epochs too) */
 };
 
 /* data.c: a dataset with uninitialised n×d and n×q device tensors. */
 clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
 /* data.c: a streamed dataset with uninitialised host arrays hX (n×d), hY (n×q). */
-clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
+clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q,
+                                  clg_dataset **out);
 /* data.c: *stream = 1 when a new n×d, n×q dataset is to be streamed (CLGRAD_STREAM, else
  * clg_dataset_needs_streaming). */
 clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q,

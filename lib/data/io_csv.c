@@ -225,8 +225,8 @@ static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o
             }
             float *nv = realloc(vals, ncap * cols * sizeof *nv);
             if (!nv) {
-                s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu",
-                             path, lineno);
+                s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", path,
+                             lineno);
                 goto done;
             }
             vals = nv;
@@ -236,8 +236,9 @@ static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o
             const field *f = &r.fields[c];
             int st = parse_number(f, &vals[rows * cols + c]);
             if (st == NUM_NOT_A_NUMBER) {
-                s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu, column %zu: \"%.40s\" is not a number",
-                             path, lineno, c + 1, f->text);
+                s = clg_fail(NULL, CLG_ERR_FORMAT,
+                             "%s: line %zu, column %zu: \"%.40s\" is not a number", path, lineno,
+                             c + 1, f->text);
                 goto done;
             }
             if (st == NUM_NONFINITE) {
@@ -259,8 +260,8 @@ static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o
         goto done;
     }
     if (rows == 0) {
-        s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu is a header and no data rows follow",
-                     path, first_line);
+        s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu is a header and no data rows follow", path,
+                     first_line);
         goto done;
     }
 
@@ -294,11 +295,11 @@ clg_status clg_csv_read(const char *path, const clg_csv_options *opts, float **X
                         "clg_csv_read: header must be -1, 0 or 1, got %d", o.header);
     if (o.delimiter == '\0' || strchr(" \"\r\n", o.delimiter))
         return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_csv_read: delimiter 0x%02x is not allowed", (unsigned char)o.delimiter);
+                        "clg_csv_read: delimiter 0x%02x is not allowed",
+                        (unsigned char)o.delimiter);
 
     FILE *fp = fopen(path, "r");
-    if (!fp)
-        return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!fp) return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 
     /* strtod follows LC_NUMERIC; a file's "1.5" must not depend on the caller's locale. */
     locale_t c_loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);

@@ -5,8 +5,6 @@
 
 #include "data.h"
 
-
-
 static size_t classes_of(const int32_t *y, size_t n)
 {
     int32_t max = 0;
@@ -50,11 +48,13 @@ clg_status clg_dataset_from_npy(clg_context *ctx, const char *X_path, const char
     const size_t n = X.ndim ? X.shape[0] : 0, d = X.ndim == 2 ? X.shape[1] : 1;
     const size_t q = Y.ndim == 2 ? Y.shape[1] : 1;
     if (X.ndim != 1 && X.ndim != 2)
-        s = clg_fail(ctx, CLG_ERR_SHAPE, "%s: features must be 1-D or 2-D (n×d), the array has %zu dimensions",
-                     X_path, X.ndim);
+        s = clg_fail(ctx, CLG_ERR_SHAPE,
+                     "%s: features must be 1-D or 2-D (n×d), the array has %zu dimensions", X_path,
+                     X.ndim);
     else if (Y.ndim != 1 && Y.ndim != 2)
-        s = clg_fail(ctx, CLG_ERR_SHAPE, "%s: targets must be 1-D or 2-D (n×q), the array has %zu dimensions",
-                     y_path, Y.ndim);
+        s = clg_fail(ctx, CLG_ERR_SHAPE,
+                     "%s: targets must be 1-D or 2-D (n×q), the array has %zu dimensions", y_path,
+                     Y.ndim);
     else if (Y.shape[0] != n)
         s = clg_fail(ctx, CLG_ERR_SHAPE, "%s has %zu rows but %s has %zu", X_path, n, y_path,
                      Y.shape[0]);
@@ -74,7 +74,8 @@ clg_status clg_dataset_from_npy(clg_context *ctx, const char *X_path, const char
             else
                 labels[i] = (int32_t)v;
         }
-        if (s == CLG_OK) s = clg_dataset_from_host_labels(ctx, X.data, labels, n, d, classes_of(labels, n), out);
+        if (s == CLG_OK)
+            s = clg_dataset_from_host_labels(ctx, X.data, labels, n, d, classes_of(labels, n), out);
     } else if (s == CLG_OK) {
         s = clg_dataset_from_host(ctx, X.data, Y.data, n, d, q, out);
     }

@@ -74,10 +74,7 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-static uint64_t be64(const unsigned char *p)
-{
-    return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
+static uint64_t be64(const unsigned char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
 
 /* Converts m big-endian elements starting at element index `first` into out. */
 static clg_status convert(const idx_src *s, const idx_type *t, const unsigned char *in, size_t m,
@@ -86,10 +83,18 @@ static clg_status convert(const idx_src *s, const idx_type *t, const unsigned ch
     for (size_t i = 0; i < m; i++) {
         const unsigned char *p = in + i * t->size;
         switch (t->code) {
-        case 0x08: out[i] = (float)p[0]; break;
-        case 0x09: out[i] = (float)(int8_t)p[0]; break;
-        case 0x0B: out[i] = (float)(int16_t)(uint16_t)((unsigned)p[0] << 8 | p[1]); break;
-        case 0x0C: out[i] = (float)(int32_t)be32(p); break;
+        case 0x08:
+            out[i] = (float)p[0];
+            break;
+        case 0x09:
+            out[i] = (float)(int8_t)p[0];
+            break;
+        case 0x0B:
+            out[i] = (float)(int16_t)(uint16_t)((unsigned)p[0] << 8 | p[1]);
+            break;
+        case 0x0C:
+            out[i] = (float)(int32_t)be32(p);
+            break;
         case 0x0D: {
             uint32_t u = be32(p);
             float f;
@@ -141,8 +146,8 @@ static clg_status read_header(idx_src *s, const idx_type **type, clg_idx *h)
                         "0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64)",
                         s->path, kind(s), head[2]);
     if (head[3] < 1 || head[3] > 4)
-        return clg_fail(NULL, CLG_ERR_FORMAT, "%s%s: ndim: %u dimensions, expected 1 to 4",
-                        s->path, kind(s), head[3]);
+        return clg_fail(NULL, CLG_ERR_FORMAT, "%s%s: ndim: %u dimensions, expected 1 to 4", s->path,
+                        kind(s), head[3]);
     h->dtype = head[2];
     h->ndim = head[3];
 
@@ -225,8 +230,7 @@ static clg_status read_payload(idx_src *s, const idx_type *t, size_t count, floa
             st = clg_fail(NULL, CLG_ERR_FORMAT,
                           "%s%s: payload: truncated: %zu elements of %s need %zu bytes, the file "
                           "has %zu",
-                          s->path, kind(s), count, t->name, count * t->size,
-                          done * t->size + got);
+                          s->path, kind(s), count, t->name, count * t->size, done * t->size + got);
             break;
         }
         done += m;
@@ -252,7 +256,8 @@ static clg_status read_payload(idx_src *s, const idx_type *t, size_t count, floa
 clg_status clg_idx_read(const char *path, clg_idx *out)
 {
     if (out) memset(out, 0, sizeof *out);
-    if (!path || !out) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_idx_read: NULL argument");
+    if (!path || !out)
+        return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_idx_read: NULL argument");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
@@ -319,8 +324,8 @@ clg_status clg_idx_read_pair(const char *images, const char *labels, float **X, 
         const float v = lb.data[i];
         if (v < 0 || v >= IDX_LABEL_LIMIT || v != floorf(v))
             st = clg_fail(NULL, CLG_ERR_FORMAT,
-                          "%s: label %zu is %g; class ids must be integers in [0, 2^24)", labels,
-                          i, (double)v);
+                          "%s: label %zu is %g; class ids must be integers in [0, 2^24)", labels, i,
+                          (double)v);
         else
             yo[i] = (int32_t)v;
     }

@@ -13,8 +13,18 @@
 #define NPY_MAX_HEADER 65536 /* numpy itself refuses headers beyond 10000 bytes by default */
 #define NPY_MAX_DIMS 8
 
-typedef enum npy_kind { NPY_F32, NPY_F64, NPY_U8, NPY_I8, NPY_I16, NPY_U16, NPY_I32, NPY_U32,
-                        NPY_I64, NPY_U64 } npy_kind;
+typedef enum npy_kind {
+    NPY_F32,
+    NPY_F64,
+    NPY_U8,
+    NPY_I8,
+    NPY_I16,
+    NPY_U16,
+    NPY_I32,
+    NPY_U32,
+    NPY_I64,
+    NPY_U64
+} npy_kind;
 
 typedef struct npy_type {
     const char *descr;
@@ -95,7 +105,8 @@ static clg_status parse_shape(parser *ps, clg_npy *h)
     size_t ndim = 0;
     int need_comma_for_one = 1;
     while (peek(ps) != ')') {
-        if (peek(ps) < '0' || peek(ps) > '9') return syntax(ps, "expected a non-negative integer in 'shape'");
+        if (peek(ps) < '0' || peek(ps) > '9')
+            return syntax(ps, "expected a non-negative integer in 'shape'");
         size_t v = 0;
         while (peek(ps) >= '0' && peek(ps) <= '9') {
             size_t dgt = (size_t)(*ps->p - '0');
@@ -108,8 +119,8 @@ static clg_status parse_shape(parser *ps, clg_npy *h)
         }
         if (peek(ps) == 'L') ps->p++;
         if (ndim == NPY_MAX_DIMS)
-            return clg_fail(NULL, CLG_ERR_UNSUPPORTED,
-                            "%s: .npy shape has more than %d dimensions", ps->path, NPY_MAX_DIMS);
+            return clg_fail(NULL, CLG_ERR_UNSUPPORTED, "%s: .npy shape has more than %d dimensions",
+                            ps->path, NPY_MAX_DIMS);
         h->shape[ndim++] = v;
         skip_ws(ps);
         if (peek(ps) == ',') {
@@ -188,7 +199,9 @@ static clg_status parse_header(parser *ps, const npy_type **type, clg_npy *h)
     if (ps->p != ps->end) return syntax(ps, "unexpected text after the dict");
     if (!seen_descr || !seen_fortran || !seen_shape)
         return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header dict lacks the key '%s'", ps->path,
-                        !seen_descr ? "descr" : !seen_fortran ? "fortran_order" : "shape");
+                        !seen_descr     ? "descr"
+                        : !seen_fortran ? "fortran_order"
+                                        : "shape");
 
     *type = NULL;
     for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
@@ -235,22 +248,40 @@ static clg_status convert(const char *path, const npy_type *t, const unsigned ch
             v = f;
             break;
         }
-        case NPY_F64: memcpy(&v, &u, sizeof v); break;
-        case NPY_U8: v = (double)(uint8_t)u; break;
-        case NPY_I8: v = (double)(int8_t)(uint8_t)u; break;
-        case NPY_I16: v = (double)(int16_t)(uint16_t)u; break;
-        case NPY_U16: v = (double)(uint16_t)u; break;
-        case NPY_I32: v = (double)(int32_t)(uint32_t)u; break;
-        case NPY_U32: v = (double)(uint32_t)u; break;
-        case NPY_I64: v = (double)(int64_t)u; break;
-        default: v = (double)u; break;
+        case NPY_F64:
+            memcpy(&v, &u, sizeof v);
+            break;
+        case NPY_U8:
+            v = (double)(uint8_t)u;
+            break;
+        case NPY_I8:
+            v = (double)(int8_t)(uint8_t)u;
+            break;
+        case NPY_I16:
+            v = (double)(int16_t)(uint16_t)u;
+            break;
+        case NPY_U16:
+            v = (double)(uint16_t)u;
+            break;
+        case NPY_I32:
+            v = (double)(int32_t)(uint32_t)u;
+            break;
+        case NPY_U32:
+            v = (double)(uint32_t)u;
+            break;
+        case NPY_I64:
+            v = (double)(int64_t)u;
+            break;
+        default:
+            v = (double)u;
+            break;
         }
         /* 64-bit integers: int64 → double → float may round twice; the float is the
          * nearest or next-nearest to the value (documented as "rounded"). */
         float f = t->kind == NPY_I64 ? (float)(int64_t)u : t->kind == NPY_U64 ? (float)u : (float)v;
         if (!isfinite(f))
-            return clg_fail(NULL, CLG_ERR_NONFINITE, "%s: element %zu (%g) is not finite in float32",
-                            path, first + i, v);
+            return clg_fail(NULL, CLG_ERR_NONFINITE,
+                            "%s: element %zu (%g) is not finite in float32", path, first + i, v);
         out[i] = f;
     }
     return CLG_OK;
@@ -261,8 +292,7 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
     struct stat sb;
     if (fstat(fileno(fp), &sb) != 0)
         return clg_fail(NULL, CLG_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return clg_fail(NULL, CLG_ERR_IO, "%s: not a regular file", path);
+    if (!S_ISREG(sb.st_mode)) return clg_fail(NULL, CLG_ERR_IO, "%s: not a regular file", path);
     const uint64_t fsize = (uint64_t)sb.st_size;
 
     unsigned char pre[12];
@@ -285,9 +315,10 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
         return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header length %llu is out of range (1..%d)",
                         path, (unsigned long long)hlen, NPY_MAX_HEADER);
     if (data_off > fsize)
-        return clg_fail(NULL, CLG_ERR_FORMAT,
-                        "%s: .npy header: truncated: the header needs %llu bytes, the file has %llu",
-                        path, (unsigned long long)data_off, (unsigned long long)fsize);
+        return clg_fail(
+            NULL, CLG_ERR_FORMAT,
+            "%s: .npy header: truncated: the header needs %llu bytes, the file has %llu", path,
+            (unsigned long long)data_off, (unsigned long long)fsize);
     char *text = malloc((size_t)hlen);
     if (!text) return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory", path);
     if (fread(text, 1, (size_t)hlen, fp) < hlen) {
@@ -323,10 +354,11 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
     }
     const uint64_t have = fsize - data_off, need = (uint64_t)count * t->size;
     if (have < need)
-        return clg_fail(NULL, CLG_ERR_FORMAT,
-                        "%s: .npy data: truncated: %zu elements of %s need %llu bytes, the file has "
-                        "%llu",
-                        path, count, t->descr, (unsigned long long)need, (unsigned long long)have);
+        return clg_fail(
+            NULL, CLG_ERR_FORMAT,
+            "%s: .npy data: truncated: %zu elements of %s need %llu bytes, the file has "
+            "%llu",
+            path, count, t->descr, (unsigned long long)need, (unsigned long long)have);
     if (have > need)
         return clg_fail(NULL, CLG_ERR_FORMAT,
                         "%s: .npy data: %llu trailing bytes after the %llu bytes the shape needs",
@@ -359,7 +391,8 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
 clg_status clg_npy_read(const char *path, clg_npy *out)
 {
     if (out) memset(out, 0, sizeof *out);
-    if (!path || !out) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_npy_read: NULL argument");
+    if (!path || !out)
+        return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_npy_read: NULL argument");
     FILE *fp = fopen(path, "rb");
     if (!fp) return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     clg_npy h;

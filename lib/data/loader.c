@@ -76,10 +76,11 @@ static clg_status stage_create(clg_loader *ld, unsigned k, size_t floats)
     clg_status s = clg_check_alloc(ctx, bytes, "loader staging buffer");
     if (s != CLG_OK) return s;
     cl_int err;
-    cl_mem m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &err);
+    cl_mem m =
+        clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &err);
     if (err == CL_SUCCESS) {
-        void *p = clEnqueueMapBuffer(ctx->queue, m, CL_TRUE, CL_MAP_WRITE, 0, bytes, 0, NULL, NULL,
-                                     &err);
+        void *p =
+            clEnqueueMapBuffer(ctx->queue, m, CL_TRUE, CL_MAP_WRITE, 0, bytes, 0, NULL, NULL, &err);
         if (err == CL_SUCCESS && p) {
             ld->stage_mem[k] = m;
             ld->stage[k] = p;
@@ -90,7 +91,8 @@ static clg_status stage_create(clg_loader *ld, unsigned k, size_t floats)
     ld->stage[k] = malloc(bytes);
     if (!ld->stage[k])
         return clg_fail(ctx, CLG_ERR_HOST_MEMORY,
-                        "clg_loader_create: out of host memory for a %zu-byte staging buffer", bytes);
+                        "clg_loader_create: out of host memory for a %zu-byte staging buffer",
+                        bytes);
     return CLG_OK;
 }
 
@@ -102,7 +104,8 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     *out = NULL;
     clg_loader_options o = opts ? *opts : clg_loader_defaults();
     if (o.batch_size == 0)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_loader_create: batch_size must be >= 1");
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_loader_create: batch_size must be >= 1");
     size_t n = ds->n;
     if (o.drop_last && o.batch_size > n)
         return clg_fail(ctx, CLG_ERR_SHAPE,
@@ -128,7 +131,8 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     if (s == CLG_OK && ds->streamed) {
         s = clg_tensor_create(ctx, cap, ds->d, &ld->Xb2);
         if (s == CLG_OK) s = clg_tensor_create(ctx, cap, ds->q, &ld->Yb2);
-        for (unsigned k = 0; s == CLG_OK && k < 2; k++) s = stage_create(ld, k, cap * (ds->d + ds->q));
+        for (unsigned k = 0; s == CLG_OK && k < 2; k++)
+            s = stage_create(ld, k, cap * (ds->d + ds->q));
     }
     if (s != CLG_OK) {
         clg_loader_destroy(ld);
@@ -283,8 +287,8 @@ clg_status clg_loader_next(clg_loader *ld, clg_batch *batch, int *has_batch)
         *has_batch = 1;
         return CLG_OK;
     }
-    clg_status s = clg_op_gather_rows(ctx, ld->ds->X->mem, ld->order_dev, offset, count,
-                                      ld->ds->d, ld->Xb->mem);
+    clg_status s = clg_op_gather_rows(ctx, ld->ds->X->mem, ld->order_dev, offset, count, ld->ds->d,
+                                      ld->Xb->mem);
     if (s == CLG_OK)
         s = clg_op_gather_rows(ctx, ld->ds->Y->mem, ld->order_dev, offset, count, ld->ds->q,
                                ld->Yb->mem);

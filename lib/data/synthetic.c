@@ -26,7 +26,8 @@ static clg_status synthetic_streamed(clg_context *ctx, clg_dataset *ds, cl_mem w
         if (s == CLG_OK && err == CL_SUCCESS)
             err = clEnqueueReadBuffer(ctx->queue, y, CL_TRUE, 0, k * sizeof(float), ds->hY + r0, 0,
                                       NULL, NULL);
-        if (s == CLG_OK && err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clEnqueueReadBuffer(synthetic rows)");
+        if (s == CLG_OK && err != CL_SUCCESS)
+            s = clg_fail_cl(ctx, err, "clEnqueueReadBuffer(synthetic rows)");
     }
     if (s != CLG_OK) clFinish(ctx->queue);
     if (X) clReleaseMemObject(X);
@@ -38,8 +39,9 @@ clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float 
                                         float b, float noise, uint64_t seed, clg_dataset **out)
 {
     if (!ctx || !w || !out)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_dataset_synthetic_linear: NULL argument (ctx, w and out are required)");
+        return clg_fail(
+            ctx, CLG_ERR_INVALID_ARGUMENT,
+            "clg_dataset_synthetic_linear: NULL argument (ctx, w and out are required)");
     *out = NULL;
     if (n == 0 || d == 0)
         return clg_fail(ctx, CLG_ERR_SHAPE,
@@ -54,8 +56,8 @@ clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float 
                             "clg_dataset_synthetic_linear: w[%zu] is not finite (%g)", j,
                             (double)w[j]);
     if (!isfinite(b))
-        return clg_fail(ctx, CLG_ERR_NONFINITE, "clg_dataset_synthetic_linear: b is not finite (%g)",
-                        (double)b);
+        return clg_fail(ctx, CLG_ERR_NONFINITE,
+                        "clg_dataset_synthetic_linear: b is not finite (%g)", (double)b);
     if (!isfinite(noise))
         return clg_fail(ctx, CLG_ERR_NONFINITE,
                         "clg_dataset_synthetic_linear: noise is not finite (%g)", (double)noise);
@@ -68,7 +70,9 @@ clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float 
     clg_dataset *ds;
     int stream = 0;
     clg_status s = clg_dataset_decide_streaming(ctx, n, d, 1, &stream);
-    if (s == CLG_OK) s = stream ? clg_dataset_alloc_host(ctx, n, d, 1, &ds) : clg_dataset_alloc(ctx, n, d, 1, &ds);
+    if (s == CLG_OK)
+        s = stream ? clg_dataset_alloc_host(ctx, n, d, 1, &ds)
+                   : clg_dataset_alloc(ctx, n, d, 1, &ds);
     if (s != CLG_OK) return s;
     cl_mem wbuf = NULL;
     s = clg_check_alloc(ctx, d * sizeof(float), "synthetic_linear weights");
@@ -77,9 +81,11 @@ clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float 
         cl_int err;
         wbuf = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, d * sizeof(float),
                               (void *)w, &err);
-        if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clCreateBuffer(synthetic_linear weights)");
+        if (err != CL_SUCCESS)
+            s = clg_fail_cl(ctx, err, "clCreateBuffer(synthetic_linear weights)");
     }
-    if (s == CLG_OK && stream) s = synthetic_streamed(ctx, ds, wbuf, b, noise, seed);
+    if (s == CLG_OK && stream)
+        s = synthetic_streamed(ctx, ds, wbuf, b, noise, seed);
     else if (s == CLG_OK)
         s = clg_op_synthetic_linear(ctx, ds->X->mem, ds->Y->mem, wbuf, b, noise, 0, n, d, seed);
     /* Release is deferred by OpenCL until the enqueued kernel no longer uses it. */

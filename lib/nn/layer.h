@@ -14,9 +14,9 @@ typedef struct clg_layer clg_layer;
 #define CLG_LAYER_MAX_PARAMS 2 /* parameter tensors of one layer, at most */
 
 typedef struct clg_layer_type {
-    const char *name;      /* "Linear", "ReLU" */
-    uint32_t code;         /* kind code in checkpoint records (never reused) */
-    size_t nparams;        /* parameter tensors (Linear: weight, bias; ReLU: none) */
+    const char *name; /* "Linear", "ReLU" */
+    uint32_t code;    /* kind code in checkpoint records (never reused) */
+    size_t nparams;   /* parameter tensors (Linear: weight, bias; ReLU: none) */
     const char *param_names[CLG_LAYER_MAX_PARAMS]; /* "weight", "bias" (PyTorch's naming) */
     /* Shape of parameter k of a layer in → out, as rows × cols. */
     void (*param_shape)(uint64_t in, uint64_t out, size_t k, size_t *rows, size_t *cols);
@@ -45,8 +45,8 @@ typedef struct clg_layer_type {
 /* layers.c: the registry. */
 extern const clg_layer_type clg_layer_linear, clg_layer_relu;
 size_t clg_layer_type_count(void);
-const clg_layer_type *clg_layer_type_at(size_t i);             /* NULL past the end */
-const clg_layer_type *clg_layer_type_by_code(uint32_t code);   /* NULL: unknown */
+const clg_layer_type *clg_layer_type_at(size_t i);              /* NULL past the end */
+const clg_layer_type *clg_layer_type_by_code(uint32_t code);    /* NULL: unknown */
 const clg_layer_type *clg_layer_type_by_name(const char *name); /* NULL: unknown */
 
 /* model.c: what the kinds' files need from the model. */

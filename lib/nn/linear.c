@@ -58,8 +58,7 @@ static int describe(char *buf, size_t len, uint64_t in, uint64_t out)
 
 static int sketch(char *buf, size_t len, uint64_t in, uint64_t out)
 {
-    return snprintf(buf, len, "Linear(%llu→%llu)", (unsigned long long)in,
-                    (unsigned long long)out);
+    return snprintf(buf, len, "Linear(%llu→%llu)", (unsigned long long)in, (unsigned long long)out);
 }
 
 static const char *check_record(uint64_t in, uint64_t out)
@@ -78,8 +77,8 @@ static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *c
 }
 
 const clg_layer_type clg_layer_linear = {
-    "Linear", CLG_LAYER_LINEAR, 2, {"weight", "bias"}, param_shape, param, forward, backward,
-    release, describe, sketch, check_record, append,
+    "Linear", CLG_LAYER_LINEAR, 2,      {"weight", "bias"}, param_shape, param, forward, backward,
+    release,  describe,         sketch, check_record,       append,
 };
 
 int clg_layer_is_linear(const clg_layer *L) { return L && L->type == &clg_layer_linear; }
@@ -92,11 +91,12 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     clg_linear_init def = clg_linear_init_defaults();
     const clg_linear_init *ini = init ? init : &def;
     if (in == 0 || out == 0 || in > UINT32_MAX / out)
-        return clg_fail(ctx, CLG_ERR_SHAPE, "clg_model_add_linear: invalid shape %zu -> %zu", in, out);
+        return clg_fail(ctx, CLG_ERR_SHAPE, "clg_model_add_linear: invalid shape %zu -> %zu", in,
+                        out);
     if (m->nlayers && in != clg_model_outputs(m))
         return clg_fail(ctx, CLG_ERR_SHAPE,
-                        "clg_model_add_linear: input width %zu but the previous layer gives %zu", in,
-                        clg_model_outputs(m));
+                        "clg_model_add_linear: input width %zu but the previous layer gives %zu",
+                        in, clg_model_outputs(m));
     if (!isfinite(ini->weight_std) || ini->weight_std < 0.0f)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_add_linear: weight_std %g",
                         (double)ini->weight_std);
@@ -105,11 +105,12 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     s = clg_check_alloc(ctx, in * out * sizeof(float), "clg_model_add_linear: the weight matrix");
     if (s != CLG_OK) return s;
     if (2 * (in * out + out) * sizeof(float) > ctx->info.global_mem_size)
-        return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY,
-                        "clg_model_add_linear: a %zu -> %zu layer needs %zu bytes for its parameters "
-                        "and their gradients, beyond CL_DEVICE_GLOBAL_MEM_SIZE %llu bytes (%s)",
-                        in, out, 2 * (in * out + out) * sizeof(float),
-                        (unsigned long long)ctx->info.global_mem_size, ctx->info.device_name);
+        return clg_fail(
+            ctx, CLG_ERR_DEVICE_MEMORY,
+            "clg_model_add_linear: a %zu -> %zu layer needs %zu bytes for its parameters "
+            "and their gradients, beyond CL_DEVICE_GLOBAL_MEM_SIZE %llu bytes (%s)",
+            in, out, 2 * (in * out + out) * sizeof(float),
+            (unsigned long long)ctx->info.global_mem_size, ctx->info.device_name);
     float *w = malloc(in * out * sizeof *w), *b = calloc(out, sizeof *b);
     if (!w || !b) {
         free(w);
@@ -121,7 +122,8 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     else
         clg_philox_normal(ini->seed + m->nlayers, CLG_STREAM_INIT, ini->weight_std, w, in * out);
     if (ini->bias) memcpy(b, ini->bias, out * sizeof *b);
-    clg_layer L = {&clg_layer_linear, CLG_LAYER_LINEAR, in, out, NULL, NULL, NULL, NULL, NULL, NULL};
+    clg_layer L = {
+        &clg_layer_linear, CLG_LAYER_LINEAR, in, out, NULL, NULL, NULL, NULL, NULL, NULL};
     s = clg_nn_buffer_from_host(ctx, w, in * out, "linear weight", &L.W);
     if (s == CLG_OK) s = clg_nn_buffer_from_host(ctx, b, out, "linear bias", &L.b);
     if (s == CLG_OK) s = clg_nn_zero_buffer(ctx, in * out, "weight gradient", &L.dW);

@@ -10,7 +10,8 @@
 
 clg_status clg_model_create(clg_context *ctx, clg_model **out)
 {
-    if (!ctx || !out) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_create: NULL argument");
+    if (!ctx || !out)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_create: NULL argument");
     *out = calloc(1, sizeof **out);
     if (!*out) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_create: out of host memory");
     (*out)->ctx = ctx;
@@ -60,8 +61,8 @@ clg_status clg_nn_zero_buffer(clg_context *ctx, size_t count, const char *what, 
     clg_status s = clg_buffer_create(ctx, count * sizeof(float), what, out);
     if (s != CLG_OK) return s;
     const float zero = 0.0f;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, *out, &zero, sizeof zero, 0,
-                                     count * sizeof(float), 0, NULL, NULL);
+    cl_int err = clEnqueueFillBuffer(ctx->queue, *out, &zero, sizeof zero, 0, count * sizeof(float),
+                                     0, NULL, NULL);
     return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(ctx, err, "clEnqueueFillBuffer(gradient)");
 }
 
@@ -163,8 +164,8 @@ static clg_status transfer(const clg_model *m, size_t index, const float *host, 
 
 static clg_status download(const clg_model *m, cl_mem mem, float *host, size_t count)
 {
-    cl_int err = clEnqueueReadBuffer(m->ctx->queue, mem, CL_TRUE, 0, count * sizeof(float), host,
-                                     0, NULL, NULL);
+    cl_int err = clEnqueueReadBuffer(m->ctx->queue, mem, CL_TRUE, 0, count * sizeof(float), host, 0,
+                                     NULL, NULL);
     return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(m->ctx, err, "clEnqueueReadBuffer(parameter)");
 }
 
@@ -235,18 +236,22 @@ static clg_status grow(clg_model *m, size_t rows)
 clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const clg_tensor **out)
 {
     if (!m || !X || !out)
-        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "clg_model_forward: NULL argument");
-    if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "clg_model_forward: the model has no layers");
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_model_forward: NULL argument");
+    if (m->nlayers == 0)
+        return clg_fail(m->ctx, CLG_ERR_STATE, "clg_model_forward: the model has no layers");
     size_t B = X->rows, widest = 0;
     if (X->cols != clg_model_inputs(m))
-        return clg_fail(m->ctx, CLG_ERR_SHAPE, "clg_model_forward: X is %zux%zu but the model takes %zu inputs",
-                        X->rows, X->cols, clg_model_inputs(m));
+        return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                        "clg_model_forward: X is %zux%zu but the model takes %zu inputs", X->rows,
+                        X->cols, clg_model_inputs(m));
     for (size_t i = 0; i < m->nlayers; i++)
         widest = m->layers[i].out > widest ? m->layers[i].out : widest;
     widest = X->cols > widest ? X->cols : widest;
     if (B > UINT32_MAX / widest)
-        return clg_fail(m->ctx, CLG_ERR_SHAPE, "clg_model_forward: %zu rows of width %zu exceed 2^32-1 elements",
-                        B, widest);
+        return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                        "clg_model_forward: %zu rows of width %zu exceed 2^32-1 elements", B,
+                        widest);
     clg_status s = B > m->capacity ? grow(m, B) : CLG_OK;
     m->rows = 0;
     m->X = NULL;
@@ -266,9 +271,11 @@ clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const clg_tensor
 clg_status clg_model_backward(clg_model *m, const clg_tensor *dY)
 {
     if (!m || !dY)
-        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "clg_model_backward: NULL argument");
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_model_backward: NULL argument");
     if (m->rows == 0)
-        return clg_fail(m->ctx, CLG_ERR_STATE, "clg_model_backward: no forward pass to differentiate");
+        return clg_fail(m->ctx, CLG_ERR_STATE,
+                        "clg_model_backward: no forward pass to differentiate");
     if (dY->rows != m->rows || dY->cols != clg_model_outputs(m))
         return clg_fail(m->ctx, CLG_ERR_SHAPE,
                         "clg_model_backward: dY is %zux%zu but the last forward gave %zux%zu",

@@ -14,10 +14,10 @@ struct clg_layer {
     const clg_layer_type *type; /* the kind's entry in the table (layer.h) */
     clg_layer_kind kind;        /* type->code */
     size_t in, out;
-    cl_mem W, b;       /* linear only: in×out and 1×out */
-    cl_mem dW, db;     /* gradients, same shapes */
-    clg_tensor *Y;     /* output activations, capacity rows × out */
-    clg_tensor *dX;    /* gradient w.r.t. the input, capacity rows × in */
+    cl_mem W, b;    /* linear only: in×out and 1×out */
+    cl_mem dW, db;  /* gradients, same shapes */
+    clg_tensor *Y;  /* output activations, capacity rows × out */
+    clg_tensor *dX; /* gradient w.r.t. the input, capacity rows × in */
 };
 
 /* linear.c: whether L is a Linear layer (the fused paths of lib/train take a single one). */
@@ -29,9 +29,9 @@ struct clg_model {
     clg_context *ctx;
     clg_layer layers[CLG_MAX_LAYERS];
     size_t nlayers;
-    size_t capacity;       /* rows the activation buffers hold */
-    const clg_tensor *X;   /* input of the last forward (borrowed) */
-    size_t rows;           /* rows of the last forward */
+    size_t capacity;     /* rows the activation buffers hold */
+    const clg_tensor *X; /* input of the last forward (borrowed) */
+    size_t rows;         /* rows of the last forward */
 };
 
 /* Parameter index i → its buffers and size. */

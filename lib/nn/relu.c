@@ -43,8 +43,8 @@ static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *c
 }
 
 const clg_layer_type clg_layer_relu = {
-    "ReLU", CLG_LAYER_RELU, 0, {NULL, NULL}, NULL, NULL, forward, backward,
-    release, describe, sketch, check_record, append,
+    "ReLU",   CLG_LAYER_RELU, 0,        {NULL, NULL}, NULL,         NULL,   forward,
+    backward, release,        describe, sketch,       check_record, append,
 };
 
 clg_status clg_model_add_relu(clg_model *m)

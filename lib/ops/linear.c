@@ -36,8 +36,8 @@ static clg_status launch_tiled(clg_context *ctx, const char *kernel, size_t rows
     return clg_launch(ctx, "linear", kernel, 2, global, local, nargs, args);
 }
 
-clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y,
-                                 size_t B, size_t d, size_t q)
+clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y, size_t B,
+                                 size_t d, size_t q)
 {
     cl_uint nb = (cl_uint)B, nd = (cl_uint)d, nq = (cl_uint)q;
     clg_gemm_choice mode;
@@ -50,9 +50,8 @@ clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b,
         if (s != CLG_OK) return s;
         return clg_gemm_clblast(ctx, 0, 0, B, q, d, X, d, W, q, 1.0f, Y, q, "linear forward");
     }
-    clg_arg args[] = {CLG_ARG(X),  CLG_ARG(W),  CLG_ARG(b),     CLG_ARG(Y),
-                      CLG_ARG(nb), CLG_ARG(nd), CLG_ARG(nq),    CLG_LOCAL(4),
-                      CLG_LOCAL(4)};
+    clg_arg args[] = {CLG_ARG(X),  CLG_ARG(W),  CLG_ARG(b),   CLG_ARG(Y),  CLG_ARG(nb),
+                      CLG_ARG(nd), CLG_ARG(nq), CLG_LOCAL(4), CLG_LOCAL(4)};
     return launch_tiled(ctx, "linear_forward", B, q, args, 9);
 }
 
@@ -78,7 +77,8 @@ clg_status clg_op_linear_backward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem d
     clg_status s = clg_gemm_mode(ctx, &mode);
     if (s != CLG_OK) return s;
     if (clg_gemm_wide(mode, d, q, B)) {
-        s = clg_gemm_clblast(ctx, 1, 0, d, q, B, X, d, dY, q, 0.0f, dW, q, "linear weight gradient");
+        s = clg_gemm_clblast(ctx, 1, 0, d, q, B, X, d, dY, q, 0.0f, dW, q,
+                             "linear weight gradient");
     } else {
         clg_arg gw[] = {CLG_ARG(X),  CLG_ARG(dY), CLG_ARG(dW),  CLG_ARG(nb),
                         CLG_ARG(nd), CLG_ARG(nq), CLG_LOCAL(4), CLG_LOCAL(4)};
@@ -87,7 +87,8 @@ clg_status clg_op_linear_backward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem d
     if (s == CLG_OK) s = bias_grad(ctx, dY, db, B, q);
     if (s != CLG_OK || !dX) return s;
     if (clg_gemm_wide(mode, B, d, q))
-        return clg_gemm_clblast(ctx, 0, 1, B, d, q, dY, q, W, q, 0.0f, dX, d, "linear input gradient");
+        return clg_gemm_clblast(ctx, 0, 1, B, d, q, dY, q, W, q, 0.0f, dX, d,
+                                "linear input gradient");
     clg_arg gx[] = {CLG_ARG(dY), CLG_ARG(W),  CLG_ARG(dX),  CLG_ARG(nb),
                     CLG_ARG(nd), CLG_ARG(nq), CLG_LOCAL(4), CLG_LOCAL(4)};
     return launch_tiled(ctx, "linear_grad_input", B, d, gx, 8);

@@ -138,8 +138,9 @@ static clg_status check_args(clg_context *ctx, const char *op, clg_loss_kind kin
         out_cols = xent ? 1 : pred->cols;
     }
     if (out->rows != out_rows || out->cols != out_cols)
-        return clg_fail(ctx, CLG_ERR_SHAPE, "%s: output is %zux%zu but must be %zux%zu for pred %zux%zu",
-                        op, out->rows, out->cols, out_rows, out_cols, pred->rows, pred->cols);
+        return clg_fail(ctx, CLG_ERR_SHAPE,
+                        "%s: output is %zux%zu but must be %zux%zu for pred %zux%zu", op, out->rows,
+                        out->cols, out_rows, out_cols, pred->rows, pred->cols);
     if (pred->rows * pred->cols > UINT32_MAX)
         return clg_fail(ctx, CLG_ERR_SHAPE, "%s: %zux%zu has more than 2^32-1 elements", op,
                         pred->rows, pred->cols);

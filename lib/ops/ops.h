@@ -14,8 +14,8 @@ clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem 
 clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
                               size_t count, size_t cols, cl_mem dst);
 /* linear.cl: Y = X·W + b; dW = Xᵀ·dY, db = colsum(dY), dX = dY·Wᵀ (dX may be NULL). */
-clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y,
-                                 size_t B, size_t d, size_t q);
+clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y, size_t B,
+                                 size_t d, size_t q);
 clg_status clg_op_linear_backward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem dY, cl_mem dW,
                                   cl_mem db, cl_mem dX, size_t B, size_t d, size_t q);
 clg_status clg_op_relu_forward(clg_context *ctx, cl_mem X, cl_mem Y, size_t n);

@@ -10,10 +10,10 @@ typedef struct clg_sgd_group {
 struct clg_optimizer {
     clg_model *model;
     size_t nparams;
-    size_t *group_of;        /* per parameter: index into groups */
-    clg_sgd_group *groups;   /* groups[0] is the default group */
+    size_t *group_of;      /* per parameter: index into groups */
+    clg_sgd_group *groups; /* groups[0] is the default group */
     size_t ngroups;
-    cl_mem *momentum;        /* per parameter, allocated on first use (NULL otherwise) */
+    cl_mem *momentum; /* per parameter, allocated on first use (NULL otherwise) */
     unsigned long long steps;
 };
 

@@ -16,15 +16,19 @@ static clg_status check_options(const clg_context *ctx, const char *op, const cl
 {
     if (!isfinite(o->lr) || !isfinite(o->momentum) || !isfinite(o->dampening) ||
         !isfinite(o->weight_decay))
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: non-finite option (lr %g, momentum %g, "
-                        "dampening %g, weight_decay %g)", op, (double)o->lr, (double)o->momentum,
-                        (double)o->dampening, (double)o->weight_decay);
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: non-finite option (lr %g, momentum %g, "
+                        "dampening %g, weight_decay %g)",
+                        op, (double)o->lr, (double)o->momentum, (double)o->dampening,
+                        (double)o->weight_decay);
     if (o->lr < 0.0f)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: invalid learning rate %g", op,
                         (double)o->lr);
     if (o->momentum < 0.0f || o->weight_decay < 0.0f)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: momentum %g and weight_decay %g must "
-                        "be >= 0", op, (double)o->momentum, (double)o->weight_decay);
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: momentum %g and weight_decay %g must "
+                        "be >= 0",
+                        op, (double)o->momentum, (double)o->weight_decay);
     if (o->nesterov && (o->momentum <= 0.0f || o->dampening != 0.0f))
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "%s: nesterov needs momentum > 0 and dampening 0 (got %g, %g)", op,
@@ -99,10 +103,12 @@ clg_status clg_sgd_add_group_by_kind(clg_optimizer *opt, int biases, const clg_s
     if (!opt) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_sgd_add_group_by_kind: NULL");
     size_t *idx = malloc(opt->nparams * sizeof *idx), n = 0;
     if (!idx)
-        return clg_fail(opt->model->ctx, CLG_ERR_HOST_MEMORY, "clg_sgd_add_group_by_kind: out of host memory");
+        return clg_fail(opt->model->ctx, CLG_ERR_HOST_MEMORY,
+                        "clg_sgd_add_group_by_kind: out of host memory");
     for (size_t i = 0; i < opt->nparams; i++) {
         clg_param_info info;
-        if (clg_model_param_info(opt->model, i, &info) == CLG_OK && (info.is_bias != 0) == (biases != 0))
+        if (clg_model_param_info(opt->model, i, &info) == CLG_OK &&
+            (info.is_bias != 0) == (biases != 0))
             idx[n++] = i;
     }
     clg_status s = clg_sgd_add_group(opt, idx, n, opts);
@@ -118,9 +124,10 @@ clg_status clg_sgd_step(clg_optimizer *opt, float grad_scale)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_sgd_step: non-finite grad_scale %g",
                         (double)grad_scale);
     if (clg_model_param_count(opt->model) != opt->nparams)
-        return clg_fail(ctx, CLG_ERR_STATE, "clg_sgd_step: the model had %zu parameters when the "
-                        "optimizer was made and has %zu now", opt->nparams,
-                        clg_model_param_count(opt->model));
+        return clg_fail(ctx, CLG_ERR_STATE,
+                        "clg_sgd_step: the model had %zu parameters when the "
+                        "optimizer was made and has %zu now",
+                        opt->nparams, clg_model_param_count(opt->model));
     for (size_t i = 0; i < opt->nparams; i++) {
         const clg_sgd_options *o = &opt->groups[opt->group_of[i]].opts;
         clg_param_ref ref;

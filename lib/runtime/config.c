@@ -26,10 +26,15 @@ typedef struct word {
     int value;
 } word;
 
-static const word fused_words[] = {
-    {"auto", CLG_FUSED_AUTO},           {"1", CLG_FUSED_AUTO},          {"0", CLG_FUSED_OFF},
-    {"off", CLG_FUSED_OFF},             {"minibatch", CLG_FUSED_MINIBATCH}, {"epoch", CLG_FUSED_EPOCH},
-    {"pipeline", CLG_FUSED_PIPELINE},   {"split", CLG_FUSED_SPLIT},     {NULL, 0}};
+static const word fused_words[] = {{"auto", CLG_FUSED_AUTO},
+                                   {"1", CLG_FUSED_AUTO},
+                                   {"0", CLG_FUSED_OFF},
+                                   {"off", CLG_FUSED_OFF},
+                                   {"minibatch", CLG_FUSED_MINIBATCH},
+                                   {"epoch", CLG_FUSED_EPOCH},
+                                   {"pipeline", CLG_FUSED_PIPELINE},
+                                   {"split", CLG_FUSED_SPLIT},
+                                   {NULL, 0}};
 static const word gemm_words[] = {{"auto", CLG_PRODUCT_AUTO},
                                   {"own", CLG_PRODUCT_OWN},
                                   {"clblast", CLG_PRODUCT_CLBLAST},
@@ -37,7 +42,8 @@ static const word gemm_words[] = {{"auto", CLG_PRODUCT_AUTO},
 static const word stream_words[] = {{"auto", CLG_SETTING_AUTO}, {"1", CLG_SETTING_ON},
                                     {"on", CLG_SETTING_ON},     {"0", CLG_SETTING_OFF},
                                     {"off", CLG_SETTING_OFF},   {NULL, 0}};
-static const word mode_words[] = {{"binary", CLG_CACHE_BINARY}, {"source", CLG_CACHE_SOURCE}, {NULL, 0}};
+static const word mode_words[] = {
+    {"binary", CLG_CACHE_BINARY}, {"source", CLG_CACHE_SOURCE}, {NULL, 0}};
 
 /* value NULL or "": *out untouched (not set). Matching is case-sensitive as before,
  * except CLGRAD_CACHE_MODE, which always ignored case. */
@@ -71,8 +77,8 @@ static clg_status check_options(const clg_context_options *o)
     const char *fn = "clg_context_create_with";
     if (o->struct_size < OPTIONS_V1_SIZE)
         return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT,
-                        "%s: options.struct_size %zu: start from clg_context_options_defaults()", fn,
-                        o->struct_size);
+                        "%s: options.struct_size %zu: start from clg_context_options_defaults()",
+                        fn, o->struct_size);
     if ((unsigned)o->fused > CLG_FUSED_SPLIT || (unsigned)o->product > CLG_PRODUCT_CLBLAST ||
         (unsigned)o->cache > CLG_SETTING_OFF || (unsigned)o->cache_mode > CLG_CACHE_SOURCE ||
         (unsigned)o->stream > CLG_SETTING_OFF || (unsigned)o->tune > CLG_SETTING_OFF)
@@ -85,8 +91,8 @@ static clg_status check_options(const clg_context_options *o)
 
 static void choose_cache_dir(clg_context *ctx, const clg_context_options *o)
 {
-    ctx->cache_on = o->cache == CLG_SETTING_DEFAULT ? !env_off("CLGRAD_NO_CACHE")
-                                                    : o->cache != CLG_SETTING_OFF;
+    ctx->cache_on =
+        o->cache == CLG_SETTING_DEFAULT ? !env_off("CLGRAD_NO_CACHE") : o->cache != CLG_SETTING_OFF;
     const char *dir = o->cache_dir ? o->cache_dir : getenv("CLGRAD_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
@@ -116,10 +122,11 @@ clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
      * typo is never silently ignored), then the explicit fields. */
     int fused = CLG_FUSED_AUTO, product = CLG_PRODUCT_AUTO, stream = CLG_SETTING_AUTO,
         mode = CLG_CACHE_BINARY;
-    clg_status s = parse(NULL, "CLGRAD_FUSED", getenv("CLGRAD_FUSED"), fused_words, 0,
-                         FUSED_EXPECTED, &fused);
+    clg_status s =
+        parse(NULL, "CLGRAD_FUSED", getenv("CLGRAD_FUSED"), fused_words, 0, FUSED_EXPECTED, &fused);
     if (s == CLG_OK)
-        s = parse(NULL, "CLGRAD_GEMM", getenv("CLGRAD_GEMM"), gemm_words, 0, GEMM_EXPECTED, &product);
+        s = parse(NULL, "CLGRAD_GEMM", getenv("CLGRAD_GEMM"), gemm_words, 0, GEMM_EXPECTED,
+                  &product);
     if (s == CLG_OK)
         s = parse(NULL, "CLGRAD_STREAM", getenv("CLGRAD_STREAM"), stream_words, 0, STREAM_EXPECTED,
                   &stream);
@@ -132,7 +139,8 @@ clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
     c->fused = o.fused != CLG_FUSED_DEFAULT ? o.fused : (clg_fused_path)fused;
     c->product = o.product != CLG_PRODUCT_DEFAULT ? o.product : (clg_product_impl)product;
     c->stream = o.stream != CLG_SETTING_DEFAULT ? o.stream : (clg_setting)stream;
-    c->tune = o.tune == CLG_SETTING_DEFAULT ? !env_off("CLGRAD_NO_TUNE") : o.tune != CLG_SETTING_OFF;
+    c->tune =
+        o.tune == CLG_SETTING_DEFAULT ? !env_off("CLGRAD_NO_TUNE") : o.tune != CLG_SETTING_OFF;
     c->epoch_loss_overlap = 1;
     c->synthetic_chunk_bytes = (size_t)32 << 20;
     c->solve_chunk_bytes = (size_t)32 << 20;
@@ -141,7 +149,8 @@ clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
      * measured faster (28 ms to a first result) than a source build served by
      * POCL's own kernel cache (68 ms); docs/guide.md "Program cache" has the figures.
      * CLGRAD_CACHE_MODE=source makes the driver's cache the only one. */
-    ctx->cache_binary = (o.cache_mode != CLG_CACHE_DEFAULT ? (int)o.cache_mode : mode) != CLG_CACHE_SOURCE;
+    ctx->cache_binary =
+        (o.cache_mode != CLG_CACHE_DEFAULT ? (int)o.cache_mode : mode) != CLG_CACHE_SOURCE;
 
     *device = o.device;
     *origin = "device selection";
@@ -154,7 +163,8 @@ clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
 
 clg_status clg_config_set(clg_context *ctx, const char *var, const char *value)
 {
-    if (!ctx || !var) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_config_set: NULL argument");
+    if (!ctx || !var)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_config_set: NULL argument");
     int v;
     clg_status s;
     if (!strcmp(var, "CLGRAD_FUSED")) {
@@ -172,7 +182,8 @@ clg_status clg_config_set(clg_context *ctx, const char *var, const char *value)
     } else {
         s = clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                      "clg_config_set: %s is not a run-time setting (CLGRAD_FUSED, CLGRAD_GEMM or "
-                     "CLGRAD_STREAM)", var);
+                     "CLGRAD_STREAM)",
+                     var);
     }
     return s;
 }

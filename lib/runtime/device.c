@@ -27,10 +27,14 @@ static clg_device_type map_type(cl_device_type t)
 const char *clg_device_type_string(clg_device_type t)
 {
     switch (t) {
-    case CLG_DEVICE_GPU: return "GPU";
-    case CLG_DEVICE_ACCELERATOR: return "accelerator";
-    case CLG_DEVICE_CPU: return "CPU";
-    default: return "other";
+    case CLG_DEVICE_GPU:
+        return "GPU";
+    case CLG_DEVICE_ACCELERATOR:
+        return "accelerator";
+    case CLG_DEVICE_CPU:
+        return "CPU";
+    default:
+        return "other";
     }
 }
 
@@ -93,8 +97,7 @@ static clg_status enumerate_locked(device_table *tab)
                         "no OpenCL platform is installed (the ICD loader found no vendor file in "
                         "/etc/OpenCL/vendors); for a CPU device install the Debian package "
                         "pocl-opencl-icd");
-    if (err != CL_SUCCESS)
-        return clg_fail_cl(NULL, err, "clGetPlatformIDs");
+    if (err != CL_SUCCESS) return clg_fail_cl(NULL, err, "clGetPlatformIDs");
     if (np > MAX_PLATFORMS) np = MAX_PLATFORMS;
     for (cl_uint p = 0; p < np; p++) {
         cl_device_id devs[MAX_DEVICES];
@@ -194,7 +197,10 @@ static clg_status select_in(const device_table *tab, const char *spec, const cha
         *index = default_device(tab);
         return CLG_OK;
     }
-    static const struct { const char *word; clg_device_type t; } kinds[] = {
+    static const struct {
+        const char *word;
+        clg_device_type t;
+    } kinds[] = {
         {"gpu", CLG_DEVICE_GPU}, {"cpu", CLG_DEVICE_CPU}, {"accelerator", CLG_DEVICE_ACCELERATOR}};
     for (size_t k = 0; k < 3; k++) {
         if (!strcasecmp(spec, kinds[k].word)) {

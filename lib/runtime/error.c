@@ -28,8 +28,7 @@ static const char *const status_names[CLG_STATUS_COUNT] = {
 
 const char *clg_status_string(clg_status s)
 {
-    if ((int)s < 0 || s >= CLG_STATUS_COUNT || !status_names[s])
-        return "CLG_ERR_UNKNOWN_STATUS";
+    if ((int)s < 0 || s >= CLG_STATUS_COUNT || !status_names[s]) return "CLG_ERR_UNKNOWN_STATUS";
     return status_names[s];
 }
 
@@ -59,6 +58,8 @@ clg_status clg_fail(const clg_context *ctx, clg_status s, const char *fmt, ...)
     return s;
 }
 
+/* One N() per code, packed. */
+/* clang-format off */
 const char *clg_cl_error_name(cl_int err)
 {
     switch (err) {
@@ -87,6 +88,7 @@ const char *clg_cl_error_name(cl_int err)
     default: return "CL_UNKNOWN_ERROR";
     }
 }
+/* clang-format on */
 
 clg_status clg_fail_cl(const clg_context *ctx, cl_int err, const char *op)
 {

@@ -68,8 +68,9 @@ static clg_status scratch(clg_context *ctx, int ta, int tb, size_t M, size_t N, 
         tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 0, lda, 0, ldb, c_off, ldc, &queue,
         &bytes);
     if (st != CLBlastSuccess)
-        return clg_fail(ctx, CLG_ERR_BLAS, "CLBlastSGemmTempBufferSize %zux%zux%zu failed with CLBlast status %d",
-                        M, N, K, (int)st);
+        return clg_fail(ctx, CLG_ERR_BLAS,
+                        "CLBlastSGemmTempBufferSize %zux%zux%zu failed with CLBlast status %d", M,
+                        N, K, (int)st);
     if (bytes > ctx->gemm_scratch_bytes || !ctx->gemm_scratch) {
         size_t want = bytes ? bytes : sizeof(float);
         cl_mem m;
@@ -107,13 +108,14 @@ clg_status clg_gemm_clblast_at(clg_context *ctx, int ta, int tb, size_t M, size_
     if (s != CLG_OK) return s;
     CLBlastStatusCode st = CLBlastSgemmWithTempBuffer(
         CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, beta,
-        C, c_off, ldc, &queue, NULL, tmp);
+        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, beta, C,
+        c_off, ldc, &queue, NULL, tmp);
     if (st == CLBlastSuccess) return CLG_OK;
     if (st == CLBlastOpenCLOutOfResources || st == CLBlastOpenCLOutOfHostMemory ||
         st == CLBlastTempBufferAllocFailure)
-        return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY, "%s: CLBlastSgemm %zux%zux%zu: out of device memory (CLBlast status %d)",
+        return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY,
+                        "%s: CLBlastSgemm %zux%zux%zu: out of device memory (CLBlast status %d)",
                         what, M, N, K, (int)st);
-    return clg_fail(ctx, CLG_ERR_BLAS, "%s: CLBlastSgemm %zux%zux%zu failed with CLBlast status %d", what,
-                    M, N, K, (int)st);
+    return clg_fail(ctx, CLG_ERR_BLAS, "%s: CLBlastSgemm %zux%zux%zu failed with CLBlast status %d",
+                    what, M, N, K, (int)st);
 }

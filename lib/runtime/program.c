@@ -43,7 +43,7 @@ static uint64_t cache_key(const clg_context *ctx, const char *src)
 {
     const clg_device_info *in = &ctx->info;
     uint64_t h = clg_hash64("clgrad-program-cache-1", 22, CLG_HASH_SEED);
-    const char *parts[] = {in->platform_name, in->device_name, in->driver_version,
+    const char *parts[] = {in->platform_name,  in->device_name,       in->driver_version,
                            in->opencl_version, clg_program_options(), src};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         h = clg_hash64(parts[i], strlen(parts[i]) + 1, h);
@@ -113,7 +113,9 @@ static int cache_write(const char *dir, const char *path, uint64_t key, const un
     put64(file + 32, clg_hash64(bin, len, CLG_HASH_SEED));
     memcpy(file + CACHE_HEADER, bin, len);
     char msg[256]; /* a failed store is counted, not reported */
-    int rc = clg_file_write_atomic("program cache", path, file, CACHE_HEADER + len, msg, sizeof msg) ? -1 : 0;
+    int rc = clg_file_write_atomic("program cache", path, file, CACHE_HEADER + len, msg, sizeof msg)
+                 ? -1
+                 : 0;
     free(file);
     return rc;
 }
@@ -149,7 +151,8 @@ static clg_status build_program(clg_context *ctx, const char *name, cl_program *
 {
     char *src = program_source(name);
     if (!src)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no embedded kernel source named '%s'", name);
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no embedded kernel source named '%s'",
+                        name);
     uint64_t key = cache_key(ctx, src);
     char path[1200];
     cache_path(ctx, name, key, path, sizeof path);
@@ -184,10 +187,11 @@ static clg_status build_program(clg_context *ctx, const char *name, cl_program *
     if (ctx->cache_on && ctx->cache_binary) {
         size_t len = 0;
         unsigned char *bin = NULL;
-        int ok = clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) ==
-                     CL_SUCCESS && len > 0 && (bin = malloc(len)) != NULL &&
-                 clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS &&
-                 cache_write(ctx->cache_dir, path, key, bin, len) == 0;
+        int ok =
+            clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) == CL_SUCCESS &&
+            len > 0 && (bin = malloc(len)) != NULL &&
+            clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS &&
+            cache_write(ctx->cache_dir, path, key, bin, len) == 0;
         if (!ok) ctx->stats.cache_write_failures++;
         free(bin);
     }

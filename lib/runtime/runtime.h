@@ -112,7 +112,8 @@ clg_status clg_device_resolve(const char *spec, const char *origin, clg_device_h
 
 /* program.c: kernel of family `program` (file stem) named `kernel`, built or
  * fetched from the cache on first use; the kernel object is owned by ctx. */
-clg_status clg_kernel_get(clg_context *ctx, const char *program, const char *kernel, cl_kernel *out);
+clg_status clg_kernel_get(clg_context *ctx, const char *program, const char *kernel,
+                          cl_kernel *out);
 void clg_programs_release(clg_context *ctx);
 const char *clg_program_options(void);
 

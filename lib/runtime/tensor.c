@@ -34,7 +34,8 @@ clg_status clg_buffer_create(clg_context *ctx, size_t bytes, const char *what, c
 static clg_status mul_bytes(const clg_context *ctx, size_t rows, size_t cols, size_t *bytes)
 {
     if (rows == 0 || cols == 0)
-        return clg_fail(ctx, CLG_ERR_SHAPE, "tensor shape %zux%zu has a zero dimension", rows, cols);
+        return clg_fail(ctx, CLG_ERR_SHAPE, "tensor shape %zux%zu has a zero dimension", rows,
+                        cols);
     if (cols > SIZE_MAX / sizeof(float) / rows)
         return clg_fail(ctx, CLG_ERR_DEVICE_MEMORY, "tensor shape %zux%zu overflows size_t", rows,
                         cols);
@@ -105,7 +106,8 @@ size_t clg_tensor_cols(const clg_tensor *t) { return t ? t->cols : 0; }
 static clg_status check_shape(const clg_tensor *t, const float *host, size_t rows, size_t cols,
                               const char *op)
 {
-    if (!t || !host) return clg_fail(t ? t->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (!t || !host)
+        return clg_fail(t ? t->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
     if (rows != t->rows || cols != t->cols)
         return clg_fail(t->ctx, CLG_ERR_SHAPE, "%s: host shape %zux%zu but tensor is %zux%zu", op,
                         rows, cols, t->rows, t->cols);
@@ -117,8 +119,8 @@ clg_status clg_tensor_upload(clg_tensor *t, const float *host, size_t rows, size
     clg_status s = check_shape(t, host, rows, cols, "clg_tensor_upload");
     if (s != CLG_OK) return s;
     /* Blocking: the caller may free or reuse host right after the call. */
-    cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->mem, CL_TRUE, 0, rows * cols * sizeof(float),
-                                      host, 0, NULL, NULL);
+    cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->mem, CL_TRUE, 0,
+                                      rows * cols * sizeof(float), host, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(t->ctx, err, "clEnqueueWriteBuffer(tensor)");
 }
 

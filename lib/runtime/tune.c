@@ -39,12 +39,26 @@
 #define TOP_K 4
 #define MAX_TRIED 4096
 
-static const char *const param_names[NP] = {"GEMMK", "KREG", "KWG",  "KWI",  "MDIMA", "MDIMC",
+static const char *const param_names[NP] = {"GEMMK", "KREG",  "KWG",   "KWI", "MDIMA", "MDIMC",
                                             "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
-                                            "STRM",  "STRN", "VWM",  "VWN"};
+                                            "STRM",  "STRN",  "VWM",   "VWN"};
 enum {
-    P_GEMMK, P_KREG, P_KWG, P_KWI, P_MDIMA, P_MDIMC, P_MWG, P_NDIMB,
-    P_NDIMC, P_NWG, P_SA, P_SB, P_STRM, P_STRN, P_VWM, P_VWN
+    P_GEMMK,
+    P_KREG,
+    P_KWG,
+    P_KWI,
+    P_MDIMA,
+    P_MDIMC,
+    P_MWG,
+    P_NDIMB,
+    P_NDIMC,
+    P_NWG,
+    P_SA,
+    P_SB,
+    P_STRM,
+    P_STRN,
+    P_VWM,
+    P_VWN
 };
 
 typedef struct clg_tune_state {
@@ -98,8 +112,8 @@ static int is_pow2(size_t v) { return v && !(v & (v - 1)); }
 static int config_valid(const clg_context *ctx, const size_t *v)
 {
     if (v[P_GEMMK] != 0 || v[P_KREG] != 1) return 0;
-    static const int pow2[] = {P_KWG, P_KWI, P_MDIMA, P_MDIMC, P_MWG, P_NDIMB, P_NDIMC, P_NWG,
-                               P_VWM, P_VWN};
+    static const int pow2[] = {P_KWG,   P_KWI,   P_MDIMA, P_MDIMC, P_MWG,
+                               P_NDIMB, P_NDIMC, P_NWG,   P_VWM,   P_VWN};
     for (size_t i = 0; i < sizeof pow2 / sizeof *pow2; i++)
         if (!is_pow2(v[pow2[i]]) || v[pow2[i]] > 256) return 0;
     if (v[P_VWM] > 16 || v[P_VWN] > 16) return 0;
@@ -133,12 +147,18 @@ static void config_set(size_t *v, const unsigned c[14])
  * valid stored tuning for the device is screened first, so that a second `clgrad
  * tune` climbs on from the first one's result. */
 static const unsigned seeds[][14] = {
-    {64, 128, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},   {32, 64, 32, 8, 8, 8, 8, 2, 1, 4, 0, 0, 0, 0},
-    {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 0, 0},    {128, 64, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
-    {64, 64, 16, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},    {128, 128, 32, 16, 8, 16, 8, 2, 8, 8, 0, 0, 0, 0},
-    {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 1, 1},    {64, 128, 16, 8, 8, 8, 8, 8, 8, 16, 0, 0, 0, 0},
-    {32, 128, 32, 8, 8, 8, 8, 2, 4, 16, 0, 0, 0, 0},  {64, 32, 32, 8, 8, 8, 8, 2, 8, 4, 0, 0, 0, 0},
-    {128, 64, 32, 8, 8, 8, 8, 2, 16, 8, 0, 0, 0, 0},  {128, 64, 32, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0},
+    {64, 128, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
+    {32, 64, 32, 8, 8, 8, 8, 2, 1, 4, 0, 0, 0, 0},
+    {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 0, 0},
+    {128, 64, 32, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
+    {64, 64, 16, 8, 8, 8, 8, 2, 8, 8, 0, 0, 0, 0},
+    {128, 128, 32, 16, 8, 16, 8, 2, 8, 8, 0, 0, 0, 0},
+    {64, 64, 32, 8, 8, 8, 8, 2, 4, 4, 0, 0, 1, 1},
+    {64, 128, 16, 8, 8, 8, 8, 8, 8, 16, 0, 0, 0, 0},
+    {32, 128, 32, 8, 8, 8, 8, 2, 4, 16, 0, 0, 0, 0},
+    {64, 32, 32, 8, 8, 8, 8, 2, 8, 4, 0, 0, 0, 0},
+    {128, 64, 32, 8, 8, 8, 8, 2, 16, 8, 0, 0, 0, 0},
+    {128, 64, 32, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0},
 };
 #define NSEEDS (sizeof seeds / sizeof *seeds)
 
@@ -178,16 +198,36 @@ static void config_neighbour(uint64_t *rng, const size_t *best, size_t *v)
                           bit[] = {0, 1};
     memcpy(v, best, NP * sizeof *v);
     switch (rng_next(rng) % 10) {
-    case 0: v[P_MWG] = pick(rng, wg_tile, 5); break;
-    case 1: v[P_NWG] = pick(rng, wg_tile, 5); break;
-    case 2: v[P_KWG] = pick(rng, kwg, 3); break;
-    case 3: v[P_MDIMC] = v[P_MDIMA] = pick(rng, dim, 4); break;
-    case 4: v[P_NDIMC] = v[P_NDIMB] = pick(rng, dim, 4); break;
-    case 5: v[P_KWI] = pick(rng, kwi, 2); break;
-    case 6: v[P_VWM] = pick(rng, vw, 5); break;
-    case 7: v[P_VWN] = pick(rng, vw, 5); break;
-    case 8: v[P_STRM] = pick(rng, bit, 2), v[P_STRN] = pick(rng, bit, 2); break;
-    default: v[P_SA] = pick(rng, bit, 2), v[P_SB] = pick(rng, bit, 2); break;
+    case 0:
+        v[P_MWG] = pick(rng, wg_tile, 5);
+        break;
+    case 1:
+        v[P_NWG] = pick(rng, wg_tile, 5);
+        break;
+    case 2:
+        v[P_KWG] = pick(rng, kwg, 3);
+        break;
+    case 3:
+        v[P_MDIMC] = v[P_MDIMA] = pick(rng, dim, 4);
+        break;
+    case 4:
+        v[P_NDIMC] = v[P_NDIMB] = pick(rng, dim, 4);
+        break;
+    case 5:
+        v[P_KWI] = pick(rng, kwi, 2);
+        break;
+    case 6:
+        v[P_VWM] = pick(rng, vw, 5);
+        break;
+    case 7:
+        v[P_VWN] = pick(rng, vw, 5);
+        break;
+    case 8:
+        v[P_STRM] = pick(rng, bit, 2), v[P_STRN] = pick(rng, bit, 2);
+        break;
+    default:
+        v[P_SA] = pick(rng, bit, 2), v[P_SB] = pick(rng, bit, 2);
+        break;
     }
 }
 
@@ -353,13 +393,14 @@ clg_status clg_tune_apply(clg_context *ctx)
     size_t v[NP] = {0};
     const char *why = read_stored(ctx, f, v);
     CLBlastStatusCode bs = CLBlastSuccess;
-    if (!why && (bs = override(ctx, v)) != CLBlastSuccess) why = "CLBlastOverrideParameters refused it";
+    if (!why && (bs = override(ctx, v)) != CLBlastSuccess)
+        why = "CLBlastOverrideParameters refused it";
     if (why) {
         ctx->stats.blas_tune_rejected++;
         set_note(ctx, "ignored %s: %s", path, why);
         if (bs != CLBlastSuccess)
-            return clg_fail(ctx, CLG_ERR_FORMAT, "clg_tune_apply: %s: %s (CLBlast status %d)",
-                            path, why, (int)bs);
+            return clg_fail(ctx, CLG_ERR_FORMAT, "clg_tune_apply: %s: %s (CLBlast status %d)", path,
+                            why, (int)bs);
         return clg_fail(ctx, CLG_ERR_FORMAT, "clg_tune_apply: %s: %s", path, why);
     }
     memcpy(st->values, v, sizeof v);
@@ -531,7 +572,8 @@ clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tu
     }
     report->shape_count = nshapes;
     report->gflops_untuned = report->shapes[0].gflops_untuned;
-    if (screen.m == shapes[0].m) base_screen = base_t[0];
+    if (screen.m == shapes[0].m)
+        base_screen = base_t[0];
     else {
         s = time_gemm(ctx, A, B, C, screen, 2, &base_screen, &bs);
         if (s != CLG_OK) goto done;
@@ -550,9 +592,12 @@ clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tu
         if (resume) {
             memcpy(v, stored, sizeof v); /* a stored tuning: climb on from it */
             resume = 0;
-        } else if (next_seed < NSEEDS) config_set(v, seeds[next_seed++]);
-        else if (ntop && rng_next(&rng) % 4 != 0) config_neighbour(&rng, top[0].v, v);
-        else config_random(&rng, v);
+        } else if (next_seed < NSEEDS)
+            config_set(v, seeds[next_seed++]);
+        else if (ntop && rng_next(&rng) % 4 != 0)
+            config_neighbour(&rng, top[0].v, v);
+        else
+            config_random(&rng, v);
         int dup = !config_valid(ctx, v);
         for (size_t i = 0; i < ntried && !dup; i++) dup = same(tried[i], v);
         if (dup) {
@@ -630,9 +675,10 @@ clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tu
     }
 
     if (best < 0) {
-        snprintf(report->note, sizeof report->note,
-                 "no candidate ran and matched the untuned result (%u tried, %u rejected by CLBlast)",
-                 report->candidates_tried, report->candidates_failed);
+        snprintf(
+            report->note, sizeof report->note,
+            "no candidate ran and matched the untuned result (%u tried, %u rejected by CLBlast)",
+            report->candidates_tried, report->candidates_failed);
     } else {
         memcpy(report->best, top[best].v, sizeof report->best);
         for (size_t i = 0; i < nshapes; i++)

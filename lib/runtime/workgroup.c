@@ -16,8 +16,8 @@ clg_status clg_kernel_limits(clg_context *ctx, const char *program, const char *
     if (s != CLG_OK) return s;
     size_t wg = 0, dev_items[3] = {0, 0, 0};
     cl_ulong kernel_local = 0;
-    cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg,
-                                          &wg, NULL);
+    cl_int err =
+        clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     if (err == CL_SUCCESS)
         err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE,
                                        sizeof kernel_local, &kernel_local, NULL);

@@ -101,7 +101,8 @@ static clg_status check_fill_gather(st_run *r)
     cl_mem ord = NULL;
     if (s == CLG_OK) s = clg_buffer_create(r->ctx, sizeof order, "selftest order", &ord);
     if (s == CLG_OK) {
-        cl_int err = clEnqueueWriteBuffer(r->ctx->queue, ord, CL_TRUE, 0, sizeof order, order, 0, NULL, NULL);
+        cl_int err = clEnqueueWriteBuffer(r->ctx->queue, ord, CL_TRUE, 0, sizeof order, order, 0,
+                                          NULL, NULL);
         if (err != CL_SUCCESS) s = clg_fail_cl(r->ctx, err, "clEnqueueWriteBuffer(selftest)");
     }
     if (s == CLG_OK) s = clg_op_gather_rows(r->ctx, b.t[0]->mem, ord, 5, 17, d, b.t[1]->mem);
@@ -112,7 +113,8 @@ static clg_status check_fill_gather(st_run *r)
             for (size_t j = 0; j < d; j++) ref[i * d + j] = b.h[0][order[5 + i] * d + j];
         record(r, "gather_rows", max_err(b.h[1], ref, 17 * d), 0.0);
     }
-    if (s == CLG_OK && (s = clg_tensor_fill(b.t[1], 0.625f)) == CLG_OK && (s = fetch(&b, 1)) == CLG_OK) {
+    if (s == CLG_OK && (s = clg_tensor_fill(b.t[1], 0.625f)) == CLG_OK &&
+        (s = fetch(&b, 1)) == CLG_OK) {
         for (size_t i = 0; i < 17 * d; i++) ref[i] = 0.625;
         record(r, "tensor_fill", max_err(b.h[1], ref, 17 * d), 0.0);
     }
@@ -133,11 +135,13 @@ static clg_status check_linear(st_run *r, const char *gemm)
     if (s == CLG_OK) s = rand_tensor(r, &b, 1, d, q); /* W */
     if (s == CLG_OK) s = rand_tensor(r, &b, 2, 1, q); /* b */
     if (s == CLG_OK) s = rand_tensor(r, &b, 3, B, q); /* dY */
-    if (s == CLG_OK) s = out_tensor(r, &b, 4, B, q); /* Y */
-    if (s == CLG_OK) s = out_tensor(r, &b, 5, d, q); /* dW */
-    if (s == CLG_OK) s = out_tensor(r, &b, 6, 1, q); /* db */
-    if (s == CLG_OK) s = out_tensor(r, &b, 7, B, d); /* dX */
-    if (s == CLG_OK) s = clg_op_linear_forward(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[2]->mem, b.t[4]->mem, B, d, q);
+    if (s == CLG_OK) s = out_tensor(r, &b, 4, B, q);  /* Y */
+    if (s == CLG_OK) s = out_tensor(r, &b, 5, d, q);  /* dW */
+    if (s == CLG_OK) s = out_tensor(r, &b, 6, 1, q);  /* db */
+    if (s == CLG_OK) s = out_tensor(r, &b, 7, B, d);  /* dX */
+    if (s == CLG_OK)
+        s = clg_op_linear_forward(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[2]->mem, b.t[4]->mem, B, d,
+                                  q);
     if (s == CLG_OK)
         s = clg_op_linear_backward(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[3]->mem, b.t[5]->mem,
                                    b.t[6]->mem, b.t[7]->mem, B, d, q);
@@ -218,7 +222,8 @@ static clg_status check_loss(st_run *r, clg_loss_kind kind)
     double *ref = s == CLG_OK ? ref_alloc(&b, 0, n) : NULL;
     if (!ref) {
         bufs_free(&b);
-        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory") : s;
+        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
+                           : s;
     }
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -255,7 +260,8 @@ static clg_status check_loss(st_run *r, clg_loss_kind kind)
         record(r, name, max_err(b.h[3], ref, n), 1e-6);
     }
     if (s == CLG_OK && (s = clg_tensor_fill(b.t[4], 1.5f)) == CLG_OK &&
-        (s = clg_op_loss_accumulate(r->ctx, kind, b.t[0]->mem, b.t[1]->mem, b.t[4]->mem, B, q)) == CLG_OK &&
+        (s = clg_op_loss_accumulate(r->ctx, kind, b.t[0]->mem, b.t[1]->mem, b.t[4]->mem, B, q)) ==
+            CLG_OK &&
         (s = fetch(&b, 4)) == CLG_OK) {
         double v = 1.5 + sum;
         snprintf(name, sizeof name, "loss_%s_accumulate", kname);
@@ -270,7 +276,7 @@ static clg_status check_xent(st_run *r)
 {
     const size_t B = 29, C = 7;
     st_bufs b = {0};
-    clg_status s = rand_tensor(r, &b, 0, B, C); /* logits */
+    clg_status s = rand_tensor(r, &b, 0, B, C);      /* logits */
     if (s == CLG_OK) s = out_tensor(r, &b, 1, B, 1); /* labels */
     if (s == CLG_OK) s = out_tensor(r, &b, 2, B, C); /* gradient */
     if (s == CLG_OK) s = out_tensor(r, &b, 3, 1, 1); /* loss */
@@ -278,7 +284,8 @@ static clg_status check_xent(st_run *r)
     double *grad = s == CLG_OK ? ref_alloc(&b, 0, B * C) : NULL;
     if (!grad) {
         bufs_free(&b);
-        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory") : s;
+        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
+                           : s;
     }
     for (size_t i = 0; i < B * C; i++) b.h[0][i] *= 40.0f; /* large logits exercise log-sum-exp */
     for (size_t i = 0; i < B; i++) b.h[1][i] = (float)((i * 5 + 1) % C);
@@ -299,8 +306,12 @@ static clg_status check_xent(st_run *r)
         correct += best == y;
     }
     cl_mem lg = b.t[0]->mem, lb = b.t[1]->mem;
-    if (s == CLG_OK) s = clg_op_loss_value(r->ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, lg, lb, b.t[3]->mem, B, C);
-    if (s == CLG_OK) s = clg_op_loss_grad(r->ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, lg, lb, b.t[2]->mem, B, C);
+    if (s == CLG_OK)
+        s = clg_op_loss_value(r->ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, lg, lb, b.t[3]->mem,
+                              B, C);
+    if (s == CLG_OK)
+        s = clg_op_loss_grad(r->ctx, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, lg, lb, b.t[2]->mem, B,
+                             C);
     if (s == CLG_OK) s = clg_op_accuracy_accumulate(r->ctx, lg, lb, b.t[4]->mem, B, C);
     for (int k = 2; s == CLG_OK && k < 5; k++) s = fetch(&b, k);
     if (s == CLG_OK) {
@@ -316,21 +327,24 @@ static clg_status check_sgd(st_run *r)
 {
     const size_t n = 300;
     st_bufs b = {0};
-    clg_sgd_options o = {.lr = 0.1f, .momentum = 0.9f, .dampening = 0.1f, .weight_decay = 0.01f, .nesterov = 1};
-    clg_status s = rand_tensor(r, &b, 0, 1, n); /* p */
+    clg_sgd_options o = {
+        .lr = 0.1f, .momentum = 0.9f, .dampening = 0.1f, .weight_decay = 0.01f, .nesterov = 1};
+    clg_status s = rand_tensor(r, &b, 0, 1, n);       /* p */
     if (s == CLG_OK) s = rand_tensor(r, &b, 1, 1, n); /* g */
     if (s == CLG_OK) s = rand_tensor(r, &b, 2, 1, n); /* momentum buffer */
     double *p = s == CLG_OK ? ref_alloc(&b, 0, n) : NULL, *buf = p ? ref_alloc(&b, 1, n) : NULL;
     if (!buf) {
         bufs_free(&b);
-        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory") : s;
+        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
+                           : s;
     }
     for (size_t i = 0; i < n; i++) {
         p[i] = b.h[0][i];
         buf[i] = b.h[2][i];
     }
     for (int step = 0; step < 2 && s == CLG_OK; step++) {
-        s = clg_op_sgd_update(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[2]->mem, n, &o, 0.25f, step == 0);
+        s = clg_op_sgd_update(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[2]->mem, n, &o, 0.25f,
+                              step == 0);
         for (size_t i = 0; i < n; i++) {
             double g = b.h[1][i] * 0.25 + o.weight_decay * p[i];
             buf[i] = step == 0 ? g : o.momentum * buf[i] + (1.0 - o.dampening) * g;
@@ -351,7 +365,8 @@ static clg_status check_synthetic(st_run *r)
     clg_status s = clg_dataset_synthetic_linear(r->ctx, n, w, d, 4.2f, 0.0f, 7, &ds);
     float *X = malloc(n * d * sizeof *X), *y = malloc(n * sizeof *y);
     double *ref = malloc(n * sizeof *ref);
-    if (s == CLG_OK && (!X || !y || !ref)) s = clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory");
+    if (s == CLG_OK && (!X || !y || !ref))
+        s = clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory");
     if (s == CLG_OK) s = clg_dataset_download(ds, X, y);
     if (s == CLG_OK) {
         double mean = 0, var = 0;
@@ -359,7 +374,9 @@ static clg_status check_synthetic(st_run *r)
         mean /= (double)(n * d);
         for (size_t i = 0; i < n * d; i++) var += (X[i] - mean) * (X[i] - mean);
         var /= (double)(n * d);
-        for (size_t i = 0; i < n; i++) ref[i] = 4.2 + (double)X[i * d] * w[0] + (double)X[i * d + 1] * w[1] + (double)X[i * d + 2] * w[2];
+        for (size_t i = 0; i < n; i++)
+            ref[i] = 4.2 + (double)X[i * d] * w[0] + (double)X[i * d + 1] * w[1] +
+                     (double)X[i * d + 2] * w[2];
         record(r, "synthetic_linear y=Xw+b", max_err(y, ref, n), 2e-6);
         /* N(0,1) over 12297 samples: standard errors 0.009 (mean), 0.013 (variance); 5 of them */
         record(r, "synthetic N(0,1) moments", fmax(fabs(mean), fabs(var - 1.0)), 0.064);
@@ -431,7 +448,8 @@ static clg_status check_fused(st_run *r, int xent)
     for (size_t i = 0; i < n; i++) {
         double z[3] = {0.5, 0, 0};
         for (size_t k = 0; k < d; k++)
-            for (size_t j = 0; j < (xent ? 3 : 1); j++) z[j] += X[i * d + k] * (double)((int)((k + 2 * j) % 5) - 2);
+            for (size_t j = 0; j < (xent ? 3 : 1); j++)
+                z[j] += X[i * d + k] * (double)((int)((k + 2 * j) % 5) - 2);
         y[i] = (float)z[0];
         lab[i] = z[1] > z[0] ? (z[2] > z[1] ? 2 : 1) : (z[2] > z[0] ? 2 : 0);
     }
@@ -450,7 +468,8 @@ static clg_status check_fused(st_run *r, int xent)
             if (xent) { /* softmax − onehot, mean over the batch */
                 double m = fmax(z[0], fmax(z[1], z[2])), sum = 0;
                 for (size_t j = 0; j < 3; j++) sum += exp(z[j] - m);
-                for (size_t j = 0; j < 3; j++) e[j] = (exp(z[j] - m) / sum - ((int)j == lab[i])) / rows;
+                for (size_t j = 0; j < 3; j++)
+                    e[j] = (exp(z[j] - m) / sum - ((int)j == lab[i])) / rows;
             } else { /* summed squared loss; the step divides by |B| */
                 e[0] = (z[0] - y[i]) / rows;
             }
@@ -510,7 +529,8 @@ done:
     return s;
 }
 
-clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t capacity, size_t *count)
+clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t capacity,
+                        size_t *count)
 {
     if (!ctx || !count || (capacity && !results))
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_selftest: NULL argument");

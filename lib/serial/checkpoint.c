@@ -117,16 +117,16 @@ typedef struct ck_file {
     size_t len;
     uint32_t flags, nlayers, metalen;
     ck_layer layers[CLG_MAX_LAYERS];
-    size_t meta;                         /* offset of the meta bytes */
+    size_t meta; /* offset of the meta bytes */
     size_t nparams;
-    size_t param_off[CK_MAX_PARAMS];     /* offset of each parameter's floats */
+    size_t param_off[CK_MAX_PARAMS]; /* offset of each parameter's floats */
     size_t param_count[CK_MAX_PARAMS];
     /* optimizer (flags & CK_FLAG_OPTIMIZER) */
     uint32_t ngroups;
-    size_t groups;                       /* offset of the group options */
-    size_t group_of;                     /* offset of the P group indices */
+    size_t groups;   /* offset of the group options */
+    size_t group_of; /* offset of the P group indices */
     uint64_t steps;
-    size_t mom_off[CK_MAX_PARAMS];       /* 0: no momentum buffer */
+    size_t mom_off[CK_MAX_PARAMS]; /* 0: no momentum buffer */
 } ck_file;
 
 /* Bounds-checked cursor: need(n) fails (FORMAT, naming what) past the end of the
@@ -162,8 +162,9 @@ static clg_status check_group(const ck_cursor *c, uint32_t g, const clg_sgd_opti
     if (!bad) return CLG_OK;
     return clg_fail(c->ctx, CLG_ERR_FORMAT,
                     "%s: %s: optimizer group %u: %s (lr %g, momentum %g, dampening %g, "
-                    "weight_decay %g, nesterov %d)", c->op, c->path, g, bad, (double)o->lr,
-                    (double)o->momentum, (double)o->dampening, (double)o->weight_decay, o->nesterov);
+                    "weight_decay %g, nesterov %d)",
+                    c->op, c->path, g, bad, (double)o->lr, (double)o->momentum,
+                    (double)o->dampening, (double)o->weight_decay, o->nesterov);
 }
 
 static clg_sgd_options group_options(const ck_file *f, uint32_t g)
@@ -193,13 +194,14 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: not a clgrad checkpoint (%s)", op, path,
                         f->len < 8 ? "shorter than the 8-byte magic" : "bad magic");
     if (f->len < 12)
-        return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: truncated: no version field (%zu bytes)",
-                        op, path, f->len);
+        return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: truncated: no version field (%zu bytes)", op,
+                        path, f->len);
     uint32_t version = get_u32(d + 8);
     if (version != CK_VERSION)
         return clg_fail(ctx, CLG_ERR_FORMAT,
                         "%s: %s: checkpoint format version %u not supported (this library reads "
-                        "version %u)", op, path, version, CK_VERSION);
+                        "version %u)",
+                        op, path, version, CK_VERSION);
     if (f->len < CK_HEADER + 4)
         return clg_fail(ctx, CLG_ERR_FORMAT,
                         "%s: %s: truncated: %zu bytes, the header and CRC alone take %u", op, path,
@@ -239,9 +241,9 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
                             (unsigned long long)L->out);
         const char *why = L->type->check_record(L->in, L->out);
         if (why)
-            return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: %s(%llu→%llu) %s", op, path,
-                            i, L->type->name, (unsigned long long)L->in,
-                            (unsigned long long)L->out, why);
+            return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: %s(%llu→%llu) %s", op, path, i,
+                            L->type->name, (unsigned long long)L->in, (unsigned long long)L->out,
+                            why);
         if (i && L->in != f->layers[i - 1].out)
             return clg_fail(ctx, CLG_ERR_FORMAT,
                             "%s: %s: layer %u: input width %llu but layer %u gives %llu", op, path,
@@ -293,8 +295,8 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
             clg_sgd_options o = group_options(f, g);
             uint32_t nesterov = get_u32(d + f->groups + (size_t)g * CK_GROUP_BYTES + 16);
             if (nesterov > 1)
-                return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: optimizer group %u: nesterov %u",
-                                op, path, g, nesterov);
+                return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: optimizer group %u: nesterov %u", op,
+                                path, g, nesterov);
             s = check_group(&c, g, &o);
             if (s != CLG_OK) return s;
         }
@@ -319,7 +321,8 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
             unsigned has = d[c.pos++];
             if (has > 1)
                 return clg_fail(ctx, CLG_ERR_FORMAT,
-                                "%s: %s: optimizer: parameter %zu momentum flag %u", op, path, p, has);
+                                "%s: %s: optimizer: parameter %zu momentum flag %u", op, path, p,
+                                has);
             f->mom_off[p] = 0;
             if (!has) continue;
             s = need(&c, (uint64_t)f->param_count[p] * 4, "a momentum buffer");
@@ -329,8 +332,10 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
         }
     }
     if (c.pos != c.end)
-        return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: file length %zu, the layout needs %zu "
-                        "(%zu trailing bytes)", op, path, f->len, c.pos + 4, c.end - c.pos);
+        return clg_fail(ctx, CLG_ERR_FORMAT,
+                        "%s: %s: file length %zu, the layout needs %zu "
+                        "(%zu trailing bytes)",
+                        op, path, f->len, c.pos + 4, c.end - c.pos);
     uint32_t stored = get_u32(d + c.end), computed = clg_crc32(0, d, c.end);
     if (stored != computed)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: CRC32 mismatch (stored %08x, computed %08x)",
@@ -374,20 +379,23 @@ static clg_status check_head(const clg_context *ctx, const char *op, const char 
     if (s != CLG_OK) return s;
     if (!(h.flags & CK_FLAG_OPTIMIZER)) {
         if (c.pos == c.end) return CLG_OK;
-        return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: file length %zu, the layout needs %zu "
-                        "(%zu trailing bytes)", op, path, h.len, c.pos + 4, c.end - c.pos);
+        return clg_fail(ctx, CLG_ERR_FORMAT,
+                        "%s: %s: file length %zu, the layout needs %zu "
+                        "(%zu trailing bytes)",
+                        op, path, h.len, c.pos + 4, c.end - c.pos);
     }
     /* With the optimizer, the layout's length depends on the group count and on which
      * momentum buffers exist: refuse what exceeds its largest value (parse checks the rest). */
     unsigned char g[4];
     if (c.end - c.pos < 4 || read_at(fd, g, 4, (off_t)c.pos) != 4) return CLG_OK;
-    uint64_t most = (uint64_t)c.pos + 4 + (uint64_t)get_u32(g) * CK_GROUP_BYTES + 8 +
-                    5 * (uint64_t)h.nparams;
+    uint64_t most =
+        (uint64_t)c.pos + 4 + (uint64_t)get_u32(g) * CK_GROUP_BYTES + 8 + 5 * (uint64_t)h.nparams;
     for (size_t p = 0; p < h.nparams; p++) most += 4 * (uint64_t)h.param_count[p];
     if (c.end <= most) return CLG_OK;
-    return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: file length %zu, the layout needs at most %llu "
-                    "(%u optimizer groups)", op, path, h.len, (unsigned long long)most + 4,
-                    get_u32(g));
+    return clg_fail(ctx, CLG_ERR_FORMAT,
+                    "%s: %s: file length %zu, the layout needs at most %llu "
+                    "(%u optimizer groups)",
+                    op, path, h.len, (unsigned long long)most + 4, get_u32(g));
 }
 
 /* Reads the whole file into f->data (malloc'd), once its head was checked. */
@@ -479,8 +487,8 @@ static float *decode(const ck_file *f, size_t off, size_t count)
 static clg_status read_buffer(const clg_model *m, cl_mem mem, float *host, size_t count,
                               const char *what)
 {
-    cl_int err = clEnqueueReadBuffer(m->ctx->queue, mem, CL_TRUE, 0, count * sizeof(float), host,
-                                     0, NULL, NULL);
+    cl_int err = clEnqueueReadBuffer(m->ctx->queue, mem, CL_TRUE, 0, count * sizeof(float), host, 0,
+                                     NULL, NULL);
     return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(m->ctx, err, what);
 }
 
@@ -502,8 +510,10 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_model_save: the optimizer belongs to another model");
     if (opt && opt->nparams != nparams)
-        return clg_fail(ctx, CLG_ERR_STATE, "clg_model_save: the optimizer has %zu parameters, "
-                        "the model %zu", opt->nparams, nparams);
+        return clg_fail(ctx, CLG_ERR_STATE,
+                        "clg_model_save: the optimizer has %zu parameters, "
+                        "the model %zu",
+                        opt->nparams, nparams);
     /* Size of the file (shapes are bounded by add_linear: each < 2^32 elements). */
     size_t len = CK_HEADER + CK_LAYER_BYTES * m->nlayers + metalen, floats = 0, maxcount = 0;
     clg_param_ref refs[CK_MAX_PARAMS];
@@ -543,7 +553,8 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     q += metalen;
     clg_status s = CLG_OK;
     for (size_t p = 0; p < nparams && s == CLG_OK; p++) {
-        s = read_buffer(m, refs[p].value, host, refs[p].count, "clEnqueueReadBuffer(checkpoint parameter)");
+        s = read_buffer(m, refs[p].value, host, refs[p].count,
+                        "clEnqueueReadBuffer(checkpoint parameter)");
         put_floats(q, host, refs[p].count);
         q += 4 * refs[p].count;
     }
@@ -634,8 +645,10 @@ static clg_status compare_arch(const clg_model *m, const ck_file *f, const char 
         if (F->type == L->type && F->in == L->in && F->out == L->out) continue;
         F->type->sketch(a, sizeof a, F->in, F->out);
         L->type->sketch(b, sizeof b, L->in, L->out);
-        return clg_fail(m->ctx, CLG_ERR_SHAPE, "clg_model_load_into: %s: layer %zu: file has %s, "
-                        "model has %s", path, i, a, b);
+        return clg_fail(m->ctx, CLG_ERR_SHAPE,
+                        "clg_model_load_into: %s: layer %zu: file has %s, "
+                        "model has %s",
+                        path, i, a, b);
     }
     if (m->nlayers != f->nlayers)
         return clg_fail(m->ctx, CLG_ERR_SHAPE,
@@ -676,8 +689,10 @@ clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *pat
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_model_load_into: the optimizer belongs to another model");
     if (opt && opt->nparams != clg_model_param_count(m))
-        return clg_fail(ctx, CLG_ERR_STATE, "clg_model_load_into: the optimizer has %zu "
-                        "parameters, the model %zu", opt->nparams, clg_model_param_count(m));
+        return clg_fail(ctx, CLG_ERR_STATE,
+                        "clg_model_load_into: the optimizer has %zu "
+                        "parameters, the model %zu",
+                        opt->nparams, clg_model_param_count(m));
     ck_file f;
     clg_status s = load_file(ctx, "clg_model_load_into", path, &f);
     if (s != CLG_OK) return s;

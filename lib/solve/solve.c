@@ -51,17 +51,17 @@ static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float 
     err = clEnqueueCopyBufferRect(queue, ds->X->mem, Z, zero3, xdst, xreg, d * sizeof(float), 0,
                                   p * sizeof(float), 0, 0, NULL, NULL);
     if (err == CL_SUCCESS)
-        err = clEnqueueCopyBufferRect(queue, ds->Y->mem, Z, zero3, ydst, yreg, q * sizeof(float),
-                                      0, p * sizeof(float), 0, 0, NULL, NULL);
+        err = clEnqueueCopyBufferRect(queue, ds->Y->mem, Z, zero3, ydst, yreg, q * sizeof(float), 0,
+                                      p * sizeof(float), 0, 0, NULL, NULL);
     const float one = 1.0f, zero = 0.0f;
     if (err == CL_SUCCESS)
-        err = clEnqueueFillBuffer(queue, ones, &one, sizeof one, 0, n * sizeof(float), 0, NULL,
-                                  NULL);
+        err =
+            clEnqueueFillBuffer(queue, ones, &one, sizeof one, 0, n * sizeof(float), 0, NULL, NULL);
     /* CLBlast computes beta·C even for beta = 0, so garbage NaNs in a fresh buffer would
      * survive: start from zeros. */
     if (err == CL_SUCCESS)
-        err = clEnqueueFillBuffer(queue, R, &zero, sizeof zero, 0,
-                                  (2 * p + p * p) * sizeof(float), 0, NULL, NULL);
+        err = clEnqueueFillBuffer(queue, R, &zero, sizeof zero, 0, (2 * p + p * p) * sizeof(float),
+                                  0, NULL, NULL);
     if (err != CL_SUCCESS) {
         s = clg_fail_cl(ctx, err, "clg_solve_normal: staging [X|Y]");
         goto done;
@@ -73,8 +73,8 @@ static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float 
         s = blas_fail(ctx, st, "CLBlastSgemv (column means)");
         goto done;
     }
-    st = CLBlastSger(CLBlastLayoutRowMajor, n, p, -1.0f, ones, 0, 1, R, 0, 1, Z, 0, p, &queue,
-                     NULL);
+    st =
+        CLBlastSger(CLBlastLayoutRowMajor, n, p, -1.0f, ones, 0, 1, R, 0, 1, Z, 0, p, &queue, NULL);
     if (st != CLBlastSuccess) {
         s = blas_fail(ctx, st, "CLBlastSger (centring)");
         goto done;
@@ -90,8 +90,8 @@ static clg_status device_moments(clg_context *ctx, const clg_dataset *ds, float 
     s = clg_gemm_clblast_at(ctx, 1, 0, p, p, n, Z, p, Z, p, 0.0f, R, 2 * p, p,
                             "clg_solve_normal (Z^T Z)");
     if (s != CLG_OK) goto done;
-    err = clEnqueueReadBuffer(queue, R, CL_TRUE, 0, (2 * p + p * p) * sizeof(float), host, 0,
-                              NULL, NULL);
+    err = clEnqueueReadBuffer(queue, R, CL_TRUE, 0, (2 * p + p * p) * sizeof(float), host, 0, NULL,
+                              NULL);
     if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clg_solve_normal: clEnqueueReadBuffer");
 
 done:
@@ -134,7 +134,8 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
     const float one = 1.0f, zero = 0.0f;
     cl_int err = CL_SUCCESS;
     if (s == CLG_OK)
-        err = clEnqueueFillBuffer(queue, ones, &one, sizeof one, 0, rows * sizeof(float), 0, NULL, NULL);
+        err = clEnqueueFillBuffer(queue, ones, &one, sizeof one, 0, rows * sizeof(float), 0, NULL,
+                                  NULL);
     if (s == CLG_OK && err == CL_SUCCESS)
         err = clEnqueueFillBuffer(queue, R, &zero, sizeof zero, 0, (2 * p + p * p) * sizeof(float),
                                   0, NULL, NULL);
@@ -146,13 +147,14 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
             for (size_t c = 0; c < q; c++)
                 stage[i * p + d + c] = ds->hY[(r0 + i) * q + c] - host[d + c];
         }
-        err = clEnqueueWriteBuffer(queue, Z, CL_TRUE, 0, k * p * sizeof(float), stage, 0, NULL, NULL);
+        err =
+            clEnqueueWriteBuffer(queue, Z, CL_TRUE, 0, k * p * sizeof(float), stage, 0, NULL, NULL);
         if (err != CL_SUCCESS) {
             s = clg_fail_cl(ctx, err, "clg_solve_normal: uploading rows");
             break;
         }
-        CLBlastStatusCode st = CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeYes, k, p, 1.0f, Z,
-                                            0, p, ones, 0, 1, 1.0f, R, p, 1, &queue, NULL);
+        CLBlastStatusCode st = CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeYes, k, p, 1.0f,
+                                            Z, 0, p, ones, 0, 1, 1.0f, R, p, 1, &queue, NULL);
         if (st != CLBlastSuccess) {
             s = blas_fail(ctx, st, "CLBlastSgemv (centred column sums)");
             break;
@@ -161,8 +163,8 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
                                 "clg_solve_normal (Z^T Z)");
     }
     if (s == CLG_OK) {
-        err = clEnqueueReadBuffer(queue, R, CL_TRUE, p * sizeof(float),
-                                  (p + p * p) * sizeof(float), host + p, 0, NULL, NULL);
+        err = clEnqueueReadBuffer(queue, R, CL_TRUE, p * sizeof(float), (p + p * p) * sizeof(float),
+                                  host + p, 0, NULL, NULL);
         if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clg_solve_normal: clEnqueueReadBuffer");
     }
     if (s != CLG_OK) clFinish(queue);

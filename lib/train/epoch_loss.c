@@ -24,10 +24,10 @@ struct clg_epoch_loss {
     clg_model *m;
     const clg_dataset *ds;
     clg_loss_kind kind;
-    cl_mem W, b;       /* snapshot of the parameters at the end of the pending epoch */
-    clg_tensor *acc;   /* the loss sum, written in the second queue */
-    float sum;         /* host copy of acc, valid once `done` completed */
-    cl_event done;     /* the read of acc; NULL when nothing is pending */
+    cl_mem W, b;     /* snapshot of the parameters at the end of the pending epoch */
+    clg_tensor *acc; /* the loss sum, written in the second queue */
+    float sum;       /* host copy of acc, valid once `done` completed */
+    cl_event done;   /* the read of acc; NULL when nothing is pending */
 };
 
 static clg_status aux_queue(clg_context *ctx, cl_command_queue *out)
@@ -51,8 +51,7 @@ clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_k
     const int overlap = m->ctx->cfg.epoch_loss_overlap; /* a testing knob, default 1 */
     if (!overlap) return CLG_OK;
     if (ds->streamed || m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return CLG_OK;
-    if (overlap == 1 && ds->n * ds->d * m->layers[0].out < EPOCH_LOSS_MIN_WORK)
-        return CLG_OK;
+    if (overlap == 1 && ds->n * ds->d * m->layers[0].out < EPOCH_LOSS_MIN_WORK) return CLG_OK;
     clg_epoch_loss *el = calloc(1, sizeof *el);
     if (!el) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
     el->m = m;
@@ -61,8 +60,10 @@ clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_k
     const clg_layer *L = &m->layers[0];
     cl_command_queue unused;
     clg_status s = aux_queue(m->ctx, &unused); /* made now, so that start cannot fail on it */
-    if (s == CLG_OK) s = clg_buffer_create(m->ctx, L->in * L->out * sizeof(float), "loss snapshot W", &el->W);
-    if (s == CLG_OK) s = clg_buffer_create(m->ctx, L->out * sizeof(float), "loss snapshot b", &el->b);
+    if (s == CLG_OK)
+        s = clg_buffer_create(m->ctx, L->in * L->out * sizeof(float), "loss snapshot W", &el->W);
+    if (s == CLG_OK)
+        s = clg_buffer_create(m->ctx, L->out * sizeof(float), "loss snapshot b", &el->b);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &el->acc);
     if (s != CLG_OK) {
         clg_epoch_loss_destroy(el);
@@ -88,10 +89,12 @@ clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled)
     cl_command_queue main = ctx->queue, aux = ctx->aux_queue;
     err = clEnqueueBarrierWithWaitList(aux, 1, &copied, NULL);
     clReleaseEvent(copied);
-    if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clEnqueueBarrierWithWaitList(loss snapshot)");
+    if (err != CL_SUCCESS)
+        return clg_fail_cl(ctx, err, "clEnqueueBarrierWithWaitList(loss snapshot)");
     ctx->queue = aux;
     clg_status s = clg_tensor_fill(el->acc, 0.0f);
-    if (s == CLG_OK) s = clg_fused_full_loss(el->m, el->ds, el->kind, el->W, el->b, el->acc, handled);
+    if (s == CLG_OK)
+        s = clg_fused_full_loss(el->m, el->ds, el->kind, el->W, el->b, el->acc, handled);
     ctx->queue = main;
     if (s != CLG_OK || !*handled) return s;
     err = clEnqueueReadBuffer(aux, el->acc->mem, CL_FALSE, 0, sizeof(float), &el->sum, 0, NULL,

@@ -51,8 +51,8 @@
 #define FUSED_ROWS 16
 #define FUSED_KB 4
 #define FUSED_OL CLG_FUSED_W_PAD /* output lanes of the q >= 8 forward = W's padding */
-#define FUSED_DROWS 4 /* rows per work-item of the q = 1 forward */
-#define FUSED_PIPE_ROWS 64 /* batch rows per group of fused_mb_forward */
+#define FUSED_DROWS 4            /* rows per work-item of the q = 1 forward */
+#define FUSED_PIPE_ROWS 64       /* batch rows per group of fused_mb_forward */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 #define FUSED_SPLIT_MIN_ROWS 32 /* as SPLIT_MIN_ROWS in fused_split.c */
 
@@ -69,19 +69,32 @@ static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
 {
     /* Validated when the context was created (runtime/config.c). */
     switch (ctx->cfg.fused) {
-    case CLG_FUSED_OFF: *mode = FUSED_OFF; break;
-    case CLG_FUSED_MINIBATCH: *mode = FUSED_MINIBATCH; break;
-    case CLG_FUSED_EPOCH: *mode = FUSED_EPOCH; break;
-    case CLG_FUSED_PIPELINE: *mode = FUSED_PIPELINE; break;
-    case CLG_FUSED_SPLIT: *mode = FUSED_SPLIT; break;
-    default: *mode = FUSED_AUTO; break;
+    case CLG_FUSED_OFF:
+        *mode = FUSED_OFF;
+        break;
+    case CLG_FUSED_MINIBATCH:
+        *mode = FUSED_MINIBATCH;
+        break;
+    case CLG_FUSED_EPOCH:
+        *mode = FUSED_EPOCH;
+        break;
+    case CLG_FUSED_PIPELINE:
+        *mode = FUSED_PIPELINE;
+        break;
+    case CLG_FUSED_SPLIT:
+        *mode = FUSED_SPLIT;
+        break;
+    default:
+        *mode = FUSED_AUTO;
+        break;
     }
     return CLG_OK;
 }
 
 size_t clg_fused_forward_units(size_t rows, size_t q)
 {
-    if (q >= FUSED_LANES) return (rows + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL);
+    if (q >= FUSED_LANES)
+        return (rows + FUSED_OROWS - 1) / FUSED_OROWS * ((q + FUSED_OL - 1) / FUSED_OL);
     if (q == 1) return (rows + FUSED_DROWS - 1) / FUSED_DROWS;
     return (rows + FUSED_ROWS - 1) / FUSED_ROWS * q;
 }
@@ -201,21 +214,38 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
         float lscale = t + 1 == nb ? scales.s[2] : scales.s[0];
         float gscale = t + 1 == nb ? scales.s[3] : scales.s[1];
         cl_int first = t ? 0 : first_step;
-        clg_arg fa[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
-                        CLG_ARG(Lr->W), CLG_ARG(Lr->b), CLG_ARG(G), CLG_ARG(ud), CLG_ARG(uq),
-                        CLG_ARG(uoff), CLG_ARG(ucnt), CLG_ARG(urg), CLG_ARG(kind), CLG_ARG(lscale),
+        clg_arg fa[] = {CLG_ARG(ds->X->mem),
+                        CLG_ARG(ds->Y->mem),
+                        CLG_ARG(ld->order_dev),
+                        CLG_ARG(Lr->W),
+                        CLG_ARG(Lr->b),
+                        CLG_ARG(G),
+                        CLG_ARG(ud),
+                        CLG_ARG(uq),
+                        CLG_ARG(uoff),
+                        CLG_ARG(ucnt),
+                        CLG_ARG(urg),
+                        CLG_ARG(kind),
+                        CLG_ARG(lscale),
                         CLG_LOCAL((d * q + FUSED_OL + q) * sizeof(float)), /* W, padding, b */
-                        CLG_LOCAL(rg * q * sizeof(float)), CLG_LOCAL(rg * sizeof(cl_uint))};
+                        CLG_LOCAL(rg * q * sizeof(float)),
+                        CLG_LOCAL(rg * sizeof(cl_uint))};
         size_t gf = (cnt + rg - 1) / rg * Lf;
         s = clg_launch(ctx, "fused", "fused_mb_forward", 1, &gf, &Lf, sizeof fa / sizeof fa[0], fa);
-        clg_arg ba[] = {CLG_ARG(ds->X->mem), CLG_ARG(ld->order_dev), CLG_ARG(G),
-                        CLG_ARG(Lr->W), CLG_ARG(Lr->b), CLG_ARG(momW), CLG_ARG(momb),
-                        CLG_ARG(Lr->dW), CLG_ARG(Lr->db), CLG_ARG(ud), CLG_ARG(uq),
-                        CLG_ARG(uoff), CLG_ARG(ucnt), CLG_ARG(gscale), CLG_ARG(hw), CLG_ARG(hb),
-                        CLG_ARG(nestW), CLG_ARG(nestb), CLG_ARG(first)};
+        clg_arg ba[] = {CLG_ARG(ds->X->mem), CLG_ARG(ld->order_dev),
+                        CLG_ARG(G),          CLG_ARG(Lr->W),
+                        CLG_ARG(Lr->b),      CLG_ARG(momW),
+                        CLG_ARG(momb),       CLG_ARG(Lr->dW),
+                        CLG_ARG(Lr->db),     CLG_ARG(ud),
+                        CLG_ARG(uq),         CLG_ARG(uoff),
+                        CLG_ARG(ucnt),       CLG_ARG(gscale),
+                        CLG_ARG(hw),         CLG_ARG(hb),
+                        CLG_ARG(nestW),      CLG_ARG(nestb),
+                        CLG_ARG(first)};
         size_t gbk = gback;
         if (s == CLG_OK)
-            s = clg_launch(ctx, "fused", "fused_mb_backward", 1, &gbk, &Lb, sizeof ba / sizeof ba[0], ba);
+            s = clg_launch(ctx, "fused", "fused_mb_backward", 1, &gbk, &Lb,
+                           sizeof ba / sizeof ba[0], ba);
         if (s == CLG_OK) s = clg_fit_progress(ctx, o, epoch, t + 1, nb);
     }
     clReleaseMemObject(G); /* freed once the enqueued launches have run */
@@ -228,7 +258,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     if (!handled) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_fused_epoch: NULL handled");
     *handled = 0;
     if (!m || !ld || !o || !steps)
-        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "clg_fused_epoch: NULL argument");
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fused_epoch: NULL argument");
     clg_context *ctx = m->ctx;
     fused_mode mode;
     clg_status s = read_mode(ctx, &mode);
@@ -242,7 +273,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     s = clg_kernel_limits(ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
     if (s != CLG_OK) return s;
     if (local_bytes(opt, d, q, cap) > local_free) return CLG_OK; /* does not fit: unfused */
-    if (mode == FUSED_SPLIT && clg_fused_split_local_bytes(ctx, d, q, cap) > local_free) return CLG_OK;
+    if (mode == FUSED_SPLIT && clg_fused_split_local_bytes(ctx, d, q, cap) > local_free)
+        return CLG_OK;
     if (mode == FUSED_AUTO) {
         const size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
         if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
@@ -296,16 +328,34 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     cl_int kind = (cl_int)o->loss, nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
     size_t mW = momW ? d * q * sizeof(float) : sizeof(float);
     size_t mb = momb ? q * sizeof(float) : sizeof(float);
-    clg_arg args[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
-                      CLG_ARG(Lr->W),      CLG_ARG(Lr->b),      CLG_ARG(momW),
-                      CLG_ARG(momb),       CLG_ARG(Lr->dW),     CLG_ARG(Lr->db),
-                      CLG_ARG(un),         CLG_ARG(ud),         CLG_ARG(uq),
-                      CLG_ARG(ubs),        CLG_ARG(first_batch), CLG_ARG(count),
-                      CLG_ARG(ulast),      CLG_ARG(kind),       CLG_ARG(scales),
-                      CLG_ARG(hw),         CLG_ARG(hb),         CLG_ARG(nestW),
-                      CLG_ARG(nestb),      CLG_ARG(first_step),
-                      CLG_LOCAL((d * q + FUSED_OL) * sizeof(float)), CLG_LOCAL(q * sizeof(float)),
-                      CLG_LOCAL(mW),       CLG_LOCAL(mb),       CLG_LOCAL(cap * q * sizeof(float)),
+    clg_arg args[] = {CLG_ARG(ds->X->mem),
+                      CLG_ARG(ds->Y->mem),
+                      CLG_ARG(ld->order_dev),
+                      CLG_ARG(Lr->W),
+                      CLG_ARG(Lr->b),
+                      CLG_ARG(momW),
+                      CLG_ARG(momb),
+                      CLG_ARG(Lr->dW),
+                      CLG_ARG(Lr->db),
+                      CLG_ARG(un),
+                      CLG_ARG(ud),
+                      CLG_ARG(uq),
+                      CLG_ARG(ubs),
+                      CLG_ARG(first_batch),
+                      CLG_ARG(count),
+                      CLG_ARG(ulast),
+                      CLG_ARG(kind),
+                      CLG_ARG(scales),
+                      CLG_ARG(hw),
+                      CLG_ARG(hb),
+                      CLG_ARG(nestW),
+                      CLG_ARG(nestb),
+                      CLG_ARG(first_step),
+                      CLG_LOCAL((d * q + FUSED_OL) * sizeof(float)),
+                      CLG_LOCAL(q * sizeof(float)),
+                      CLG_LOCAL(mW),
+                      CLG_LOCAL(mb),
+                      CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
     const size_t nargs = sizeof args / sizeof args[0];
     const cl_int first_bits = first_step;
@@ -317,7 +367,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
         /* One launch for the epoch, or per minibatch; with progress reports, the epoch
          * kernel runs the batches between two reports in one launch. */
         size_t chunk = mode == FUSED_EPOCH ? nb : 1;
-        if (o->on_progress && o->progress_every && o->progress_every < chunk) chunk = o->progress_every;
+        if (o->on_progress && o->progress_every && o->progress_every < chunk)
+            chunk = o->progress_every;
         for (size_t t = 0; s == CLG_OK && t < nb; t += chunk) {
             first_batch = (cl_uint)t;
             count = (cl_uint)(nb - t < chunk ? nb - t : chunk);
@@ -342,8 +393,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
 #define FUSED_LOSS_GROUPS_PER_CU 4
 #define FUSED_LOSS_GROUP 64
 
-clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
-                               cl_mem W, cl_mem b, clg_tensor *acc, int *handled)
+clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind, cl_mem W,
+                               cl_mem b, clg_tensor *acc, int *handled)
 {
     *handled = 0;
     clg_context *ctx = m->ctx;
@@ -369,7 +420,8 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     const size_t wbytes = (d * q + FUSED_OL) * sizeof(float);
     while (L > 1 && L * (1 + FUSED_ROWS * q) * sizeof(float) + wbytes > local_free) L /= 2;
     if (L * (1 + FUSED_ROWS * q) * sizeof(float) + wbytes > local_free) return CLG_OK;
-    size_t groups = (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
+    size_t groups =
+        (ctx->info.compute_units ? ctx->info.compute_units : 1) * FUSED_LOSS_GROUPS_PER_CU;
     size_t chunk = (n + groups - 1) / groups;
     groups = (n + chunk - 1) / chunk;
     /* Released right after the enqueues: OpenCL frees it once they have run. */
@@ -381,10 +433,19 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     cl_int k = (cl_int)kind;
     if (!W) W = m->layers[0].W;
     if (!b) b = m->layers[0].b;
-    clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(W), CLG_ARG(b),
-                   CLG_ARG(part), CLG_ARG(un), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uc),
-                   CLG_ARG(k), CLG_LOCAL(L * sizeof(float)),
-                   CLG_LOCAL(L * FUSED_ROWS * q * sizeof(float)), CLG_LOCAL(wbytes)};
+    clg_arg a[] = {CLG_ARG(ds->X->mem),
+                   CLG_ARG(ds->Y->mem),
+                   CLG_ARG(W),
+                   CLG_ARG(b),
+                   CLG_ARG(part),
+                   CLG_ARG(un),
+                   CLG_ARG(ud),
+                   CLG_ARG(uq),
+                   CLG_ARG(uc),
+                   CLG_ARG(k),
+                   CLG_LOCAL(L * sizeof(float)),
+                   CLG_LOCAL(L * FUSED_ROWS * q * sizeof(float)),
+                   CLG_LOCAL(wbytes)};
     size_t global = groups * L;
     s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 13, a);
     clg_arg f[] = {CLG_ARG(part), CLG_ARG(acc->mem), CLG_ARG(ug)};

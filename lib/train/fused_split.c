@@ -31,7 +31,8 @@ static clg_status copy(clg_context *ctx, cl_mem src, size_t soff, cl_mem dst, si
 {
     cl_int err = clEnqueueCopyBuffer(ctx->queue, src, dst, soff * sizeof(float),
                                      doff * sizeof(float), floats * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLG_OK : clg_fail_cl(ctx, err, "clEnqueueCopyBuffer(fused split parameters)");
+    return err == CL_SUCCESS ? CLG_OK
+                             : clg_fail_cl(ctx, err, "clEnqueueCopyBuffer(fused split parameters)");
 }
 
 clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
@@ -64,7 +65,8 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
         if (s == CLG_OK && (use_mW || use_mb))
             s = clg_buffer_create(ctx, stride * sizeof(float), "fused split momentum", &M[i]);
         if (s == CLG_OK)
-            s = clg_buffer_create(ctx, G * stride * sizeof(float), "fused split partial gradients", &part[i]);
+            s = clg_buffer_create(ctx, G * stride * sizeof(float), "fused split partial gradients",
+                                  &part[i]);
     }
     if (s == CLG_OK) s = copy(ctx, Lr->W, 0, P[0], 0, dq);
     if (s == CLG_OK) s = copy(ctx, Lr->b, 0, P[0], dq, q);
@@ -85,15 +87,36 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
         float gscale = final ? scales.s[3] : scales.s[1];
         cl_int first = t == 1 ? first_step : 0;
         cl_mem mS = M[t % 2], mD = M[(t + 1) % 2];
-        clg_arg a[] = {CLG_ARG(ds->X->mem), CLG_ARG(ds->Y->mem), CLG_ARG(ld->order_dev),
-                       CLG_ARG(P[t % 2]), CLG_ARG(P[(t + 1) % 2]), CLG_ARG(mS), CLG_ARG(mD),
-                       CLG_ARG(part[(t + 1) % 2]), CLG_ARG(part[t % 2]), CLG_ARG(Lr->dW),
-                       CLG_ARG(Lr->db), CLG_ARG(ud), CLG_ARG(uq), CLG_ARG(uoff), CLG_ARG(ucnt),
-                       CLG_ARG(urg), CLG_ARG(gprev), CLG_ARG(kind), CLG_ARG(lscale),
-                       CLG_ARG(gscale), CLG_ARG(hw), CLG_ARG(hb), CLG_ARG(nestW),
-                       CLG_ARG(nestb), CLG_ARG(first), CLG_ARG(use_mW), CLG_ARG(use_mb),
+        clg_arg a[] = {CLG_ARG(ds->X->mem),
+                       CLG_ARG(ds->Y->mem),
+                       CLG_ARG(ld->order_dev),
+                       CLG_ARG(P[t % 2]),
+                       CLG_ARG(P[(t + 1) % 2]),
+                       CLG_ARG(mS),
+                       CLG_ARG(mD),
+                       CLG_ARG(part[(t + 1) % 2]),
+                       CLG_ARG(part[t % 2]),
+                       CLG_ARG(Lr->dW),
+                       CLG_ARG(Lr->db),
+                       CLG_ARG(ud),
+                       CLG_ARG(uq),
+                       CLG_ARG(uoff),
+                       CLG_ARG(ucnt),
+                       CLG_ARG(urg),
+                       CLG_ARG(gprev),
+                       CLG_ARG(kind),
+                       CLG_ARG(lscale),
+                       CLG_ARG(gscale),
+                       CLG_ARG(hw),
+                       CLG_ARG(hb),
+                       CLG_ARG(nestW),
+                       CLG_ARG(nestb),
+                       CLG_ARG(first),
+                       CLG_ARG(use_mW),
+                       CLG_ARG(use_mb),
                        CLG_LOCAL((dq + FUSED_OL + q) * sizeof(float)),
-                       CLG_LOCAL(rg * q * sizeof(float)), CLG_LOCAL(rg * sizeof(cl_uint))};
+                       CLG_LOCAL(rg * q * sizeof(float)),
+                       CLG_LOCAL(rg * sizeof(cl_uint))};
         launched = final ? 1 : (cnt + rg - 1) / rg;
         size_t global = launched * L;
         s = clg_launch(ctx, "fused", "fused_split_step", 1, &global, &L, sizeof a / sizeof a[0], a);

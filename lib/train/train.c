@@ -56,10 +56,12 @@ static clg_status check_loss(const clg_context *ctx, const clg_dataset *ds, clg_
 static clg_status check_model_data(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
                                    const char *op)
 {
-    if (!m || !ds) return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    if (!m || !ds)
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
     if (m->nlayers == 0) return clg_fail(m->ctx, CLG_ERR_STATE, "%s: the model has no layers", op);
     if (ds->ctx != m->ctx)
-        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: model and dataset belong to different contexts", op);
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: model and dataset belong to different contexts", op);
     clg_status s = check_loss(m->ctx, ds, kind, op);
     if (s != CLG_OK) return s;
     if (ds->classes) {
@@ -103,7 +105,8 @@ static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kin
         const clg_tensor *pred;
         s = clg_model_forward(m, b.X, &pred);
         if (s == CLG_OK)
-            s = clg_op_loss_accumulate(m->ctx, kind, pred->mem, b.Y->mem, acc->mem, b.rows, pred->cols);
+            s = clg_op_loss_accumulate(m->ctx, kind, pred->mem, b.Y->mem, acc->mem, b.rows,
+                                       pred->cols);
         if (s == CLG_OK && correct)
             s = clg_op_accuracy_accumulate(m->ctx, pred->mem, b.Y->mem, correct->mem, b.rows,
                                            pred->cols);
@@ -165,7 +168,8 @@ clg_status clg_evaluate(clg_model *m, clg_dataset *ds, clg_loss_kind kind, clg_e
 
 clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kind kind, double *loss)
 {
-    if (m && !loss) return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_evaluate_loss: NULL loss");
+    if (m && !loss)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_evaluate_loss: NULL loss");
     clg_eval_result r;
     clg_status s = clg_evaluate(m, ds, kind, &r);
     if (s == CLG_OK) *loss = r.loss;
@@ -184,8 +188,9 @@ clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out)
         return clg_fail(m->ctx, CLG_ERR_SHAPE, "%s: %zu rows overflow the host arrays", op, n);
     for (size_t i = 0; i < n * d; i++)
         if (!isfinite(X[i]))
-            return clg_fail(m->ctx, CLG_ERR_NONFINITE, "%s: X has a non-finite value (%g) at row %zu, column %zu",
-                            op, (double)X[i], i / d, i % d);
+            return clg_fail(m->ctx, CLG_ERR_NONFINITE,
+                            "%s: X has a non-finite value (%g) at row %zu, column %zu", op,
+                            (double)X[i], i / d, i % d);
     size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;
     clg_tensor *xb = NULL;
     clg_status s = clg_tensor_create(m->ctx, chunk, d, &xb);
@@ -194,8 +199,8 @@ clg_status clg_predict(clg_model *m, const float *X, size_t n, float *out)
     for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += chunk) {
         size_t rows = n - r0 < chunk ? n - r0 : chunk;
         xb->rows = rows;
-        cl_int err = clEnqueueWriteBuffer(m->ctx->queue, xb->mem, CL_FALSE, 0, rows * d * sizeof(float),
-                                          X + r0 * d, 0, NULL, NULL);
+        cl_int err = clEnqueueWriteBuffer(m->ctx->queue, xb->mem, CL_FALSE, 0,
+                                          rows * d * sizeof(float), X + r0 * d, 0, NULL, NULL);
         if (err != CL_SUCCESS) {
             s = clg_fail_cl(m->ctx, err, "clEnqueueWriteBuffer(predict rows)");
             break;
@@ -251,8 +256,9 @@ static clg_status copy_good(clg_model *m, fit_state *st, int to_model, const cl_
         cl_int err = clEnqueueCopyBuffer(m->ctx->queue, from, to, 0, 0, ref.count * sizeof(float),
                                          0, NULL, NULL);
         if (err != CL_SUCCESS)
-            return clg_fail_cl(m->ctx, err, to_model ? "clEnqueueCopyBuffer(restore parameters)"
-                                                     : "clEnqueueCopyBuffer(keep parameters)");
+            return clg_fail_cl(m->ctx, err,
+                               to_model ? "clEnqueueCopyBuffer(restore parameters)"
+                                        : "clEnqueueCopyBuffer(keep parameters)");
     }
     return CLG_OK;
 }
@@ -267,7 +273,8 @@ static clg_status good_create(clg_model *m, fit_state *st)
         clg_param_ref ref;
         clg_status s = clg_model_param_ref(m, i, &ref);
         if (s == CLG_OK)
-            s = clg_buffer_create(m->ctx, ref.count * sizeof(float), "last good parameters", &st->good[i]);
+            s = clg_buffer_create(m->ctx, ref.count * sizeof(float), "last good parameters",
+                                  &st->good[i]);
         if (s != CLG_OK) return s;
     }
     return copy_good(m, st, 0, NULL);
@@ -275,13 +282,15 @@ static clg_status good_create(clg_model *m, fit_state *st)
 
 static clg_status check_fit_options(const clg_context *ctx, const clg_fit_options *o)
 {
-    if (o->epochs == 0) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: epochs must be at least 1");
+    if (o->epochs == 0)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: epochs must be at least 1");
     if (o->batch_size == 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: batch_size must be at least 1");
     if (!(o->diverge_factor >= 0) || isinf(o->diverge_factor))
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_fit: diverge_factor must be finite and >= 0 (0 turns the check off), got %g",
-                        o->diverge_factor);
+        return clg_fail(
+            ctx, CLG_ERR_INVALID_ARGUMENT,
+            "clg_fit: diverge_factor must be finite and >= 0 (0 turns the check off), got %g",
+            o->diverge_factor);
     if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_fit: reduction must be CLG_REDUCE_MEAN or CLG_REDUCE_SUM");
@@ -299,8 +308,8 @@ clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t e
 }
 
 /* One epoch of minibatch steps, enqueued without any wait (but for progress reports). */
-static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
-                            size_t epoch, size_t *steps)
+static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
+                            fit_state *st, size_t epoch, size_t *steps)
 {
     int fused = 0;
     clg_status s = CLG_OK;
@@ -367,7 +376,8 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     if (s != CLG_OK) return s;
     if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
     if (opt && opt->model != m)
-        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: the optimizer belongs to another model");
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: the optimizer belongs to another model");
     fit_state st = {0};
     st.initial = NAN;
     clg_loader_options lo = clg_loader_defaults();
@@ -380,7 +390,8 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     const size_t count = loss_count(ds, o.loss);
     s = clg_loader_create(ds, &lo, &st.train);
     if (s == CLG_OK && o.epoch_loss) s = eval_loader(ds, &st.eval);
-    if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK) opt = st.own_opt;
+    if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK)
+        opt = st.own_opt;
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, cap, clg_model_outputs(m), &st.grad);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
     if (s == CLG_OK && o.epoch_loss) s = good_create(m, &st);
@@ -413,8 +424,10 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
             /* Epoch e is enqueued: now wait for the loss of epoch e-1, which ran meanwhile. */
             if (clg_epoch_loss_pending(ov)) {
                 s = clg_epoch_loss_collect(ov, count, &loss);
-                if (s == CLG_OK && e == 1) st.initial = loss;
-                else if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e - 1, loss);
+                if (s == CLG_OK && e == 1)
+                    st.initial = loss;
+                else if (s == CLG_OK)
+                    s = report_epoch(m, &o, &st, &r, e - 1, loss);
                 cl_mem snap[2];
                 clg_epoch_loss_snapshot(ov, snap);
                 if (s == CLG_OK && e > 1) s = copy_good(m, &st, 0, snap);
@@ -445,7 +458,8 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
         snprintf(msg, sizeof msg, "%s", m->ctx->err);
         if (copy_good(m, &st, 1, NULL) != CLG_OK || clg_context_finish(m->ctx) != CLG_OK) {
             snprintf(why, sizeof why, "%s", m->ctx->err);
-            s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg, why);
+            s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg,
+                         why);
         }
     }
     fit_state_free(&st);

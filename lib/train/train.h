@@ -58,7 +58,7 @@ void clg_epoch_loss_destroy(clg_epoch_loss *el);
  * does not fit in local memory, or with CLGRAD_FUSED=0.
  * W, b: the parameters to use, NULL for the layer's own (the overlapped epoch loss
  * passes a snapshot). Enqueued on ctx->queue. */
-clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind,
-                               cl_mem W, cl_mem b, clg_tensor *acc, int *handled);
+clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind, cl_mem W,
+                               cl_mem b, clg_tensor *acc, int *handled);
 
 #endif

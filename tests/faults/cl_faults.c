@@ -86,8 +86,8 @@ const char *cl_faults_fired_at(void)
 
 const char *cl_faults_class_name(cl_object_class cls)
 {
-    static const char *const names[] = {"cl_mem", "cl_program", "cl_kernel", "cl_event",
-                                        "cl_command_queue", "cl_context"};
+    static const char *const names[] = {"cl_mem",   "cl_program",       "cl_kernel",
+                                        "cl_event", "cl_command_queue", "cl_context"};
     return cls < CL_OBJECT_CLASSES ? names[cls] : "?";
 }
 
@@ -163,17 +163,17 @@ static void *next_fn(const char *fn)
 }
 
 /* real_<fn>: pointer of fn's type, resolved once (the first calls come from one thread). */
-#define REAL(fn)                                                                               \
-    static __typeof__(&fn) real_##fn;                                                          \
-    if (!real_##fn) {                                                                          \
-        void *p_ = next_fn(#fn);                                                               \
-        memcpy(&real_##fn, &p_, sizeof p_);                                                    \
+#define REAL(fn)                                                                                   \
+    static __typeof__(&fn) real_##fn;                                                              \
+    if (!real_##fn) {                                                                              \
+        void *p_ = next_fn(#fn);                                                                   \
+        memcpy(&real_##fn, &p_, sizeof p_);                                                        \
     }
 
 /* ------------------------------------------------------------- allocations */
 
 SHIM cl_mem clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size, void *host_ptr,
-                      cl_int *errcode_ret)
+                           cl_int *errcode_ret)
 {
     REAL(clCreateBuffer);
     if (inject(CL_FAULT_ALLOC, "clCreateBuffer")) {
@@ -188,7 +188,7 @@ SHIM cl_mem clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size, 
 }
 
 SHIM cl_mem clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags, cl_buffer_create_type type,
-                         const void *info, cl_int *errcode_ret)
+                              const void *info, cl_int *errcode_ret)
 {
     REAL(clCreateSubBuffer);
     if (inject(CL_FAULT_ALLOC, "clCreateSubBuffer")) {
@@ -220,7 +220,7 @@ SHIM cl_int clReleaseMemObject(cl_mem m)
 
 /* ---------------------------------------------------------------- enqueues */
 
-#define FAIL_ENQUEUE(fn)                                                                       \
+#define FAIL_ENQUEUE(fn)                                                                           \
     if (inject(CL_FAULT_ENQUEUE, #fn)) return CL_OUT_OF_RESOURCES
 
 SHIM cl_int clEnqueueReadBuffer(cl_command_queue q, cl_mem b, cl_bool blocking, size_t off,
@@ -235,8 +235,8 @@ SHIM cl_int clEnqueueReadBuffer(cl_command_queue q, cl_mem b, cl_bool blocking, 
 }
 
 SHIM cl_int clEnqueueWriteBuffer(cl_command_queue q, cl_mem b, cl_bool blocking, size_t off,
-                            size_t size, const void *ptr, cl_uint nw, const cl_event *wl,
-                            cl_event *ev)
+                                 size_t size, const void *ptr, cl_uint nw, const cl_event *wl,
+                                 cl_event *ev)
 {
     REAL(clEnqueueWriteBuffer);
     FAIL_ENQUEUE(clEnqueueWriteBuffer);
@@ -246,7 +246,7 @@ SHIM cl_int clEnqueueWriteBuffer(cl_command_queue q, cl_mem b, cl_bool blocking,
 }
 
 SHIM cl_int clEnqueueCopyBuffer(cl_command_queue q, cl_mem src, cl_mem dst, size_t so, size_t doff,
-                           size_t size, cl_uint nw, const cl_event *wl, cl_event *ev)
+                                size_t size, cl_uint nw, const cl_event *wl, cl_event *ev)
 {
     REAL(clEnqueueCopyBuffer);
     FAIL_ENQUEUE(clEnqueueCopyBuffer);
@@ -256,21 +256,21 @@ SHIM cl_int clEnqueueCopyBuffer(cl_command_queue q, cl_mem src, cl_mem dst, size
 }
 
 SHIM cl_int clEnqueueCopyBufferRect(cl_command_queue q, cl_mem src, cl_mem dst, const size_t *so,
-                               const size_t *dso, const size_t *region, size_t srp, size_t ssp,
-                               size_t drp, size_t dsp, cl_uint nw, const cl_event *wl,
-                               cl_event *ev)
+                                    const size_t *dso, const size_t *region, size_t srp, size_t ssp,
+                                    size_t drp, size_t dsp, cl_uint nw, const cl_event *wl,
+                                    cl_event *ev)
 {
     REAL(clEnqueueCopyBufferRect);
     FAIL_ENQUEUE(clEnqueueCopyBufferRect);
-    cl_int rc_ = real_clEnqueueCopyBufferRect(q, src, dst, so, dso, region, srp, ssp, drp, dsp, nw,
-                                              wl,
-                                        ev);
+    cl_int rc_ =
+        real_clEnqueueCopyBufferRect(q, src, dst, so, dso, region, srp, ssp, drp, dsp, nw, wl, ev);
     if (rc_ == CL_SUCCESS && ev) track(*ev, CL_OBJ_EVENT, 1, CALLER);
     return rc_;
 }
 
 SHIM cl_int clEnqueueFillBuffer(cl_command_queue q, cl_mem b, const void *pattern, size_t psize,
-                           size_t off, size_t size, cl_uint nw, const cl_event *wl, cl_event *ev)
+                                size_t off, size_t size, cl_uint nw, const cl_event *wl,
+                                cl_event *ev)
 {
     REAL(clEnqueueFillBuffer);
     FAIL_ENQUEUE(clEnqueueFillBuffer);
@@ -280,9 +280,8 @@ SHIM cl_int clEnqueueFillBuffer(cl_command_queue q, cl_mem b, const void *patter
 }
 
 SHIM cl_int clEnqueueNDRangeKernel(cl_command_queue q, cl_kernel k, cl_uint dims,
-                                   const size_t *goff,
-                              const size_t *global, const size_t *local, cl_uint nw,
-                              const cl_event *wl, cl_event *ev)
+                                   const size_t *goff, const size_t *global, const size_t *local,
+                                   cl_uint nw, const cl_event *wl, cl_event *ev)
 {
     REAL(clEnqueueNDRangeKernel);
     FAIL_ENQUEUE(clEnqueueNDRangeKernel);
@@ -292,7 +291,7 @@ SHIM cl_int clEnqueueNDRangeKernel(cl_command_queue q, cl_kernel k, cl_uint dims
 }
 
 SHIM cl_int clEnqueueBarrierWithWaitList(cl_command_queue q, cl_uint nw, const cl_event *wl,
-                                    cl_event *ev)
+                                         cl_event *ev)
 {
     REAL(clEnqueueBarrierWithWaitList);
     FAIL_ENQUEUE(clEnqueueBarrierWithWaitList);
@@ -302,7 +301,7 @@ SHIM cl_int clEnqueueBarrierWithWaitList(cl_command_queue q, cl_uint nw, const c
 }
 
 SHIM cl_int clEnqueueMarkerWithWaitList(cl_command_queue q, cl_uint nw, const cl_event *wl,
-                                   cl_event *ev)
+                                        cl_event *ev)
 {
     REAL(clEnqueueMarkerWithWaitList);
     FAIL_ENQUEUE(clEnqueueMarkerWithWaitList);
@@ -328,7 +327,7 @@ void *clEnqueueMapBuffer(cl_command_queue q, cl_mem b, cl_bool blocking, cl_map_
 }
 
 SHIM cl_int clEnqueueUnmapMemObject(cl_command_queue q, cl_mem b, void *ptr, cl_uint nw,
-                               const cl_event *wl, cl_event *ev)
+                                    const cl_event *wl, cl_event *ev)
 {
     REAL(clEnqueueUnmapMemObject);
     FAIL_ENQUEUE(clEnqueueUnmapMemObject);
@@ -340,7 +339,7 @@ SHIM cl_int clEnqueueUnmapMemObject(cl_command_queue q, cl_mem b, void *ptr, cl_
 /* ------------------------------------------------------------------ builds */
 
 SHIM cl_program clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings,
-                                     const size_t *lengths, cl_int *errcode_ret)
+                                          const size_t *lengths, cl_int *errcode_ret)
 {
     REAL(clCreateProgramWithSource);
     if (inject(CL_FAULT_BUILD, "clCreateProgramWithSource")) {
@@ -353,9 +352,9 @@ SHIM cl_program clCreateProgramWithSource(cl_context context, cl_uint count, con
 }
 
 SHIM cl_program clCreateProgramWithBinary(cl_context context, cl_uint ndev,
-                                          const cl_device_id *devs,
-                                     const size_t *lengths, const unsigned char **binaries,
-                                     cl_int *binary_status, cl_int *errcode_ret)
+                                          const cl_device_id *devs, const size_t *lengths,
+                                          const unsigned char **binaries, cl_int *binary_status,
+                                          cl_int *errcode_ret)
 {
     REAL(clCreateProgramWithBinary);
     if (inject(CL_FAULT_BUILD, "clCreateProgramWithBinary")) {
@@ -369,8 +368,8 @@ SHIM cl_program clCreateProgramWithBinary(cl_context context, cl_uint ndev,
 }
 
 SHIM cl_int clBuildProgram(cl_program program, cl_uint ndev, const cl_device_id *devs,
-                      const char *options, void(CL_CALLBACK *notify)(cl_program, void *),
-                      void *user)
+                           const char *options, void(CL_CALLBACK *notify)(cl_program, void *),
+                           void *user)
 {
     REAL(clBuildProgram);
     if (inject(CL_FAULT_BUILD, "clBuildProgram")) return CL_BUILD_PROGRAM_FAILURE;
@@ -379,20 +378,20 @@ SHIM cl_int clBuildProgram(cl_program program, cl_uint ndev, const cl_device_id 
 
 /* ------------------------------------------- references of the other objects */
 
-#define RETAIN_RELEASE(type, cls, retain, release)                                             \
-    SHIM cl_int retain(type obj)                                                               \
-    {                                                                                          \
-        REAL(retain);                                                                          \
-        cl_int err = real_##retain(obj);                                                       \
-        if (err == CL_SUCCESS) track(obj, cls, 1, CALLER);                                     \
-        return err;                                                                            \
-    }                                                                                          \
-    SHIM cl_int release(type obj)                                                              \
-    {                                                                                          \
-        REAL(release);                                                                         \
-        cl_int err = real_##release(obj);                                                      \
-        if (err == CL_SUCCESS) track(obj, cls, -1, NULL);                                      \
-        return err;                                                                            \
+#define RETAIN_RELEASE(type, cls, retain, release)                                                 \
+    SHIM cl_int retain(type obj)                                                                   \
+    {                                                                                              \
+        REAL(retain);                                                                              \
+        cl_int err = real_##retain(obj);                                                           \
+        if (err == CL_SUCCESS) track(obj, cls, 1, CALLER);                                         \
+        return err;                                                                                \
+    }                                                                                              \
+    SHIM cl_int release(type obj)                                                                  \
+    {                                                                                              \
+        REAL(release);                                                                             \
+        cl_int err = real_##release(obj);                                                          \
+        if (err == CL_SUCCESS) track(obj, cls, -1, NULL);                                          \
+        return err;                                                                                \
     }
 
 RETAIN_RELEASE(cl_program, CL_OBJ_PROGRAM, clRetainProgram, clReleaseProgram)

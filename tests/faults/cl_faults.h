@@ -25,7 +25,12 @@ int cl_faults_fired(void);
 /* The OpenCL function that failed ("" before any). */
 const char *cl_faults_fired_at(void);
 typedef enum cl_object_class {
-    CL_OBJ_MEM, CL_OBJ_PROGRAM, CL_OBJ_KERNEL, CL_OBJ_EVENT, CL_OBJ_QUEUE, CL_OBJ_CONTEXT,
+    CL_OBJ_MEM,
+    CL_OBJ_PROGRAM,
+    CL_OBJ_KERNEL,
+    CL_OBJ_EVENT,
+    CL_OBJ_QUEUE,
+    CL_OBJ_CONTEXT,
     CL_OBJECT_CLASSES
 } cl_object_class;
 const char *cl_faults_class_name(cl_object_class cls);

@@ -48,11 +48,9 @@ static void record(cl_kernel kernel)
 }
 
 /* Exported although the project builds with -fvisibility=hidden. */
-__attribute__((visibility("default"))) CL_API_ENTRY cl_int CL_API_CALL clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel kernel,
-                                                       cl_uint dims, const size_t *offset,
-                                                       const size_t *global, const size_t *local,
-                                                       cl_uint nwait, const cl_event *wait,
-                                                       cl_event *event)
+__attribute__((visibility("default"))) CL_API_ENTRY cl_int CL_API_CALL clEnqueueNDRangeKernel(
+    cl_command_queue queue, cl_kernel kernel, cl_uint dims, const size_t *offset,
+    const size_t *global, const size_t *local, cl_uint nwait, const cl_event *wait, cl_event *event)
 {
     static enqueue_fn next;
     if (!next) {
