@@ -137,146 +137,144 @@ static int parse_number(const field *f, float *out)
     return isfinite(*out) ? NUM_OK : NUM_NONFINITE;
 }
 
+/* The rows read so far: rows × cols floats in vals (capacity cap rows). */
+typedef struct table {
+    float *vals;
+    size_t rows, cols, cap;
+    size_t label;      /* the label column */
+    size_t first_line; /* the line that fixed cols */
+} table;
+
+/* The first non-blank line (count fields) fixes the column count and the label column;
+ * *header = 1 when it is a header (given, or detected: a field that is not a number). */
+static clg_status first_line(const reader *r, const char *path, const clg_csv_options *o,
+                             size_t count, size_t lineno, table *t, int *header)
+{
+    t->cols = count;
+    t->first_line = lineno;
+    if (count < 2)
+        return clg_fail(NULL, CLG_ERR_FORMAT,
+                        "%s: line %zu has %zu column; need at least 2 (features and a label)", path,
+                        lineno, count);
+    long lc = o->label_column < 0 ? (long)count + o->label_column : o->label_column;
+    if (lc < 0 || lc >= (long)count)
+        return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: label_column %ld is out of range for %zu columns", path,
+                        o->label_column, count);
+    t->label = (size_t)lc;
+    *header = o->header == 1;
+    if (o->header == -1) {
+        float tmp;
+        for (size_t c = 0; c < count && !*header; c++)
+            *header = parse_number(&r->fields[c], &tmp) == NUM_NOT_A_NUMBER;
+    }
+    return CLG_OK;
+}
+
+/* Appends the line's fields (t->cols of them) as one row of numbers. */
+static clg_status append_row(const reader *r, const char *path, size_t lineno, table *t)
+{
+    const size_t cols = t->cols;
+    if (t->rows == t->cap) {
+        /* 64 rows first, fewer when rows are wide: one 16 MiB line of "1,1,..." must
+         * not cost 64 rows of 8 M values before its second line is seen. */
+        size_t ncap = t->cap ? 2 * t->cap : cols <= 1024 ? 64 : 65536 / cols + 1;
+        if (ncap > SIZE_MAX / sizeof(float) / cols)
+            return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: too many rows", path);
+        float *nv = realloc(t->vals, ncap * cols * sizeof *nv);
+        if (!nv)
+            return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", path,
+                            lineno);
+        t->vals = nv;
+        t->cap = ncap;
+    }
+    for (size_t c = 0; c < cols; c++) {
+        const field *f = &r->fields[c];
+        int st = parse_number(f, &t->vals[t->rows * cols + c]);
+        if (st == NUM_NOT_A_NUMBER)
+            return clg_fail(NULL, CLG_ERR_FORMAT,
+                            "%s: line %zu, column %zu: \"%.40s\" is not a number", path, lineno,
+                            c + 1, f->text);
+        if (st == NUM_NONFINITE)
+            return clg_fail(NULL, CLG_ERR_NONFINITE,
+                            "%s: line %zu, column %zu: \"%.40s\" is not finite in float32", path,
+                            lineno, c + 1, f->text);
+    }
+    t->rows++;
+    return CLG_OK;
+}
+
+/* One line: its fields into r, then the first line's rules or one more row. */
+static clg_status read_line(reader *r, const char *path, const clg_csv_options *o, char *p,
+                            size_t len, size_t lineno, table *t)
+{
+    if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
+    while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
+    size_t k = 0;
+    while (k < len && (p[k] == ' ' || p[k] == '\t')) k++;
+    if (k == len) return CLG_OK; /* blank line */
+    clg_status s = CLG_OK;
+    size_t bad = 0;
+    size_t count = split(r, p, len, &bad, &s);
+    if (s == CLG_ERR_HOST_MEMORY) return clg_fail(NULL, s, "%s: out of host memory", path);
+    if (s != CLG_OK)
+        return clg_fail(NULL, s, "%s: line %zu, column %zu: unbalanced or misplaced quote", path,
+                        lineno, bad);
+    if (t->cols == 0) {
+        int header = 0;
+        s = first_line(r, path, o, count, lineno, t, &header);
+        if (s != CLG_OK || header) return s;
+    } else if (count != t->cols) {
+        return clg_fail(NULL, CLG_ERR_FORMAT,
+                        "%s: line %zu has %zu fields, expected %zu (as on line %zu)", path, lineno,
+                        count, t->cols, t->first_line);
+    }
+    return append_row(r, path, lineno, t);
+}
+
 static clg_status read_rows(FILE *fp, const char *path, const clg_csv_options *o, float **vals_out,
                             size_t *rows_out, size_t *cols_out, size_t *label_out)
 {
     reader r = {.path = path, .delim = o->delimiter};
+    table t = {0};
     char *line = NULL;
-    size_t linecap = 0, lineno = 0, cols = 0, rows = 0, cap = 0, first_line = 0;
-    size_t label = 0;
-    int have_header = 0;
-    float *vals = NULL;
+    size_t linecap = 0, lineno = 0;
     clg_status s = CLG_OK;
     ssize_t got;
 
     flockfile(fp); /* for getc_unlocked */
-    while ((got = next_line(fp, &line, &linecap)) != LINE_END) {
+    while (s == CLG_OK && (got = next_line(fp, &line, &linecap)) != LINE_END) {
         lineno++;
-        if (got == LINE_TOO_LONG) {
+        if (got == LINE_TOO_LONG)
             s = clg_fail(NULL, CLG_ERR_FORMAT,
                          "%s: line %zu is longer than the limit of %zu bytes (no newline within "
                          "it: not a CSV file?)",
                          path, lineno, CSV_MAX_LINE);
-            goto done;
-        }
-        if (got == LINE_NO_MEMORY) {
+        else if (got == LINE_NO_MEMORY)
             s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", path,
                          lineno);
-            goto done;
-        }
-        size_t len = (size_t)got;
-        char *p = line;
-        if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
-        while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
-        size_t k = 0;
-        while (k < len && (p[k] == ' ' || p[k] == '\t')) k++;
-        if (k == len) continue; /* blank line */
-
-        size_t bad = 0;
-        size_t count = split(&r, p, len, &bad, &s);
-        if (s == CLG_ERR_HOST_MEMORY) {
-            s = clg_fail(NULL, s, "%s: out of host memory", path);
-            goto done;
-        }
-        if (s != CLG_OK) {
-            s = clg_fail(NULL, s, "%s: line %zu, column %zu: unbalanced or misplaced quote", path,
-                         lineno, bad);
-            goto done;
-        }
-
-        if (cols == 0) { /* the first non-blank line fixes the column count */
-            cols = count;
-            first_line = lineno;
-            if (cols < 2) {
-                s = clg_fail(NULL, CLG_ERR_FORMAT,
-                             "%s: line %zu has %zu column; need at least 2 (features and a label)",
-                             path, lineno, cols);
-                goto done;
-            }
-            long lc = o->label_column < 0 ? (long)cols + o->label_column : o->label_column;
-            if (lc < 0 || lc >= (long)cols) {
-                s = clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT,
-                             "%s: label_column %ld is out of range for %zu columns", path,
-                             o->label_column, cols);
-                goto done;
-            }
-            label = (size_t)lc;
-            have_header = o->header == 1;
-            if (o->header == -1) {
-                float tmp;
-                for (size_t c = 0; c < count && !have_header; c++)
-                    have_header = parse_number(&r.fields[c], &tmp) == NUM_NOT_A_NUMBER;
-            }
-            if (have_header) continue;
-        } else if (count != cols) {
-            s = clg_fail(NULL, CLG_ERR_FORMAT,
-                         "%s: line %zu has %zu fields, expected %zu (as on line %zu)", path, lineno,
-                         count, cols, first_line);
-            goto done;
-        }
-
-        if (rows == cap) {
-            /* 64 rows first, fewer when rows are wide: one 16 MiB line of "1,1,..." must
-             * not cost 64 rows of 8 M values before its second line is seen. */
-            size_t ncap = cap ? 2 * cap : cols <= 1024 ? 64 : 65536 / cols + 1;
-            if (ncap > SIZE_MAX / sizeof(float) / cols) {
-                s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: too many rows", path);
-                goto done;
-            }
-            float *nv = realloc(vals, ncap * cols * sizeof *nv);
-            if (!nv) {
-                s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", path,
-                             lineno);
-                goto done;
-            }
-            vals = nv;
-            cap = ncap;
-        }
-        for (size_t c = 0; c < cols; c++) {
-            const field *f = &r.fields[c];
-            int st = parse_number(f, &vals[rows * cols + c]);
-            if (st == NUM_NOT_A_NUMBER) {
-                s = clg_fail(NULL, CLG_ERR_FORMAT,
-                             "%s: line %zu, column %zu: \"%.40s\" is not a number", path, lineno,
-                             c + 1, f->text);
-                goto done;
-            }
-            if (st == NUM_NONFINITE) {
-                s = clg_fail(NULL, CLG_ERR_NONFINITE,
-                             "%s: line %zu, column %zu: \"%.40s\" is not finite in float32", path,
-                             lineno, c + 1, f->text);
-                goto done;
-            }
-        }
-        rows++;
+        else
+            s = read_line(&r, path, o, line, (size_t)got, lineno, &t);
     }
-    if (ferror(fp)) {
+    if (s == CLG_OK && ferror(fp))
         s = clg_fail(NULL, CLG_ERR_IO, "%s: read error after line %zu: %s", path, lineno,
                      strerror(errno));
-        goto done;
-    }
-    if (cols == 0) {
+    else if (s == CLG_OK && t.cols == 0)
         s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: the file is empty", path);
-        goto done;
-    }
-    if (rows == 0) {
+    else if (s == CLG_OK && t.rows == 0)
         s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu is a header and no data rows follow", path,
-                     first_line);
-        goto done;
-    }
-
-done:
+                     t.first_line);
     funlockfile(fp);
     free(line);
     free(r.fields);
     if (s != CLG_OK) {
-        free(vals);
+        free(t.vals);
         return s;
     }
-    *vals_out = vals;
-    *rows_out = rows;
-    *cols_out = cols;
-    *label_out = label;
+    *vals_out = t.vals;
+    *rows_out = t.rows;
+    *cols_out = t.cols;
+    *label_out = t.label;
     return CLG_OK;
 }
 

@@ -482,111 +482,178 @@ typedef struct ranked {
 
 static int same(const size_t *a, const size_t *b) { return !memcmp(a, b, NP * sizeof *a); }
 
-clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tune_report *report)
+/* The working state of one clg_tune_sgemm call, shared by its phases below so each
+ * can be a function of its own; run_free releases what it holds. */
+typedef struct tune_run {
+    clg_context *ctx;
+    clg_tune_options o;
+    clg_tune_report *report;
+    double start;
+    shape shapes[3];
+    size_t nshapes;
+    shape screen;
+    size_t amax, bmax, cmax, csize;
+    cl_mem A, B, C;
+    float *host, *ref, *got;
+    size_t (*tried)[NP];
+    size_t ntried;
+    ranked top[TOP_K];
+    size_t ntop;
+    uint64_t rng;
+    double base_total;
+    int best; /* index into top of the verified winner, -1 when none */
+    double best_total, best_t[3];
+} tune_run;
+
+/* Options: NULL means the defaults; rejected before anything is touched. */
+static clg_status tune_options(clg_context *ctx, const clg_tune_options *opts,
+                               clg_tune_options *out)
 {
-    if (!ctx || !report)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_tune_sgemm: NULL argument");
     clg_tune_options o = opts ? *opts : clg_tune_defaults();
+    *out = o;
     if (!(o.max_seconds > 0) || !isfinite(o.max_seconds) || o.size < 64 || o.size > 8192 ||
         o.runs == 0 || o.runs > 64)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_tune_sgemm: need max_seconds > 0, 64 <= size <= 8192, 1 <= runs <= 64 "
                         "(got %g, %zu, %u)",
                         o.max_seconds, o.size, o.runs);
-    clg_tune_state *st = state_of(ctx);
-    if (!st) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_tune_sgemm: out of host memory");
-    const clg_tune_state before = *st;
-    memset(report, 0, sizeof *report);
-    tune_path(ctx, report->path, sizeof report->path);
-    const double start = now_s();
+    return CLG_OK;
+}
 
-    shape shapes[3] = {{o.size, o.size, o.size}, {256, 256, 784}, {784, 256, 256}};
-    size_t nshapes = o.mlp_shapes ? 3 : 1;
-    size_t half = o.size >= 512 ? o.size / 2 : o.size;
-    shape screen = {half, half, half};
-    size_t amax = 0, bmax = 0, cmax = 0;
-    for (size_t i = 0; i < nshapes; i++) {
-        if (shapes[i].m * shapes[i].k > amax) amax = shapes[i].m * shapes[i].k;
-        if (shapes[i].k * shapes[i].n > bmax) bmax = shapes[i].k * shapes[i].n;
-        if (shapes[i].m * shapes[i].n > cmax) cmax = shapes[i].m * shapes[i].n;
+/* The shapes timed, the screening shape and the buffer sizes they need. */
+static void run_shapes(tune_run *r)
+{
+    const size_t size = r->o.size;
+    const shape shapes[3] = {{size, size, size}, {256, 256, 784}, {784, 256, 256}};
+    memcpy(r->shapes, shapes, sizeof shapes);
+    r->nshapes = r->o.mlp_shapes ? 3 : 1;
+    size_t half = size >= 512 ? size / 2 : size;
+    r->screen = (shape){half, half, half};
+    for (size_t i = 0; i < r->nshapes; i++) {
+        const shape *sh = &r->shapes[i];
+        if (sh->m * sh->k > r->amax) r->amax = sh->m * sh->k;
+        if (sh->k * sh->n > r->bmax) r->bmax = sh->k * sh->n;
+        if (sh->m * sh->n > r->cmax) r->cmax = sh->m * sh->n;
     }
-    const size_t csize = o.size * o.size;
+    r->csize = size * size;
+}
 
-    cl_mem A = NULL, B = NULL, C = NULL;
-    float *host = NULL, *ref = NULL, *got = NULL;
-    ranked top[TOP_K];
-    size_t ntop = 0;
-    size_t(*tried)[NP] = NULL;
-    size_t ntried = 0;
-    clg_status s = CLG_OK;
-    CLBlastStatusCode bs = CLBlastSuccess;
-    size_t big = amax > bmax ? amax : bmax;
-    host = malloc(big * sizeof *host);
-    ref = malloc(csize * sizeof *ref);
-    got = malloc(csize * sizeof *got);
-    tried = malloc(MAX_TRIED * sizeof *tried);
-    if (!host || !ref || !got || !tried) {
-        s = clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_tune_sgemm: out of host memory");
-        goto done;
-    }
-    s = clg_buffer_create(ctx, amax * sizeof(float), "tune A", &A);
-    if (s == CLG_OK) s = clg_buffer_create(ctx, bmax * sizeof(float), "tune B", &B);
-    if (s == CLG_OK) s = clg_buffer_create(ctx, cmax * sizeof(float), "tune C", &C);
-    if (s != CLG_OK) goto done;
-    uint64_t rng = o.seed * 0x9E3779B97F4A7C15ULL + 0x853c49e6748fea9bULL;
+/* Host scratch, the device buffers A, B, C and random inputs in A and B (the random
+ * stream then goes on into the search, so its order depends on opts->seed only). */
+static clg_status run_setup(tune_run *r)
+{
+    clg_context *ctx = r->ctx;
+    size_t big = r->amax > r->bmax ? r->amax : r->bmax;
+    r->host = malloc(big * sizeof *r->host);
+    r->ref = malloc(r->csize * sizeof *r->ref);
+    r->got = malloc(r->csize * sizeof *r->got);
+    r->tried = malloc(MAX_TRIED * sizeof *r->tried);
+    if (!r->host || !r->ref || !r->got || !r->tried)
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_tune_sgemm: out of host memory");
+    clg_status s = clg_buffer_create(ctx, r->amax * sizeof(float), "tune A", &r->A);
+    if (s == CLG_OK) s = clg_buffer_create(ctx, r->bmax * sizeof(float), "tune B", &r->B);
+    if (s == CLG_OK) s = clg_buffer_create(ctx, r->cmax * sizeof(float), "tune C", &r->C);
+    if (s != CLG_OK) return s;
+    r->rng = r->o.seed * 0x9E3779B97F4A7C15ULL + 0x853c49e6748fea9bULL;
     for (int which = 0; which < 2; which++) {
-        size_t n = which ? bmax : amax;
+        size_t n = which ? r->bmax : r->amax;
         for (size_t i = 0; i < n; i++)
-            host[i] = (float)((double)(rng_next(&rng) >> 11) * 0x1p-53 * 2.0 - 1.0);
-        cl_int err = clEnqueueWriteBuffer(ctx->queue, which ? B : A, CL_TRUE, 0, n * sizeof(float),
-                                          host, 0, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            s = clg_fail_cl(ctx, err, "clg_tune_sgemm: uploading inputs");
-            goto done;
-        }
+            r->host[i] = (float)((double)(rng_next(&r->rng) >> 11) * 0x1p-53 * 2.0 - 1.0);
+        cl_int err = clEnqueueWriteBuffer(ctx->queue, which ? r->B : r->A, CL_TRUE, 0,
+                                          n * sizeof(float), r->host, 0, NULL, NULL);
+        if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clg_tune_sgemm: uploading inputs");
     }
+    return CLG_OK;
+}
 
-    /* Baseline: the parameters in effect now. */
-    double base_total = 0, base_t[3] = {0}, base_screen = 0;
-    for (size_t i = 0; i < nshapes; i++) {
-        s = time_gemm(ctx, A, B, C, shapes[i], o.runs, &base_t[i], &bs);
-        if (s != CLG_OK) goto done;
-        if (bs != CLBlastSuccess) {
-            s = clg_fail(ctx, CLG_ERR_BLAS,
-                         "clg_tune_sgemm: untuned CLBlastSgemm %zux%zux%zu failed with status %d",
-                         shapes[i].m, shapes[i].n, shapes[i].k, (int)bs);
-            goto done;
-        }
-        base_total += base_t[i];
-        report->shapes[i].m = shapes[i].m, report->shapes[i].n = shapes[i].n;
-        report->shapes[i].k = shapes[i].k;
-        report->shapes[i].gflops_untuned = gflops(shapes[i], base_t[i]);
+/* Baseline: the parameters in effect now, timed on every shape; their size³ result is
+ * the reference every finalist is verified against. */
+static clg_status run_baseline(tune_run *r)
+{
+    clg_context *ctx = r->ctx;
+    clg_tune_report *report = r->report;
+    double base_t[3] = {0}, base_screen = 0;
+    CLBlastStatusCode bs = CLBlastSuccess;
+    for (size_t i = 0; i < r->nshapes; i++) {
+        const shape sh = r->shapes[i];
+        clg_status s = time_gemm(ctx, r->A, r->B, r->C, sh, r->o.runs, &base_t[i], &bs);
+        if (s != CLG_OK) return s;
+        if (bs != CLBlastSuccess)
+            return clg_fail(
+                ctx, CLG_ERR_BLAS,
+                "clg_tune_sgemm: untuned CLBlastSgemm %zux%zux%zu failed with status %d", sh.m,
+                sh.n, sh.k, (int)bs);
+        r->base_total += base_t[i];
+        report->shapes[i].m = sh.m, report->shapes[i].n = sh.n;
+        report->shapes[i].k = sh.k;
+        report->shapes[i].gflops_untuned = gflops(sh, base_t[i]);
         if (i == 0) {
-            cl_int err = clEnqueueReadBuffer(ctx->queue, C, CL_TRUE, 0, csize * sizeof(float), ref,
-                                             0, NULL, NULL);
-            if (err != CL_SUCCESS) {
-                s = clg_fail_cl(ctx, err, "clg_tune_sgemm: reading the untuned result");
-                goto done;
-            }
+            cl_int err = clEnqueueReadBuffer(ctx->queue, r->C, CL_TRUE, 0, r->csize * sizeof(float),
+                                             r->ref, 0, NULL, NULL);
+            if (err != CL_SUCCESS)
+                return clg_fail_cl(ctx, err, "clg_tune_sgemm: reading the untuned result");
         }
     }
-    report->shape_count = nshapes;
+    report->shape_count = r->nshapes;
     report->gflops_untuned = report->shapes[0].gflops_untuned;
-    if (screen.m == shapes[0].m)
-        base_screen = base_t[0];
-    else {
-        s = time_gemm(ctx, A, B, C, screen, 2, &base_screen, &bs);
-        if (s != CLG_OK) goto done;
-    }
+    if (r->screen.m == r->shapes[0].m) return CLG_OK; /* base_screen = base_t[0] */
+    /* Measured but unused: kept so the call does the same device work as before. */
+    clg_status s = time_gemm(ctx, r->A, r->B, r->C, r->screen, 2, &base_screen, &bs);
+    (void)base_screen;
+    return s;
+}
 
-    /* Screening: seeds, then random valid configurations, until the budget. */
-    const double screen_budget = 0.7 * o.max_seconds;
+/* Keeps the TOP_K fastest screened configurations, fastest first. */
+static void rank_insert(tune_run *r, const size_t *v, double t)
+{
+    size_t pos = r->ntop;
+    while (pos > 0 && r->top[pos - 1].screen_s > t) pos--;
+    if (pos >= TOP_K) return;
+    if (r->ntop < TOP_K) r->ntop++;
+    memmove(&r->top[pos + 1], &r->top[pos], (r->ntop - 1 - pos) * sizeof *r->top);
+    memcpy(r->top[pos].v, v, NP * sizeof *v);
+    r->top[pos].screen_s = t;
+}
+
+/* Screens one new valid configuration on the screening shape and reports it to
+ * on_candidate; a configuration CLBlast rejects is counted, not an error. */
+static clg_status screen_one(tune_run *r, const size_t *v)
+{
+    clg_tune_report *report = r->report;
+    memcpy(r->tried[r->ntried++], v, NP * sizeof *v);
+    clg_tune_candidate cand;
+    memset(&cand, 0, sizeof cand);
+    cand.index = ++report->candidates_tried;
+    memcpy(cand.values, v, sizeof cand.values);
+    double t = 0;
+    CLBlastStatusCode bs = override(r->ctx, v);
+    if (bs == CLBlastSuccess) {
+        clg_status s = time_gemm(r->ctx, r->A, r->B, r->C, r->screen, 2, &t, &bs);
+        if (s != CLG_OK) return s;
+    }
+    cand.blas_status = (int)bs;
+    if (bs != CLBlastSuccess) {
+        report->candidates_failed++;
+    } else {
+        cand.gflops = gflops(r->screen, t);
+        rank_insert(r, v, t);
+    }
+    if (r->o.on_candidate) r->o.on_candidate(&cand, r->o.user);
+    return CLG_OK;
+}
+
+/* Screening: a stored tuning first (to climb on from it), then the seeds, then
+ * neighbours of the best so far or random configurations, until the budget (70 % of
+ * max_seconds), max_candidates or MAX_TRIED; invalid and repeated ones are skipped. */
+static clg_status run_screening(tune_run *r)
+{
+    const double screen_budget = 0.7 * r->o.max_seconds;
     unsigned misses = 0;
     size_t next_seed = 0;
     size_t stored[NP];
-    int resume = stored_values(ctx, stored);
-    while (now_s() - start < screen_budget && ntried < MAX_TRIED &&
-           (o.max_candidates == 0 || report->candidates_tried < o.max_candidates) &&
+    int resume = stored_values(r->ctx, stored);
+    while (now_s() - r->start < screen_budget && r->ntried < MAX_TRIED &&
+           (r->o.max_candidates == 0 || r->report->candidates_tried < r->o.max_candidates) &&
            misses < 100000) {
         size_t v[NP];
         if (resume) {
@@ -594,142 +661,184 @@ clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tu
             resume = 0;
         } else if (next_seed < NSEEDS)
             config_set(v, seeds[next_seed++]);
-        else if (ntop && rng_next(&rng) % 4 != 0)
-            config_neighbour(&rng, top[0].v, v);
+        else if (r->ntop && rng_next(&r->rng) % 4 != 0)
+            config_neighbour(&r->rng, r->top[0].v, v);
         else
-            config_random(&rng, v);
-        int dup = !config_valid(ctx, v);
-        for (size_t i = 0; i < ntried && !dup; i++) dup = same(tried[i], v);
+            config_random(&r->rng, v);
+        int dup = !config_valid(r->ctx, v);
+        for (size_t i = 0; i < r->ntried && !dup; i++) dup = same(r->tried[i], v);
         if (dup) {
             misses++;
             continue;
         }
-        memcpy(tried[ntried++], v, sizeof v);
-        clg_tune_candidate cand;
-        memset(&cand, 0, sizeof cand);
-        cand.index = ++report->candidates_tried;
-        memcpy(cand.values, v, sizeof v);
-        double t = 0;
-        bs = override(ctx, v);
-        if (bs == CLBlastSuccess) {
-            s = time_gemm(ctx, A, B, C, screen, 2, &t, &bs);
-            if (s != CLG_OK) goto done;
-        }
-        cand.blas_status = (int)bs;
-        if (bs != CLBlastSuccess) {
-            report->candidates_failed++;
-        } else {
-            cand.gflops = gflops(screen, t);
-            size_t pos = ntop;
-            while (pos > 0 && top[pos - 1].screen_s > t) pos--;
-            if (pos < TOP_K) {
-                if (ntop < TOP_K) ntop++;
-                memmove(&top[pos + 1], &top[pos], (ntop - 1 - pos) * sizeof *top);
-                memcpy(top[pos].v, v, sizeof v);
-                top[pos].screen_s = t;
-            }
-        }
-        if (o.on_candidate) o.on_candidate(&cand, o.user);
+        clg_status s = screen_one(r, v);
+        if (s != CLG_OK) return s;
     }
-    (void)base_screen;
+    return CLG_OK;
+}
 
-    /* Finals on every shape; the first finalist always runs, the others within budget. */
-    double best_total = INFINITY, best_t[3] = {0};
-    int best = -1;
-    for (size_t f = 0; f < ntop; f++) {
-        if (f > 0 && now_s() - start > o.max_seconds) break;
-        if (override(ctx, top[f].v) != CLBlastSuccess) continue;
+/* Verifies the configuration in effect against the untuned size³ result: *rel gets
+ * the largest difference relative to the largest reference value (NaN propagates);
+ * *ok is 0 when CLBlast rejects the SGEMM. Errors only when the result cannot be read. */
+static clg_status verify_current(tune_run *r, int *ok, double *rel)
+{
+    clg_context *ctx = r->ctx;
+    const size_t size = r->o.size;
+    *ok = 0;
+    CLBlastStatusCode bs = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                        CLBlastTransposeNo, size, size, size, 1.0f, r->A, 0, size,
+                                        r->B, 0, size, 0.0f, r->C, 0, size, &ctx->queue, NULL);
+    if (bs != CLBlastSuccess) return CLG_OK;
+    cl_int err = clEnqueueReadBuffer(ctx->queue, r->C, CL_TRUE, 0, r->csize * sizeof(float), r->got,
+                                     0, NULL, NULL);
+    if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clg_tune_sgemm: reading a tuned result");
+    double dmax = 0, rmax = 0;
+    for (size_t i = 0; i < r->csize; i++) {
+        double d = fabs((double)r->got[i] - (double)r->ref[i]);
+        if (!(d <= dmax)) dmax = d; /* NaN propagates */
+        if (fabs((double)r->ref[i]) > rmax) rmax = fabs((double)r->ref[i]);
+    }
+    *rel = rmax > 0 ? dmax / rmax : dmax;
+    *ok = 1;
+    return CLG_OK;
+}
+
+/* Finals: each finalist timed on every shape and verified; the lowest total time of
+ * the verified ones wins. The first finalist always runs, the others within budget. */
+static clg_status run_finals(tune_run *r)
+{
+    r->best_total = INFINITY, r->best = -1;
+    for (size_t f = 0; f < r->ntop; f++) {
+        if (f > 0 && now_s() - r->start > r->o.max_seconds) break;
+        if (override(r->ctx, r->top[f].v) != CLBlastSuccess) continue;
         double tot = 0, tt[3] = {0};
+        CLBlastStatusCode bs = CLBlastSuccess;
         int ok = 1;
-        for (size_t i = 0; i < nshapes && ok; i++) {
-            s = time_gemm(ctx, A, B, C, shapes[i], o.runs, &tt[i], &bs);
-            if (s != CLG_OK) goto done;
+        for (size_t i = 0; i < r->nshapes && ok; i++) {
+            clg_status s =
+                time_gemm(r->ctx, r->A, r->B, r->C, r->shapes[i], r->o.runs, &tt[i], &bs);
+            if (s != CLG_OK) return s;
             ok = bs == CLBlastSuccess;
             tot += tt[i];
         }
         if (!ok) continue;
-        /* Verify against the untuned size³ result. */
-        bs = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, o.size,
-                          o.size, o.size, 1.0f, A, 0, o.size, B, 0, o.size, 0.0f, C, 0, o.size,
-                          &ctx->queue, NULL);
-        if (bs != CLBlastSuccess) continue;
-        cl_int err = clEnqueueReadBuffer(ctx->queue, C, CL_TRUE, 0, csize * sizeof(float), got, 0,
-                                         NULL, NULL);
-        if (err != CL_SUCCESS) {
-            s = clg_fail_cl(ctx, err, "clg_tune_sgemm: reading a tuned result");
-            goto done;
-        }
-        double dmax = 0, rmax = 0;
-        for (size_t i = 0; i < csize; i++) {
-            double d = fabs((double)got[i] - (double)ref[i]);
-            if (!(d <= dmax)) dmax = d; /* NaN propagates */
-            if (fabs((double)ref[i]) > rmax) rmax = fabs((double)ref[i]);
-        }
-        double rel = rmax > 0 ? dmax / rmax : dmax;
-        if (!(rel <= CLG_TUNE_VERIFY_TOL)) continue;
-        if (tot < best_total) {
-            best_total = tot, best = (int)f;
-            memcpy(best_t, tt, sizeof tt);
-            report->max_rel_error = rel;
+        double rel = 0;
+        clg_status s = verify_current(r, &ok, &rel);
+        if (s != CLG_OK) return s;
+        if (!ok || !(rel <= CLG_TUNE_VERIFY_TOL)) continue;
+        if (tot < r->best_total) {
+            r->best_total = tot, r->best = (int)f;
+            memcpy(r->best_t, tt, sizeof tt);
+            r->report->max_rel_error = rel;
         }
     }
+    return CLG_OK;
+}
 
-    if (best < 0) {
+/* Fills the report from the finals: the winner and its speeds, whether it counts as an
+ * improvement (or force), and a note when nothing won. */
+static void run_summarise(tune_run *r)
+{
+    clg_tune_report *report = r->report;
+    if (r->best < 0) {
         snprintf(
             report->note, sizeof report->note,
             "no candidate ran and matched the untuned result (%u tried, %u rejected by CLBlast)",
             report->candidates_tried, report->candidates_failed);
-    } else {
-        memcpy(report->best, top[best].v, sizeof report->best);
-        for (size_t i = 0; i < nshapes; i++)
-            report->shapes[i].gflops_tuned = gflops(shapes[i], best_t[i]);
-        report->gflops_tuned = report->shapes[0].gflops_tuned;
-        report->improved = best_total < base_total;
-        if (!report->improved && o.force)
-            report->improved = 1;
-        else if (!report->improved)
-            snprintf(report->note, sizeof report->note,
-                     "the untuned parameters were fastest (%.3f s vs %.3f s over the shapes)",
-                     base_total, best_total);
+        return;
     }
+    memcpy(report->best, r->top[r->best].v, sizeof report->best);
+    for (size_t i = 0; i < r->nshapes; i++)
+        report->shapes[i].gflops_tuned = gflops(r->shapes[i], r->best_t[i]);
+    report->gflops_tuned = report->shapes[0].gflops_tuned;
+    report->improved = r->best_total < r->base_total;
+    if (!report->improved && r->o.force)
+        report->improved = 1;
+    else if (!report->improved)
+        snprintf(report->note, sizeof report->note,
+                 "the untuned parameters were fastest (%.3f s vs %.3f s over the shapes)",
+                 r->base_total, r->best_total);
+}
 
+/* Writes the applied winner to the tune file when asked; failing to store is not an
+ * error, the note says why. */
+static void store_best(tune_run *r)
+{
+    clg_tune_report *report = r->report;
+    const char *why = NULL;
+    if (!r->o.store) {
+        snprintf(report->note, sizeof report->note, "not stored (store option off)");
+    } else if (!report->path[0]) {
+        snprintf(report->note, sizeof report->note, "not stored: the cache directory is off");
+    } else if (tune_write(r->ctx, report->path, report->best, report->gflops_untuned,
+                          report->gflops_tuned, &why)) {
+        snprintf(report->note, sizeof report->note, "not stored in %.300s: %.150s",
+                 r->ctx->cache_dir, why ? why : "write failed");
+    } else {
+        report->stored = 1;
+    }
+}
+
+/* Leaves CLBlast with the right parameters: the winner when it improved (recorded in
+ * st and stored), else the tuning in effect before the call, else the fastest verified
+ * candidate (CLBlast cannot go back to its built-in parameters). */
+static clg_status run_apply(tune_run *r, clg_tune_state *st, const clg_tune_state *before)
+{
+    clg_tune_report *report = r->report;
     if (report->improved) {
-        bs = override(ctx, report->best);
-        if (bs != CLBlastSuccess) {
-            s = clg_fail(ctx, CLG_ERR_BLAS,
-                         "clg_tune_sgemm: applying the best configuration failed with status %d",
-                         (int)bs);
-            goto done;
-        }
+        CLBlastStatusCode bs = override(r->ctx, report->best);
+        if (bs != CLBlastSuccess)
+            return clg_fail(r->ctx, CLG_ERR_BLAS,
+                            "clg_tune_sgemm: applying the best configuration failed with status %d",
+                            (int)bs);
         memcpy(st->values, report->best, sizeof st->values);
         st->applied = 1;
-        set_note(ctx, "applied by clg_tune_sgemm");
-        const char *why = NULL;
-        if (!o.store) {
-            snprintf(report->note, sizeof report->note, "not stored (store option off)");
-        } else if (!report->path[0]) {
-            snprintf(report->note, sizeof report->note, "not stored: the cache directory is off");
-        } else if (tune_write(ctx, report->path, report->best, report->gflops_untuned,
-                              report->gflops_tuned, &why)) {
-            snprintf(report->note, sizeof report->note, "not stored in %.300s: %.150s",
-                     ctx->cache_dir, why ? why : "write failed");
-        } else {
-            report->stored = 1;
-        }
-    } else if (before.applied) {
-        override(ctx, before.values); /* back to the tuning in effect before the call */
-    } else if (best >= 0) {
-        override(ctx, top[best].v); /* nearest to the untuned speed that can be set */
+        set_note(r->ctx, "applied by clg_tune_sgemm");
+        store_best(r);
+    } else if (before->applied) {
+        override(r->ctx, before->values); /* back to the tuning in effect before the call */
+    } else if (r->best >= 0) {
+        override(r->ctx, r->top[r->best].v); /* nearest to the untuned speed that can be set */
     }
+    return CLG_OK;
+}
 
-done:
-    report->seconds = now_s() - start;
-    if (A) clReleaseMemObject(A);
-    if (B) clReleaseMemObject(B);
-    if (C) clReleaseMemObject(C);
-    free(host);
-    free(ref);
-    free(got);
-    free(tried);
+/* Releases what run_setup acquired, whatever phase failed. */
+static void run_free(tune_run *r)
+{
+    if (r->A) clReleaseMemObject(r->A);
+    if (r->B) clReleaseMemObject(r->B);
+    if (r->C) clReleaseMemObject(r->C);
+    free(r->host);
+    free(r->ref);
+    free(r->got);
+    free(r->tried);
+}
+
+clg_status clg_tune_sgemm(clg_context *ctx, const clg_tune_options *opts, clg_tune_report *report)
+{
+    if (!ctx || !report)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_tune_sgemm: NULL argument");
+    tune_run r;
+    memset(&r, 0, sizeof r);
+    clg_status s = tune_options(ctx, opts, &r.o);
+    if (s != CLG_OK) return s;
+    clg_tune_state *st = state_of(ctx);
+    if (!st) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_tune_sgemm: out of host memory");
+    const clg_tune_state before = *st;
+    memset(report, 0, sizeof *report);
+    tune_path(ctx, report->path, sizeof report->path);
+    r.ctx = ctx, r.report = report, r.start = now_s();
+    run_shapes(&r);
+    s = run_setup(&r);
+    if (s == CLG_OK) s = run_baseline(&r);
+    if (s == CLG_OK) s = run_screening(&r);
+    if (s == CLG_OK) s = run_finals(&r);
+    if (s == CLG_OK) {
+        run_summarise(&r);
+        s = run_apply(&r, st, &before);
+    }
+    report->seconds = now_s() - r.start;
+    run_free(&r);
     return s;
 }
