@@ -252,6 +252,35 @@ static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     return s;
 }
 
+/* The path CLGRAD_FUSED=auto takes for an eligible setup (docs/performance.md has the
+ * measurements behind each rule). */
+static fused_mode auto_mode(const clg_context *ctx, size_t n, size_t d, size_t q, size_t cap,
+                            size_t local_free)
+{
+    const size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
+        clg_fused_split_local_bytes(ctx, d, q, cap) <= local_free)
+        return FUSED_SPLIT; /* a GPU: every step over many compute units, one launch */
+    if (cus >= 2 && q >= FUSED_LANES && cap >= 2 * FUSED_PIPE_ROWS)
+        return FUSED_PIPELINE; /* wide outputs, >= 2 forward groups: use every unit */
+    return n * d * q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
+}
+
+/* Work-group of the epoch kernel: a power of two, no wider than the widest phase needs
+ * (the forward takes FUSED_OROWS rows x FUSED_OL outputs (q >= 8) or FUSED_ROWS rows x 1
+ * output per work-item, the backward 32 entries of a column of W, the cross-entropy
+ * gradient a row), within the kernel's and the device's limits. */
+static size_t group_size(size_t group, size_t items0, size_t cap, size_t d, size_t q, int xent)
+{
+    size_t fwd = clg_fused_forward_units(cap, q), widest = clg_fused_backward_units(d, q), L = 1;
+    if (fwd > widest) widest = fwd;
+    if (xent && cap > widest) widest = cap;
+    size_t limit = group < items0 ? group : items0;
+    if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
+    while (L < widest && L * 2 <= limit) L *= 2;
+    return L;
+}
+
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                            const clg_fit_options *o, size_t epoch, int *handled, size_t *steps)
 {
@@ -275,27 +304,8 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     if (local_bytes(opt, d, q, cap) > local_free) return CLG_OK; /* does not fit: unfused */
     if (mode == FUSED_SPLIT && clg_fused_split_local_bytes(ctx, d, q, cap) > local_free)
         return CLG_OK;
-    if (mode == FUSED_AUTO) {
-        const size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
-        if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
-            clg_fused_split_local_bytes(ctx, d, q, cap) <= local_free)
-            mode = FUSED_SPLIT; /* a GPU: every step over many compute units, one launch */
-        else if (cus >= 2 && q >= FUSED_LANES && cap >= 2 * FUSED_PIPE_ROWS)
-            mode = FUSED_PIPELINE; /* wide outputs, >= 2 forward groups: use every unit */
-        else
-            mode = n * d * q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
-    }
-
-    /* Work-group: a power of two, no wider than the widest phase needs (the forward
-     * takes FUSED_OROWS rows x FUSED_OL outputs (q >= 8) or FUSED_ROWS rows x 1 output
-     * per work-item, the backward 32 entries of a column of W, the cross-entropy
-     * gradient a row). */
-    size_t fwd = clg_fused_forward_units(cap, q), widest = clg_fused_backward_units(d, q), L = 1;
-    if (fwd > widest) widest = fwd;
-    if (xent && cap > widest) widest = cap;
-    size_t limit = group < items[0] ? group : items[0];
-    if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
-    while (L < widest && L * 2 <= limit) L *= 2;
+    if (mode == FUSED_AUTO) mode = auto_mode(ctx, n, d, q, cap, local_free);
+    size_t L = group_size(group, items[0], cap, d, q, xent);
 
     int firstW = 0, firstb = 0;
     s = ensure_momentum(opt, 0, d * q, &firstW);
