@@ -443,7 +443,7 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
         s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
         if (s == CLG_OK) s = read_mean(st.acc, count, &loss);
         if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
-        if (s == CLG_OK) s = copy_good(m, &st, 0, NULL);
+        if (s == CLG_OK && e < o.epochs) s = copy_good(m, &st, 0, NULL); /* a later one may fail */
     }
     if (s == CLG_OK && clg_epoch_loss_pending(ov)) {
         double loss = NAN;
