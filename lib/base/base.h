@@ -24,6 +24,30 @@ float clg_philox_u01(uint32_t u);
  * (lo32(i/4), stream, hi32(i/4), 0) words by Box–Muller pairs, as cl/data.cl does.
  * Streams 0 (X) and 1 (noise) are synthetic_linear's; the loader tags word 3. */
 void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, size_t n);
+/* Writes a uniform permutation of 0..n-1 (n <= 2^32) to order: Fisher–Yates with unbiased
+ * picks (Lemire's multiply-shift with rejection) from the words of Philox blocks with counter
+ * (block, lo32(stream), hi32(stream), tag) and key (lo32(seed), hi32(seed)). The loader
+ * (stream = epoch) and the split draw their orders here, each with its own tag. */
+void clg_philox_permutation(uint32_t *order, size_t n, uint64_t seed, uint64_t stream,
+                            uint32_t tag);
+
+/* Little-endian byte codecs for the file formats (checkpoint, program cache). */
+static inline void clg_put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline void clg_put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint64_t clg_get_le(const unsigned char *p, size_t bytes)
+{
+    uint64_t v = 0;
+    for (size_t i = bytes; i-- > 0;) v = v << 8 | p[i];
+    return v;
+}
+static inline uint32_t clg_get_le32(const unsigned char *p) { return (uint32_t)clg_get_le(p, 4); }
+static inline uint64_t clg_get_le64(const unsigned char *p) { return clg_get_le(p, 8); }
 
 /* file.c: writes buf to path whole or not at all (temporary + fsync + rename + directory
  * fsync); follows symlinks, refuses non-regular files, removes temporaries that dead

@@ -61,3 +61,44 @@ void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, si
         for (size_t k = 0; k < 4 && base + k < n; k++) out[base + k] = (float)((double)std * z[k]);
     }
 }
+
+typedef struct word_stream {
+    uint32_t ctr[4], key[2], buf[4];
+    unsigned used;
+} word_stream;
+
+static uint32_t next_word(word_stream *ws)
+{
+    if (ws->used == 4) {
+        clg_philox4x32(ws->ctr, ws->key, ws->buf);
+        ws->ctr[0]++; /* n <= 2^32 needs far fewer than 2^32 blocks */
+        ws->used = 0;
+    }
+    return ws->buf[ws->used++];
+}
+
+/* Uniform in [0, range), unbiased. */
+static uint32_t uniform_below(word_stream *ws, uint32_t range)
+{
+    uint64_t m = (uint64_t)next_word(ws) * range;
+    if ((uint32_t)m < range) {
+        uint32_t threshold = (uint32_t)(-range) % range;
+        while ((uint32_t)m < threshold) m = (uint64_t)next_word(ws) * range;
+    }
+    return (uint32_t)(m >> 32);
+}
+
+void clg_philox_permutation(uint32_t *order, size_t n, uint64_t seed, uint64_t stream, uint32_t tag)
+{
+    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+    word_stream ws = {.ctr = {0, (uint32_t)stream, (uint32_t)(stream >> 32), tag},
+                      .key = {(uint32_t)seed, (uint32_t)(seed >> 32)},
+                      .used = 4};
+    /* Position i takes a uniform pick among the i+1 not yet placed. */
+    for (size_t i = n ? n - 1 : 0; i > 0; i--) {
+        uint32_t j = uniform_below(&ws, (uint32_t)(i + 1));
+        uint32_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}

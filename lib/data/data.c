@@ -238,32 +238,6 @@ size_t clg_dataset_classes(const clg_dataset *ds) { return ds ? ds->classes : 0;
  * loader's ("SHUF") and the generators' (0). */
 #define SPLIT_TAG 0x53504C54u /* "SPLT" */
 
-typedef struct split_stream {
-    uint32_t ctr[4], key[2], buf[4];
-    unsigned used;
-} split_stream;
-
-static uint32_t split_word(split_stream *ws)
-{
-    if (ws->used == 4) {
-        clg_philox4x32(ws->ctr, ws->key, ws->buf);
-        if (++ws->ctr[0] == 0) ws->ctr[1]++;
-        ws->used = 0;
-    }
-    return ws->buf[ws->used++];
-}
-
-/* Uniform in [0, range), unbiased (multiply-shift with rejection). */
-static uint32_t split_below(split_stream *ws, uint32_t range)
-{
-    uint64_t m = (uint64_t)split_word(ws) * range;
-    if ((uint32_t)m < range) {
-        uint32_t threshold = (uint32_t)(-range) % range;
-        while ((uint32_t)m < threshold) m = (uint64_t)split_word(ws) * range;
-    }
-    return (uint32_t)(m >> 32);
-}
-
 /* A dataset of the rows order[offset .. offset+count) of ds, gathered on the device. */
 static clg_status gather_part(const clg_dataset *ds, cl_mem order, size_t offset, size_t count,
                               clg_dataset **out)
@@ -322,15 +296,7 @@ clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction, uint64
     uint32_t *order = malloc(n * sizeof *order);
     if (!order)
         return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory for %zu indices", op, n);
-    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
-    split_stream ws = {
-        .ctr = {0, 0, 0, SPLIT_TAG}, .key = {(uint32_t)seed, (uint32_t)(seed >> 32)}, .used = 4};
-    for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        uint32_t j = split_below(&ws, (uint32_t)(i + 1));
-        uint32_t t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    clg_philox_permutation(order, n, seed, 0, SPLIT_TAG);
     if (ds->streamed) {
         clg_dataset *a = NULL, *b = NULL;
         clg_status s = host_part(ds, order, 0, n_train, &a);

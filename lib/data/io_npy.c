@@ -226,19 +226,12 @@ static clg_status parse_header(parser *ps, const npy_type **type, clg_npy *h)
 
 /* ------------------------------------------------------------------ data */
 
-static uint64_t le(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = n; i-- > 0;) v = v << 8 | p[i];
-    return v;
-}
-
 static clg_status convert(const char *path, const npy_type *t, const unsigned char *in, size_t m,
                           size_t first, float *out)
 {
     for (size_t i = 0; i < m; i++) {
         const unsigned char *p = in + i * t->size;
-        uint64_t u = le(p, t->size);
+        uint64_t u = clg_get_le(p, t->size);
         double v;
         switch (t->kind) {
         case NPY_F32: {
@@ -309,7 +302,7 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
     const size_t lenbytes = major == 1 ? 2 : 4;
     if (fread(pre + 8, 1, lenbytes, fp) < lenbytes)
         return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header length: truncated", path);
-    const uint64_t hlen = le(pre + 8, lenbytes);
+    const uint64_t hlen = clg_get_le(pre + 8, lenbytes);
     const uint64_t data_off = 8 + lenbytes + hlen;
     if (hlen == 0 || hlen > NPY_MAX_HEADER)
         return clg_fail(NULL, CLG_ERR_FORMAT, "%s: .npy header length %llu is out of range (1..%d)",

@@ -144,54 +144,14 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
 
 size_t clg_loader_batches(const clg_loader *ld) { return ld ? ld->batches : 0; }
 
-/* Next 32-bit word of the epoch's Philox stream: block b has counter
- * (b, lo32(epoch), hi32(epoch), SHUFFLE_TAG) and key (lo32(seed), hi32(seed)). */
-typedef struct word_stream {
-    uint32_t ctr[4], key[2], buf[4];
-    unsigned used;
-} word_stream;
-
-static uint32_t next_word(word_stream *ws)
-{
-    if (ws->used == 4) {
-        clg_philox4x32(ws->ctr, ws->key, ws->buf);
-        ws->ctr[0]++;
-        ws->used = 0;
-    }
-    return ws->buf[ws->used++];
-}
-
-/* Uniform in [0, range), unbiased (Lemire's multiply-shift with rejection). */
-static uint32_t uniform_below(word_stream *ws, uint32_t range)
-{
-    uint64_t m = (uint64_t)next_word(ws) * range;
-    uint32_t low = (uint32_t)m;
-    if (low < range) {
-        uint32_t threshold = (uint32_t)(-range) % range;
-        while (low < threshold) {
-            m = (uint64_t)next_word(ws) * range;
-            low = (uint32_t)m;
-        }
-    }
-    return (uint32_t)(m >> 32);
-}
-
 static void draw_order(clg_loader *ld, uint64_t epoch)
 {
     size_t n = ld->ds->n;
-    for (size_t i = 0; i < n; i++) ld->order[i] = (uint32_t)i;
-    if (!ld->opts.shuffle) return;
-    uint64_t seed = ld->opts.seed;
-    word_stream ws = {.ctr = {0, (uint32_t)epoch, (uint32_t)(epoch >> 32), SHUFFLE_TAG},
-                      .key = {(uint32_t)seed, (uint32_t)(seed >> 32)},
-                      .used = 4};
-    /* Fisher–Yates: position i takes a uniform pick among the i+1 not yet placed. */
-    for (size_t i = n - 1; i > 0; i--) {
-        uint32_t j = uniform_below(&ws, (uint32_t)(i + 1));
-        uint32_t t = ld->order[i];
-        ld->order[i] = ld->order[j];
-        ld->order[j] = t;
+    if (ld->opts.shuffle) {
+        clg_philox_permutation(ld->order, n, ld->opts.seed, epoch, SHUFFLE_TAG);
+        return;
     }
+    for (size_t i = 0; i < n; i++) ld->order[i] = (uint32_t)i;
 }
 
 clg_status clg_loader_start_epoch(clg_loader *ld)

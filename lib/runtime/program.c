@@ -55,18 +55,6 @@ static void cache_path(const clg_context *ctx, const char *name, uint64_t key, c
     snprintf(out, n, "%s/%s-%016llx.bin", ctx->cache_dir, name, (unsigned long long)key);
 }
 
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
 /* Returns a malloc'd payload when the file exists and is a valid binary for
  * this key; sets *rejected when a file existed but was not usable. */
 static unsigned char *cache_read(const char *path, uint64_t key, size_t *len, int *rejected)
@@ -80,13 +68,13 @@ static unsigned char *cache_read(const char *path, uint64_t key, size_t *len, in
     if (fread(hdr, 1, CACHE_HEADER, f) != CACHE_HEADER) goto out;
     if (memcmp(hdr, CACHE_MAGIC, 8) || hdr[8] != CACHE_FORMAT || hdr[9] || hdr[10] || hdr[11])
         goto out;
-    if (get64(hdr + 16) != key) goto out;
-    uint64_t n = get64(hdr + 24);
+    if (clg_get_le64(hdr + 16) != key) goto out;
+    uint64_t n = clg_get_le64(hdr + 24);
     if (n == 0 || n > (1ull << 30)) goto out;
     payload = malloc((size_t)n + 1);
     if (!payload) goto out;
     if (fread(payload, 1, (size_t)n, f) != n || fgetc(f) != EOF ||
-        clg_hash64(payload, (size_t)n, CLG_HASH_SEED) != get64(hdr + 32)) {
+        clg_hash64(payload, (size_t)n, CLG_HASH_SEED) != clg_get_le64(hdr + 32)) {
         free(payload);
         payload = NULL;
         goto out;
@@ -108,9 +96,9 @@ static int cache_write(const char *dir, const char *path, uint64_t key, const un
     memset(file, 0, CACHE_HEADER);
     memcpy(file, CACHE_MAGIC, 8);
     file[8] = CACHE_FORMAT;
-    put64(file + 16, key);
-    put64(file + 24, len);
-    put64(file + 32, clg_hash64(bin, len, CLG_HASH_SEED));
+    clg_put_le64(file + 16, key);
+    clg_put_le64(file + 24, len);
+    clg_put_le64(file + 32, clg_hash64(bin, len, CLG_HASH_SEED));
     memcpy(file + CACHE_HEADER, bin, len);
     char msg[256]; /* a failed store is counted, not reported */
     int rc = clg_file_write_atomic("program cache", path, file, CACHE_HEADER + len, msg, sizeof msg)

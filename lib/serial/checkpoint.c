@@ -61,35 +61,15 @@
 
 /* ------------------------------------------------------- little-endian bytes */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
 static void put_f32(unsigned char *p, float f)
 {
     uint32_t v;
     memcpy(&v, &f, sizeof v);
-    put_u32(p, v);
-}
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
+    clg_put_le32(p, v);
 }
 static float get_f32(const unsigned char *p)
 {
-    uint32_t v = get_u32(p);
+    uint32_t v = clg_get_le32(p);
     float f;
     memcpy(&f, &v, sizeof f);
     return f;
@@ -175,7 +155,7 @@ static clg_sgd_options group_options(const ck_file *f, uint32_t g)
     o.momentum = get_f32(p + 4);
     o.dampening = get_f32(p + 8);
     o.weight_decay = get_f32(p + 12);
-    o.nesterov = (int)get_u32(p + 16);
+    o.nesterov = (int)clg_get_le32(p + 16);
     return o;
 }
 
@@ -196,7 +176,7 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
     if (f->len < 12)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: truncated: no version field (%zu bytes)", op,
                         path, f->len);
-    uint32_t version = get_u32(d + 8);
+    uint32_t version = clg_get_le32(d + 8);
     if (version != CK_VERSION)
         return clg_fail(ctx, CLG_ERR_FORMAT,
                         "%s: %s: checkpoint format version %u not supported (this library reads "
@@ -208,9 +188,9 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
                         f->len, CK_HEADER + 4);
     c.end = f->len - 4; /* the CRC */
     c.pos = 12;
-    f->flags = get_u32(d + 12);
-    f->nlayers = get_u32(d + 16);
-    f->metalen = get_u32(d + 20);
+    f->flags = clg_get_le32(d + 12);
+    f->nlayers = clg_get_le32(d + 16);
+    f->metalen = clg_get_le32(d + 20);
     c.pos = CK_HEADER;
     if (f->flags & ~CK_FLAG_OPTIMIZER)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: unknown flags 0x%x", op, path, f->flags);
@@ -225,9 +205,9 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
     f->nparams = 0;
     for (uint32_t i = 0; i < f->nlayers; i++, c.pos += CK_LAYER_BYTES) {
         ck_layer *L = &f->layers[i];
-        L->kind = get_u32(d + c.pos);
-        L->in = get_u64(d + c.pos + 4);
-        L->out = get_u64(d + c.pos + 12);
+        L->kind = clg_get_le32(d + c.pos);
+        L->in = clg_get_le64(d + c.pos + 4);
+        L->out = clg_get_le64(d + c.pos + 12);
         L->type = clg_layer_type_by_code(L->kind);
         if (!L->type)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: unknown kind %u", op, path, i,
@@ -283,7 +263,7 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
     if (f->flags & CK_FLAG_OPTIMIZER) {
         s = need(&c, 4, "the optimizer group count");
         if (s != CLG_OK) return s;
-        f->ngroups = get_u32(d + c.pos);
+        f->ngroups = clg_get_le32(d + c.pos);
         c.pos += 4;
         if (f->ngroups == 0)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: optimizer group count 0", op, path);
@@ -293,7 +273,7 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
         c.pos += (size_t)f->ngroups * CK_GROUP_BYTES;
         for (uint32_t g = 0; g < f->ngroups; g++) {
             clg_sgd_options o = group_options(f, g);
-            uint32_t nesterov = get_u32(d + f->groups + (size_t)g * CK_GROUP_BYTES + 16);
+            uint32_t nesterov = clg_get_le32(d + f->groups + (size_t)g * CK_GROUP_BYTES + 16);
             if (nesterov > 1)
                 return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: optimizer group %u: nesterov %u", op,
                                 path, g, nesterov);
@@ -304,7 +284,7 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
         if (s != CLG_OK) return s;
         f->group_of = c.pos;
         for (size_t p = 0; p < f->nparams; p++) {
-            uint32_t g = get_u32(d + c.pos + 4 * p);
+            uint32_t g = clg_get_le32(d + c.pos + 4 * p);
             if (g >= f->ngroups)
                 return clg_fail(ctx, CLG_ERR_FORMAT,
                                 "%s: %s: optimizer: parameter %zu in group %u of %u", op, path, p,
@@ -313,7 +293,7 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
         c.pos += f->nparams * 4;
         s = need(&c, 8, "the optimizer step count");
         if (s != CLG_OK) return s;
-        f->steps = get_u64(d + c.pos);
+        f->steps = clg_get_le64(d + c.pos);
         c.pos += 8;
         for (size_t p = 0; p < f->nparams; p++) {
             s = need(&c, 1, "a momentum flag");
@@ -336,7 +316,7 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
                         "%s: %s: file length %zu, the layout needs %zu "
                         "(%zu trailing bytes)",
                         op, path, f->len, c.pos + 4, c.end - c.pos);
-    uint32_t stored = get_u32(d + c.end), computed = clg_crc32(0, d, c.end);
+    uint32_t stored = clg_get_le32(d + c.end), computed = clg_crc32(0, d, c.end);
     if (stored != computed)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: CRC32 mismatch (stored %08x, computed %08x)",
                         op, path, stored, computed);
@@ -388,14 +368,14 @@ static clg_status check_head(const clg_context *ctx, const char *op, const char 
      * momentum buffers exist: refuse what exceeds its largest value (parse checks the rest). */
     unsigned char g[4];
     if (c.end - c.pos < 4 || read_at(fd, g, 4, (off_t)c.pos) != 4) return CLG_OK;
-    uint64_t most =
-        (uint64_t)c.pos + 4 + (uint64_t)get_u32(g) * CK_GROUP_BYTES + 8 + 5 * (uint64_t)h.nparams;
+    uint64_t most = (uint64_t)c.pos + 4 + (uint64_t)clg_get_le32(g) * CK_GROUP_BYTES + 8 +
+                    5 * (uint64_t)h.nparams;
     for (size_t p = 0; p < h.nparams; p++) most += 4 * (uint64_t)h.param_count[p];
     if (c.end <= most) return CLG_OK;
     return clg_fail(ctx, CLG_ERR_FORMAT,
                     "%s: %s: file length %zu, the layout needs at most %llu "
                     "(%u optimizer groups)",
-                    op, path, h.len, (unsigned long long)most + 4, get_u32(g));
+                    op, path, h.len, (unsigned long long)most + 4, clg_get_le32(g));
 }
 
 /* Reads the whole file into f->data (malloc'd), once its head was checked. */
@@ -539,15 +519,15 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     }
     unsigned char *q = buf;
     memcpy(q, CK_MAGIC, 8);
-    put_u32(q + 8, CK_VERSION);
-    put_u32(q + 12, opt ? CK_FLAG_OPTIMIZER : 0u);
-    put_u32(q + 16, (uint32_t)m->nlayers);
-    put_u32(q + 20, (uint32_t)metalen);
+    clg_put_le32(q + 8, CK_VERSION);
+    clg_put_le32(q + 12, opt ? CK_FLAG_OPTIMIZER : 0u);
+    clg_put_le32(q + 16, (uint32_t)m->nlayers);
+    clg_put_le32(q + 20, (uint32_t)metalen);
     q += CK_HEADER;
     for (size_t i = 0; i < m->nlayers; i++, q += CK_LAYER_BYTES) {
-        put_u32(q, m->layers[i].type->code);
-        put_u64(q + 4, m->layers[i].in);
-        put_u64(q + 12, m->layers[i].out);
+        clg_put_le32(q, m->layers[i].type->code);
+        clg_put_le64(q + 4, m->layers[i].in);
+        clg_put_le64(q + 12, m->layers[i].out);
     }
     if (metalen) memcpy(q, meta, metalen);
     q += metalen;
@@ -559,7 +539,7 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
         q += 4 * refs[p].count;
     }
     if (opt && s == CLG_OK) {
-        put_u32(q, (uint32_t)opt->ngroups);
+        clg_put_le32(q, (uint32_t)opt->ngroups);
         q += 4;
         for (size_t g = 0; g < opt->ngroups; g++, q += CK_GROUP_BYTES) {
             const clg_sgd_options *o = &opt->groups[g].opts;
@@ -567,10 +547,10 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
             put_f32(q + 4, o->momentum);
             put_f32(q + 8, o->dampening);
             put_f32(q + 12, o->weight_decay);
-            put_u32(q + 16, o->nesterov != 0);
+            clg_put_le32(q + 16, o->nesterov != 0);
         }
-        for (size_t p = 0; p < nparams; p++, q += 4) put_u32(q, (uint32_t)opt->group_of[p]);
-        put_u64(q, opt->steps);
+        for (size_t p = 0; p < nparams; p++, q += 4) clg_put_le32(q, (uint32_t)opt->group_of[p]);
+        clg_put_le64(q, opt->steps);
         q += 8;
         for (size_t p = 0; p < nparams && s == CLG_OK; p++) {
             *q++ = opt->momentum[p] != NULL;
@@ -583,7 +563,7 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     }
     free(host);
     if (s == CLG_OK) {
-        put_u32(q, clg_crc32(0, buf, (size_t)(q - buf)));
+        clg_put_le32(q, clg_crc32(0, buf, (size_t)(q - buf)));
         char msg[CLG_MSG_LEN];
         s = clg_file_write_atomic("clg_model_save", path, buf, len, msg, sizeof msg);
         if (s != CLG_OK) s = clg_fail(ctx, s, "%s", msg);
@@ -737,7 +717,7 @@ clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *pat
     if (with_opt) {
         for (uint32_t g = 0; g < f.ngroups; g++) groups[g].opts = group_options(&f, g);
         for (size_t k = 0; k < f.nparams; k++) {
-            group_of[k] = get_u32(f.data + f.group_of + 4 * k);
+            group_of[k] = clg_get_le32(f.data + f.group_of + 4 * k);
             if (opt->momentum[k]) clReleaseMemObject(opt->momentum[k]);
             opt->momentum[k] = mom[k];
         }
