@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     o.epoch_loss = 0; /* like the torch references: accuracy once, after the timed fit */
     o.batch_size = bs;
     o.loss = CLG_LOSS_SOFTMAX_XENT;
-    o.sgd.lr = 0.1f;
+    o.optimizer.lr = 0.1f;
     clg_model *warm, *net;
     CHECK(build(ctx, d, q, hidden, &warm));
     o.epochs = 1;

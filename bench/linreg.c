@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     clg_fit_options o = clg_fit_defaults();
     o.on_epoch = NULL;
     o.batch_size = bs;
-    o.sgd.lr = 0.03f;
+    o.optimizer.lr = 0.03f;
     o.loss = concise ? CLG_LOSS_MSE : CLG_LOSS_SQUARED;
     o.reduction = concise ? CLG_REDUCE_MEAN : CLG_REDUCE_SUM;
 

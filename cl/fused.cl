@@ -27,23 +27,18 @@
  * work-item hide the add latency; explicit vectors map straight onto CPU SIMD (POCL)
  * and are harmless on GPUs. */
 
-#define FUSED_LANES 8
-#define FUSED_ROWS 16 /* rows per work-item of the q < 8 forward */
-#define FUSED_OROWS 4 /* rows per work-item of the q >= 8 forward */
-#define FUSED_KB 4    /* float8 blocks along d per work-item of the backward */
-#define FUSED_OL 16   /* output lanes of the q >= 8 forward; W is padded by as many floats */
+#include "fused_shape.h"
+#include "sgd_rule.h"
 
+/* sgd_rule on an element whose momentum lives in local memory at m. */
 inline float fused_sgd_elem(const float grad, const float p, __local float *m,
                             const int use_mom, const int first, const float4 h,
                             const int nesterov)
 {
-    float u = grad + h.w * p;
-    if (use_mom) {
-        const float buf = first ? u : h.y * m[0] + (1.0f - h.z) * u;
-        m[0] = buf;
-        u = nesterov ? u + h.y * buf : buf;
-    }
-    return p - h.x * u;
+    float buf = use_mom && !first ? m[0] : 0.0f;
+    const float r = sgd_rule(grad, p, &buf, use_mom, first, h, nesterov);
+    if (use_mom) m[0] = buf;
+    return r;
 }
 
 inline int fused_label(const float t, const uint C)
@@ -157,7 +152,6 @@ inline float fused_hsum16(const float16 a)
  * case: one float16 chain per row along d (the rows' loads interleave, so several
  * rows stream from memory at once), each reduced by fused_hsum16, then the tail in
  * order. Contiguous loads, no transposition. */
-#define FUSED_DROWS 4
 inline void fused_dot_rows(const __global float **x, const __local float *w, const uint d,
                            float *out)
 {
@@ -402,17 +396,15 @@ __kernel void fused_mb_forward(const __global float *X, const __global float *Y,
     for (uint p = lid; p < gc * q; p += L) G[(size_t)g0 * q + p] = gl[p];
 }
 
+/* The same with the momentum in global memory. */
 inline float fused_sgd_elem_g(const float grad, const float p, __global float *m,
                               const int use_mom, const int first, const float4 h,
                               const int nesterov)
 {
-    float u = grad + h.w * p;
-    if (use_mom) {
-        const float buf = first ? u : h.y * m[0] + (1.0f - h.z) * u;
-        m[0] = buf;
-        u = nesterov ? u + h.y * buf : buf;
-    }
-    return p - h.x * u;
+    float buf = use_mom && !first ? m[0] : 0.0f;
+    const float r = sgd_rule(grad, p, &buf, use_mom, first, h, nesterov);
+    if (use_mom) m[0] = buf;
+    return r;
 }
 
 /* fused_mb_backward: one work-item per 8*FUSED_KB consecutive entries of a column of W
@@ -585,13 +577,10 @@ inline float fused_sgd_elem_pp(const float grad, const float p, const __global f
                                __global float *mdst, const int use_mom, const int first,
                                const float4 h, const int nesterov)
 {
-    float u = grad + h.w * p;
-    if (use_mom) {
-        const float buf = first ? u : h.y * msrc[0] + (1.0f - h.z) * u;
-        if (mdst) mdst[0] = buf;
-        u = nesterov ? u + h.y * buf : buf;
-    }
-    return p - h.x * u;
+    float buf = use_mom && !first ? msrc[0] : 0.0f;
+    const float r = sgd_rule(grad, p, &buf, use_mom, first, h, nesterov);
+    if (use_mom && mdst) mdst[0] = buf;
+    return r;
 }
 
 __kernel void fused_split_step(const __global float *X, const __global float *Y,

@@ -1,10 +1,23 @@
 # Turns every kernel file given in KERNELS (a ;-list) into a byte array in OUT.
 # Bytes instead of an escaped string: any .cl text embeds exactly, at any length.
+# A line `#include "name.h"` is replaced by cl/name.h (once per file): headers shared with
+# the C code (cl/fused_shape.h) or between kernel files (cl/sgd_rule.h) have one definition.
 set(body "/* Generated from the kernel files in cl/ by cmake/embed_kernels.cmake; do not edit. */\n#include \"runtime.h\"\n\n")
 set(table "")
 foreach(path IN LISTS KERNELS)
   get_filename_component(stem "${path}" NAME_WE)
-  file(READ "${path}" hex HEX)
+  get_filename_component(dir "${path}" DIRECTORY)
+  file(READ "${path}" text)
+  string(REGEX MATCHALL "#include \"[A-Za-z0-9_]+\\.h\"" includes "${text}")
+  foreach(line IN LISTS includes)
+    string(REGEX REPLACE "#include \"([A-Za-z0-9_]+\\.h)\"" "\\1" header "${line}")
+    if(NOT EXISTS "${dir}/${header}")
+      message(FATAL_ERROR "${path}: ${line}: no such file in cl/")
+    endif()
+    file(READ "${dir}/${header}" htext)
+    string(REPLACE "${line}" "${htext}" text "${text}")
+  endforeach()
+  string(HEX "${text}" hex)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" hex "${hex}")
   string(APPEND body "static const unsigned char src_${stem}[] = {\n${hex}0x00};\n\n")

@@ -19,7 +19,7 @@ int main(void)
     clg_fit_options o = clg_fit_defaults(); /* batch 10, 3 epochs, shuffled, prints each epoch */
     o.loss = CLG_LOSS_MSE;                  /* nn.MSELoss(): mean of (ŷ − y)² */
     o.reduction = CLG_REDUCE_MEAN;
-    o.sgd.lr = 0.03f;
+    o.optimizer.lr = 0.03f;
     o.seed = 42;
     if (s == CLG_OK) s = clg_fit(net, data, &o, NULL, NULL);
 

@@ -42,9 +42,9 @@ int main(int argc, char **argv)
     CHECK(clg_model_add_linear(net, 2, 1, NULL));
 
     /* sgd([w, b], lr, batch_size): p -= lr * grad / batch_size */
-    clg_sgd_options sgd = clg_sgd_defaults();
+    clg_optimizer_options sgd = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     sgd.lr = lr;
-    CHECK(clg_sgd_create(net, &sgd, &opt));
+    CHECK(clg_optimizer_create(net, &sgd, &opt));
 
     /* data_iter(batch_size, features, labels) */
     clg_loader_options it = clg_loader_defaults();
@@ -65,8 +65,8 @@ int main(int argc, char **argv)
             CHECK(clg_model_forward(net, batch.X, &y_hat)); /* net(X, w, b) */
             CHECK(clg_tensor_resize(dl, batch.rows, 1));
             CHECK(clg_loss_backward(ctx, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, y_hat, batch.Y, dl));
-            CHECK(clg_model_backward(net, dl));                 /* l.sum().backward() */
-            CHECK(clg_sgd_step(opt, 1.0f / (float)batch.rows)); /* sgd(..., batch_size) */
+            CHECK(clg_model_backward(net, dl));                       /* l.sum().backward() */
+            CHECK(clg_optimizer_step(opt, 1.0f / (float)batch.rows)); /* sgd(..., batch_size) */
         }
         double train_l;
         CHECK(clg_evaluate_loss(net, data, CLG_LOSS_SQUARED, &train_l)); /* the one wait */
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 done:
     clg_tensor_destroy(dl);
     clg_loader_destroy(data_iter);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(net);
     clg_dataset_destroy(data);
     clg_context_destroy(ctx);

@@ -37,8 +37,8 @@ static clg_status train(clg_model *m, clg_dataset *ds, size_t epochs, float lr, 
     o.epochs = epochs;
     o.batch_size = 32;
     o.seed = 7;
-    o.sgd.lr = lr;
-    o.sgd.momentum = 0.9f;
+    o.optimizer.lr = lr;
+    o.optimizer.momentum = 0.9f;
     o.on_epoch = verbose ? clg_print_epoch : NULL;
     clg_status s = clg_fit(m, ds, &o, NULL, NULL);
     if (s == CLG_OK) s = clg_evaluate(m, ds, CLG_LOSS_SOFTMAX_XENT, res);

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     o.batch_size = 256;
     o.loss = CLG_LOSS_SOFTMAX_XENT; /* nn.CrossEntropyLoss(): mean over the batch */
     o.reduction = CLG_REDUCE_MEAN;
-    o.sgd.lr = 0.1f;
+    o.optimizer.lr = 0.1f;
     o.seed = 42;
     o.on_epoch = on_epoch;
     o.user = &p;

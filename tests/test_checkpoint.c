@@ -126,7 +126,7 @@ static void train_step(clg_model *m, clg_optimizer *opt, const clg_tensor *X, co
     CLG_OK_OR_FAIL(m->ctx,
                    clg_loss_backward(m->ctx, CLG_LOSS_SQUARED, CLG_REDUCE_MEAN, out, Y, dY));
     CLG_OK_OR_FAIL(m->ctx, clg_model_backward(m, dY));
-    CLG_OK_OR_FAIL(m->ctx, clg_sgd_step(opt, 1.0f));
+    CLG_OK_OR_FAIL(m->ctx, clg_optimizer_step(opt, 1.0f));
 }
 
 static size_t count_temp_files(const char *dir)
@@ -211,7 +211,7 @@ Test(checkpoint, round_trip_is_bit_exact_and_layout_is_as_documented)
            want_len = HEADER + 20 * LAYERS + metalen + 4 * NPARAM_FLOATS + 4;
     cr_assert_eq(n, want_len, "file length %zu, want %zu", n, want_len);
     cr_expect(memcmp(b, "CLGRADCK", 8) == 0, "magic");
-    cr_expect_eq(rd32(b + 8), 1u, "version 1");
+    cr_expect_eq(rd32(b + 8), 2u, "version 2");
     cr_expect_eq(rd32(b + 12), 0u, "no optimizer flag");
     cr_expect_eq(rd32(b + 16), 3u, "3 layers");
     cr_expect_eq(rd32(b + 20), (uint32_t)metalen, "meta length");
@@ -294,23 +294,34 @@ Test(checkpoint, optimizer_state_resumes_training_bit_exactly)
     const char *dir = test_tmpdir(), *path = join(dir, "train.ckpt");
     clg_model *m = mlp(ctx, 2, 4);
     clg_optimizer *opt;
-    clg_sgd_options ow = {0.05f, 0.9f, 0.1f, 0.0f, 0}, ob = {0.04f, 0.5f, 0.0f, 0.01f, 1},
-                    plain = {0.02f, 0.0f, 0.0f, 0.0f, 0};
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &ow, &opt));
-    CLG_OK_OR_FAIL(ctx, clg_sgd_add_group_by_kind(opt, 1, &ob));
+    clg_optimizer_options ow = {.kind = CLG_OPTIMIZER_SGD,
+                                .lr = 0.05f,
+                                .momentum = 0.9f,
+                                .dampening = 0.1f},
+                          ob = {.kind = CLG_OPTIMIZER_SGD,
+                                .lr = 0.04f,
+                                .momentum = 0.5f,
+                                .weight_decay = 0.01f,
+                                .nesterov = 1},
+                          plain = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.02f};
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &ow, &opt));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_add_group_by_kind(opt, 1, &ob));
     const size_t w2[1] = {2};
-    CLG_OK_OR_FAIL(ctx, clg_sgd_add_group(opt, w2, 1, &plain)); /* 2.weight: no momentum buffer */
+    CLG_OK_OR_FAIL(ctx,
+                   clg_optimizer_add_group(opt, w2, 1, &plain)); /* 2.weight: no momentum buffer */
     clg_tensor *X = inputs(ctx, 21, 3), *Y = inputs(ctx, 22, 2), *dY;
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, ROWS, 2, &dY));
     for (int s = 0; s < 3; s++) train_step(m, opt, X, Y, dY);
-    cr_assert_not_null(opt->momentum[0]);
-    cr_assert_null(opt->momentum[2], "group without momentum keeps no buffer");
+    cr_assert_not_null(clg_optim_state(opt, 0, 0));
+    cr_assert_null(clg_optim_state(opt, 2, 0), "group without momentum keeps no buffer");
     CLG_OK_OR_FAIL(ctx, clg_model_save(m, opt, "after 3 steps", path));
     size_t n;
     unsigned char *b = slurp(path, &n);
     cr_expect_eq(rd32(b + 12), 1u, "optimizer flag set");
-    /* header + layers + meta + params + G + 3 groups + 4 indices + steps + 4 flags + 3 buffers + CRC */
-    size_t want = HEADER + 60 + 13 + 4 * NPARAM_FLOATS + 4 + 60 + 16 + 8 + 4 + 4 * (12 + 4 + 2) + 4;
+    /* header + layers + meta + params + kind, S, G + 3 groups of 60 bytes + 4 indices + steps
+     * + 4 flags + 3 buffers + CRC */
+    size_t want =
+        HEADER + 60 + 13 + 4 * NPARAM_FLOATS + 12 + 180 + 16 + 8 + 4 + 4 * (12 + 4 + 2) + 4;
     cr_expect_eq(n, want, "file length with optimizer state %zu, want %zu", n, want);
     free(b);
 
@@ -321,18 +332,18 @@ Test(checkpoint, optimizer_state_resumes_training_bit_exactly)
     /* A fresh model and a fresh default optimizer, restored from the file. */
     clg_model *m2 = mlp(ctx, 7, 4);
     clg_optimizer *opt2;
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m2, NULL, &opt2));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m2, NULL, &opt2));
     CLG_OK_OR_FAIL(ctx, clg_model_load_into(m2, opt2, path));
     cr_expect_eq(opt2->steps, 3, "steps restored");
     cr_assert_eq(opt2->ngroups, 3, "groups restored");
-    cr_expect(opt2->groups[1].opts.nesterov == 1 && opt2->groups[1].opts.lr == 0.04f &&
-                  opt2->groups[1].opts.weight_decay == 0.01f,
+    cr_expect(opt2->groups[1].nesterov == 1 && opt2->groups[1].lr == 0.04f &&
+                  opt2->groups[1].weight_decay == 0.01f,
               "group 1 options");
-    cr_expect(opt2->groups[0].opts.momentum == 0.9f && opt2->groups[0].opts.dampening == 0.1f,
+    cr_expect(opt2->groups[0].momentum == 0.9f && opt2->groups[0].dampening == 0.1f,
               "group 0 options");
     const size_t want_group[4] = {0, 1, 2, 1};
     for (int i = 0; i < 4; i++) cr_expect_eq(opt2->group_of[i], want_group[i], "param %d group", i);
-    cr_expect_null(opt2->momentum[2], "no buffer where the file has none");
+    cr_expect_null(clg_optim_state(opt2, 2, 0), "no buffer where the file has none");
     for (int s = 0; s < 2; s++) train_step(m2, opt2, X, Y, dY);
     float B[NPARAM_FLOATS];
     params(m2, B);
@@ -343,7 +354,7 @@ Test(checkpoint, optimizer_state_resumes_training_bit_exactly)
      * (shows the state really matters). */
     clg_model *m3 = mlp(ctx, 7, 4);
     clg_optimizer *opt3;
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m3, &ow, &opt3));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m3, &ow, &opt3));
     CLG_OK_OR_FAIL(ctx, clg_model_load_into(m3, NULL, path));
     for (int s = 0; s < 2; s++) train_step(m3, opt3, X, Y, dY);
     float C[NPARAM_FLOATS];
@@ -361,14 +372,14 @@ Test(checkpoint, optimizer_state_resumes_training_bit_exactly)
     cr_expect_eq(clg_model_save(m3, opt2, NULL, path), CLG_ERR_INVALID_ARGUMENT);
 
     clg_model_destroy(l);
-    clg_sgd_destroy(opt3);
+    clg_optimizer_destroy(opt3);
     clg_model_destroy(m3);
-    clg_sgd_destroy(opt2);
+    clg_optimizer_destroy(opt2);
     clg_model_destroy(m2);
     clg_tensor_destroy(X);
     clg_tensor_destroy(Y);
     clg_tensor_destroy(dY);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     clg_context_destroy(ctx);
 }
@@ -381,15 +392,15 @@ Test(checkpoint, load_into_without_state_in_file_leaves_optimizer)
     free(saved_bytes(ctx, path, &n));
     clg_model *m = mlp(ctx, 4, 4);
     clg_optimizer *opt;
-    clg_sgd_options o = {0.1f, 0.9f, 0, 0, 0};
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &o, &opt));
+    clg_optimizer_options o = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.1f, .momentum = 0.9f};
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     clg_tensor *X = inputs(ctx, 1, 3), *Y = inputs(ctx, 2, 2), *dY;
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, ROWS, 2, &dY));
     train_step(m, opt, X, Y, dY);
-    cl_mem mom0 = opt->momentum[0];
+    cl_mem mom0 = clg_optim_state(opt, 0, 0);
     CLG_OK_OR_FAIL(ctx, clg_model_load_into(m, opt, path));
     cr_expect_eq(opt->steps, 1, "steps kept");
-    cr_expect_eq(opt->momentum[0], mom0, "momentum kept");
+    cr_expect_eq(clg_optim_state(opt, 0, 0), mom0, "momentum kept");
     cr_expect_eq(opt->ngroups, 1);
     clg_model *ref = mlp(ctx, 3, 4);
     float a[NPARAM_FLOATS], b[NPARAM_FLOATS];
@@ -400,7 +411,7 @@ Test(checkpoint, load_into_without_state_in_file_leaves_optimizer)
     clg_tensor_destroy(X);
     clg_tensor_destroy(Y);
     clg_tensor_destroy(dY);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     clg_context_destroy(ctx);
 }
@@ -484,8 +495,8 @@ Test(checkpoint, truncated_and_extended_files_are_format_errors)
     /* With optimizer state, cuts inside that section too. */
     clg_model *m = mlp(ctx, 1, 4);
     clg_optimizer *opt;
-    clg_sgd_options o = {0.1f, 0.9f, 0, 0, 0};
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &o, &opt));
+    clg_optimizer_options o = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.1f, .momentum = 0.9f};
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     clg_tensor *X = inputs(ctx, 1, 3), *Y = inputs(ctx, 2, 2), *dY;
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, ROWS, 2, &dY));
     train_step(m, opt, X, Y, dY);
@@ -506,7 +517,7 @@ Test(checkpoint, truncated_and_extended_files_are_format_errors)
     clg_tensor_destroy(X);
     clg_tensor_destroy(Y);
     clg_tensor_destroy(dY);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     free(good);
     clg_context_destroy(ctx);
@@ -525,7 +536,7 @@ Test(checkpoint, bad_fields_with_valid_crc_are_named)
         int wide;
         const char *needle;
     } cases[] = {
-        {8, 2, 0, "version 2 not supported"},
+        {8, 3, 0, "version 3 not supported"},
         {8, 0, 0, "version 0 not supported"},
         {12, 4, 0, "flags"},
         {16, 0, 0, "layer count 0"},
@@ -567,8 +578,8 @@ Test(checkpoint, architecture_mismatch_is_shape_error_and_changes_nothing)
     const char *dir = test_tmpdir(), *path = join(dir, "a.ckpt");
     clg_model *src = mlp(ctx, 1, 4);
     clg_optimizer *sopt;
-    clg_sgd_options o = {0.1f, 0.9f, 0, 0, 0};
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(src, &o, &sopt));
+    clg_optimizer_options o = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.1f, .momentum = 0.9f};
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(src, &o, &sopt));
     clg_tensor *X = inputs(ctx, 1, 3), *Y = inputs(ctx, 2, 2), *dY;
     CLG_OK_OR_FAIL(ctx, clg_tensor_zeros(ctx, ROWS, 2, &dY));
     train_step(src, sopt, X, Y, dY);
@@ -577,7 +588,7 @@ Test(checkpoint, architecture_mismatch_is_shape_error_and_changes_nothing)
     /* Hidden width 5 instead of 4. */
     clg_model *m = mlp(ctx, 8, 5);
     clg_optimizer *opt;
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, NULL, &opt));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, NULL, &opt));
     float before[15 + 5 + 10 + 2], after[15 + 5 + 10 + 2];
     const size_t cnt[4] = {15, 5, 10, 2};
     for (size_t i = 0, off = 0; i < 4; off += cnt[i], i++)
@@ -592,9 +603,10 @@ Test(checkpoint, architecture_mismatch_is_shape_error_and_changes_nothing)
     cr_expect_eq(m->layers[0].W, W0, "buffers not replaced");
     cr_expect_eq(opt->steps, 0, "optimizer steps unchanged");
     cr_expect_eq(opt->ngroups, 1, "optimizer groups unchanged");
-    cr_expect(opt->groups[0].opts.lr == 0.03f && opt->groups[0].opts.momentum == 0.0f,
+    cr_expect(opt->groups[0].lr == 0.03f && opt->groups[0].momentum == 0.0f,
               "optimizer options unchanged");
-    for (int i = 0; i < 4; i++) cr_expect_null(opt->momentum[i], "no momentum buffer %d", i);
+    for (int i = 0; i < 4; i++)
+        cr_expect_null(clg_optim_state(opt, i, 0), "no momentum buffer %d", i);
 
     /* Fewer layers: the layer count is the first difference. */
     clg_model *one;
@@ -610,12 +622,12 @@ Test(checkpoint, architecture_mismatch_is_shape_error_and_changes_nothing)
               "message: %s", clg_last_error(ctx));
 
     clg_model_destroy(one);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     clg_tensor_destroy(X);
     clg_tensor_destroy(Y);
     clg_tensor_destroy(dY);
-    clg_sgd_destroy(sopt);
+    clg_optimizer_destroy(sopt);
     clg_model_destroy(src);
     clg_context_destroy(ctx);
 }
@@ -814,8 +826,8 @@ Test(checkpoint, oversized_files_are_refused_from_their_header)
     unsigned char *good = saved_bytes(ctx, path, &n);
     clg_model *m = mlp(ctx, 11, 4), *out = NULL;
     clg_optimizer *opt;
-    clg_sgd_options o = {0.1f, 0.9f, 0, 0, 0};
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &o, &opt));
+    clg_optimizer_options o = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.1f, .momentum = 0.9f};
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     const char *opath = join(dir, "opt.ckpt");
     CLG_OK_OR_FAIL(ctx, clg_model_save(m, opt, NULL, opath));
     float before[NPARAM_FLOATS], after[NPARAM_FLOATS];
@@ -842,7 +854,7 @@ Test(checkpoint, oversized_files_are_refused_from_their_header)
     /* With optimizer state the most the layout can take: 1 group, every momentum buffer. */
     cr_assert_eq(truncate(opath, big), 0);
     const size_t most =
-        HEADER + 20 * LAYERS + 4 * NPARAM_FLOATS + 4 + 20 + 4 * 4 + 8 + 4 + 4 * NPARAM_FLOATS + 4;
+        HEADER + 20 * LAYERS + 4 * NPARAM_FLOATS + 12 + 60 + 4 * 4 + 8 + 4 + 4 * NPARAM_FLOATS + 4;
     snprintf(needle, sizeof needle,
              "file length %lld, the layout needs at most %zu (1 optimizer groups)", (long long)big,
              most);
@@ -855,8 +867,183 @@ Test(checkpoint, oversized_files_are_refused_from_their_header)
     cr_assert_eq(truncate(junk, (off_t)1 << 40), 0, "truncate: %s", strerror(errno));
     EXPECT_REFUSED(ctx, clg_model_load(ctx, junk, &out, NULL, 0), CLG_ERR_FORMAT, "bad magic",
                    "1 TB sparse file given as a checkpoint");
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     free(good);
+    clg_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------ optimizer block, version 1 */
+
+/* The rows the v1 fixtures were trained on (tests/data/README.md). */
+static const float V1_X[7 * 3] = {0.5f, -0.25f, 1.0f,  -1.0f, 0.75f, 0.125f, 0.3f,
+                                  0.6f, -0.9f,  0.0f,  1.0f,  -0.5f, 0.8f,   -0.7f,
+                                  0.2f, -0.4f,  -0.1f, 0.9f,  0.65f, 0.35f,  -0.55f};
+static const float V1_Y[7 * 2] = {0.1f,  -0.2f, 0.3f,  0.4f,   -0.5f, 0.6f,  0.7f,
+                                  -0.8f, 0.9f,  0.05f, -0.15f, 0.25f, 0.35f, -0.45f};
+
+/* Layout of the optimizer block after the parameters of a 3→4→2 model saved with meta "m":
+ * kind, state count, group count, G × 60-byte records, 4 group indices, steps, 4 × state. */
+#define OPT_BLOCK(metalen) (HEADER + 20 * LAYERS + (metalen) + 4 * NPARAM_FLOATS)
+
+Test(checkpoint, optimizer_block_layout_is_as_documented)
+{
+    clg_context *ctx = test_context();
+    const char *path = join(test_tmpdir(), "opt.ckpt");
+    clg_model *m = mlp(ctx, 4, 4);
+    clg_optimizer *opt;
+    clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD), ob = o;
+    o.lr = 0.05f;
+    o.momentum = 0.9f;
+    ob.lr = 0.25f;
+    ob.weight_decay = 0.5f;
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_add_group_by_kind(opt, 1, &ob));
+    clg_tensor *X, *Y, *dY;
+    CLG_OK_OR_FAIL(ctx, clg_tensor_from_host(ctx, V1_X, ROWS, 3, &X));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_from_host(ctx, V1_Y, ROWS, 2, &Y));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, ROWS, 2, &dY));
+    train_step(m, opt, X, Y, dY);
+    CLG_OK_OR_FAIL(ctx, clg_model_save(m, opt, "m", path));
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    const unsigned char *q = b + OPT_BLOCK(1);
+    cr_expect_eq(rd32(b + 12), 1u, "optimizer flag");
+    cr_expect_eq(rd32(q), 0u, "kind SGD");
+    cr_expect_eq(rd32(q + 4), 1u, "one state buffer per parameter");
+    cr_expect_eq(rd32(q + 8), 2u, "two groups");
+    float lr0, lr1, wd1;
+    uint32_t u = rd32(q + 12);
+    memcpy(&lr0, &u, 4);
+    u = rd32(q + 12 + 60);
+    memcpy(&lr1, &u, 4);
+    u = rd32(q + 12 + 60 + 12);
+    memcpy(&wd1, &u, 4);
+    cr_expect(lr0 == 0.05f && lr1 == 0.25f && wd1 == 0.5f, "group records: %g %g %g", lr0, lr1,
+              wd1);
+    for (int w = 5; w < 15; w++) cr_expect_eq(rd32(q + 12 + 4 * w), 0u, "reserved word %d", w);
+    const unsigned char *g = q + 12 + 120;
+    const uint32_t groups[4] = {0, 1, 0, 1};
+    for (int i = 0; i < 4; i++) cr_expect_eq(rd32(g + 4 * i), groups[i], "param %d group", i);
+    cr_expect_eq(rd32(g + 16), 1u, "one step");
+    /* weights have momentum (12 and 8 floats), biases none */
+    const unsigned char *st = g + 24;
+    cr_expect_eq(st[0], 1, "W1 momentum present");
+    cr_expect_eq(st[1 + 48], 0, "b1 none");
+    cr_expect_eq(st[2 + 48], 1, "W2 momentum present");
+    cr_expect_eq(st[3 + 48 + 32], 0, "b2 none");
+    cr_expect_eq((size_t)(st + 4 + 48 + 32 + 4 - b), n, "then the CRC");
+    free(b);
+    clg_tensor_destroy(X);
+    clg_tensor_destroy(Y);
+    clg_tensor_destroy(dY);
+    clg_optimizer_destroy(opt);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+}
+
+Test(checkpoint, bad_optimizer_fields_are_named)
+{
+    clg_context *ctx = test_context();
+    const char *path = join(test_tmpdir(), "opt.ckpt");
+    clg_model *m = mlp(ctx, 4, 4);
+    clg_optimizer *opt;
+    clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
+    o.momentum = 0.9f;
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
+    CLG_OK_OR_FAIL(ctx, clg_model_save(m, opt, "m", path));
+    size_t n;
+    unsigned char *good = slurp(path, &n), *b = malloc(n);
+    const size_t q = OPT_BLOCK(1);
+    struct {
+        size_t off;
+        uint32_t value;
+        const char *needle;
+    } cases[] = {
+        {q, 9, "optimizer kind 9 unknown"},
+        {q + 4, 2, "2 state buffers per parameter"},
+        {q + 8, 0, "group count 0"},
+        {q + 12, 0xff800000u, "non-finite"},                 /* lr = -inf */
+        {q + 12 + 16, 2, "nesterov"},                        /* nesterov word */
+        {q + 12 + 20, 1, "reserved option words"},           /* first reserved word */
+        {q + 12 + 60, 1, "parameter 0 in group 1 of 1"},     /* group index */
+        {q + 12 + 60 + 16 + 8, 7, "momentum_buffer flag 7"}, /* first state flag */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        memcpy(b, good, n);
+        if (cases[k].off == q + 12 + 60 + 16 + 8)
+            b[cases[k].off] = (unsigned char)cases[k].value; /* a byte */
+        else
+            le32(b + cases[k].off, cases[k].value);
+        fix_crc(b, n);
+        spit(path, b, n);
+        cr_expect_eq(clg_checkpoint_check(path), CLG_ERR_FORMAT, "case %zu", k);
+        cr_expect(strstr(clg_last_error(NULL), cases[k].needle), "case %zu: '%s' should name '%s'",
+                  k, clg_last_error(NULL), cases[k].needle);
+    }
+    free(b);
+    free(good);
+    clg_optimizer_destroy(opt);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+}
+
+/* tests/data/v1_sgd.ckpt: a 3→4→2 model, SGD with two groups (weights: lr 0.05, momentum
+ * 0.9, dampening 0.1; biases: lr 0.04, momentum 0.5, weight_decay 0.01, nesterov) after 3
+ * steps, written by commit 890c036 (format version 1); v1_sgd_next.ckpt: the same model
+ * after a 4th step taken by that commit. */
+Test(checkpoint, version_1_files_load_and_resume_training)
+{
+    clg_context *ctx = test_context();
+    const char *v1 = CLGRAD_TEST_DATA "/v1_sgd.ckpt", *next = CLGRAD_TEST_DATA "/v1_sgd_next.ckpt";
+    size_t n;
+    unsigned char *b = slurp(v1, &n);
+    cr_assert_eq(rd32(b + 8), 1u, "the fixture is a version 1 file");
+    free(b);
+    char meta[64];
+    clg_model *m, *want;
+    CLG_OK_OR_FAIL(ctx, clg_model_load(ctx, v1, &m, meta, sizeof meta));
+    cr_expect_str_eq(meta, "v1 fixture: 3 steps");
+    CLG_OK_OR_FAIL(ctx, clg_model_load(ctx, next, &want, NULL, 0));
+    clg_optimizer *opt;
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, NULL, &opt));
+    CLG_OK_OR_FAIL(ctx, clg_model_load_into(m, opt, v1));
+    cr_expect_eq(clg_optimizer_steps(opt), 3u, "steps restored");
+    cr_assert_eq(clg_optimizer_group_count(opt), 2u, "groups restored");
+    clg_optimizer_options g0, g1;
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_group(opt, 0, &g0));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_group(opt, 1, &g1));
+    cr_expect(g0.kind == CLG_OPTIMIZER_SGD && g0.lr == 0.05f && g0.momentum == 0.9f &&
+                  g0.dampening == 0.1f && g0.weight_decay == 0.0f && !g0.nesterov,
+              "group 0 options");
+    cr_expect(g1.lr == 0.04f && g1.momentum == 0.5f && g1.dampening == 0.0f &&
+                  g1.weight_decay == 0.01f && g1.nesterov == 1,
+              "group 1 options");
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_not_null(clg_optim_state(opt, i, 0), "momentum %zu", i);
+    /* The 4th step from the restored state matches the one the old library took. */
+    clg_tensor *X, *Y, *dY;
+    CLG_OK_OR_FAIL(ctx, clg_tensor_from_host(ctx, V1_X, ROWS, 3, &X));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_from_host(ctx, V1_Y, ROWS, 2, &Y));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, ROWS, 2, &dY));
+    train_step(m, opt, X, Y, dY);
+    float got[NPARAM_FLOATS], exp[NPARAM_FLOATS];
+    params(m, got);
+    params(want, exp);
+    for (int i = 0; i < NPARAM_FLOATS; i++)
+        cr_expect(fabsf(got[i] - exp[i]) <= 1e-6f * (1.0f + fabsf(exp[i])),
+                  "param float %d: %.9g, the old library %.9g", i, got[i], exp[i]);
+    /* Saved again, it is a version 2 file with the same state. */
+    const char *path = join(test_tmpdir(), "v2.ckpt");
+    CLG_OK_OR_FAIL(ctx, clg_model_save(m, opt, NULL, path));
+    b = slurp(path, &n);
+    cr_expect_eq(rd32(b + 8), 2u, "written as version 2");
+    free(b);
+    clg_tensor_destroy(X);
+    clg_tensor_destroy(Y);
+    clg_tensor_destroy(dY);
+    clg_optimizer_destroy(opt);
+    clg_model_destroy(m);
+    clg_model_destroy(want);
     clg_context_destroy(ctx);
 }

@@ -363,7 +363,7 @@ Test(classify, fit_softmax_regression_on_separable_blobs)
     o.loss = CLG_LOSS_SOFTMAX_XENT;
     o.epochs = 5;
     o.batch_size = 16;
-    o.sgd.lr = 0.1f;
+    o.optimizer.lr = 0.1f;
     losses seen = {0};
     o.on_epoch = keep_loss;
     o.user = &seen;

@@ -128,10 +128,10 @@ static void run(outcome *o, scenario sc)
         STEP(o, ctx, "add_relu", clg_model_add_relu(m));
         STEP(o, ctx, "add_linear 2", clg_model_add_linear(m, HIDDEN, 1, &init));
     }
-    clg_sgd_options sgd = clg_sgd_defaults();
+    clg_optimizer_options sgd = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     sgd.lr = 0.02f;
     sgd.momentum = 0.9f;
-    STEP(o, ctx, "sgd_create", clg_sgd_create(m, &sgd, &opt));
+    STEP(o, ctx, "sgd_create", clg_optimizer_create(m, &sgd, &opt));
     clg_fit_options fo = clg_fit_defaults();
     fo.on_epoch = NULL;
     fo.epochs = 2;
@@ -156,7 +156,7 @@ static void run(outcome *o, scenario sc)
         /* Into a model of the same shape, with the optimizer's momentum. */
         STEP(o, ctx, "model_create 2", clg_model_create(ctx, &back));
         STEP(o, ctx, "add_linear 2", clg_model_add_linear(back, D_IN, CLASSES, NULL));
-        STEP(o, ctx, "sgd_create 2", clg_sgd_create(back, &sgd, &opt2));
+        STEP(o, ctx, "sgd_create 2", clg_optimizer_create(back, &sgd, &opt2));
         STEP(o, ctx, "load_into", clg_model_load_into(back, opt2, ckpt));
     } else {
         STEP(o, ctx, "load", clg_model_load(ctx, ckpt, &back, NULL, 0));
@@ -171,9 +171,9 @@ static void run(outcome *o, scenario sc)
     int fired = cl_faults_fired();
     cl_faults_disarm();
     if (o->status != CLG_OK && fired) o->recovered = context_still_trains(ctx);
-    clg_sgd_destroy(opt2);
+    clg_optimizer_destroy(opt2);
     clg_model_destroy(back);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     clg_dataset_destroy(test);
     clg_dataset_destroy(ds);

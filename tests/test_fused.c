@@ -17,9 +17,9 @@ typedef struct setup {
     int drop_last;
     clg_loss_kind loss;
     clg_reduction red;
-    clg_sgd_options sgd;
+    clg_optimizer_options optimizer;
     int bias_group; /* biases get their own options: bias_sgd */
-    clg_sgd_options bias_sgd;
+    clg_optimizer_options bias_sgd;
     int xent; /* softmax cross-entropy on class ids: q = classes */
 } setup;
 
@@ -33,9 +33,9 @@ static setup base(void)
                0,
                CLG_LOSS_SQUARED,
                CLG_REDUCE_SUM,
-               clg_sgd_defaults(),
+               clg_optimizer_defaults(CLG_OPTIMIZER_SGD),
                0,
-               clg_sgd_defaults(),
+               clg_optimizer_defaults(CLG_OPTIMIZER_SGD),
                0};
     return s;
 }
@@ -115,8 +115,8 @@ static unsigned train(clg_context *ctx, clg_dataset *ds, const setup *st, const 
     init.seed = 7;
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, st->d, st->q, &init));
     clg_optimizer *opt;
-    CLG_OK_OR_FAIL(ctx, clg_sgd_create(m, &st->sgd, &opt));
-    if (st->bias_group) CLG_OK_OR_FAIL(ctx, clg_sgd_add_group_by_kind(opt, 1, &st->bias_sgd));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &st->optimizer, &opt));
+    if (st->bias_group) CLG_OK_OR_FAIL(ctx, clg_optimizer_add_group_by_kind(opt, 1, &st->bias_sgd));
     clg_fit_options o = clg_fit_defaults();
     o.on_epoch = NULL;
     o.epochs = st->epochs;
@@ -133,7 +133,7 @@ static unsigned train(clg_context *ctx, clg_dataset *ds, const setup *st, const 
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, out + st->d * st->q, st->q));
     cr_expect_eq(opt->steps, rep->steps, "optimizer steps %llu, fit steps %zu", opt->steps,
                  rep->steps);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(m);
     unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
@@ -224,7 +224,7 @@ static setup xent_base(void)
     s.xent = 1;
     s.loss = CLG_LOSS_SOFTMAX_XENT;
     s.red = CLG_REDUCE_MEAN;
-    s.sgd.lr = 0.1f;
+    s.optimizer.lr = 0.1f;
     s.n = 1003; /* a partial last batch */
     s.d = 20;   /* two full lane blocks of 8 and a partial one */
     s.q = 10;
@@ -242,9 +242,9 @@ Test(fused, xent_sum_momentum_wd)
 {
     setup s = xent_base();
     s.red = CLG_REDUCE_SUM;
-    s.sgd.lr = 0.05f;
-    s.sgd.momentum = 0.9f;
-    s.sgd.weight_decay = 0.001f;
+    s.optimizer.lr = 0.05f;
+    s.optimizer.momentum = 0.9f;
+    s.optimizer.weight_decay = 0.001f;
     check_paths(&s);
 }
 
@@ -255,7 +255,7 @@ Test(fused, xent_wide_two_classes)
     s.q = 2;
     s.n = 600;
     s.batch = 256;
-    s.sgd.lr = 0.02f;
+    s.optimizer.lr = 0.02f;
     s.drop_last = 1;
     check_paths(&s);
 }
@@ -288,7 +288,7 @@ Test(fused, batch_one)
     setup s = base();
     s.n = 300;
     s.batch = 1;
-    s.sgd.lr = 0.01f;
+    s.optimizer.lr = 0.01f;
     check_paths(&s);
 }
 
@@ -303,10 +303,10 @@ Test(fused, mse_mean)
 Test(fused, weight_decay_and_momentum)
 {
     setup s = base();
-    s.sgd.weight_decay = 0.01f;
-    s.sgd.momentum = 0.9f;
-    s.sgd.dampening = 0.1f;
-    s.sgd.lr = 0.01f;
+    s.optimizer.weight_decay = 0.01f;
+    s.optimizer.momentum = 0.9f;
+    s.optimizer.dampening = 0.1f;
+    s.optimizer.lr = 0.01f;
     check_paths(&s);
 }
 
@@ -315,9 +315,9 @@ Test(fused, nesterov_and_bias_group)
     setup s = base();
     s.n = 1003;
     s.red = CLG_REDUCE_MEAN;
-    s.sgd.momentum = 0.5f;
-    s.sgd.nesterov = 1;
-    s.sgd.weight_decay = 0.001f;
+    s.optimizer.momentum = 0.5f;
+    s.optimizer.nesterov = 1;
+    s.optimizer.weight_decay = 0.001f;
     s.bias_group = 1; /* biases: no decay, no momentum, own lr */
     s.bias_sgd.lr = 0.05f;
     check_paths(&s);
@@ -333,9 +333,9 @@ Test(fused, q1_wide_rows_split_groups)
     s.n = 1003;
     s.batch = 96;
     s.red = CLG_REDUCE_MEAN;
-    s.sgd.momentum = 0.9f;
-    s.sgd.weight_decay = 0.001f;
-    s.sgd.lr = 0.01f;
+    s.optimizer.momentum = 0.9f;
+    s.optimizer.weight_decay = 0.001f;
+    s.optimizer.lr = 0.01f;
     check_paths(&s);
 }
 
@@ -347,8 +347,8 @@ Test(fused, d17_q3)
     s.n = 1003;
     s.batch = 16;
     s.red = CLG_REDUCE_MEAN;
-    s.sgd.momentum = 0.9f;
-    s.sgd.lr = 0.01f;
+    s.optimizer.momentum = 0.9f;
+    s.optimizer.lr = 0.01f;
     check_paths(&s);
 }
 
@@ -360,7 +360,7 @@ Test(fused, d13_q9_outputs_in_lanes) /* q >= 8: the forward puts outputs in lane
     s.n = 1003;
     s.batch = 32;
     s.red = CLG_REDUCE_MEAN;
-    s.sgd.lr = 0.02f;
+    s.optimizer.lr = 0.02f;
     check_paths(&s);
 }
 
@@ -372,7 +372,7 @@ Test(fused, larger_batch_than_group)
     s.n = 1000;
     s.batch = 300;
     s.red = CLG_REDUCE_MEAN;
-    s.sgd.lr = 0.05f;
+    s.optimizer.lr = 0.05f;
     check_paths(&s);
 }
 
@@ -390,7 +390,7 @@ Test(fused, ineligible_model_falls_back)
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "epoch"));
     clg_fit_options o = clg_fit_defaults();
     o.on_epoch = NULL;
-    o.sgd.lr = 0.01f;
+    o.optimizer.lr = 0.01f;
     clg_context_stats before, after;
     CLG_OK_OR_FAIL(ctx, clg_context_get_stats(ctx, &before));
     clg_fit_report rep;
@@ -447,7 +447,7 @@ Test(fused, progress_reports_on_every_path)
     clg_context *ctx = test_context();
     setup st = base();
     st.n = 1003, st.d = 37, st.batch = 64, st.epochs = 2;
-    st.sgd.momentum = 0.9f, st.sgd.lr = 0.01f;
+    st.optimizer.momentum = 0.9f, st.optimizer.lr = 0.01f;
     clg_dataset *ds = make_data(ctx, &st);
     const char *modes[] = {"epoch", "minibatch", "pipeline", "split"};
     const size_t np = st.d + 1;
@@ -465,7 +465,7 @@ Test(fused, progress_reports_on_every_path)
             o.on_epoch = NULL;
             o.epochs = st.epochs;
             o.batch_size = st.batch;
-            o.sgd = st.sgd;
+            o.optimizer = st.optimizer;
             o.reduction = CLG_REDUCE_SUM;
             progress_log log = {0};
             if (report) {

@@ -235,8 +235,8 @@ Test(mlp, learns_rings_where_softmax_regression_cannot, .timeout = 120)
     o.epochs = 40;
     o.batch_size = 32;
     o.seed = 3;
-    o.sgd.lr = 0.05f;
-    o.sgd.momentum = 0.9f;
+    o.optimizer.lr = 0.05f;
+    o.optimizer.momentum = 0.9f;
 
     /* MLP 2 → 32 → 32 → 2, He-like initialisation. */
     clg_model *mlp;

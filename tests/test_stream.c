@@ -319,7 +319,7 @@ Test(stream, linear_fit_bit_identical)
     o.epochs = 2;
     o.batch_size = 10; /* 101 batches, the last of 3 rows */
     o.seed = 5;
-    o.sgd.lr = 0.03f;
+    o.optimizer.lr = 0.03f;
     o.on_epoch = NULL;
     clg_model *md = linear_model(ctx, d, 1, 1), *ms = linear_model(ctx, d, 1, 1),
               *mf = linear_model(ctx, d, 1, 1);
@@ -416,7 +416,7 @@ Test(stream, softmax_and_mlp_bit_identical)
     o.batch_size = 16; /* 19 batches, the last of 13 rows */
     o.seed = 11;
     o.loss = CLG_LOSS_SOFTMAX_XENT;
-    o.sgd.lr = 0.1f;
+    o.optimizer.lr = 0.1f;
     o.on_epoch = NULL;
     for (int mlp = 0; mlp <= 1; mlp++) {
         clg_model *m[2];

@@ -129,7 +129,7 @@ static void train_run(run_result *r)
     o.epochs = 3;
     o.seed = 3;
     o.loss = CLG_LOSS_MSE;
-    o.sgd.lr = 0.05f;
+    o.optimizer.lr = 0.05f;
     clg_fit_report rep;
     RUN_STEP(r, ctx, clg_fit(m, ds, &o, NULL, &rep));
     r->final_loss = rep.final_loss;

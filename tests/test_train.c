@@ -183,7 +183,7 @@ Test(train, divergence_is_reported_not_silent)
     epochs_seen seen = {0};
     o.on_epoch = on_epoch;
     o.user = &seen;
-    o.sgd.lr = 50.0f;
+    o.optimizer.lr = 50.0f;
     o.epochs = 10;
     clg_fit_report rep;
     cr_expect_eq(clg_fit(m, ds, &o, NULL, &rep), CLG_ERR_NONFINITE);
@@ -254,7 +254,7 @@ static void fit_losses(clg_context *ctx, int overlap, double *losses, float *par
     o.user = &seen;
     o.epochs = 4;
     o.batch_size = 100;
-    o.sgd.lr = 0.01f;
+    o.optimizer.lr = 0.01f;
     clg_fit_report r;
     CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &r));
     cr_assert_eq(seen.count, 4, "overlap=%d: on_epoch calls", overlap);
@@ -304,7 +304,7 @@ Test(train, divergence_restores_the_last_passing_epoch)
         make_seeds(ctx, &ds, &m);
         clg_fit_options o = clg_fit_defaults();
         o.on_epoch = NULL;
-        o.sgd.lr = 1.85f; /* diverges after a few epochs (8 on POCL), not in the first */
+        o.optimizer.lr = 1.85f; /* diverges after a few epochs (8 on POCL), not in the first */
         o.epochs = run == 0 ? 50 : ran - 1;
         clg_fit_report rep;
         clg_status s = clg_fit(m, ds, &o, NULL, &rep);
@@ -414,7 +414,7 @@ static void fit_reported(clg_context *ctx, size_t epochs, clg_epoch_callback cb,
     o.user = seen;
     o.epochs = epochs;
     o.batch_size = 256;
-    o.sgd.lr = 0.002f;
+    o.optimizer.lr = 0.002f;
     CLG_OK_OR_FAIL(ctx, clg_fit(seen->m, ds, &o, NULL, NULL));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(seen->m, 0, w_final, REP_D));
     clg_model_destroy(seen->m);
@@ -480,7 +480,7 @@ Test(train, first_epoch_divergence_keeps_the_initial_model)
         CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, &b0, 1));
         clg_fit_options o = clg_fit_defaults();
         o.on_epoch = NULL;
-        o.sgd.lr = 1e4f;
+        o.optimizer.lr = 1e4f;
         clg_fit_report rep;
         clg_status s = clg_fit(m, ds, &o, NULL, &rep);
         cr_assert(s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED, "overlap %d: %s", ov,
@@ -524,7 +524,7 @@ Test(train, finite_blow_up_is_divergence)
         clg_fit_options o = clg_fit_defaults();
         o.on_epoch = NULL;
         o.loss = CLG_LOSS_SOFTMAX_XENT;
-        o.sgd.lr = 1e6f;
+        o.optimizer.lr = 1e6f;
         o.epochs = 2;
         o.diverge_factor = run ? 0 : 1e4;
         clg_fit_report rep;
@@ -568,7 +568,7 @@ Test(train, batch_beyond_the_dataset_is_one_batch)
             clg_fit_options o = clg_fit_defaults();
             o.on_epoch = NULL;
             o.batch_size = big ? (size_t)1e12 : 1000;
-            o.sgd.lr = 0.5f;
+            o.optimizer.lr = 0.5f;
             clg_fit_report r;
             CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &r));
             cr_assert_eq(r.steps, 3, "CLGRAD_FUSED=%s: one step an epoch", paths[p]);

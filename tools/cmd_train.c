@@ -152,16 +152,16 @@ static int parse(train_args *a, int argc, char **argv)
             return -1;
         }
         if (!strcmp(o, "--lr")) {
-            if (real(o, v, &a->fit.sgd.lr)) return -1;
+            if (real(o, v, &a->fit.optimizer.lr)) return -1;
             a->lr_given = 1;
         } else if (!strcmp(o, "--batch")) {
             if (count(o, v, CLI_MAX_BATCH, &a->fit.batch_size)) return -1;
         } else if (!strcmp(o, "--epochs")) {
             if (count(o, v, CLI_MAX_EPOCHS, &a->fit.epochs)) return -1;
         } else if (!strcmp(o, "--wd")) {
-            if (real(o, v, &a->fit.sgd.weight_decay)) return -1;
+            if (real(o, v, &a->fit.optimizer.weight_decay)) return -1;
         } else if (!strcmp(o, "--momentum")) {
-            if (real(o, v, &a->fit.sgd.momentum)) return -1;
+            if (real(o, v, &a->fit.optimizer.momentum)) return -1;
         } else if (!strcmp(o, "--loss")) {
             if (loss_parse(v, &a->fit.loss)) {
                 fprintf(stderr, "clgrad train: --loss wants squared, mse or xent\n");
@@ -187,7 +187,7 @@ static int parse(train_args *a, int argc, char **argv)
         i++;
     }
     if (!a->loss_given) a->fit.loss = a->spec.classify ? CLG_LOSS_SOFTMAX_XENT : CLG_LOSS_SQUARED;
-    if (!a->lr_given) a->fit.sgd.lr = a->spec.classify ? 0.1f : 0.03f;
+    if (!a->lr_given) a->fit.optimizer.lr = a->spec.classify ? 0.1f : 0.03f;
     if (a->spec.classify != (a->fit.loss == CLG_LOSS_SOFTMAX_XENT)) {
         fprintf(stderr, "clgrad train: --loss xent goes with --model softmax or mlp, squared/mse "
                         "with linear\n");
@@ -241,7 +241,7 @@ int cmd_train(int argc, char **argv)
         size_t outputs = a.spec.classify ? classes : clg_dataset_targets(r.train);
         s = model_spec_build(&a.spec, ctx, clg_dataset_features(r.train), outputs, a.data.seed,
                              &r.model);
-        if (s == CLG_OK) s = clg_sgd_create(r.model, &a.fit.sgd, &opt);
+        if (s == CLG_OK) s = clg_optimizer_create(r.model, &a.fit.optimizer, &opt);
         a.fit.on_epoch = on_epoch;
         a.fit.user = &r;
         if (a.progress && isatty(STDERR_FILENO)) {
@@ -264,7 +264,7 @@ int cmd_train(int argc, char **argv)
         if (s == CLG_OK && a.plot && history_write_svg(&r.hist, a.plot)) s = CLG_ERR_IO;
     }
     history_free(&r.hist);
-    clg_sgd_destroy(opt);
+    clg_optimizer_destroy(opt);
     clg_model_destroy(r.model);
     clg_dataset_destroy(r.test);
     clg_dataset_destroy(r.train);

@@ -18,16 +18,19 @@ typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
 /* Prints "epoch 1, loss 0.000203" to stdout, like d2l ("epoch 1" for a NaN loss). */
 CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
 
+/* ABI: struct_size, set by clg_fit_defaults(), tells the library which fields the caller
+ * knows; fields are only ever appended. Always start from the defaults. */
 typedef struct clg_fit_options {
-    size_t epochs;               /* default 3 */
-    size_t batch_size;           /* default 10 */
-    int shuffle;                 /* default 1 */
-    int drop_last;               /* default 0 */
-    uint64_t seed;               /* default 0: seeds the epoch permutations */
-    clg_loss_kind loss;          /* default CLG_LOSS_SQUARED */
-    clg_reduction reduction;     /* MEAN (default) or SUM: SUM steps with grad_scale 1/|B| */
-    clg_sgd_options sgd;         /* used when no optimizer is passed */
-    clg_epoch_callback on_epoch; /* default clg_print_epoch; NULL for silence */
+    size_t struct_size;              /* sizeof(clg_fit_options) of the caller's header */
+    size_t epochs;                   /* default 3 */
+    size_t batch_size;               /* default 10 */
+    int shuffle;                     /* default 1 */
+    int drop_last;                   /* default 0 */
+    uint64_t seed;                   /* default 0: seeds the epoch permutations */
+    clg_loss_kind loss;              /* default CLG_LOSS_SQUARED */
+    clg_reduction reduction;         /* MEAN (default) or SUM: SUM steps with grad_scale 1/|B| */
+    clg_optimizer_options optimizer; /* clg_fit given no optimizer makes one with these */
+    clg_epoch_callback on_epoch;     /* default clg_print_epoch; NULL for silence */
     void *user;
     /* Optional progress report within an epoch: after every `progress_every`
      * batches (and the last) the host waits for the device, then calls it. Each
@@ -60,7 +63,7 @@ typedef struct clg_fit_report {
  * Classification data (clg_dataset_from_host_labels) needs loss
  * CLG_LOSS_SOFTMAX_XENT and a model with one output per class; regression data
  * a regression loss (CLG_ERR_INVALID_ARGUMENT / CLG_ERR_SHAPE otherwise).
- * opt NULL: an SGD optimizer with opts->sgd is made for the call. report may be NULL.
+ * opt NULL: an optimizer of opts->optimizer (SGD by default) is made for the call. report may be NULL.
  * A non-finite loss stops training with CLG_ERR_NONFINITE, one beyond diverge_factor
  * with CLG_ERR_DIVERGED; the model then holds the parameters of the last epoch whose
  * loss passed, or its initial ones (an epoch already under way is undone; the

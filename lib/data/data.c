@@ -234,6 +234,18 @@ clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X, const 
 
 size_t clg_dataset_classes(const clg_dataset *ds) { return ds ? ds->classes : 0; }
 
+int clg_dataset_view_of(const clg_dataset *ds, clg_dataset_view *v)
+{
+    if (ds->streamed) return 0;
+    v->X = ds->X->mem;
+    v->Y = ds->Y->mem;
+    v->n = ds->n;
+    v->d = ds->d;
+    v->q = ds->q;
+    v->classes = ds->classes;
+    return 1;
+}
+
 /* Tag in Philox counter word 3 for the split's shuffle, apart from the
  * loader's ("SHUF") and the generators' (0). */
 #define SPLIT_TAG 0x53504C54u /* "SPLT" */

@@ -38,6 +38,23 @@ struct clg_loader {
     unsigned slot; /* slot of the next batch (alternates across epochs too) */
 };
 
+/* Narrow views for the fused paths of lib/train, which read data and order directly. */
+typedef struct clg_dataset_view {
+    cl_mem X, Y; /* n×d and n×q on the device */
+    size_t n, d, q, classes;
+} clg_dataset_view;
+/* data.c: fills v; 0 (v untouched) for a streamed (host-resident) dataset. */
+int clg_dataset_view_of(const clg_dataset *ds, clg_dataset_view *v);
+typedef struct clg_loader_view {
+    clg_dataset_view data;
+    cl_mem order; /* the epoch's permutation on the device (n uint32) */
+    size_t batch_size, batches;
+} clg_loader_view;
+/* loader.c: as clg_dataset_view_of, for the loader's dataset and order. */
+int clg_loader_view_of(const clg_loader *ld, clg_loader_view *v);
+/* loader.c: marks the started epoch's batches consumed (a fused epoch ran them). */
+void clg_loader_consume_epoch(clg_loader *ld);
+
 /* data.c: a dataset with uninitialised n×d and n×q device tensors. */
 clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
 /* data.c: a streamed dataset with uninitialised host arrays hX (n×d), hY (n×q). */

@@ -144,6 +144,17 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
 
 size_t clg_loader_batches(const clg_loader *ld) { return ld ? ld->batches : 0; }
 
+int clg_loader_view_of(const clg_loader *ld, clg_loader_view *v)
+{
+    if (!clg_dataset_view_of(ld->ds, &v->data)) return 0;
+    v->order = ld->order_dev;
+    v->batch_size = ld->opts.batch_size;
+    v->batches = ld->batches;
+    return 1;
+}
+
+void clg_loader_consume_epoch(clg_loader *ld) { ld->next = ld->batches; }
+
 static void draw_order(clg_loader *ld, uint64_t epoch)
 {
     size_t n = ld->ds->n;

@@ -83,6 +83,19 @@ const clg_layer_type clg_layer_linear = {
 
 int clg_layer_is_linear(const clg_layer *L) { return L && L->type == &clg_layer_linear; }
 
+int clg_model_linear_view(const clg_model *m, clg_linear_view *v)
+{
+    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return 0;
+    const clg_layer *L = &m->layers[0];
+    v->W = L->W;
+    v->b = L->b;
+    v->dW = L->dW;
+    v->db = L->db;
+    v->in = L->in;
+    v->out = L->out;
+    return 1;
+}
+
 clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_linear_init *init)
 {
     clg_status s = clg_nn_check_room(m, "clg_model_add_linear");

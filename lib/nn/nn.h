@@ -22,6 +22,13 @@ struct clg_layer {
 
 /* linear.c: whether L is a Linear layer (the fused paths of lib/train take a single one). */
 int clg_layer_is_linear(const clg_layer *L);
+/* linear.c: the buffers and shape of a model that is one Linear layer, for the fused paths;
+ * 0 (v untouched) for any other model. */
+typedef struct clg_linear_view {
+    cl_mem W, b, dW, db;
+    size_t in, out;
+} clg_linear_view;
+int clg_model_linear_view(const clg_model *m, clg_linear_view *v);
 
 #define CLG_MAX_LAYERS 32
 

@@ -39,6 +39,6 @@ clg_status clg_op_accuracy_accumulate(clg_context *ctx, cl_mem pred, cl_mem targ
                                       size_t B, size_t C);
 /* sgd.cl: one step on n elements; mom NULL when momentum is 0. */
 clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, size_t n,
-                             const clg_sgd_options *o, float grad_scale, int first_step);
+                             const clg_optimizer_options *o, float grad_scale, int first_step);
 
 #endif

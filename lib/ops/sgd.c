@@ -4,7 +4,7 @@
 #define ELEMENTWISE_GROUP 64
 
 clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, size_t n,
-                             const clg_sgd_options *o, float grad_scale, int first_step)
+                             const clg_optimizer_options *o, float grad_scale, int first_step)
 {
     cl_uint nn = (cl_uint)n;
     cl_int nesterov = o->nesterov != 0, first = first_step != 0;

@@ -240,6 +240,13 @@ size_t clg_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 clg_status clg_launch(clg_context *ctx, const char *program, const char *kernel, cl_uint dims,
                       const size_t *global, const size_t *local, size_t nargs, const clg_arg *args)
 {
+    return clg_launch_on(ctx, ctx->queue, program, kernel, dims, global, local, nargs, args);
+}
+
+clg_status clg_launch_on(clg_context *ctx, cl_command_queue queue, const char *program,
+                         const char *kernel, cl_uint dims, const size_t *global,
+                         const size_t *local, size_t nargs, const clg_arg *args)
+{
     cl_kernel k;
     clg_status s = clg_kernel_get(ctx, program, kernel, &k);
     if (s != CLG_OK) return s;
@@ -251,7 +258,7 @@ clg_status clg_launch(clg_context *ctx, const char *program, const char *kernel,
             return clg_fail_cl(ctx, err, op);
         }
     }
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, NULL);
+    cl_int err = clEnqueueNDRangeKernel(queue, k, dims, NULL, global, local, 0, NULL, NULL);
     if (err != CL_SUCCESS) {
         snprintf(op, sizeof op, "clEnqueueNDRangeKernel(%s)", kernel);
         return clg_fail_cl(ctx, err, op);

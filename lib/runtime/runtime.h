@@ -126,6 +126,10 @@ typedef struct clg_arg {
 #define CLG_LOCAL(bytes) ((clg_arg){(bytes), NULL})
 clg_status clg_launch(clg_context *ctx, const char *program, const char *kernel, cl_uint dims,
                       const size_t *global, const size_t *local, size_t nargs, const clg_arg *args);
+/* The same on a given queue of the context (the overlapped epoch loss uses its second). */
+clg_status clg_launch_on(clg_context *ctx, cl_command_queue queue, const char *program,
+                         const char *kernel, cl_uint dims, const size_t *global,
+                         const size_t *local, size_t nargs, const clg_arg *args);
 size_t clg_round_up(size_t n, size_t m);
 
 /* workgroup.c: limits for one kernel on ctx's device, so local sizes are valid

@@ -327,8 +327,12 @@ static clg_status check_sgd(st_run *r)
 {
     const size_t n = 300;
     st_bufs b = {0};
-    clg_sgd_options o = {
-        .lr = 0.1f, .momentum = 0.9f, .dampening = 0.1f, .weight_decay = 0.01f, .nesterov = 1};
+    clg_optimizer_options o = {.kind = CLG_OPTIMIZER_SGD,
+                               .lr = 0.1f,
+                               .momentum = 0.9f,
+                               .dampening = 0.1f,
+                               .weight_decay = 0.01f,
+                               .nesterov = 1};
     clg_status s = rand_tensor(r, &b, 0, 1, n);       /* p */
     if (s == CLG_OK) s = rand_tensor(r, &b, 1, 1, n); /* g */
     if (s == CLG_OK) s = rand_tensor(r, &b, 2, 1, n); /* momentum buffer */
@@ -501,8 +505,8 @@ static clg_status check_fused(st_run *r, int xent)
         o.epoch_loss = 0;
         o.loss = xent ? CLG_LOSS_SOFTMAX_XENT : CLG_LOSS_SQUARED;
         o.reduction = xent ? CLG_REDUCE_MEAN : CLG_REDUCE_SUM;
-        o.sgd.lr = (float)lr;
-        o.sgd.momentum = (float)mu;
+        o.optimizer.lr = (float)lr;
+        o.optimizer.momentum = (float)mu;
         clg_context_stats before, after;
         const clg_fused_path keep = r->ctx->cfg.fused;
         if (s == CLG_OK) s = clg_config_set(r->ctx, "CLGRAD_FUSED", modes[mi]);

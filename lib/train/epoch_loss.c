@@ -50,20 +50,21 @@ clg_status clg_epoch_loss_create(clg_model *m, const clg_dataset *ds, clg_loss_k
     *out = NULL;
     const int overlap = m->ctx->cfg.epoch_loss_overlap; /* a testing knob, default 1 */
     if (!overlap) return CLG_OK;
-    if (ds->streamed || m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return CLG_OK;
-    if (overlap == 1 && ds->n * ds->d * m->layers[0].out < EPOCH_LOSS_MIN_WORK) return CLG_OK;
+    clg_linear_view lin;
+    clg_dataset_view v;
+    if (!clg_dataset_view_of(ds, &v) || !clg_model_linear_view(m, &lin)) return CLG_OK;
+    if (overlap == 1 && v.n * v.d * lin.out < EPOCH_LOSS_MIN_WORK) return CLG_OK;
     clg_epoch_loss *el = calloc(1, sizeof *el);
     if (!el) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
     el->m = m;
     el->ds = ds;
     el->kind = kind;
-    const clg_layer *L = &m->layers[0];
     cl_command_queue unused;
     clg_status s = aux_queue(m->ctx, &unused); /* made now, so that start cannot fail on it */
     if (s == CLG_OK)
-        s = clg_buffer_create(m->ctx, L->in * L->out * sizeof(float), "loss snapshot W", &el->W);
+        s = clg_buffer_create(m->ctx, lin.in * lin.out * sizeof(float), "loss snapshot W", &el->W);
     if (s == CLG_OK)
-        s = clg_buffer_create(m->ctx, L->out * sizeof(float), "loss snapshot b", &el->b);
+        s = clg_buffer_create(m->ctx, lin.out * sizeof(float), "loss snapshot b", &el->b);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &el->acc);
     if (s != CLG_OK) {
         clg_epoch_loss_destroy(el);
@@ -77,25 +78,27 @@ clg_status clg_epoch_loss_start(clg_epoch_loss *el, int *handled)
 {
     *handled = 0;
     clg_context *ctx = el->m->ctx;
-    const clg_layer *L = &el->m->layers[0];
+    clg_linear_view lin;
+    clg_model_linear_view(el->m, &lin); /* create checked the model */
     cl_event copied = NULL;
-    cl_int err = clEnqueueCopyBuffer(ctx->queue, L->W, el->W, 0, 0, L->in * L->out * sizeof(float),
-                                     0, NULL, NULL);
+    cl_int err = clEnqueueCopyBuffer(ctx->queue, lin.W, el->W, 0, 0,
+                                     lin.in * lin.out * sizeof(float), 0, NULL, NULL);
     if (err == CL_SUCCESS)
-        err = clEnqueueCopyBuffer(ctx->queue, L->b, el->b, 0, 0, L->out * sizeof(float), 0, NULL,
+        err = clEnqueueCopyBuffer(ctx->queue, lin.b, el->b, 0, 0, lin.out * sizeof(float), 0, NULL,
                                   &copied);
     if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clEnqueueCopyBuffer(loss snapshot)");
-    /* The ops enqueue on ctx->queue: point it at the second queue meanwhile. */
-    cl_command_queue main = ctx->queue, aux = ctx->aux_queue;
+    /* Everything below runs in the second queue, after the copy only. */
+    cl_command_queue aux = ctx->aux_queue;
     err = clEnqueueBarrierWithWaitList(aux, 1, &copied, NULL);
     clReleaseEvent(copied);
+    const float zero = 0.0f;
+    if (err == CL_SUCCESS)
+        err = clEnqueueFillBuffer(aux, el->acc->mem, &zero, sizeof zero, 0, sizeof zero, 0, NULL,
+                                  NULL);
     if (err != CL_SUCCESS)
-        return clg_fail_cl(ctx, err, "clEnqueueBarrierWithWaitList(loss snapshot)");
-    ctx->queue = aux;
-    clg_status s = clg_tensor_fill(el->acc, 0.0f);
-    if (s == CLG_OK)
-        s = clg_fused_full_loss(el->m, el->ds, el->kind, el->W, el->b, el->acc, handled);
-    ctx->queue = main;
+        return clg_fail_cl(ctx, err, "clEnqueueBarrierWithWaitList/FillBuffer(epoch loss)");
+    clg_status s =
+        clg_fused_full_loss(el->m, el->ds, el->kind, el->W, el->b, el->acc, aux, handled);
     if (s != CLG_OK || !*handled) return s;
     err = clEnqueueReadBuffer(aux, el->acc->mem, CL_FALSE, 0, sizeof(float), &el->sum, 0, NULL,
                               &el->done);

@@ -1,7 +1,8 @@
 /* Fused training epochs for a single Linear layer (kernels: cl/fused.cl).
  *
- * Eligible: the model is one Linear(d -> q) layer, its optimizer is the model's
- * SGD (any options, per-group options for the weight and the bias), the loss is
+ * Eligible: the model is one Linear(d -> q) layer, its optimizer is the model's and of
+ * a kind the kernels run (SGD: any options, per-group options for the weight and the
+ * bias), the loss is
  * squared or MSE (regression data) or softmax cross-entropy (class ids, q = classes)
  * with MEAN or SUM reduction, and one work-group can hold
  * W, b, their momentum buffers, one batch's loss gradient (batch x q) and row
@@ -41,18 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train.h"
+#include "fused.h"
 
-#define FUSED_MAX_GROUP 256
-/* As in cl/fused.cl: float8 lanes; rows per work-item of the forward for q >= 8 and
- * q < 8; float8 blocks along d per work-item of the backward. */
-#define FUSED_LANES 8
-#define FUSED_OROWS 4
-#define FUSED_ROWS 16
-#define FUSED_KB 4
-#define FUSED_OL CLG_FUSED_W_PAD /* output lanes of the q >= 8 forward = W's padding */
-#define FUSED_DROWS 4            /* rows per work-item of the q = 1 forward */
-#define FUSED_PIPE_ROWS 64       /* batch rows per group of fused_mb_forward */
 #define FUSED_EPOCH_MAX_WORK ((size_t)1 << 30)
 #define FUSED_SPLIT_MIN_ROWS 32 /* as SPLIT_MIN_ROWS in fused_split.c */
 
@@ -65,30 +56,23 @@ typedef enum fused_mode {
     FUSED_SPLIT
 } fused_mode;
 
-static clg_status read_mode(const clg_context *ctx, fused_mode *mode)
+/* The context's setting (validated when it was created, runtime/config.c). */
+static fused_mode read_mode(const clg_context *ctx)
 {
-    /* Validated when the context was created (runtime/config.c). */
     switch (ctx->cfg.fused) {
     case CLG_FUSED_OFF:
-        *mode = FUSED_OFF;
-        break;
+        return FUSED_OFF;
     case CLG_FUSED_MINIBATCH:
-        *mode = FUSED_MINIBATCH;
-        break;
+        return FUSED_MINIBATCH;
     case CLG_FUSED_EPOCH:
-        *mode = FUSED_EPOCH;
-        break;
+        return FUSED_EPOCH;
     case CLG_FUSED_PIPELINE:
-        *mode = FUSED_PIPELINE;
-        break;
+        return FUSED_PIPELINE;
     case CLG_FUSED_SPLIT:
-        *mode = FUSED_SPLIT;
-        break;
+        return FUSED_SPLIT;
     default:
-        *mode = FUSED_AUTO;
-        break;
+        return FUSED_AUTO;
     }
-    return CLG_OK;
 }
 
 size_t clg_fused_forward_units(size_t rows, size_t q)
@@ -105,60 +89,34 @@ size_t clg_fused_backward_units(size_t d, size_t q)
     return (d + KU - 1) / KU * q + q;
 }
 
-static float sgd_opt_momentum(const clg_optimizer *opt, size_t i)
-{
-    return opt->groups[opt->group_of[i]].opts.momentum;
-}
-
 /* Local memory fused_sgd_epoch needs for a batch capacity cap, in bytes. */
-static size_t local_bytes(const clg_optimizer *opt, size_t d, size_t q, size_t cap)
+static size_t local_bytes(const clg_fused_job *j)
 {
+    const size_t d = j->d, q = j->q, cap = j->cap;
     size_t floats = d * q + FUSED_OL + q + cap * q; /* W is padded by FUSED_OL */
-    if (sgd_opt_momentum(opt, 0) != 0.0f) floats += d * q;
-    if (sgd_opt_momentum(opt, 1) != 0.0f) floats += q;
+    if (j->hyper[0].s[1] != 0.0f) floats += d * q;
+    if (j->hyper[1].s[1] != 0.0f) floats += q;
     return floats * sizeof(float) + cap * sizeof(cl_uint);
 }
 
-static int shape_eligible(const clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
-                          const clg_fit_options *o)
+/* The loss suits the fused kernels and the data: their kind code, or -1. */
+static int loss_code(clg_loss_kind loss, const clg_dataset_view *v, size_t in, size_t out)
 {
-    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return 0;
-    if (!opt || opt->model != m || opt->nparams != 2 || clg_model_param_count(m) != 2) return 0;
-    if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM) return 0;
-    const clg_dataset *ds = ld->ds;
-    if (ds->d != m->layers[0].in) return 0;
-    if (o->loss == CLG_LOSS_SOFTMAX_XENT) { /* Y: n x 1 class ids, one output per class */
-        if (!ds->classes || ds->q != 1 || m->layers[0].out != ds->classes) return 0;
-    } else if (o->loss == CLG_LOSS_SQUARED || o->loss == CLG_LOSS_MSE) {
-        if (ds->classes || ds->q != m->layers[0].out) return 0;
-    } else {
-        return 0;
-    }
-    if (ds->n > UINT32_MAX || ds->n * ds->d > UINT32_MAX || ds->n * ds->q > UINT32_MAX) return 0;
-    return 1;
+    if (v->d != in) return -1;
+    if (loss == CLG_LOSS_SOFTMAX_XENT) /* Y: n x 1 class ids, one output per class */
+        return v->classes && v->q == 1 && out == v->classes ? 2 : -1;
+    if (loss != CLG_LOSS_SQUARED && loss != CLG_LOSS_MSE) return -1;
+    if (v->classes || v->q != out) return -1;
+    return loss == CLG_LOSS_MSE ? 1 : 0;
 }
 
-static clg_status ensure_momentum(clg_optimizer *opt, size_t i, size_t count, int *first)
+static int fits_u32(const clg_dataset_view *v)
 {
-    *first = 0;
-    if (sgd_opt_momentum(opt, i) == 0.0f || opt->momentum[i]) return CLG_OK;
-    clg_status s = clg_buffer_create(opt->model->ctx, count * sizeof(float), "momentum buffer",
-                                     &opt->momentum[i]);
-    if (s == CLG_OK) *first = 1;
-    return s;
+    return v->n <= UINT32_MAX && v->n * v->d <= UINT32_MAX && v->n * v->q <= UINT32_MAX;
 }
 
-/* A momentum buffer nothing has run with yet must start over (first step) next time. */
-static void release_new_momentum(clg_optimizer *opt, cl_int first_bits)
-{
-    for (size_t i = 0; i < 2; i++)
-        if ((first_bits >> i) & 1 && opt->momentum[i]) {
-            clReleaseMemObject(opt->momentum[i]);
-            opt->momentum[i] = NULL;
-        }
-}
-
-cl_float4 clg_fused_hyper(const clg_sgd_options *o)
+/* (lr, momentum, dampening, weight_decay) as the fused kernels take them. */
+static cl_float4 hyper(const clg_optimizer_options *o)
 {
     cl_float4 h;
     h.s[0] = o->lr;
@@ -168,185 +126,90 @@ cl_float4 clg_fused_hyper(const clg_sgd_options *o)
     return h;
 }
 
-/* (c) The multi-work-group pipeline: per minibatch fused_mb_forward over groups of
- * FUSED_PIPE_ROWS rows, then fused_mb_backward over the entries of W; G holds the
- * batch's loss gradient in between. Same arithmetic and order as the epoch kernel. */
-static clg_status run_pipeline(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
-                               cl_float4 scales, cl_int first_step, const clg_fit_options *o,
-                               size_t epoch)
+/* Fills j from the views when the setup is eligible; 0 when it is not. */
+static int plan(clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
+                const clg_fit_options *o, clg_fused_job *j)
 {
-    clg_context *ctx = m->ctx;
-    const clg_dataset *ds = ld->ds;
-    const clg_layer *Lr = &m->layers[0];
-    const size_t n = ds->n, d = ds->d, q = Lr->out, bs = ld->opts.batch_size;
-    const size_t cap = bs < n ? bs : n, rg = cap < FUSED_PIPE_ROWS ? cap : FUSED_PIPE_ROWS;
-    size_t group, items[2], local_free;
-    clg_status s = clg_kernel_limits(ctx, "fused", "fused_mb_forward", &group, items, &local_free);
-    if (s != CLG_OK) return s;
-    size_t limit = group < items[0] ? group : items[0];
-    size_t Lf = clg_fused_forward_units(rg, q);
-    if (Lf > limit) Lf = limit;
-    if (Lf > FUSED_MAX_GROUP) Lf = FUSED_MAX_GROUP;
-    size_t gb, gitems[2], gfree;
-    s = clg_kernel_limits(ctx, "fused", "fused_mb_backward", &gb, gitems, &gfree);
-    if (s != CLG_OK) return s;
-    const size_t units = clg_fused_backward_units(d, q);
-    /* At least two groups per compute unit for the backward, at most 64 work-items each. */
-    size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t Lb = units / (2 * cus);
-    Lb = clg_pow2_floor(Lb < 1 ? 1 : Lb > 64 ? 64 : Lb);
-    while (Lb > 1 && (Lb > gb || Lb > gitems[0])) Lb /= 2;
-    const size_t gback = clg_round_up(units, Lb);
-    cl_mem G = NULL;
-    s = clg_buffer_create(ctx, cap * q * sizeof(float), "fused batch gradient", &G);
-    if (s != CLG_OK) return s;
-    const clg_sgd_options *ow = &opt->groups[opt->group_of[0]].opts;
-    const clg_sgd_options *ob = &opt->groups[opt->group_of[1]].opts;
-    cl_mem momW = ow->momentum != 0.0f ? opt->momentum[0] : NULL;
-    cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
-    cl_float4 hw = clg_fused_hyper(ow), hb = clg_fused_hyper(ob);
-    cl_int nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
-    cl_uint ud = (cl_uint)d, uq = (cl_uint)q, urg = (cl_uint)rg;
-    const size_t nb = ld->batches;
-    for (size_t t = 0; s == CLG_OK && t < nb; t++) {
-        const size_t cnt = n - t * bs < bs ? n - t * bs : bs;
-        cl_uint uoff = (cl_uint)(t * bs), ucnt = (cl_uint)cnt;
-        float lscale = t + 1 == nb ? scales.s[2] : scales.s[0];
-        float gscale = t + 1 == nb ? scales.s[3] : scales.s[1];
-        cl_int first = t ? 0 : first_step;
-        clg_arg fa[] = {CLG_ARG(ds->X->mem),
-                        CLG_ARG(ds->Y->mem),
-                        CLG_ARG(ld->order_dev),
-                        CLG_ARG(Lr->W),
-                        CLG_ARG(Lr->b),
-                        CLG_ARG(G),
-                        CLG_ARG(ud),
-                        CLG_ARG(uq),
-                        CLG_ARG(uoff),
-                        CLG_ARG(ucnt),
-                        CLG_ARG(urg),
-                        CLG_ARG(kind),
-                        CLG_ARG(lscale),
-                        CLG_LOCAL((d * q + FUSED_OL + q) * sizeof(float)), /* W, padding, b */
-                        CLG_LOCAL(rg * q * sizeof(float)),
-                        CLG_LOCAL(rg * sizeof(cl_uint))};
-        size_t gf = (cnt + rg - 1) / rg * Lf;
-        s = clg_launch(ctx, "fused", "fused_mb_forward", 1, &gf, &Lf, sizeof fa / sizeof fa[0], fa);
-        clg_arg ba[] = {CLG_ARG(ds->X->mem), CLG_ARG(ld->order_dev),
-                        CLG_ARG(G),          CLG_ARG(Lr->W),
-                        CLG_ARG(Lr->b),      CLG_ARG(momW),
-                        CLG_ARG(momb),       CLG_ARG(Lr->dW),
-                        CLG_ARG(Lr->db),     CLG_ARG(ud),
-                        CLG_ARG(uq),         CLG_ARG(uoff),
-                        CLG_ARG(ucnt),       CLG_ARG(gscale),
-                        CLG_ARG(hw),         CLG_ARG(hb),
-                        CLG_ARG(nestW),      CLG_ARG(nestb),
-                        CLG_ARG(first)};
-        size_t gbk = gback;
-        if (s == CLG_OK)
-            s = clg_launch(ctx, "fused", "fused_mb_backward", 1, &gbk, &Lb,
-                           sizeof ba / sizeof ba[0], ba);
-        if (s == CLG_OK) s = clg_fit_progress(ctx, o, epoch, t + 1, nb);
+    memset(j, 0, sizeof *j);
+    if (!clg_model_linear_view(m, &j->lin) || !clg_loader_view_of(ld, &j->ld)) return 0;
+    if (!opt || opt->model != m || !opt->impl->fused_sgd || opt->nparams != 2) return 0;
+    if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM) return 0;
+    int code = loss_code(o->loss, &j->ld.data, j->lin.in, j->lin.out);
+    if (code < 0 || !fits_u32(&j->ld.data)) return 0;
+    j->ctx = m->ctx;
+    j->kind = code;
+    j->n = j->ld.data.n;
+    j->d = j->ld.data.d;
+    j->q = j->lin.out;
+    j->bs = j->ld.batch_size;
+    j->cap = j->bs < j->n ? j->bs : j->n;
+    for (size_t i = 0; i < 2; i++) {
+        const clg_optimizer_options *g = clg_optim_param_options(opt, i);
+        j->hyper[i] = hyper(g);
+        j->nesterov[i] = g->nesterov != 0;
     }
-    clReleaseMemObject(G); /* freed once the enqueued launches have run */
-    return s;
+    /* Exactly the host expressions of clg_op_loss_grad and run_epoch (cross-entropy's
+     * MEAN divides by the batch's rows, the regression losses' by its elements). */
+    const size_t nb = j->ld.batches, rest = j->n - (nb - 1) * j->bs;
+    const size_t last = rest < j->bs ? rest : j->bs, per_row = code == 2 ? 1 : j->q;
+    const int sum = o->reduction == CLG_REDUCE_SUM;
+    j->scales.s[0] = sum ? 1.0f : 1.0f / (float)(j->bs * per_row);
+    j->scales.s[1] = sum ? 1.0f / (float)j->bs : 1.0f;
+    j->scales.s[2] = sum ? 1.0f : 1.0f / (float)(last * per_row);
+    j->scales.s[3] = sum ? 1.0f / (float)last : 1.0f;
+    j->report_every = o->on_progress && o->progress_every ? o->progress_every : 0;
+    return 1;
 }
 
-/* The path CLGRAD_FUSED=auto takes for an eligible setup (docs/performance.md has the
+/* The path the automatic setting takes for an eligible setup (docs/performance.md has the
  * measurements behind each rule). */
-static fused_mode auto_mode(const clg_context *ctx, size_t n, size_t d, size_t q, size_t cap,
-                            size_t local_free)
+static fused_mode auto_mode(const clg_fused_job *j, size_t local_free)
 {
+    const clg_context *ctx = j->ctx;
     const size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
-        clg_fused_split_local_bytes(ctx, d, q, cap) <= local_free)
+    if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && j->cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
+        clg_fused_split_local_bytes(ctx, j->d, j->q, j->cap) <= local_free)
         return FUSED_SPLIT; /* a GPU: every step over many compute units, one launch */
-    if (cus >= 2 && q >= FUSED_LANES && cap >= 2 * FUSED_PIPE_ROWS)
+    if (cus >= 2 && j->q >= FUSED_LANES && j->cap >= 2 * FUSED_PIPE_ROWS)
         return FUSED_PIPELINE; /* wide outputs, >= 2 forward groups: use every unit */
-    return n * d * q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
+    return j->n * j->d * j->q <= FUSED_EPOCH_MAX_WORK ? FUSED_EPOCH : FUSED_MINIBATCH;
 }
 
 /* Work-group of the epoch kernel: a power of two, no wider than the widest phase needs
  * (the forward takes FUSED_OROWS rows x FUSED_OL outputs (q >= 8) or FUSED_ROWS rows x 1
  * output per work-item, the backward 32 entries of a column of W, the cross-entropy
  * gradient a row), within the kernel's and the device's limits. */
-static size_t group_size(size_t group, size_t items0, size_t cap, size_t d, size_t q, int xent)
+static size_t group_size(size_t group, size_t items0, const clg_fused_job *j)
 {
-    size_t fwd = clg_fused_forward_units(cap, q), widest = clg_fused_backward_units(d, q), L = 1;
+    size_t fwd = clg_fused_forward_units(j->cap, j->q);
+    size_t widest = clg_fused_backward_units(j->d, j->q), L = 1;
     if (fwd > widest) widest = fwd;
-    if (xent && cap > widest) widest = cap;
+    if (j->kind == 2 && j->cap > widest) widest = j->cap;
     size_t limit = group < items0 ? group : items0;
     if (limit > FUSED_MAX_GROUP) limit = FUSED_MAX_GROUP;
     while (L < widest && L * 2 <= limit) L *= 2;
     return L;
 }
 
-clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
-                           const clg_fit_options *o, size_t epoch, int *handled, size_t *steps)
+/* (a), (b): fused_sgd_epoch, one launch for the epoch or per minibatch; with progress
+ * reports, the batches between two reports in one launch. */
+static clg_status run_epoch_kernel(const clg_fused_job *j, size_t L, size_t chunk)
 {
-    if (!handled) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_fused_epoch: NULL handled");
-    *handled = 0;
-    if (!m || !ld || !o || !steps)
-        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_fused_epoch: NULL argument");
-    clg_context *ctx = m->ctx;
-    fused_mode mode;
-    clg_status s = read_mode(ctx, &mode);
-    if (s != CLG_OK || mode == FUSED_OFF || !shape_eligible(m, opt, ld, o)) return s;
-
-    const clg_dataset *ds = ld->ds;
-    const int xent = o->loss == CLG_LOSS_SOFTMAX_XENT;
-    const size_t n = ds->n, d = ds->d, q = m->layers[0].out, bs = ld->opts.batch_size;
-    const size_t cap = bs < n ? bs : n;
-    size_t group, items[2], local_free;
-    s = clg_kernel_limits(ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
-    if (s != CLG_OK) return s;
-    if (local_bytes(opt, d, q, cap) > local_free) return CLG_OK; /* does not fit: unfused */
-    if (mode == FUSED_SPLIT && clg_fused_split_local_bytes(ctx, d, q, cap) > local_free)
-        return CLG_OK;
-    if (mode == FUSED_AUTO) mode = auto_mode(ctx, n, d, q, cap, local_free);
-    size_t L = group_size(group, items[0], cap, d, q, xent);
-
-    int firstW = 0, firstb = 0;
-    s = ensure_momentum(opt, 0, d * q, &firstW);
-    if (s == CLG_OK) s = ensure_momentum(opt, 1, q, &firstb);
-    /* bit 0: W's momentum buffer is new (its first step sets buf = u); bit 1: b's. */
-    cl_int first_step = (firstW ? 1 : 0) | (firstb ? 2 : 0);
-    if (s == CLG_OK) s = clg_loader_start_epoch(ld);
-    if (s != CLG_OK) {
-        release_new_momentum(opt, first_step);
-        return s;
-    }
-
-    const clg_layer *Lr = &m->layers[0];
-    const clg_sgd_options *ow = &opt->groups[opt->group_of[0]].opts;
-    const clg_sgd_options *ob = &opt->groups[opt->group_of[1]].opts;
-    const size_t nb = ld->batches, rest = n - (nb - 1) * bs, last_rows = rest < bs ? rest : bs;
-    cl_mem momW = ow->momentum != 0.0f ? opt->momentum[0] : NULL;
-    cl_mem momb = ob->momentum != 0.0f ? opt->momentum[1] : NULL;
-    const int sum = o->reduction == CLG_REDUCE_SUM;
-    cl_float4 scales, hw = clg_fused_hyper(ow), hb = clg_fused_hyper(ob);
-    /* Exactly the host expressions of clg_op_loss_grad and run_epoch (cross-entropy's
-     * MEAN divides by the batch's rows, the regression losses' by its elements). */
-    const size_t per_row = xent ? 1 : q;
-    scales.s[0] = sum ? 1.0f : 1.0f / (float)(bs * per_row);
-    scales.s[1] = sum ? 1.0f / (float)bs : 1.0f;
-    scales.s[2] = sum ? 1.0f : 1.0f / (float)(last_rows * per_row);
-    scales.s[3] = sum ? 1.0f / (float)last_rows : 1.0f;
-    cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, ubs = (cl_uint)bs;
+    const size_t d = j->d, q = j->q, cap = j->cap, nb = j->ld.batches;
+    cl_uint un = (cl_uint)j->n, ud = (cl_uint)d, uq = (cl_uint)q, ubs = (cl_uint)j->bs;
     cl_uint ulast = (cl_uint)(nb - 1), first_batch = 0, count = (cl_uint)nb;
-    cl_int kind = (cl_int)o->loss, nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
-    size_t mW = momW ? d * q * sizeof(float) : sizeof(float);
-    size_t mb = momb ? q * sizeof(float) : sizeof(float);
-    clg_arg args[] = {CLG_ARG(ds->X->mem),
-                      CLG_ARG(ds->Y->mem),
-                      CLG_ARG(ld->order_dev),
-                      CLG_ARG(Lr->W),
-                      CLG_ARG(Lr->b),
-                      CLG_ARG(momW),
-                      CLG_ARG(momb),
-                      CLG_ARG(Lr->dW),
-                      CLG_ARG(Lr->db),
+    cl_int first_step = j->first_step;
+    size_t mW = j->mom[0] ? d * q * sizeof(float) : sizeof(float);
+    size_t mb = j->mom[1] ? q * sizeof(float) : sizeof(float);
+    clg_arg args[] = {CLG_ARG(j->ld.data.X),
+                      CLG_ARG(j->ld.data.Y),
+                      CLG_ARG(j->ld.order),
+                      CLG_ARG(j->lin.W),
+                      CLG_ARG(j->lin.b),
+                      CLG_ARG(j->mom[0]),
+                      CLG_ARG(j->mom[1]),
+                      CLG_ARG(j->lin.dW),
+                      CLG_ARG(j->lin.db),
                       CLG_ARG(un),
                       CLG_ARG(ud),
                       CLG_ARG(uq),
@@ -354,12 +217,12 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_ARG(first_batch),
                       CLG_ARG(count),
                       CLG_ARG(ulast),
-                      CLG_ARG(kind),
-                      CLG_ARG(scales),
-                      CLG_ARG(hw),
-                      CLG_ARG(hb),
-                      CLG_ARG(nestW),
-                      CLG_ARG(nestb),
+                      CLG_ARG(j->kind),
+                      CLG_ARG(j->scales),
+                      CLG_ARG(j->hyper[0]),
+                      CLG_ARG(j->hyper[1]),
+                      CLG_ARG(j->nesterov[0]),
+                      CLG_ARG(j->nesterov[1]),
                       CLG_ARG(first_step),
                       CLG_LOCAL((d * q + FUSED_OL) * sizeof(float)),
                       CLG_LOCAL(q * sizeof(float)),
@@ -367,62 +230,102 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
                       CLG_LOCAL(mb),
                       CLG_LOCAL(cap * q * sizeof(float)),
                       CLG_LOCAL(cap * sizeof(cl_uint))};
-    const size_t nargs = sizeof args / sizeof args[0];
-    const cl_int first_bits = first_step;
-    if (mode == FUSED_SPLIT) {
-        s = clg_fused_split(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step, o, epoch);
-    } else if (mode == FUSED_PIPELINE) {
-        s = run_pipeline(m, opt, ld, xent ? 2 : (int)o->loss, scales, first_step, o, epoch);
-    } else {
-        /* One launch for the epoch, or per minibatch; with progress reports, the epoch
-         * kernel runs the batches between two reports in one launch. */
-        size_t chunk = mode == FUSED_EPOCH ? nb : 1;
-        if (o->on_progress && o->progress_every && o->progress_every < chunk)
-            chunk = o->progress_every;
-        for (size_t t = 0; s == CLG_OK && t < nb; t += chunk) {
-            first_batch = (cl_uint)t;
-            count = (cl_uint)(nb - t < chunk ? nb - t : chunk);
-            if (t) first_step = 0;
-            s = clg_launch(ctx, "fused", "fused_sgd_epoch", 1, &L, &L, nargs, args);
-            if (s == CLG_OK) s = clg_fit_progress(ctx, o, epoch, t + count, nb);
-        }
+    if (j->report_every && j->report_every < chunk) chunk = j->report_every;
+    clg_status s = CLG_OK;
+    for (size_t t = 0; s == CLG_OK && t < nb; t += chunk) {
+        first_batch = (cl_uint)t;
+        count = (cl_uint)(nb - t < chunk ? nb - t : chunk);
+        if (t) first_step = 0;
+        s = clg_launch(j->ctx, "fused", "fused_sgd_epoch", 1, &L, &L, sizeof args / sizeof *args,
+                       args);
+        if (s == CLG_OK) s = j->progress(j->user, t + count, nb);
+    }
+    return s;
+}
+
+/* Makes the momentum buffers the groups use; a new one is flagged in first_step. */
+static clg_status momentum_buffers(clg_optimizer *opt, clg_fused_job *j)
+{
+    clg_status s = CLG_OK;
+    const size_t count[2] = {j->d * j->q, j->q};
+    for (size_t i = 0; i < 2 && s == CLG_OK; i++) {
+        int made = 0;
+        s = clg_optim_state_ensure(opt, i, 0, count[i], &made);
+        if (made) j->first_step |= (cl_int)(1u << i);
+        j->mom[i] = j->hyper[i].s[1] != 0.0f ? clg_optim_state(opt, i, 0) : NULL;
+    }
+    return s;
+}
+
+/* A momentum buffer nothing has run with yet must start over (first step) next time. */
+static void drop_new_momentum(clg_optimizer *opt, cl_int first_bits)
+{
+    for (size_t i = 0; i < 2; i++)
+        if ((first_bits >> i) & 1) clg_optim_state_drop(opt, i, 0);
+}
+
+clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
+                           const clg_fit_options *o, clg_fused_progress_fn progress, void *user,
+                           int *handled, size_t *steps)
+{
+    *handled = 0;
+    fused_mode mode = read_mode(m->ctx);
+    clg_fused_job job;
+    if (mode == FUSED_OFF || !plan(m, opt, ld, o, &job)) return CLG_OK;
+    job.progress = progress;
+    job.user = user;
+    size_t group, items[2], local_free;
+    clg_status s =
+        clg_kernel_limits(m->ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
+    if (s != CLG_OK) return s;
+    if (local_bytes(&job) > local_free) return CLG_OK; /* does not fit: unfused */
+    if (mode == FUSED_SPLIT &&
+        clg_fused_split_local_bytes(m->ctx, job.d, job.q, job.cap) > local_free)
+        return CLG_OK;
+    if (mode == FUSED_AUTO) mode = auto_mode(&job, local_free);
+
+    s = momentum_buffers(opt, &job);
+    if (s == CLG_OK) s = clg_loader_start_epoch(ld);
+    /* the order buffer is the loader's; it may only now exist */
+    if (s == CLG_OK) clg_loader_view_of(ld, &job.ld);
+    if (s == CLG_OK) {
+        if (mode == FUSED_SPLIT)
+            s = clg_fused_split(&job);
+        else if (mode == FUSED_PIPELINE)
+            s = clg_fused_pipeline(&job);
+        else
+            s = run_epoch_kernel(&job, group_size(group, items[0], &job),
+                                 mode == FUSED_EPOCH ? job.ld.batches : 1);
     }
     if (s != CLG_OK) {
-        release_new_momentum(opt, first_bits);
+        drop_new_momentum(opt, job.first_step);
         return s;
     }
-    ld->next = nb; /* the epoch's batches are consumed */
-    opt->steps += nb;
-    *steps += nb;
+    clg_loader_consume_epoch(ld);
+    clg_optim_count_steps(opt, job.ld.batches);
+    *steps += job.ld.batches;
     *handled = 1;
     return CLG_OK;
 }
-
 /* Groups of the full-set loss: enough to keep every compute unit busy, each a
  * contiguous chunk of rows. */
 #define FUSED_LOSS_GROUPS_PER_CU 4
 #define FUSED_LOSS_GROUP 64
 
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind, cl_mem W,
-                               cl_mem b, clg_tensor *acc, int *handled)
+                               cl_mem b, clg_tensor *acc, cl_command_queue queue, int *handled)
 {
     *handled = 0;
     clg_context *ctx = m->ctx;
-    fused_mode mode;
-    clg_status s = read_mode(ctx, &mode);
-    if (s != CLG_OK || mode == FUSED_OFF) return s;
-    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return CLG_OK;
-    if (kind == CLG_LOSS_SOFTMAX_XENT) {
-        if (!ds->classes || ds->q != 1 || m->layers[0].out != ds->classes) return CLG_OK;
-    } else if (kind != CLG_LOSS_SQUARED && kind != CLG_LOSS_MSE) {
+    clg_linear_view lin;
+    clg_dataset_view v;
+    if (read_mode(ctx) == FUSED_OFF || !clg_model_linear_view(m, &lin) ||
+        !clg_dataset_view_of(ds, &v))
         return CLG_OK;
-    } else if (ds->classes || ds->q != m->layers[0].out) {
-        return CLG_OK;
-    }
-    const size_t n = ds->n, d = ds->d, q = m->layers[0].out;
-    if (n * d > UINT32_MAX || n * q > UINT32_MAX || d != m->layers[0].in) return CLG_OK;
+    if (loss_code(kind, &v, lin.in, lin.out) < 0 || !fits_u32(&v)) return CLG_OK;
+    const size_t n = v.n, d = v.d, q = lin.out;
     size_t group, local_free;
-    s = clg_kernel_limits(ctx, "fused", "fused_loss_partial", &group, NULL, &local_free);
+    clg_status s = clg_kernel_limits(ctx, "fused", "fused_loss_partial", &group, NULL, &local_free);
     if (s != CLG_OK) return s;
     size_t L = clg_pow2_floor(group < FUSED_LOSS_GROUP ? group : FUSED_LOSS_GROUP);
     /* red (L floats), the outputs of each work-item's row block (L x FUSED_ROWS x q)
@@ -441,10 +344,10 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
     cl_uint un = (cl_uint)n, ud = (cl_uint)d, uq = (cl_uint)q, uc = (cl_uint)chunk,
             ug = (cl_uint)groups;
     cl_int k = (cl_int)kind;
-    if (!W) W = m->layers[0].W;
-    if (!b) b = m->layers[0].b;
-    clg_arg a[] = {CLG_ARG(ds->X->mem),
-                   CLG_ARG(ds->Y->mem),
+    if (!W) W = lin.W;
+    if (!b) b = lin.b;
+    clg_arg a[] = {CLG_ARG(v.X),
+                   CLG_ARG(v.Y),
                    CLG_ARG(W),
                    CLG_ARG(b),
                    CLG_ARG(part),
@@ -457,10 +360,11 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
                    CLG_LOCAL(L * FUSED_ROWS * q * sizeof(float)),
                    CLG_LOCAL(wbytes)};
     size_t global = groups * L;
-    s = clg_launch(ctx, "fused", "fused_loss_partial", 1, &global, &L, 13, a);
+    s = clg_launch_on(ctx, queue, "fused", "fused_loss_partial", 1, &global, &L, 13, a);
     clg_arg f[] = {CLG_ARG(part), CLG_ARG(acc->mem), CLG_ARG(ug)};
     size_t one = 1;
-    if (s == CLG_OK) s = clg_launch(ctx, "fused", "fused_loss_finish", 1, &one, &one, 3, f);
+    if (s == CLG_OK)
+        s = clg_launch_on(ctx, queue, "fused", "fused_loss_finish", 1, &one, &one, 3, f);
     clReleaseMemObject(part);
     if (s == CLG_OK) *handled = 1;
     return s;

@@ -5,11 +5,10 @@
  * launch sums the G partials in group order (deterministic, independent of scheduling)
  * and applies the SGD step. It spreads a step over every compute unit without the two
  * launches per step of the pipeline or any communication inside a launch. */
-#include "train.h"
+#include "fused.h"
 
 #define SPLIT_MAX_GROUP 256
 #define SPLIT_MIN_ROWS 32 /* fewer batch rows per group than this is not worth a group */
-#define FUSED_OL CLG_FUSED_W_PAD
 
 /* Groups per step: one per compute unit, fewer when the batch is small. */
 static size_t split_groups(const clg_context *ctx, size_t cap)
@@ -35,19 +34,13 @@ static clg_status copy(clg_context *ctx, cl_mem src, size_t soff, cl_mem dst, si
                              : clg_fail_cl(ctx, err, "clEnqueueCopyBuffer(fused split parameters)");
 }
 
-clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_int kind,
-                           cl_float4 scales, cl_int first_step, const clg_fit_options *o,
-                           size_t epoch)
+clg_status clg_fused_split(const clg_fused_job *j)
 {
-    clg_context *ctx = m->ctx;
-    const clg_dataset *ds = ld->ds;
-    const clg_layer *Lr = &m->layers[0];
-    const size_t n = ds->n, d = ds->d, q = Lr->out, bs = ld->opts.batch_size;
-    const size_t cap = bs < n ? bs : n, dq = d * q, stride = dq + q;
+    clg_context *ctx = j->ctx;
+    const size_t n = j->n, d = j->d, q = j->q, bs = j->bs, cap = j->cap;
+    const size_t dq = d * q, stride = dq + q;
     const size_t G = split_groups(ctx, cap), rg = (cap + G - 1) / G;
-    const clg_sgd_options *ow = &opt->groups[opt->group_of[0]].opts;
-    const clg_sgd_options *ob = &opt->groups[opt->group_of[1]].opts;
-    const cl_int use_mW = ow->momentum != 0.0f, use_mb = ob->momentum != 0.0f;
+    const cl_int use_mW = j->mom[0] != NULL, use_mb = j->mom[1] != NULL, kind = j->kind;
 
     size_t group, items[2], local_free;
     clg_status s = clg_kernel_limits(ctx, "fused", "fused_split_step", &group, items, &local_free);
@@ -68,36 +61,34 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
             s = clg_buffer_create(ctx, G * stride * sizeof(float), "fused split partial gradients",
                                   &part[i]);
     }
-    if (s == CLG_OK) s = copy(ctx, Lr->W, 0, P[0], 0, dq);
-    if (s == CLG_OK) s = copy(ctx, Lr->b, 0, P[0], dq, q);
-    if (s == CLG_OK && use_mW) s = copy(ctx, opt->momentum[0], 0, M[0], 0, dq);
-    if (s == CLG_OK && use_mb) s = copy(ctx, opt->momentum[1], 0, M[0], dq, q);
+    if (s == CLG_OK) s = copy(ctx, j->lin.W, 0, P[0], 0, dq);
+    if (s == CLG_OK) s = copy(ctx, j->lin.b, 0, P[0], dq, q);
+    if (s == CLG_OK && use_mW) s = copy(ctx, j->mom[0], 0, M[0], 0, dq);
+    if (s == CLG_OK && use_mb) s = copy(ctx, j->mom[1], 0, M[0], dq, q);
 
-    cl_float4 hw = clg_fused_hyper(ow), hb = clg_fused_hyper(ob);
-    cl_int nestW = ow->nesterov != 0, nestb = ob->nesterov != 0;
     cl_uint ud = (cl_uint)d, uq = (cl_uint)q, urg = (cl_uint)rg;
-    const size_t nb = ld->batches;
+    const size_t nb = j->ld.batches;
     size_t launched = 0; /* groups of the previous launch: the partials to sum */
     for (size_t t = 0; s == CLG_OK && t <= nb; t++) {
         const int final = t == nb;
         const size_t cnt = final ? 0 : (n - t * bs < bs ? n - t * bs : bs);
         cl_uint uoff = (cl_uint)(t * bs), ucnt = (cl_uint)cnt, gprev = (cl_uint)launched;
         /* lscale of this batch, gscale of the previous one (whose update runs here) */
-        float lscale = t + 1 == nb ? scales.s[2] : scales.s[0];
-        float gscale = final ? scales.s[3] : scales.s[1];
-        cl_int first = t == 1 ? first_step : 0;
+        float lscale = t + 1 == nb ? j->scales.s[2] : j->scales.s[0];
+        float gscale = final ? j->scales.s[3] : j->scales.s[1];
+        cl_int first = t == 1 ? j->first_step : 0;
         cl_mem mS = M[t % 2], mD = M[(t + 1) % 2];
-        clg_arg a[] = {CLG_ARG(ds->X->mem),
-                       CLG_ARG(ds->Y->mem),
-                       CLG_ARG(ld->order_dev),
+        clg_arg a[] = {CLG_ARG(j->ld.data.X),
+                       CLG_ARG(j->ld.data.Y),
+                       CLG_ARG(j->ld.order),
                        CLG_ARG(P[t % 2]),
                        CLG_ARG(P[(t + 1) % 2]),
                        CLG_ARG(mS),
                        CLG_ARG(mD),
                        CLG_ARG(part[(t + 1) % 2]),
                        CLG_ARG(part[t % 2]),
-                       CLG_ARG(Lr->dW),
-                       CLG_ARG(Lr->db),
+                       CLG_ARG(j->lin.dW),
+                       CLG_ARG(j->lin.db),
                        CLG_ARG(ud),
                        CLG_ARG(uq),
                        CLG_ARG(uoff),
@@ -107,10 +98,10 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
                        CLG_ARG(kind),
                        CLG_ARG(lscale),
                        CLG_ARG(gscale),
-                       CLG_ARG(hw),
-                       CLG_ARG(hb),
-                       CLG_ARG(nestW),
-                       CLG_ARG(nestb),
+                       CLG_ARG(j->hyper[0]),
+                       CLG_ARG(j->hyper[1]),
+                       CLG_ARG(j->nesterov[0]),
+                       CLG_ARG(j->nesterov[1]),
                        CLG_ARG(first),
                        CLG_ARG(use_mW),
                        CLG_ARG(use_mb),
@@ -121,13 +112,13 @@ clg_status clg_fused_split(clg_model *m, clg_optimizer *opt, clg_loader *ld, cl_
         size_t global = launched * L;
         s = clg_launch(ctx, "fused", "fused_split_step", 1, &global, &L, sizeof a / sizeof a[0], a);
         /* batch t's update is applied by launch t+1: report it from there */
-        if (s == CLG_OK && t) s = clg_fit_progress(ctx, o, epoch, t, nb);
+        if (s == CLG_OK && t && j->report_every) s = j->progress(j->user, t, nb);
     }
     const cl_mem out = P[(nb + 1) % 2], mout = M[(nb + 1) % 2];
-    if (s == CLG_OK) s = copy(ctx, out, 0, Lr->W, 0, dq);
-    if (s == CLG_OK) s = copy(ctx, out, dq, Lr->b, 0, q);
-    if (s == CLG_OK && use_mW) s = copy(ctx, mout, 0, opt->momentum[0], 0, dq);
-    if (s == CLG_OK && use_mb) s = copy(ctx, mout, dq, opt->momentum[1], 0, q);
+    if (s == CLG_OK) s = copy(ctx, out, 0, j->lin.W, 0, dq);
+    if (s == CLG_OK) s = copy(ctx, out, dq, j->lin.b, 0, q);
+    if (s == CLG_OK && use_mW) s = copy(ctx, mout, 0, j->mom[0], 0, dq);
+    if (s == CLG_OK && use_mb) s = copy(ctx, mout, dq, j->mom[1], 0, q);
     /* Released now, freed by OpenCL once the enqueued commands have run. */
     for (int i = 0; i < 2; i++) {
         if (P[i]) clReleaseMemObject(P[i]);

@@ -1,9 +1,11 @@
 /* The training loop: epochs of gather → forward → loss gradient → backward →
  * SGD, all enqueued; the host waits once per epoch, for the full-set loss. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "train.h"
 
@@ -22,12 +24,13 @@ void clg_print_epoch(size_t epoch, double train_loss, void *user)
 clg_fit_options clg_fit_defaults(void)
 {
     clg_fit_options o = {0};
+    o.struct_size = sizeof o;
     o.epochs = 3;
     o.batch_size = 10;
     o.shuffle = 1;
     o.loss = CLG_LOSS_SQUARED;
     o.reduction = CLG_REDUCE_MEAN;
-    o.sgd = clg_sgd_defaults();
+    o.optimizer = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     o.on_epoch = clg_print_epoch;
     o.epoch_loss = 1;
     o.diverge_factor = 1e4;
@@ -95,7 +98,7 @@ static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kin
     int fused = 0;
     /* The fused kernels read a device dataset; a streamed one goes through the loader. */
     if (s == CLG_OK && !correct && !eval->ds->streamed)
-        s = clg_fused_full_loss(m, eval->ds, kind, NULL, NULL, acc, &fused);
+        s = clg_fused_full_loss(m, eval->ds, kind, NULL, NULL, acc, m->ctx->queue, &fused);
     if (s != CLG_OK || fused) return s;
     if (correct) s = clg_tensor_fill(correct, 0.0f);
     if (s == CLG_OK) s = clg_loader_start_epoch(eval);
@@ -229,13 +232,14 @@ typedef struct fit_state {
                    * model's): where a diverged fit returns to */
     size_t ngood;
     double initial; /* the initial model's loss: what diverge_factor is relative to */
+    float lr;       /* group 0's learning rate, for messages */
 } fit_state;
 
 static void fit_state_free(fit_state *st)
 {
     clg_loader_destroy(st->train);
     clg_loader_destroy(st->eval);
-    clg_sgd_destroy(st->own_opt);
+    clg_optimizer_destroy(st->own_opt);
     clg_tensor_destroy(st->grad);
     clg_tensor_destroy(st->acc);
     for (size_t i = 0; i < st->ngood; i++)
@@ -297,8 +301,10 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
     return CLG_OK;
 }
 
-clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t epoch, size_t done,
-                            size_t total)
+/* After `done` of `total` batches of epoch `epoch`: when o asks for progress then (every
+ * progress_every batches and at the last), waits for the device and calls on_progress. */
+static clg_status fit_progress(clg_context *ctx, const clg_fit_options *o, size_t epoch,
+                               size_t done, size_t total)
 {
     if (!o->on_progress || !o->progress_every || (done % o->progress_every && done != total))
         return CLG_OK;
@@ -307,16 +313,28 @@ clg_status clg_fit_progress(clg_context *ctx, const clg_fit_options *o, size_t e
     return s;
 }
 
+/* The fused paths' progress callback. */
+typedef struct progress_ctx {
+    clg_context *ctx;
+    const clg_fit_options *o;
+    size_t epoch;
+} progress_ctx;
+
+static clg_status fused_progress(void *user, size_t done, size_t total)
+{
+    const progress_ctx *p = user;
+    return fit_progress(p->ctx, p->o, p->epoch, done, total);
+}
+
 /* One epoch of minibatch steps, enqueued without any wait (but for progress reports). */
 static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
                             fit_state *st, size_t epoch, size_t *steps)
 {
     int fused = 0;
     clg_status s = CLG_OK;
-    if (!st->train->ds->streamed) { /* the fused kernels read a device dataset */
-        s = clg_fused_epoch(m, opt, st->train, o, epoch, &fused, steps);
-        if (s != CLG_OK || fused) return s;
-    }
+    progress_ctx pc = {m->ctx, o, epoch};
+    s = clg_fused_epoch(m, opt, st->train, o, fused_progress, &pc, &fused, steps);
+    if (s != CLG_OK || fused) return s;
     s = clg_loader_start_epoch(st->train);
     clg_batch b;
     int more = 1;
@@ -329,10 +347,11 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
                                  b.rows, pred->cols);
         if (s == CLG_OK) s = clg_model_backward(m, st->grad);
         if (s == CLG_OK)
-            s = clg_sgd_step(opt, o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
+            s = clg_optimizer_step(opt,
+                                   o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
         (*steps)++;
         if (s == CLG_OK)
-            s = clg_fit_progress(m->ctx, o, epoch, b.index + 1, clg_loader_batches(st->train));
+            s = fit_progress(m->ctx, o, epoch, b.index + 1, clg_loader_batches(st->train));
     }
     return s;
 }
@@ -349,14 +368,14 @@ static clg_status report_epoch(clg_model *m, const clg_fit_options *o, const fit
         return clg_fail(m->ctx, CLG_ERR_NONFINITE,
                         "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
                         "high, or unscaled data?); the model keeps the parameters of epoch %zu",
-                        loss, e, (double)o->sgd.lr, e - 1);
+                        loss, e, (double)st->lr, e - 1);
     if (o->epoch_loss && o->diverge_factor > 0 && st->initial > 0 &&
         loss > o->diverge_factor * st->initial)
         return clg_fail(m->ctx, CLG_ERR_DIVERGED,
                         "clg_fit: the training loss grew to %g in epoch %zu, over %g times the "
                         "initial model's %g (learning rate %g too high, or unscaled data?); the "
                         "model keeps the parameters of epoch %zu",
-                        loss, e, o->diverge_factor, st->initial, (double)o->sgd.lr, e - 1);
+                        loss, e, o->diverge_factor, st->initial, (double)st->lr, e - 1);
     if (o->on_epoch) o->on_epoch(e, loss, o->user);
     return CLG_OK;
 }
@@ -368,11 +387,26 @@ static int callback_allows_overlap(const clg_context *ctx, const clg_fit_options
     return !o->on_epoch || o->on_epoch == clg_print_epoch || ctx->cfg.epoch_loss_overlap == 2;
 }
 
+/* The caller's options over the defaults, as far as its header knows them. */
+static clg_status copy_fit_options(const clg_context *ctx, const clg_fit_options *opts,
+                                   clg_fit_options *o)
+{
+    const size_t v1 = offsetof(clg_fit_options, diverge_factor) + sizeof o->diverge_factor;
+    if (opts->struct_size < v1)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: options.struct_size %zu: start from clg_fit_defaults()",
+                        opts->struct_size);
+    memcpy(o, opts, opts->struct_size < sizeof *o ? opts->struct_size : sizeof *o);
+    o->struct_size = sizeof *o;
+    return CLG_OK;
+}
+
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
                    clg_fit_report *report)
 {
-    clg_fit_options o = opts ? *opts : clg_fit_defaults();
-    clg_status s = check_model_data(m, ds, o.loss, "clg_fit");
+    clg_fit_options o = clg_fit_defaults();
+    clg_status s = opts ? copy_fit_options(m ? m->ctx : NULL, opts, &o) : CLG_OK;
+    if (s == CLG_OK) s = check_model_data(m, ds, o.loss, "clg_fit");
     if (s != CLG_OK) return s;
     if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
     if (opt && opt->model != m)
@@ -390,8 +424,9 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     const size_t count = loss_count(ds, o.loss);
     s = clg_loader_create(ds, &lo, &st.train);
     if (s == CLG_OK && o.epoch_loss) s = eval_loader(ds, &st.eval);
-    if (s == CLG_OK && !opt && (s = clg_sgd_create(m, &o.sgd, &st.own_opt)) == CLG_OK)
+    if (s == CLG_OK && !opt && (s = clg_optimizer_create(m, &o.optimizer, &st.own_opt)) == CLG_OK)
         opt = st.own_opt;
+    if (s == CLG_OK) st.lr = opt->groups[0].lr;
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, cap, clg_model_outputs(m), &st.grad);
     if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
     if (s == CLG_OK && o.epoch_loss) s = good_create(m, &st);
