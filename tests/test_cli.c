@@ -211,3 +211,236 @@ Test(cli, numbers_are_range_checked_before_use)
             out, sizeof out),
         0, "%s", out);
 }
+
+/* ---- CSV data options: --delimiter, --skip-columns, class names as labels */
+
+/* Exactly one "clgrad:" line, and none that ends right after its status. */
+static void expect_one_error_line(const char *what)
+{
+    size_t lines = 0;
+    for (const char *p = strstr(out, "clgrad:"); p; p = strstr(p + 1, "clgrad:")) lines++;
+    cr_expect_eq(lines, 1, "%s: one error line expected:\n%s", what, out);
+    cr_expect(strstr(out, ": \n") == NULL, "%s: a line without its message:\n%s", what, out);
+}
+
+/* y = 1.5·x1 − 0.5·x2 + 0.25 with fields separated by sep; extra(i) columns first. */
+static void write_linear(const char *path, char sep, int with_id)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    if (with_id)
+        fprintf(f, "id%cx1%cnote%cx2%cy\n", sep, sep, sep, sep);
+    else
+        fprintf(f, "x1%cx2%cy\n", sep, sep);
+    for (int i = 0; i < 200; i++) {
+        double a = sin(i * 0.7) * 2, b = cos(i * 1.3) * 2, y = 1.5 * a - 0.5 * b + 0.25;
+        if (with_id)
+            fprintf(f, "row%d%c%.6f%c\"n, %d\"%c%.6f%c%.6f\n", i, sep, a, sep, i, sep, b, sep, y);
+        else
+            fprintf(f, "%.6f%c%.6f%c%.6f\n", a, sep, b, sep, y);
+    }
+    fclose(f);
+}
+
+/* solve's "w: [w1, w2]" and "b: b". */
+static void expect_solution(const char *what)
+{
+    const char *w = strstr(out, "w: [");
+    cr_assert_not_null(w, "%s:\n%s", what, out);
+    char *end;
+    double w1 = strtod(w + 4, &end), w2 = strtod(end + 1, NULL);
+    cr_expect(fabs(w1 - 1.5) < 1e-4 && fabs(w2 + 0.5) < 1e-4, "%s: w = %g, %g:\n%s", what, w1, w2,
+              out);
+    cr_expect_lt(fabs(field_after(out, "b: ") - 0.25), 1e-4, "%s:\n%s", what, out);
+}
+
+Test(cli, delimiter_option_and_the_hint_without_it)
+{
+    char *dir = test_tmpdir();
+    char semi[256], tab[256], cmd[600];
+    snprintf(semi, sizeof semi, "%s/semi.csv", dir);
+    snprintf(tab, sizeof tab, "%s/tab.tsv", dir);
+    write_linear(semi, ';', 0);
+    write_linear(tab, '\t', 0);
+
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", semi);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_FORMAT") && strstr(out, "splits into 3 fields on ';'") &&
+                  strstr(out, "--delimiter ';'"),
+              "%s", out);
+    expect_one_error_line("';' file without --delimiter");
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", tab);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "--delimiter tab"), "%s", out);
+
+    static const char *const forms[][2] = {
+        {"';'", "semi"}, {"semicolon", "semi"}, {"tab", "tab"}, {"'\\t'", "tab"}};
+    for (size_t k = 0; k < sizeof forms / sizeof *forms; k++) {
+        snprintf(cmd, sizeof cmd, "tools/clgrad solve --delimiter %s --data %s", forms[k][0],
+                 forms[k][1][0] == 's' ? semi : tab);
+        cr_expect_eq(run_in_build(cmd, out, sizeof out), 0, "%s:\n%s", cmd, out);
+        expect_solution(cmd);
+    }
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --delimiter '|' --data %s", semi);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "--delimiter: '|' is not ',' ';' or tab"), "%s", out);
+}
+
+Test(cli, skip_columns_by_index_and_by_name)
+{
+    char *dir = test_tmpdir();
+    char path[256], cmd[600];
+    snprintf(path, sizeof path, "%s/ids.csv", dir);
+    write_linear(path, ',', 1); /* id, x1, note, x2, y */
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s --skip-columns id,note", path);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    expect_solution("--skip-columns id,note");
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s --skip-columns 0,2", path);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    expect_solution("--skip-columns 0,2");
+
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s", path);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "line 2, column 1: \"row0\" is not a number"), "%s", out);
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s --skip-columns id,nosuch", path);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "no column named \"nosuch\""), "%s", out);
+    expect_one_error_line("--skip-columns nosuch");
+}
+
+/* Three blobs named (not numbered) by their species; `classes` picks which blobs. */
+static void write_named_blobs(const char *path, int n, const int *classes, int nclasses)
+{
+    static const char *const species[3] = {"virginica", "setosa", "versicolor"};
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "id,x1,x2,species\n");
+    for (int i = 0; i < n; i++) {
+        int c = classes[i % nclasses];
+        double a = sin(i * 12.9898) * 0.6, b = cos(i * 78.233) * 0.6;
+        double cx[3] = {-2, 2, 0}, cy[3] = {-1, -1, 2};
+        fprintf(f, "s%d,%.5f,%.5f,%s\n", i, cx[c] + a, cy[c] + b, species[c]);
+    }
+    fclose(f);
+}
+
+Test(cli, class_names_as_labels_train_test_eval_predict)
+{
+    char *dir = test_tmpdir();
+    char tr[256], te[256], cmd[900];
+    snprintf(tr, sizeof tr, "%s/train.csv", dir);
+    snprintf(te, sizeof te, "%s/test.csv", dir);
+    const int all[3] = {0, 1, 2}, two[2] = {0, 1}; /* the test set has no versicolor */
+    write_named_blobs(tr, 300, all, 3);
+    write_named_blobs(te, 60, two, 2);
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --test %s --skip-columns id --model softmax "
+             "--epochs 8 --batch 16 --save %s/m.clg",
+             tr, te, dir);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "3 class names, ids in sorted order: 0 setosa, 1 versicolor, 2 "
+                          "virginica"),
+              "%s", out);
+    /* The test set maps onto the training names (its own sorted order would not). */
+    cr_expect_gt(field_after(out, "epoch 8, loss "), 0.0);
+    const char *acc = strstr(strstr(out, "epoch 8, "), "test acc ");
+    cr_assert_not_null(acc, "%s", out);
+    cr_expect_gt(strtod(acc + 9, NULL), 0.95, "%s", out);
+
+    /* predict: the labels are not read; virginica rows are class 2, setosa rows 0. */
+    snprintf(cmd, sizeof cmd, "tools/clgrad predict --model %s/m.clg --data %s --skip-columns 0",
+             dir, te);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    int right = 0, rows = 0;
+    for (char *p = out; *p; rows++) {
+        long id = strtol(p, &p, 10);
+        right += id == (rows % 2 == 0 ? 2 : 0);
+        while (*p == '\n') p++;
+    }
+    cr_expect_eq(rows, 60, "%s", out);
+    cr_expect_gt(right, 57, "%d of 60 right:\n%s", right, out);
+
+    /* eval on a file with every class: the file's own sorted names are the model's. */
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s/m.clg --data %s --skip-columns id", dir,
+             tr);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_gt(field_after(out, "accuracy "), 0.95, "%s", out);
+    /* Without the training names, a file lacking a class cannot be numbered: refused. */
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s/m.clg --data %s --skip-columns id", dir,
+             te);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "2 class names but classes is 3"), "%s", out);
+    expect_one_error_line("eval on a file lacking a class");
+
+    /* A linear model on names: the message points to the classifiers. */
+    snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --skip-columns id --epochs 1", tr);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "label \"virginica\" is not a number") && strstr(out, "--model softmax"),
+              "%s", out);
+}
+
+Test(cli, a_bad_label_is_one_error_line)
+{
+    char *dir = test_tmpdir();
+    char good[256], bad[256], cmd[900];
+    snprintf(good, sizeof good, "%s/good.csv", dir);
+    snprintf(bad, sizeof bad, "%s/bad.csv", dir);
+    FILE *f = fopen(good, "w");
+    fprintf(f, "x1,x2,c\n0.1,0.2,0\n0.3,0.4,1\n0.5,0.1,2\n");
+    fclose(f);
+    f = fopen(bad, "w");
+    fprintf(f, "x1,x2,c\n0.1,0.2,0\n0.3,0.4,-0.35\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --model softmax --epochs 1", bad);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "clgrad: CLG_ERR_FORMAT: ") &&
+                  strstr(out, "row 2: label -0.35 is not a class id (an integer in 0..10000000)"),
+              "%s", out);
+    expect_one_error_line("train");
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --test %s --model softmax --epochs 1 --save %s/m.clg",
+             good, bad, dir);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "row 2: label -0.35 is not a class id (an integer in 0..2)"), "%s", out);
+    expect_one_error_line("train --test");
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --model softmax --epochs 1 --save %s/m.clg", good, dir);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s/m.clg --data %s", dir, bad);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "row 2: label -0.35 is not a class id"), "%s", out);
+    expect_one_error_line("eval");
+}
+
+/* A 13-input model and a 30-column file: the column count is reported, not a label. */
+Test(cli, predict_reports_a_column_mismatch_before_any_label)
+{
+    char *dir = test_tmpdir();
+    char tr[256], wide[256], cmd[900];
+    snprintf(tr, sizeof tr, "%s/train.csv", dir);
+    snprintf(wide, sizeof wide, "%s/wide.csv", dir);
+    const int all[3] = {0, 1, 2};
+    write_named_blobs(tr, 30, all, 3);
+    FILE *f = fopen(wide, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "a,b,c,d,e\n");
+    for (int i = 0; i < 5; i++) fprintf(f, "%d,0.5,1.5,2.5,-0.35\n", i);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --skip-columns id --model softmax --epochs 1 --save "
+             "%s/m.clg",
+             tr, dir);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "tools/clgrad predict --model %s/m.clg --data %s", dir, wide);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    char want[400];
+    snprintf(want, sizeof want, "the model takes 2 features, %s has 4 columns besides the label",
+             wide);
+    cr_expect(strstr(out, want) && !strstr(out, "class id"), "wanted \"%s\":\n%s", want, out);
+    expect_one_error_line("predict on a wide file");
+    snprintf(cmd, sizeof cmd, "tools/clgrad predict --model %s/m.clg --data %s --skip-columns 0,1",
+             dir, wide);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 0, "two features once 2 are skipped:\n%s",
+                 out);
+    cr_expect_eq(strlen(out), 10, "5 class ids:\n%s", out);
+}

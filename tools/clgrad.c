@@ -17,6 +17,7 @@ static const struct {
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
     {"tune", cmd_tune, "tune CLBlast's SGEMM for the device, store and apply the result"},
+    {"plot", cmd_plot, "SVG scatter of one feature against the target, with a model's line"},
 };
 
 int cli_fail(const clg_context *ctx, clg_status s)

@@ -13,4 +13,5 @@ int cli_fail(const clg_context *ctx, clg_status s);
 /* A context on $CLGRAD_DEVICE or the default device; NULL after printing why. */
 clg_context *cli_context(void);
 int cmd_tune(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 #endif

@@ -86,34 +86,55 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
-/* Rows to predict: a dataset's features, or — for a CSV with exactly the
- * model's inputs as columns — every column. */
+/* The features of a CSV file for a model of `inputs` inputs: the columns besides the
+ * label (and --skip-columns), or every column when the file has exactly `inputs` of them
+ * (no label column; not with --label-column). The label column is skipped, never read,
+ * so a file of the wrong width is told as such, whatever its labels. */
+static float *predict_csv(const eval_args *a, size_t inputs, size_t *n)
+{
+    const char *p = a->data.csv, *user = a->data.skip_columns ? a->data.skip_columns : "";
+    clg_csv_options co = data_csv_options(&a->data);
+    size_t len = strlen(user) + 32, d = 0;
+    char *skip = malloc(len), why[2048] = "";
+    if (!skip) return NULL;
+    snprintf(skip, len, "%s%s%ld", user, user[0] ? "," : "", co.label_column);
+    co.skip_columns = skip;
+    co.label_column = CLG_CSV_NO_LABEL;
+    float *X = NULL, *y = NULL;
+    clg_status s = clg_csv_read(p, &co, &X, &y, n, &d);
+    if ((s != CLG_OK || d + 1 == inputs) && a->data.label_column == -1) { /* no label column? */
+        snprintf(why, sizeof why, "%s", clg_last_error(NULL));
+        co.skip_columns = a->data.skip_columns;
+        float *Xall = NULL;
+        size_t nall = 0, dall = 0;
+        if (clg_csv_read(p, &co, &Xall, &y, &nall, &dall) == CLG_OK && dall == inputs) {
+            free(X);
+            X = Xall, *n = nall, d = dall, s = CLG_OK;
+        } else {
+            free(Xall);
+        }
+    }
+    free(skip);
+    if (s != CLG_OK) {
+        fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s),
+                why[0] ? why : clg_last_error(NULL));
+        return NULL;
+    }
+    if (d != inputs) {
+        fprintf(stderr,
+                "clgrad: the model takes %zu features, %s has %zu columns besides the label%s\n",
+                inputs, p, d, user[0] ? " and the skipped ones" : "");
+        free(X);
+        return NULL;
+    }
+    return X;
+}
+
+/* Rows to predict: a CSV file's features (predict_csv), or a dataset's. */
 static float *predict_rows(eval_args *a, clg_context *ctx, size_t inputs, size_t classes, size_t *n)
 {
     const char *p = a->data.csv;
-    size_t len = strlen(p);
-    if (len > 4 && !strcmp(p + len - 4, ".csv") && a->data.label_column == -1) {
-        clg_csv_options co = clg_csv_defaults();
-        co.header = a->data.header;
-        float *X = NULL, *y = NULL;
-        size_t d = 0;
-        if (clg_csv_read(p, &co, &X, &y, n, &d) != CLG_OK) {
-            fprintf(stderr, "clgrad: %s\n", clg_last_error(NULL));
-            return NULL;
-        }
-        if (d + 1 == inputs) { /* no target column: the "label" column is a feature */
-            float *all = malloc(*n * inputs * sizeof *all);
-            for (size_t i = 0; all && i < *n; i++) {
-                memcpy(all + i * inputs, X + i * d, d * sizeof *X);
-                all[i * inputs + d] = y[i];
-            }
-            free(X);
-            free(y);
-            return all;
-        }
-        free(X);
-        free(y);
-    }
+    if (data_file_is_csv(p)) return predict_csv(a, inputs, n);
     clg_dataset *ds = data_args_load(&a->data, ctx, classes);
     if (!ds) return NULL;
     *n = clg_dataset_size(ds);

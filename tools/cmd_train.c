@@ -14,6 +14,7 @@
 #include "history.h"
 #include "model_spec.h"
 #include "report.h"
+#include "svg.h"
 
 static void usage(void)
 {
@@ -225,6 +226,7 @@ int cmd_train(int argc, char **argv)
         usage();
         return 2;
     }
+    if (a.plot && !svg_path_ok("train", "--plot", a.plot)) return 2; /* before any training */
     a.fit.seed = a.data.seed;
     clg_context *ctx = cli_context();
     if (!ctx) return 1;

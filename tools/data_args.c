@@ -12,6 +12,7 @@ void data_args_init(data_args *a)
     memset(a, 0, sizeof *a);
     a->label_column = -1;
     a->header = -1;
+    a->delimiter = ',';
     a->n = 1000;
     a->d = 2;
     a->noise = 0.01f;
@@ -23,6 +24,7 @@ void data_args_usage(void)
 {
     fprintf(stderr,
             "data: --data FILE.csv [--label-column K] [--header|--no-header]\n"
+            "      [--delimiter ,|';'|tab] [--skip-columns LIST (0-based or header names)]\n"
             "   or --data X.npy --labels y.npy, or --data IMAGES-idx3-ubyte[.gz] --labels "
             "LABELS-idx1-ubyte[.gz]\n"
             "   or --synthetic N[xD] [--noise S] (y = Xw + 4.2 + noise, w = [2, -3.4, 0.5, ...])\n"
@@ -33,6 +35,25 @@ void data_args_usage(void)
 static int refused(const char *opt, const char *why)
 {
     fprintf(stderr, "clgrad: %s: %s\n", opt, why);
+    return -1;
+}
+
+/* --delimiter: ',' ';' or tab, as the character or its name. */
+static int parse_delimiter(const char *v, char *out)
+{
+    static const struct {
+        const char *text;
+        char c;
+    } names[] = {{",", ','},   {"comma", ','}, {";", ';'},   {"semicolon", ';'},
+                 {"\t", '\t'}, {"\\t", '\t'},  {"tab", '\t'}};
+    for (size_t k = 0; v && k < sizeof names / sizeof *names; k++) {
+        if (strcmp(v, names[k].text)) continue;
+        *out = names[k].c;
+        return 0;
+    }
+    if (!v) return refused("--delimiter", "needs a value: ',' ';' or tab");
+    fprintf(stderr, "clgrad: --delimiter: '%.40s' is not ',' ';' or tab (or comma, semicolon)\n",
+            v);
     return -1;
 }
 
@@ -54,6 +75,11 @@ int data_args_parse(data_args *a, int argc, char **argv, int *i)
             return -1;
         }
         *(opt[2] == 'd' ? &a->csv : &a->labels) = val;
+    } else if (!strcmp(opt, "--delimiter")) {
+        if (parse_delimiter(val, &a->delimiter)) return -1;
+    } else if (!strcmp(opt, "--skip-columns")) {
+        if (!val || !val[0]) return refused(opt, "needs a list of columns (0-based or names)");
+        a->skip_columns = val;
     } else if (!strcmp(opt, "--synthetic")) {
         if (cli_synthetic(val, &a->n, &a->d, why, sizeof why)) return refused(opt, why);
     } else if (!strcmp(opt, "--label-column")) {
@@ -80,49 +106,43 @@ static int ends_with(const char *s, const char *tail)
     return a >= b && !strcmp(s + a - b, tail);
 }
 
-/* CSV with an integral label column → a classification dataset. */
-/* Errors found here (not by the library) are described in why. */
-static clg_status csv_labels(clg_context *ctx, const char *path, const data_args *fmt,
-                             size_t classes, clg_dataset **out, char *why, size_t whylen)
+int data_file_is_csv(const char *path)
 {
-    clg_csv_options co = clg_csv_defaults();
-    co.header = fmt->header;
-    co.label_column = fmt->label_column;
-    float *X = NULL, *y = NULL;
-    size_t n = 0, d = 0;
-    clg_status s = clg_csv_read(path, &co, &X, &y, &n, &d);
-    if (s != CLG_OK) return s;
-    int32_t *ids = malloc(n * sizeof *ids);
-    size_t top = 0;
-    if (!ids) {
-        snprintf(why, whylen, "%s: out of host memory for %zu labels", path, n);
-        s = CLG_ERR_HOST_MEMORY;
-    }
-    for (size_t i = 0; s == CLG_OK && i < n; i++) {
-        char bad[128];
-        if (cli_class_id(y[i], &ids[i], bad, sizeof bad)) { /* range-checked before the cast */
-            snprintf(why, whylen, "%s: row %zu: %s", path, i + 1, bad);
-            s = CLG_ERR_FORMAT;
-            break;
-        }
-        if ((size_t)ids[i] + 1 > top) top = (size_t)ids[i] + 1;
-    }
-    if (s == CLG_OK)
-        s = clg_dataset_from_host_labels(ctx, X, ids, n, d, top > classes ? top : classes, out);
-    free(ids);
-    free(X);
-    free(y);
-    return s;
+    if (ends_with(path, ".csv")) return 1;
+    return !ends_with(path, ".npy") && !strstr(path, "ubyte") && !strstr(path, "idx");
 }
 
-clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labels,
-                            const data_args *fmt, size_t classes)
+clg_csv_options data_csv_options(const data_args *a)
+{
+    clg_csv_options co = clg_csv_defaults();
+    co.header = a->header;
+    co.label_column = a->label_column;
+    co.delimiter = a->delimiter;
+    co.skip_columns = a->skip_columns;
+    return co;
+}
+
+/* A CSV file's classes: ids or names (onto fmt->names when set); names receives them. */
+static clg_status csv_classes(clg_context *ctx, const char *path, const data_args *fmt,
+                              size_t classes, clg_dataset **ds, clg_class_names *names)
+{
+    clg_csv_options co = data_csv_options(fmt);
+    co.max_classes = CLI_MAX_CLASS_ID + 1;
+    if (classes > 1) {
+        co.classes = classes;
+        co.max_classes = 0; /* the limit is classes */
+    }
+    if (fmt->names && fmt->names->count) co.class_names = fmt->names;
+    return clg_dataset_from_csv_classes(ctx, path, &co, ds, names);
+}
+
+static clg_dataset *load_file(clg_context *ctx, const char *path, const char *labels,
+                              const data_args *fmt, size_t classes, clg_class_names *names)
 {
     clg_dataset *ds = NULL;
     clg_status s;
-    char why[512] = "";
-    int idx = strstr(path, "ubyte") || strstr(path, "idx");
-    if (ends_with(path, ".npy") || idx) {
+    int csv = data_file_is_csv(path), idx = !csv && !ends_with(path, ".npy");
+    if (!csv) {
         if (!labels) {
             fprintf(stderr, "clgrad: %s needs its label file (--labels / --test-labels)\n", path);
             return NULL;
@@ -135,26 +155,48 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
         s = idx ? clg_dataset_from_idx(ctx, path, labels, &ds)
                 : clg_dataset_from_npy(ctx, path, labels, classes != 0, &ds);
     } else if (classes) {
-        s = csv_labels(ctx, path, fmt, classes, &ds, why, sizeof why);
+        s = csv_classes(ctx, path, fmt, classes, &ds, names);
     } else {
-        clg_csv_options co = clg_csv_defaults();
-        co.header = fmt->header;
-        co.label_column = fmt->label_column;
+        clg_csv_options co = data_csv_options(fmt);
         s = clg_dataset_from_csv(ctx, path, &co, &ds);
     }
-    if (s != CLG_OK) {
-        const char *msg = why[0]                   ? why
-                          : clg_last_error(ctx)[0] ? clg_last_error(ctx)
-                                                   : clg_last_error(NULL);
+    if (s != CLG_OK) { /* each loader above leaves its message in ctx */
+        const char *msg = clg_last_error(ctx)[0] ? clg_last_error(ctx) : clg_last_error(NULL);
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), msg);
         return NULL;
     }
     return ds;
 }
 
+clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labels,
+                            const data_args *fmt, size_t classes)
+{
+    return load_file(ctx, path, labels, fmt, classes, NULL);
+}
+
+/* The class names of the last CSV data_args_load read (static: reachable until exit). */
+static clg_class_names loaded_names;
+
+static void print_names(const char *path, const clg_class_names *names)
+{
+    fprintf(stderr, "clgrad: %s: %zu class names, ids in sorted order:", path, names->count);
+    for (size_t i = 0; i < names->count && i < 20; i++)
+        fprintf(stderr, "%s %zu %s", i ? "," : "", i, names->names[i]);
+    fprintf(stderr, "%s\n", names->count > 20 ? ", ..." : "");
+}
+
 clg_dataset *data_args_load(data_args *a, clg_context *ctx, size_t classes)
 {
-    if (a->csv) return data_file_load(ctx, a->csv, a->labels, a, classes);
+    if (a->csv) {
+        clg_class_names_free(&loaded_names);
+        a->names = NULL;
+        clg_dataset *ds = load_file(ctx, a->csv, a->labels, a, classes, &loaded_names);
+        if (ds && loaded_names.count) {
+            a->names = &loaded_names;
+            print_names(a->csv, &loaded_names);
+        }
+        return ds;
+    }
     if (classes) {
         fprintf(
             stderr,

@@ -7,13 +7,17 @@
 #include "clgrad.h"
 
 typedef struct data_args {
-    const char *csv;    /* --data FILE (.csv, .npy or IDX), or NULL for synthetic data */
-    const char *labels; /* --labels FILE: the y / label file of an .npy or IDX --data */
-    long label_column;  /* --label-column K (default: last) */
-    int header;         /* --header / --no-header (default: auto) */
-    size_t n, d;        /* --synthetic N[xD] (default 1000x2) */
-    float noise;        /* --noise S (default 0.01) */
-    uint64_t seed;      /* --seed S (default 42) */
+    const char *csv;              /* --data FILE (.csv, .npy or IDX), or NULL for synthetic data */
+    const char *labels;           /* --labels FILE: the y / label file of an .npy or IDX --data */
+    long label_column;            /* --label-column K (default: last) */
+    int header;                   /* --header / --no-header (default: auto) */
+    char delimiter;               /* --delimiter C: ',' (default), ';' or tab */
+    const char *skip_columns;     /* --skip-columns LIST (default: none) */
+    const clg_class_names *names; /* set by data_args_load: the class names of a CSV
+                                     label column of names (a --test file maps onto them) */
+    size_t n, d;                  /* --synthetic N[xD] (default 1000x2) */
+    float noise;                  /* --noise S (default 0.01) */
+    uint64_t seed;                /* --seed S (default 42) */
     float true_w[4096];
     float true_b;
 } data_args;
@@ -23,11 +27,18 @@ void data_args_init(data_args *a);
  * returns 1 if it was one, 0 if not, -1 on a malformed value (printed). */
 int data_args_parse(data_args *a, int argc, char **argv, int *i);
 /* Builds the dataset the options describe; prints the failure and returns NULL.
- * classes: 0 for regression data; otherwise the data are class ids and the
- * dataset gets max(classes, largest id + 1) classes (classes = 1: infer). */
+ * classes: 0 for regression data; otherwise the labels are classes (ids or names,
+ * clg_dataset_from_csv_classes for a CSV file): 1 infers their number, more is the
+ * exact number (a model's outputs). A CSV file's class names are kept (a->names) and
+ * listed on stderr. */
 clg_dataset *data_args_load(data_args *a, clg_context *ctx, size_t classes);
-/* Loads a file the same way (a --test file and its labels). */
+/* Loads a file the same way (a --test file and its labels); a CSV file's class names
+ * map onto fmt->names when data_args_load found names. */
 clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labels,
                             const data_args *fmt, size_t classes);
+/* 1 when data_file_load reads path as CSV (not .npy, not IDX). */
+int data_file_is_csv(const char *path);
+/* The CSV options the data options describe. */
+clg_csv_options data_csv_options(const data_args *a);
 void data_args_usage(void);
 #endif

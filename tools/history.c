@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "svg.h"
 
 int history_add(history *h, double train_loss, double test_loss, double test_acc, double seconds)
 {
@@ -68,46 +69,33 @@ int history_write_csv(const history *h, const char *path)
     return close_out(f, path);
 }
 
-static void polyline(FILE *f, const double *v, size_t n, double lo, double hi, const char *color,
-                     const char *dash)
-{
-    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", color, dash);
-    for (size_t i = 0; i < n; i++) {
-        double x = 60 + (n > 1 ? 480.0 * i / (n - 1) : 240.0);
-        double y = 330 - 300 * (hi > lo ? (v[i] - lo) / (hi - lo) : 0.5);
-        fprintf(f, "%.1f,%.1f ", x, y);
-    }
-    fprintf(f, "\"/>\n");
-}
-
+/* 720 × 420: the loss axis on the left, test accuracy (0..1) on the right, the legend above. */
 int history_write_svg(const history *h, const char *path)
 {
     FILE *f = open_out(path);
     if (!f) return -1;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < h->count; i++) {
-        lo = fmin(lo, h->train_loss[i]);
-        hi = fmax(hi, h->train_loss[i]);
-    }
-    if (!(hi >= lo)) lo = 0, hi = 1;
-    if (lo > 0 && hi < 2 * lo) lo = 0;
-    int acc = h->count && !isnan(h->test_acc[0]);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"380\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<rect width=\"640\" height=\"380\" fill=\"white\"/>\n"
-               "<path d=\"M60 30 V330 H540\" stroke=\"black\" fill=\"none\"/>\n");
-    fprintf(f, "<text x=\"300\" y=\"365\" text-anchor=\"middle\">epoch (1 to %zu)</text>\n",
-            h->count);
-    fprintf(f, "<text x=\"55\" y=\"34\" text-anchor=\"end\">%.3g</text>\n", hi);
-    fprintf(f, "<text x=\"55\" y=\"334\" text-anchor=\"end\">%.3g</text>\n", lo);
-    fprintf(f, "<text x=\"70\" y=\"22\" fill=\"#1f77b4\">train loss</text>\n");
-    polyline(f, h->train_loss, h->count, lo, hi, "#1f77b4", "");
-    if (acc) {
-        fprintf(f, "<path d=\"M540 30 V330\" stroke=\"black\"/>\n"
-                   "<text x=\"545\" y=\"34\">1.0</text><text x=\"545\" y=\"334\">0.0</text>\n"
-                   "<text x=\"440\" y=\"22\" fill=\"#2ca02c\">test accuracy</text>\n");
-        polyline(f, h->test_acc, h->count, 0, 1, "#2ca02c", " stroke-dasharray=\"6 3\"");
-    }
-    fprintf(f, "</svg>\n");
+    svg_frame fr = {f, 90, 50, 550, 300};
+    double lo = INFINITY, hi = -INFINITY, alo = INFINITY, ahi = -INFINITY;
+    svg_range(h->train_loss, h->count, &lo, &hi);
+    int test = svg_range(h->test_loss, h->count, &lo, &hi) > 0;
+    int acc = svg_range(h->test_acc, h->count, &alo, &ahi) > 0;
+    svg_axis xa, ya, aa = {0, 1, 0.2, 0};
+    svg_axis_fit(&xa, 1, (double)h->count, 1, 0);
+    /* The same rule for regression and classification: from a nice value at or below the
+     * smallest loss to one at or above the largest (decades when they span over 1000×). */
+    svg_axis_fit(&ya, lo, hi, 0, 1);
+    svg_begin(f, 720, 420);
+    svg_xaxis(&fr, &xa, "epoch");
+    svg_yaxis(&fr, &ya, "y", ya.log ? "loss (log scale)" : "loss", 0);
+    if (acc) svg_yaxis(&fr, &aa, "acc", "test accuracy", 1);
+    svg_style st[3] = {{"train-loss", "train loss", "#1f77b4", ""}};
+    size_t k = 1;
+    if (test) st[k++] = (svg_style){"test-loss", "test loss", "#ff7f0e", "6 3"};
+    if (acc) st[k++] = (svg_style){"test-acc", "test accuracy", "#2ca02c", "2 3"};
+    svg_series(&fr, &xa, &ya, NULL, h->train_loss, h->count, &st[0]);
+    if (test) svg_series(&fr, &xa, &ya, NULL, h->test_loss, h->count, &st[1]);
+    if (acc) svg_series(&fr, &xa, &aa, NULL, h->test_acc, h->count, &st[k - 1]);
+    svg_legend(&fr, st, k);
+    svg_end(f);
     return close_out(f, path);
 }

@@ -2,6 +2,8 @@
 #ifndef CLGRAD_API_DATA_H
 #define CLGRAD_API_DATA_H
 
+#include <limits.h>
+
 #include "clgrad/core.h"
 
 #ifdef __cplusplus
@@ -112,30 +114,96 @@ CLG_API clg_status clg_loader_order(const clg_loader *ld, uint32_t *order, size_
 
 /* ------------------------------------------------------------------- files */
 
+/* The names of the classes of a CSV label column that holds names: names[i] is the name
+ * of class i. Filled by clg_csv_read_classes / clg_dataset_from_csv_classes, which malloc
+ * the array and each name; release with clg_class_names_free. A caller may also fill one
+ * (its own memory) to pass as clg_csv_options.class_names. */
+typedef struct clg_class_names {
+    size_t count; /* 0 when the labels were numeric class ids (names is then NULL) */
+    char **names; /* count NUL-terminated names */
+} clg_class_names;
+/* Frees what the library filled in and zeroes *names; accepts NULL and a zeroed struct. */
+CLG_API void clg_class_names_free(clg_class_names *names);
+
+/* clg_csv_options.label_column: no label column; every column (less skip_columns) is a
+ * feature and clg_csv_read returns *y = NULL (the classes readers refuse it). */
+#define CLG_CSV_NO_LABEL LONG_MIN
+
+/* Start from clg_csv_defaults(): fields are only ever added at the end. */
 typedef struct clg_csv_options {
-    int header;        /* -1 (default): the first line is a header when any field of it
-                          is not a number; 0: no header; 1: the first line is a header */
-    long label_column; /* default -1 = last; 0-based, negative counts from the end */
+    int header;        /* -1 (default): detected (below); 0: no header; 1: the first line is one */
+    long label_column; /* default -1 = last; 0-based, negative counts from the end;
+                          CLG_CSV_NO_LABEL: none */
     char delimiter;    /* default ','; not a space, quote or line break */
+    /* Columns left out (neither features nor label, not parsed: an ID column may hold
+     * anything): NULL or "" (default) for none, else a comma-separated list of indices
+     * (0-based, negative from the end: digits with an optional '-') and/or names from the
+     * header line, e.g. "0" or "id,batch". */
+    const char *skip_columns;
+    /* Class labels (clg_csv_read_classes / clg_dataset_from_csv_classes; others ignore them): */
+    size_t classes;     /* 0 (default): inferred; else exactly this many, every id below it */
+    size_t max_classes; /* 0 (default): 2^24; a larger id, or more names, is an error */
+    const clg_class_names *class_names; /* NULL (default), or the names to map labels onto */
 } clg_csv_options;
 CLG_API clg_csv_options clg_csv_defaults(void);
 
 /* Reads a numeric CSV file on the host (no context needed): the label column
- * becomes y (n×1), the other columns X (n×d), row-major. *X and *y are
- * malloc'd; the caller frees them with free(). Tolerates CRLF, blank lines,
- * spaces around fields and double-quoted numbers. Errors (message through
- * clg_last_error(NULL), naming the line and column): CLG_ERR_IO (unreadable),
- * CLG_ERR_FORMAT (non-numeric field, ragged row, empty file, header only, fewer
- * than two columns), CLG_ERR_NONFINITE (NaN, Inf, beyond float range),
- * CLG_ERR_INVALID_ARGUMENT (NULL, bad option). On error *X and *y are NULL
- * and *n, *d are 0. opts NULL means clg_csv_defaults(). Numbers are read in
- * the C locale whatever the program's locale. */
+ * becomes y (n×1), the other columns (less skip_columns) X (n×d), row-major.
+ * *X and *y are malloc'd; the caller frees them with free(). Tolerates CRLF,
+ * a UTF-8 BOM, blank lines, spaces around fields and double-quoted fields.
+ * Header (header = -1): the first non-blank line is a header when none of its
+ * fields is a number, a data row when all are; a mix (a typo such as "2x5" in
+ * the first data row) is CLG_ERR_FORMAT naming the line and column. Skipped
+ * columns do not count, nor, for class labels, the label column. Errors
+ * (message through clg_last_error(NULL), naming the line and column):
+ * CLG_ERR_IO (unreadable), CLG_ERR_FORMAT (non-numeric field, ragged row,
+ * empty file, header only, fewer than two columns, no feature column left),
+ * CLG_ERR_NONFINITE (NaN, Inf, beyond float range), CLG_ERR_INVALID_ARGUMENT
+ * (NULL, bad option, a skip_columns entry out of range, not in the header or
+ * naming the label column). When a file fails and its first line splits into
+ * more fields (at least 2) on another of ',' ';' and tab than on the
+ * delimiter, the message says so and names that delimiter; nothing is
+ * guessed. On error *X and *y are NULL and *n, *d are 0. opts NULL means
+ * clg_csv_defaults(). Numbers are read in the C locale whatever the
+ * program's locale. */
 CLG_API clg_status clg_csv_read(const char *path, const clg_csv_options *opts, float **X, float **y,
                                 size_t *n, size_t *d);
 
 /* clg_csv_read, then clg_dataset_from_host with q = 1; errors go to ctx. */
 CLG_API clg_status clg_dataset_from_csv(clg_context *ctx, const char *path,
                                         const clg_csv_options *opts, clg_dataset **out);
+
+/* Reads a CSV file whose label column holds classes, as clg_csv_read reads
+ * features, into *X (n×d) and *labels (n class ids), both malloc'd (free()).
+ * The labels are either all class ids or all names (a mix is CLG_ERR_FORMAT
+ * naming the line, so a typo in an id column is not taken for a name):
+ *  - ids: integers in 0..limit-1, where limit is opts->classes when set, else
+ *    max_classes (default 2^24); anything else (negative, fractional, too
+ *    large, NaN) is CLG_ERR_FORMAT naming the line, column and data row.
+ *    *classes = opts->classes, else the largest id + 1 (at least 2);
+ *    names->count = 0.
+ *  - names (any other text; empty labels are refused): class ids in sorted
+ *    order of the names (strcmp: byte order, code points for UTF-8), as
+ *    sklearn's LabelEncoder does; *classes = the number of distinct names (at
+ *    least 2; with opts->classes set it must be exactly that, since a missing
+ *    name would shift the ids); the names come back in *names.
+ *  - opts->class_names (count > 0): every label must be one of those names
+ *    (CLG_ERR_FORMAT otherwise) and gets its index; *classes = their count.
+ *    This reads a test set with its training set's names. *names gets a copy.
+ * names may be NULL (not wanted); it must not be opts->class_names. On error
+ * every output is NULL / 0 and *names is zeroed (nothing to free). */
+CLG_API clg_status clg_csv_read_classes(const char *path, const clg_csv_options *opts, float **X,
+                                        int32_t **labels, size_t *n, size_t *d, size_t *classes,
+                                        clg_class_names *names);
+
+/* clg_csv_read_classes, then clg_dataset_from_host_labels: a classification
+ * dataset (clg_dataset_classes() = *classes above). names (NULL: not wanted)
+ * receives the class names as clg_csv_read_classes says; free them with
+ * clg_class_names_free. Errors go to ctx; on error *out is NULL and *names
+ * is zeroed. */
+CLG_API clg_status clg_dataset_from_csv_classes(clg_context *ctx, const char *path,
+                                                const clg_csv_options *opts, clg_dataset **out,
+                                                clg_class_names *names);
 
 /* IDX files (MNIST, Fashion-MNIST), plain or gzip-compressed (told apart by the
  * gzip magic; both are read through zlib). Layout: two zero bytes, a dtype code
