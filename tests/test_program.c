@@ -169,3 +169,71 @@ Test(cache, default_directory_follows_xdg)
     cr_expect_str_eq(clg_context_cache_dir(ctx), "/tmp/home-example/.cache/clgrad");
     clg_context_destroy(ctx);
 }
+
+/* on_build is called once per program compiled from source, with its name and the device,
+ * and not for a program the cache serves. */
+typedef struct builds {
+    int count;
+    char last[32], device[128];
+} builds;
+
+static void count_build(const char *program, const char *device, void *user)
+{
+    builds *b = user;
+    b->count++;
+    snprintf(b->last, sizeof b->last, "%s", program);
+    snprintf(b->device, sizeof b->device, "%s", device);
+}
+
+static int builds_of_tensor_fill(builds *b)
+{
+    clg_context_options o = clg_context_options_defaults();
+    o.on_build = count_build;
+    o.on_build_user = b;
+    clg_context *ctx;
+    CLG_OK_OR_FAIL(NULL, clg_context_create_with(&ctx, &o));
+    clg_tensor *t;
+    CLG_OK_OR_FAIL(ctx, clg_tensor_create(ctx, 1, 3, &t));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_fill(t, 1.0f));
+    CLG_OK_OR_FAIL(ctx, clg_tensor_fill(t, 2.0f));
+    clg_device_info info;
+    CLG_OK_OR_FAIL(ctx, clg_context_device(ctx, &info));
+    if (b->count) cr_expect_str_eq(b->device, info.device_name);
+    clg_tensor_destroy(t);
+    clg_context_destroy(ctx);
+    return b->count;
+}
+
+Test(cache, on_build_announces_compiles_from_source_only)
+{
+    use_binary_cache(test_tmpdir());
+    builds b = {0};
+    cr_expect_eq(builds_of_tensor_fill(&b), 1, "one compile of the tensor program");
+    cr_expect_str_eq(b.last, "tensor");
+    builds again = {0};
+    cr_expect_eq(builds_of_tensor_fill(&again), 0, "served by the cache: no announcement");
+}
+
+/* POCL's compiler prints "N warnings generated." to stderr for cl/ kernels; clgrad builds
+ * with -w unless CLGRAD_BUILD_WARNINGS=1 asks for them. A fresh POCL cache makes POCL
+ * compile again (on other drivers the second half checks nothing they do not print). */
+Test(cache, compiler_warnings_stay_off_stderr_unless_asked)
+{
+    char *dir = test_tmpdir(), out[8192], cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "env POCL_CACHE_DIR=%s/pocl1 CLGRAD_CACHE_DIR=%s/c1 tools/clgrad train --epochs 1",
+             dir, dir);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_null(strstr(out, "warning"), "no compiler chatter: %s", out);
+    snprintf(cmd, sizeof cmd,
+             "env POCL_CACHE_DIR=%s/pocl2 CLGRAD_CACHE_DIR=%s/c2 CLGRAD_BUILD_WARNINGS=1 "
+             "tools/clgrad train --epochs 1",
+             dir, dir);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    clg_context *ctx = test_context();
+    clg_device_info info;
+    CLG_OK_OR_FAIL(ctx, clg_context_device(ctx, &info));
+    if (strstr(info.platform_name, "Portable Computing Language"))
+        cr_expect_not_null(strstr(out, "warnings generated"), "asked for: %s", out);
+    clg_context_destroy(ctx);
+}

@@ -582,3 +582,123 @@ Test(train, batch_beyond_the_dataset_is_one_batch)
     }
     unsetenv("CLGRAD_FUSED");
 }
+
+/* ---------------------------------------------------------------- cancel */
+
+typedef struct cancel_at {
+    volatile sig_atomic_t flag;
+    size_t epoch, batch; /* set the flag after this epoch's report, or at this batch */
+    size_t reports;
+} cancel_at;
+
+static void cancel_on_epoch(size_t epoch, double loss, void *user)
+{
+    (void)loss;
+    cancel_at *c = user;
+    c->reports = epoch;
+    if (epoch == c->epoch) c->flag = 1;
+}
+
+static void cancel_on_progress(size_t epoch, size_t batch, size_t batches, void *user)
+{
+    (void)batches;
+    cancel_at *c = user;
+    if (epoch == c->epoch && batch == c->batch) c->flag = 1;
+}
+
+/* The parameters after exactly `epochs` uninterrupted epochs. */
+static void params_after(clg_context *ctx, size_t epochs, float w[2], float *b)
+{
+    clg_dataset *ds;
+    clg_model *m;
+    make_seeds(ctx, &ds, &m);
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    o.epochs = epochs;
+    if (epochs) CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, NULL));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w, 2));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, b, 1));
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+}
+
+/* Cancelled fit of the seeds with the flag set as c says; returns the status. */
+static clg_status cancelled_fit(clg_context *ctx, cancel_at *c, int progress, float w[2], float *b,
+                                clg_fit_report *rep)
+{
+    clg_dataset *ds;
+    clg_model *m;
+    make_seeds(ctx, &ds, &m);
+    clg_fit_options o = clg_fit_defaults();
+    o.epochs = 6;
+    o.on_epoch = cancel_on_epoch;
+    o.user = c;
+    o.cancel = &c->flag;
+    if (progress) {
+        o.on_progress = cancel_on_progress;
+        o.progress_every = 1;
+    }
+    clg_status s = clg_fit(m, ds, &o, NULL, rep);
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, w, 2));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, b, 1));
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    return s;
+}
+
+/* A flag set after epoch 2's report stops the fit before epoch 3: the model is exactly a
+ * 2-epoch fit's, on the fused path and the unfused one. With the overlapped loss, epoch 3
+ * is already enqueued when epoch 2 is reported: it runs, is reported, and the model is a
+ * 3-epoch fit's. */
+Test(train, cancel_between_epochs_keeps_the_last_whole_epoch)
+{
+    clg_context *ctx = test_context();
+    for (int mode = 0; mode < 3; mode++) {
+        ctx->cfg.fused = mode == 1 ? CLG_FUSED_OFF : CLG_FUSED_AUTO;
+        ctx->cfg.epoch_loss_overlap = mode == 2 ? 2 : 0;
+        const size_t held = mode == 2 ? 3 : 2;
+        float want_w[2], want_b, w[2], b;
+        params_after(ctx, held, want_w, &want_b);
+        cancel_at c = {0, 2, 0, 0};
+        clg_fit_report rep;
+        clg_status s = cancelled_fit(ctx, &c, 0, w, &b, &rep);
+        cr_assert_eq(s, CLG_ERR_CANCELLED, "mode %d: %s", mode, clg_status_string(s));
+        cr_expect_eq(rep.epochs_run, held, "mode %d: whole epochs", mode);
+        cr_expect_eq(c.reports, held, "mode %d: the next epoch never reported", mode);
+        char before[48], holds[48];
+        snprintf(before, sizeof before, "cancelled before epoch %zu", held + 1);
+        snprintf(holds, sizeof holds, "parameters of epoch %zu", held);
+        cr_expect(strstr(clg_last_error(ctx), before) && strstr(clg_last_error(ctx), holds),
+                  "mode %d: %s", mode, clg_last_error(ctx));
+        cr_expect(memcmp(w, want_w, sizeof w) == 0 && b == want_b,
+                  "mode %d: model of epoch %zu: %g %g %g vs %g %g %g", mode, held, (double)w[0],
+                  (double)w[1], (double)b, (double)want_w[0], (double)want_w[1], (double)want_b);
+    }
+    clg_context_destroy(ctx);
+}
+
+/* A flag set at batch 40 of epoch 3 (unfused: checked between minibatches) undoes the
+ * epoch: the model is the 2-epoch fit's; set before the fit, nothing trains. */
+Test(train, cancel_during_an_epoch_undoes_it)
+{
+    clg_context *ctx = test_context();
+    ctx->cfg.fused = CLG_FUSED_OFF;
+    float want_w[2], want_b, w[2], b;
+    params_after(ctx, 2, want_w, &want_b);
+    cancel_at c = {0, 3, 40, 0};
+    clg_fit_report rep;
+    clg_status s = cancelled_fit(ctx, &c, 1, w, &b, &rep);
+    cr_assert_eq(s, CLG_ERR_CANCELLED, "%s", clg_status_string(s));
+    cr_expect_eq(rep.epochs_run, 2u);
+    cr_expect(strstr(clg_last_error(ctx), "cancelled during epoch 3") &&
+                  strstr(clg_last_error(ctx), "parameters of epoch 2"),
+              "%s", clg_last_error(ctx));
+    cr_expect(memcmp(w, want_w, sizeof w) == 0 && b == want_b, "epoch 3 undone");
+    params_after(ctx, 0, want_w, &want_b);
+    cancel_at before = {1, 99, 0, 0};
+    s = cancelled_fit(ctx, &before, 0, w, &b, &rep);
+    cr_assert_eq(s, CLG_ERR_CANCELLED);
+    cr_expect_eq(rep.epochs_run, 0u);
+    cr_expect(memcmp(w, want_w, sizeof w) == 0 && b == want_b, "initial model kept");
+    clg_context_destroy(ctx);
+}

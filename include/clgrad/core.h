@@ -39,6 +39,7 @@ typedef enum clg_status {
     CLG_ERR_UNSUPPORTED,      /* the device or build lacks what the call needs */
     CLG_ERR_STATE,            /* call out of order (e.g. backward before forward) */
     CLG_ERR_DIVERGED,         /* training diverged: the loss grew beyond diverge_factor */
+    CLG_ERR_CANCELLED,        /* stopped by its cancel flag (clg_fit_options.cancel) */
     CLG_STATUS_COUNT
 } clg_status;
 
@@ -155,6 +156,14 @@ typedef struct clg_context_options {
     clg_cache_mode cache_mode; /* CLGRAD_CACHE_MODE */
     clg_setting stream;        /* CLGRAD_STREAM: ON always, OFF never, AUTO what does not fit */
     clg_setting tune;          /* apply the stored CLBlast tuning; CLGRAD_NO_TUNE=1: OFF */
+    /* Fields appended later (callers built before them pass a smaller struct_size). */
+    clg_setting build_warnings; /* CLGRAD_BUILD_WARNINGS=1: ON, the OpenCL compiler's warnings
+                                   reach stderr; otherwise kernels build with -w (no chatter) */
+    /* Called before one of clgrad's kernel programs is compiled from source (not loaded
+     * from the program cache), e.g. to print "compiling kernels for <device>, once" before
+     * the seconds a first run takes. program: "linear", "fused", ...; device: its name. */
+    void (*on_build)(const char *program, const char *device, void *user);
+    void *on_build_user;
 } clg_context_options;
 
 /* Every field "not set" (the environment decides), struct_size filled in. */

@@ -5,6 +5,8 @@
 #include "clgrad/data.h"
 #include "clgrad/optim.h"
 
+#include <signal.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -46,6 +48,14 @@ typedef struct clg_fit_options {
      * epoch whose loss exceeds diverge_factor times it stops the fit with
      * CLG_ERR_DIVERGED (a finite blow-up, which NaN checks miss). 0 turns it off. */
     double diverge_factor;
+    /* Default NULL. A flag that stops the fit once non-zero (set it from a signal handler
+     * or another thread): checked before each epoch is enqueued and between the minibatches
+     * of an unfused epoch (a fused epoch, one or a few launches, runs to its end; with the
+     * overlapped loss the next epoch is already enqueued when on_epoch runs). clg_fit then
+     * returns CLG_ERR_CANCELLED; with epoch_loss on, the model holds the parameters of the
+     * last whole epoch (reported to on_epoch first; an epoch under way is undone), else
+     * whatever steps ran. report->epochs_run counts the whole epochs. */
+    const volatile sig_atomic_t *cancel;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 

@@ -65,8 +65,8 @@ static clg_status parse(const clg_context *ctx, const char *var, const char *val
 #define STREAM_EXPECTED "0, 1 or auto"
 #define MODE_EXPECTED "binary or source"
 
-/* CLGRAD_NO_CACHE and CLGRAD_NO_TUNE: set and not "0" turns the feature off (as ever). */
-static int env_off(const char *var)
+/* Set and not "0" (CLGRAD_NO_CACHE, CLGRAD_NO_TUNE, CLGRAD_BUILD_WARNINGS). */
+static int env_set(const char *var)
 {
     const char *v = getenv(var);
     return v && v[0] && strcmp(v, "0");
@@ -81,7 +81,9 @@ static clg_status check_options(const clg_context_options *o)
                         fn, o->struct_size);
     if ((unsigned)o->fused > CLG_FUSED_SPLIT || (unsigned)o->product > CLG_PRODUCT_CLBLAST ||
         (unsigned)o->cache > CLG_SETTING_OFF || (unsigned)o->cache_mode > CLG_CACHE_SOURCE ||
-        (unsigned)o->stream > CLG_SETTING_OFF || (unsigned)o->tune > CLG_SETTING_OFF)
+        (unsigned)o->stream > CLG_SETTING_OFF || (unsigned)o->tune > CLG_SETTING_OFF ||
+        (o->struct_size >= offsetof(clg_context_options, build_warnings) + sizeof(clg_setting) &&
+         (unsigned)o->build_warnings > CLG_SETTING_OFF))
         return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "%s: an options field is out of range", fn);
     if (o->device && !o->device[0])
         return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT,
@@ -92,7 +94,7 @@ static clg_status check_options(const clg_context_options *o)
 static void choose_cache_dir(clg_context *ctx, const clg_context_options *o)
 {
     ctx->cache_on =
-        o->cache == CLG_SETTING_DEFAULT ? !env_off("CLGRAD_NO_CACHE") : o->cache != CLG_SETTING_OFF;
+        o->cache == CLG_SETTING_DEFAULT ? !env_set("CLGRAD_NO_CACHE") : o->cache != CLG_SETTING_OFF;
     const char *dir = o->cache_dir ? o->cache_dir : getenv("CLGRAD_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
@@ -140,7 +142,12 @@ clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
     c->product = o.product != CLG_PRODUCT_DEFAULT ? o.product : (clg_product_impl)product;
     c->stream = o.stream != CLG_SETTING_DEFAULT ? o.stream : (clg_setting)stream;
     c->tune =
-        o.tune == CLG_SETTING_DEFAULT ? !env_off("CLGRAD_NO_TUNE") : o.tune != CLG_SETTING_OFF;
+        o.tune == CLG_SETTING_DEFAULT ? !env_set("CLGRAD_NO_TUNE") : o.tune != CLG_SETTING_OFF;
+    c->build_warnings = o.build_warnings == CLG_SETTING_DEFAULT
+                            ? env_set("CLGRAD_BUILD_WARNINGS")
+                            : o.build_warnings == CLG_SETTING_ON;
+    c->on_build = o.on_build;
+    c->on_build_user = o.on_build_user;
     c->epoch_loss_overlap = 1;
     c->synthetic_chunk_bytes = (size_t)32 << 20;
     c->solve_chunk_bytes = (size_t)32 << 20;

@@ -24,6 +24,7 @@ static const char *const status_names[CLG_STATUS_COUNT] = {
     [CLG_ERR_UNSUPPORTED] = "CLG_ERR_UNSUPPORTED",
     [CLG_ERR_STATE] = "CLG_ERR_STATE",
     [CLG_ERR_DIVERGED] = "CLG_ERR_DIVERGED",
+    [CLG_ERR_CANCELLED] = "CLG_ERR_CANCELLED",
 };
 
 const char *clg_status_string(clg_status s)

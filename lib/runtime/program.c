@@ -15,7 +15,11 @@
 #define CACHE_FORMAT 1u
 #define CACHE_HEADER 40 /* magic 8, format 4, reserved 4, key 8, length 8, payload hash 8 */
 
-const char *clg_program_options(void) { return "-cl-std=CL1.2"; }
+/* -w: POCL's compiler prints "N warnings generated." to stderr otherwise. */
+const char *clg_program_options(const clg_context *ctx)
+{
+    return ctx->cfg.build_warnings ? "-cl-std=CL1.2" : "-cl-std=CL1.2 -w";
+}
 
 static const char *find_source(const char *name)
 {
@@ -43,8 +47,8 @@ static uint64_t cache_key(const clg_context *ctx, const char *src)
 {
     const clg_device_info *in = &ctx->info;
     uint64_t h = clg_hash64("clgrad-program-cache-1", 22, CLG_HASH_SEED);
-    const char *parts[] = {in->platform_name,  in->device_name,       in->driver_version,
-                           in->opencl_version, clg_program_options(), src};
+    const char *parts[] = {in->platform_name,  in->device_name,          in->driver_version,
+                           in->opencl_version, clg_program_options(ctx), src};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         h = clg_hash64(parts[i], strlen(parts[i]) + 1, h);
     return h;
@@ -128,7 +132,7 @@ static cl_program from_binary(clg_context *ctx, const unsigned char *bin, size_t
         if (p) clReleaseProgram(p);
         return NULL;
     }
-    if (clBuildProgram(p, 1, &ctx->device, clg_program_options(), NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(p, 1, &ctx->device, clg_program_options(ctx), NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(p);
         return NULL;
     }
@@ -160,10 +164,11 @@ static clg_status build_program(clg_context *ctx, const char *name, cl_program *
     }
     cl_int err;
     const char *srcs[1] = {src};
+    if (ctx->cfg.on_build) ctx->cfg.on_build(name, ctx->info.device_name, ctx->cfg.on_build_user);
     cl_program p = clCreateProgramWithSource(ctx->cl, 1, srcs, NULL, &err);
     free(src);
     if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clCreateProgramWithSource");
-    err = clBuildProgram(p, 1, &ctx->device, clg_program_options(), NULL, NULL);
+    err = clBuildProgram(p, 1, &ctx->device, clg_program_options(ctx), NULL, NULL);
     if (err != CL_SUCCESS) {
         keep_build_log(ctx, p);
         clReleaseProgram(p);

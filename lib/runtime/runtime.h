@@ -39,6 +39,9 @@ typedef struct clg_config {
     clg_product_impl product; /* never CLG_PRODUCT_DEFAULT */
     clg_setting stream;       /* CLG_SETTING_AUTO, _ON or _OFF */
     int tune;                 /* 1: apply the stored CLBlast tuning at creation */
+    int build_warnings;       /* 1: compile without -w */
+    void (*on_build)(const char *program, const char *device, void *user);
+    void *on_build_user;
     /* Testing knobs, not options: tests set them on a live context (ctx->cfg.x = ...). */
     int epoch_loss_overlap;       /* train/epoch_loss.c: 0 never, 1 when it pays, 2 always */
     size_t synthetic_chunk_bytes; /* data/synthetic.c: rows drawn per chunk when streamed */
@@ -115,7 +118,7 @@ clg_status clg_device_resolve(const char *spec, const char *origin, clg_device_h
 clg_status clg_kernel_get(clg_context *ctx, const char *program, const char *kernel,
                           cl_kernel *out);
 void clg_programs_release(clg_context *ctx);
-const char *clg_program_options(void);
+const char *clg_program_options(const clg_context *ctx);
 
 /* launch.c: set arguments and enqueue a 1-D or 2-D range. */
 typedef struct clg_arg {

@@ -313,6 +313,8 @@ static clg_status fit_progress(clg_context *ctx, const clg_fit_options *o, size_
     return s;
 }
 
+static int cancelled(const clg_fit_options *o) { return o->cancel && *o->cancel; }
+
 /* The fused paths' progress callback. */
 typedef struct progress_ctx {
     clg_context *ctx;
@@ -339,6 +341,7 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
     clg_batch b;
     int more = 1;
     while (s == CLG_OK && (s = clg_loader_next(st->train, &b, &more)) == CLG_OK && more) {
+        if (b.index && cancelled(o)) return CLG_ERR_CANCELLED; /* clg_fit says so */
         const clg_tensor *pred;
         st->grad->rows = b.rows;
         s = clg_model_forward(m, b.X, &pred);
@@ -378,6 +381,25 @@ static clg_status report_epoch(clg_model *m, const clg_fit_options *o, const fit
                         loss, e, o->diverge_factor, st->initial, (double)st->lr, e - 1);
     if (o->on_epoch) o->on_epoch(e, loss, o->user);
     return CLG_OK;
+}
+
+/* After a cancel: an epoch under way goes back to the last whole one (st->good holds it
+ * when the epoch loss is on); the status and message say which epoch the model holds. */
+static clg_status fit_cancelled(clg_model *m, const clg_fit_options *o, fit_state *st, size_t whole,
+                                int undo)
+{
+    clg_status s = CLG_OK;
+    if (undo && o->epoch_loss) s = copy_good(m, st, 1, NULL);
+    if (s == CLG_OK) s = clg_context_finish(m->ctx);
+    if (s != CLG_OK) return s;
+    if (undo && !o->epoch_loss)
+        return clg_fail(m->ctx, CLG_ERR_CANCELLED,
+                        "clg_fit: cancelled during epoch %zu; the model holds epoch %zu and the "
+                        "steps of epoch %zu that ran",
+                        whole + 1, whole, whole + 1);
+    return clg_fail(m->ctx, CLG_ERR_CANCELLED,
+                    "clg_fit: cancelled %s epoch %zu; the model holds the parameters of epoch %zu",
+                    undo ? "during" : "before", whole + 1, whole);
 }
 
 /* A callback other than the printer may read or evaluate the model, so it must see
@@ -447,9 +469,21 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
         s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
         if (s == CLG_OK) s = read_mean(st.acc, count, &st.initial);
     }
+    size_t whole = 0;       /* epochs enqueued in full */
+    int stop = 0, undo = 0; /* cancelled; during an epoch, which is then undone */
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
         double loss = NAN;
+        if (cancelled(&o)) {
+            stop = 1;
+            break;
+        }
         s = run_epoch(m, opt, &o, &st, e, &r.steps);
+        if (s == CLG_ERR_CANCELLED) {
+            s = CLG_OK;
+            stop = undo = 1;
+            break;
+        }
+        whole = e;
         if (s == CLG_OK && !o.epoch_loss && e == o.epochs) s = clg_context_finish(m->ctx);
         if (s != CLG_OK || !o.epoch_loss) {
             if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
@@ -480,12 +514,19 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
         if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
         if (s == CLG_OK && e < o.epochs) s = copy_good(m, &st, 0, NULL); /* a later one may fail */
     }
-    if (s == CLG_OK && clg_epoch_loss_pending(ov)) {
+    if (s == CLG_OK && clg_epoch_loss_pending(ov)) { /* the loss of epoch `whole` */
         double loss = NAN;
         s = clg_epoch_loss_collect(ov, count, &loss);
-        if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, o.epochs, loss);
+        if (s == CLG_OK && whole == 0)
+            st.initial = loss; /* cancelled before epoch 1 */
+        else if (s == CLG_OK)
+            s = report_epoch(m, &o, &st, &r, whole, loss);
+        cl_mem snap[2];
+        clg_epoch_loss_snapshot(ov, snap);
+        if (s == CLG_OK && undo && whole) s = copy_good(m, &st, 0, snap);
     }
     clg_epoch_loss_destroy(ov);
+    if (s == CLG_OK && stop) s = fit_cancelled(m, &o, &st, whole, undo);
     if (s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED) {
         /* Back to the last epoch whose loss passed (the initial model if none did);
          * epochs enqueued after it are undone. The message stays the divergence's. */
