@@ -62,3 +62,15 @@ __kernel void gather_rows(__global float *dst, __global const float *src,
     size_t r = e / cols, c = e % cols;
     dst[e] = src[(size_t)order[offset + r] * cols + c];
 }
+
+/* dst[r, c] = (src[r, c] - mean[c]) / scale[c] for rows x cols elements (sklearn's
+ * StandardScaler.transform); dst may be src. */
+__kernel void scale_columns(__global float *dst, __global const float *src,
+                            __global const float *mean, __global const float *scale,
+                            const uint rows, const uint cols)
+{
+    size_t e = get_global_id(0);
+    if (e >= (size_t)rows * cols) return;
+    size_t c = e % cols;
+    dst[e] = (src[e] - mean[c]) / scale[c];
+}

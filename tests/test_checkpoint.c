@@ -538,7 +538,7 @@ Test(checkpoint, bad_fields_with_valid_crc_are_named)
     } cases[] = {
         {8, 3, 0, "version 3 not supported"},
         {8, 0, 0, "version 0 not supported"},
-        {12, 4, 0, "flags"},
+        {12, 8, 0, "unknown flags 0x8"},
         {16, 0, 0, "layer count 0"},
         {16, 1000, 0, "layer count 1000"},
         {20, 1u << 20, 0, "meta length"},

@@ -37,6 +37,12 @@ CLG_API clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const
 CLG_API clg_status clg_dataset_synthetic_linear(clg_context *ctx, size_t n, const float *w,
                                                 size_t d, float b, float noise, uint64_t seed,
                                                 clg_dataset **out);
+/* Per-feature mean and population standard deviation (sklearn's StandardScaler.fit; a
+ * constant feature gets scale 1) of X, each d floats; accumulated in double. */
+CLG_API clg_status clg_dataset_feature_stats(const clg_dataset *ds, float *mean, float *scale);
+/* X ← (X − mean) / scale in place, per feature (StandardScaler.transform): use the training
+ * set's statistics for the test set too. mean finite, scale finite and > 0. Enqueued. */
+CLG_API clg_status clg_dataset_standardize(clg_dataset *ds, const float *mean, const float *scale);
 CLG_API void clg_dataset_destroy(clg_dataset *ds);
 CLG_API size_t clg_dataset_size(const clg_dataset *ds);     /* n */
 CLG_API size_t clg_dataset_features(const clg_dataset *ds); /* d */

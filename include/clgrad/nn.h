@@ -54,6 +54,25 @@ CLG_API clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const cl
  * (does not accumulate) every parameter's gradient. */
 CLG_API clg_status clg_model_backward(clg_model *m, const clg_tensor *dY);
 
+/* -------------------------------------------------- input scaling, class names */
+
+/* Input scaling kept with the model, sklearn's StandardScaler in front of it: every forward
+ * (so clg_fit, clg_evaluate, clg_predict) feeds (x − mean) / scale to the first layer.
+ * d must equal the model's inputs; mean finite, scale finite and > 0. mean NULL removes it.
+ * Checkpoints keep it. The fused training paths read rows as stored and do not take such
+ * a model: for fast training, standardize the data (clg_dataset_standardize), train, then
+ * set the scaling so the model takes raw rows, as `clgrad train --standardize` does. */
+CLG_API clg_status clg_model_set_input_scaling(clg_model *m, const float *mean, const float *scale,
+                                               size_t d);
+/* 1 when the model has input scaling, with its first d values copied to mean and scale
+ * (either may be NULL); 0 when it has none. */
+CLG_API int clg_model_input_scaling(const clg_model *m, float *mean, float *scale, size_t d);
+/* Names of a classifier's classes, output k's name names[k] (count = outputs; each 1..255
+ * bytes without line breaks; copied). Checkpoints keep them. names NULL removes them. */
+CLG_API clg_status clg_model_set_class_names(clg_model *m, const char *const *names, size_t count);
+/* Output k's class name, or NULL when the model has none. */
+CLG_API const char *clg_model_class_name(const clg_model *m, size_t k);
+
 /* ------------------------------------------------------------------ losses */
 
 typedef enum clg_loss_kind {

@@ -106,8 +106,8 @@ CLG_API clg_status clg_evaluate_loss(clg_model *m, clg_dataset *ds, clg_loss_kin
 
 /* ------------------------------------------------------------- checkpoints */
 
-/* Saves m's architecture and parameters (and, if opt is not NULL, the
- * optimizer's options and momentum buffers) to path in the versioned format
+/* Saves m's architecture, parameters, input scaling and class names (and, if opt is not
+ * NULL, the optimizer's kind, options and state buffers) to path in the versioned format
  * of docs/formats.md "Checkpoints": magic, version, layer shapes, payload, CRC32.
  * meta (may be NULL) is a short text stored alongside (the CLI keeps the loss
  * there). Atomic: written to a temporary file, fsync'ed and renamed, so a
@@ -119,8 +119,8 @@ CLG_API clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, 
  * CLG_ERR_FORMAT; nothing is returned then. */
 CLG_API clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, char *meta,
                                   size_t metalen);
-/* Loads parameters (and optimizer state when opt is not NULL and the file has
- * it) into an existing model; a different architecture is CLG_ERR_SHAPE with
+/* Loads parameters, the input scaling and class names (the file's, or none), and the
+ * optimizer state when opt is not NULL and the file has it, into an existing model; a different architecture is CLG_ERR_SHAPE with
  * a message naming the first difference, and changes nothing. */
 CLG_API clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *path);
 

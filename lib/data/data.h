@@ -55,6 +55,9 @@ int clg_loader_view_of(const clg_loader *ld, clg_loader_view *v);
 /* loader.c: marks the started epoch's batches consumed (a fused epoch ran them). */
 void clg_loader_consume_epoch(clg_loader *ld);
 
+/* scaling.c: why mean and scale (d floats each) are no standardization, or NULL. */
+const char *clg_scaling_invalid(const float *mean, const float *scale, size_t d);
+
 /* data.c: a dataset with uninitialised n×d and n×q device tensors. */
 clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out);
 /* data.c: a streamed dataset with uninitialised host arrays hX (n×d), hY (n×q). */

@@ -85,7 +85,7 @@ int clg_layer_is_linear(const clg_layer *L) { return L && L->type == &clg_layer_
 
 int clg_model_linear_view(const clg_model *m, clg_linear_view *v)
 {
-    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0])) return 0;
+    if (m->nlayers != 1 || !clg_layer_is_linear(&m->layers[0]) || m->meta.mean) return 0;
     const clg_layer *L = &m->layers[0];
     v->W = L->W;
     v->b = L->b;

@@ -30,6 +30,8 @@ void clg_model_destroy(clg_model *m)
 {
     if (!m) return;
     for (size_t i = 0; i < m->nlayers; i++) layer_release(&m->layers[i]);
+    clg_nn_meta_free(&m->meta);
+    clg_tensor_destroy(m->Xs);
     free(m);
 }
 
@@ -255,6 +257,7 @@ clg_status clg_model_forward(clg_model *m, const clg_tensor *X, const clg_tensor
     clg_status s = B > m->capacity ? grow(m, B) : CLG_OK;
     m->rows = 0;
     m->X = NULL;
+    if (s == CLG_OK) s = clg_nn_scale_input(m, X, &X);
     for (size_t i = 0; i < m->nlayers && s == CLG_OK; i++) {
         clg_layer *L = &m->layers[i];
         cl_mem in = i ? m->layers[i - 1].Y->mem : X->mem;

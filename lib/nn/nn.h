@@ -1,7 +1,7 @@
-/* nn: layers and the model. Sees ops and below. */
+/* nn: layers and the model. Sees data and below. */
 #ifndef CLGRAD_NN_H
 #define CLGRAD_NN_H
-#include "ops.h"
+#include "data.h" /* clg_scaling_invalid */
 #include "layer.h"
 
 /* --------------------------------------------------------------- model layer */
@@ -23,7 +23,8 @@ struct clg_layer {
 /* linear.c: whether L is a Linear layer (the fused paths of lib/train take a single one). */
 int clg_layer_is_linear(const clg_layer *L);
 /* linear.c: the buffers and shape of a model that is one Linear layer, for the fused paths;
- * 0 (v untouched) for any other model. */
+ * 0 (v untouched) for any other model, or one with input scaling (the fused kernels read
+ * the rows as stored). */
 typedef struct clg_linear_view {
     cl_mem W, b, dW, db;
     size_t in, out;
@@ -32,14 +33,38 @@ int clg_model_linear_view(const clg_model *m, clg_linear_view *v);
 
 #define CLG_MAX_LAYERS 32
 
+/* What a model carries besides its layers (clg_model_set_input_scaling,
+ * clg_model_set_class_names): host and device copies of the scaling's mean and scale
+ * (inputs floats each; NULL: none) and the class names (outputs names; NULL: none). */
+typedef struct clg_model_meta {
+    float *mean, *scale;
+    cl_mem mean_dev, scale_dev;
+    char **names;
+    size_t nnames;
+} clg_model_meta;
+
 struct clg_model {
     clg_context *ctx;
     clg_layer layers[CLG_MAX_LAYERS];
     size_t nlayers;
     size_t capacity;     /* rows the activation buffers hold */
-    const clg_tensor *X; /* input of the last forward (borrowed) */
+    const clg_tensor *X; /* input of the last forward (borrowed, or Xs) */
     size_t rows;         /* rows of the last forward */
+    clg_model_meta meta; /* input scaling and class names (model_meta.c) */
+    clg_tensor *Xs;      /* the scaled rows the first layer reads */
 };
+
+/* model_meta.c: a meta from host values (mean NULL: no scaling; names NULL: no names),
+ * checked and copied, or an error with *out empty; install gives it to m, whose old one
+ * is freed, and cannot fail (checkpoint loading prepares first, then commits). */
+clg_status clg_nn_meta_make(clg_context *ctx, const char *op, const float *mean, const float *scale,
+                            size_t d, const char *const *names, size_t nnames, clg_model_meta *out);
+void clg_nn_meta_install(clg_model *m, clg_model_meta *meta);
+void clg_nn_meta_free(clg_model_meta *meta);
+/* model_meta.c: *in = X, or X scaled into m->Xs when the model has input scaling. */
+clg_status clg_nn_scale_input(clg_model *m, const clg_tensor *X, const clg_tensor **in);
+/* model_meta.c: why name (len bytes) is no class name, or NULL (checkpoints check with it). */
+const char *clg_nn_class_name_invalid(const char *name, size_t len);
 
 /* Parameter index i → its buffers and size. */
 typedef struct clg_param_ref {

@@ -1,4 +1,4 @@
-/* Host wrappers of cl/data.cl: the synthetic-data draw and the row gather. */
+/* Host wrappers of cl/data.cl: the synthetic-data draw, the row gather, column scaling. */
 #include <stdint.h>
 
 #include "ops.h"
@@ -25,4 +25,14 @@ clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t
     clg_arg args[] = {CLG_ARG(dst), CLG_ARG(src), CLG_ARG(order),
                       CLG_ARG(uo),  CLG_ARG(uc),  CLG_ARG(ucols)};
     return clg_launch(ctx, "data", "gather_rows", 1, &global, NULL, 6, args);
+}
+
+clg_status clg_op_scale_columns(clg_context *ctx, cl_mem src, cl_mem mean, cl_mem scale,
+                                size_t rows, size_t cols, cl_mem dst)
+{
+    cl_uint ur = (cl_uint)rows, uc = (cl_uint)cols;
+    size_t global = clg_round_up(rows * cols, DATA_WG);
+    clg_arg args[] = {CLG_ARG(dst),   CLG_ARG(src), CLG_ARG(mean),
+                      CLG_ARG(scale), CLG_ARG(ur),  CLG_ARG(uc)};
+    return clg_launch(ctx, "data", "scale_columns", 1, &global, NULL, 6, args);
 }

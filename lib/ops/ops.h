@@ -13,6 +13,9 @@ clg_status clg_op_synthetic_linear(clg_context *ctx, cl_mem X, cl_mem y, cl_mem 
                                    float noise, size_t row0, size_t n, size_t d, uint64_t seed);
 clg_status clg_op_gather_rows(clg_context *ctx, cl_mem src, cl_mem order, size_t offset,
                               size_t count, size_t cols, cl_mem dst);
+/* dst = (src − mean) / scale per column (mean, scale: cols floats); dst may be src. */
+clg_status clg_op_scale_columns(clg_context *ctx, cl_mem src, cl_mem mean, cl_mem scale,
+                                size_t rows, size_t cols, cl_mem dst);
 /* linear.cl: Y = X·W + b; dW = Xᵀ·dY, db = colsum(dY), dX = dY·Wᵀ (dX may be NULL). */
 clg_status clg_op_linear_forward(clg_context *ctx, cl_mem X, cl_mem W, cl_mem b, cl_mem Y, size_t B,
                                  size_t d, size_t q);

@@ -44,6 +44,58 @@ static clg_status put_optimizer(const clg_model *m, const clg_optimizer *opt,
     return s;
 }
 
+/* Bytes of the input scaling and class name blocks. */
+static size_t meta_bytes(const clg_model *m)
+{
+    size_t n = m->meta.mean ? 4 + 8 * clg_model_inputs(m) : 0;
+    if (m->meta.names) n += 4;
+    for (size_t k = 0; k < m->meta.nnames; k++) n += 4 + strlen(m->meta.names[k]);
+    return n;
+}
+
+static void put_meta(const clg_model *m, unsigned char **q)
+{
+    unsigned char *p = *q;
+    const size_t d = clg_model_inputs(m);
+    if (m->meta.mean) {
+        clg_put_le32(p, (uint32_t)d);
+        clg_ck_put_floats(p + 4, m->meta.mean, d);
+        clg_ck_put_floats(p + 4 + 4 * d, m->meta.scale, d);
+        p += 4 + 8 * d;
+    }
+    if (m->meta.names) {
+        clg_put_le32(p, (uint32_t)m->meta.nnames);
+        p += 4;
+        for (size_t k = 0; k < m->meta.nnames; k++) {
+            size_t len = strlen(m->meta.names[k]);
+            clg_put_le32(p, (uint32_t)len);
+            memcpy(p + 4, m->meta.names[k], len);
+            p += 4 + len;
+        }
+    }
+    *q = p;
+}
+
+/* The file's input scaling and class names as a model meta (checked already by parse). */
+static clg_status meta_from_file(clg_context *ctx, const char *op, const ck_file *f,
+                                 clg_model_meta *out)
+{
+    const size_t d = f->layers[0].in;
+    float *v = f->flags & CK_FLAG_SCALING ? clg_ck_decode(f, f->scaling, 2 * d) : NULL;
+    char **names = f->flags & CK_FLAG_NAMES ? calloc(f->nnames, sizeof *names) : NULL;
+    int ok = (!(f->flags & CK_FLAG_SCALING) || v) && (!(f->flags & CK_FLAG_NAMES) || names);
+    size_t off = f->names;
+    for (uint32_t k = 0; ok && names && k < f->nnames; k++)
+        ok = (names[k] = clg_ck_name(f, &off)) != NULL;
+    clg_status s = ok ? clg_nn_meta_make(ctx, op, v, v ? v + d : NULL, d,
+                                         (const char *const *)names, f->nnames, out)
+                      : clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory", op);
+    for (uint32_t k = 0; names && k < f->nnames; k++) free(names[k]);
+    free(names);
+    free(v);
+    return s;
+}
+
 clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const char *meta,
                           const char *path)
 {
@@ -82,7 +134,7 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
             for (unsigned k = 0; k < ns; k++)
                 if (clg_optim_state(opt, p, k)) floats += refs[p].count;
     }
-    len += 4 * floats + 4;
+    len += 4 * floats + 4 + meta_bytes(m);
     unsigned char *buf = malloc(len);
     float *host = malloc((maxcount ? maxcount : 1) * sizeof *host);
     if (!buf || !host) {
@@ -94,7 +146,8 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     unsigned char *q = buf;
     memcpy(q, CK_MAGIC, 8);
     clg_put_le32(q + 8, CK_VERSION);
-    clg_put_le32(q + 12, opt ? CK_FLAG_OPTIMIZER : 0u);
+    clg_put_le32(q + 12, (opt ? CK_FLAG_OPTIMIZER : 0u) | (m->meta.mean ? CK_FLAG_SCALING : 0u) |
+                             (m->meta.names ? CK_FLAG_NAMES : 0u));
     clg_put_le32(q + 16, (uint32_t)m->nlayers);
     clg_put_le32(q + 20, (uint32_t)metalen);
     q += CK_HEADER;
@@ -113,6 +166,7 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
         q += 4 * refs[p].count;
     }
     if (opt && s == CLG_OK) s = put_optimizer(m, opt, refs, host, &q);
+    if (s == CLG_OK) put_meta(m, &q);
     free(host);
     if (s == CLG_OK) {
         clg_put_le32(q, clg_crc32(0, buf, (size_t)(q - buf)));
@@ -152,6 +206,9 @@ clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, c
             s = L->type->append(m, L->in, L->out, (const float *const *)values);
         for (size_t k = 0; k < L->type->nparams; k++) free(values[k]);
     }
+    clg_model_meta mm;
+    if (s == CLG_OK) s = meta_from_file(ctx, "clg_model_load", &f, &mm);
+    if (s == CLG_OK) clg_nn_meta_install(m, &mm);
     if (s == CLG_OK && meta && metalen) {
         size_t n = f.metalen < metalen - 1 ? f.metalen : metalen - 1;
         memcpy(meta, f.data + f.meta, n);
@@ -277,6 +334,8 @@ clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *pat
         s = buffer_from(ctx, &f, f.param_off[p], f.param_count[p], "checkpoint parameter",
                         &values[p]);
     if (with_opt && s == CLG_OK) s = prepare_optimizer(ctx, opt, &f, path, &prep);
+    clg_model_meta mm = {0};
+    if (s == CLG_OK) s = meta_from_file(ctx, "clg_model_load_into", &f, &mm);
     if (s != CLG_OK) {
         for (size_t p = 0; p < CK_MAX_PARAMS; p++)
             if (values[p]) clReleaseMemObject(values[p]);
@@ -296,6 +355,7 @@ clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *pat
     }
     if (with_opt)
         clg_optim_replace(opt, prep.groups, f.ngroups, prep.group_of, prep.state, f.steps);
+    clg_nn_meta_install(m, &mm); /* the file's scaling and names, or none */
     free(f.data);
     return CLG_OK;
 }

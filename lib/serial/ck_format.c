@@ -7,7 +7,8 @@
  *   offset  size        field
  *   0       8           magic "CLGRADCK" (no NUL)
  *   8       4   u32     format version = 2 (1 still loads)
- *   12      4   u32     flags: bit 0 = optimizer state present; other bits must be 0
+ *   12      4   u32     flags: bit 0 = optimizer state, bit 1 = input scaling, bit 2 = class
+ *                       names present; other bits must be 0
  *   16      4   u32     layer count L (1..32)
  *   20      4   u32     meta length M (0..65536)
  *   24      20·L        per layer: u32 kind (0 Linear, 1 ReLU: clg_layer_type.code), u64 in,
@@ -27,10 +28,15 @@
  *                         P × u32 group index of parameter p (P = number of parameters)
  *                         u64 steps taken
  *                         P × S × { u8 present; if 1: the parameter's count of f32 }
+ *   ...                 only when flags bit 1 is set, the input scaling:
+ *                         u32 d (the first layer's in), d f32 means, d f32 scales (> 0)
+ *   ...                 only when flags bit 2 is set, the class names:
+ *                         u32 C (the last layer's out), C × { u32 length 1..255, bytes
+ *                         without NUL or line break }
  *   end-4   4   u32     CRC-32 (IEEE 802.3, zlib's crc32) of every byte before it
  *
- * Version 1 differs only in the optimizer block: no K and S words (K = SGD, S = 1) and
- * 20-byte group records (the first five words).
+ * Version 1 differs in the optimizer block: no K and S words (K = SGD, S = 1) and 20-byte
+ * group records (the first five words); it has no flags but bit 0.
  *
  * Validation on load (all before anything is created or changed): magic, version, flags,
  * counts, layer kinds (known to the table of lib/nn/layer.h), shapes (non-zero; in·out below
@@ -152,7 +158,9 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
     f->nlayers = clg_get_le32(d + 16);
     f->metalen = clg_get_le32(d + 20);
     c.pos = CK_HEADER;
-    if (f->flags & ~CK_FLAG_OPTIMIZER)
+    const uint32_t known =
+        version == 1 ? CK_FLAG_OPTIMIZER : CK_FLAG_OPTIMIZER | CK_FLAG_SCALING | CK_FLAG_NAMES;
+    if (f->flags & ~known)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: unknown flags 0x%x", op, path, f->flags);
     if (f->nlayers == 0 || f->nlayers > CLG_MAX_LAYERS)
         return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer count %u (must be 1..%d)", op, path,
@@ -290,6 +298,67 @@ static clg_status parse_optimizer(ck_cursor *c, ck_file *f)
     return CLG_OK;
 }
 
+/* The input scaling and class name blocks (flags bits 1 and 2). */
+static clg_status parse_meta(ck_cursor *c, ck_file *f)
+{
+    const unsigned char *d = f->data;
+    const uint64_t in = f->layers[0].in, out = f->layers[f->nlayers - 1].out;
+    clg_status s = CLG_OK;
+    if (f->flags & CK_FLAG_SCALING) {
+        s = need(c, 4 + 8 * in, "the input scaling");
+        if (s != CLG_OK) return s;
+        if (clg_get_le32(d + c->pos) != in)
+            return clg_fail(c->ctx, CLG_ERR_FORMAT,
+                            "%s: %s: input scaling of %u features for a model of %llu inputs",
+                            c->op, c->path, clg_get_le32(d + c->pos), (unsigned long long)in);
+        f->scaling = c->pos + 4;
+        float *v = clg_ck_decode(f, f->scaling, 2 * in);
+        const char *why = v ? clg_scaling_invalid(v, v + in, in) : NULL;
+        free(v);
+        if (!v) return clg_fail(c->ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory", c->op);
+        if (why)
+            return clg_fail(c->ctx, CLG_ERR_FORMAT, "%s: %s: input scaling: %s", c->op, c->path,
+                            why);
+        c->pos += 4 + 8 * in;
+    }
+    if (!(f->flags & CK_FLAG_NAMES)) return CLG_OK;
+    s = need(c, 4, "the class name count");
+    if (s != CLG_OK) return s;
+    f->nnames = clg_get_le32(d + c->pos);
+    if (f->nnames != out)
+        return clg_fail(c->ctx, CLG_ERR_FORMAT,
+                        "%s: %s: %u class names for a model of %llu outputs", c->op, c->path,
+                        f->nnames, (unsigned long long)out);
+    c->pos += 4;
+    f->names = c->pos;
+    for (uint32_t k = 0; k < f->nnames; k++) {
+        s = need(c, 4, "a class name length");
+        if (s != CLG_OK) return s;
+        uint32_t len = clg_get_le32(d + c->pos);
+        s = need(c, 4 + (uint64_t)len, "a class name");
+        if (s != CLG_OK) return s;
+        const char *why = len > CK_MAX_NAME
+                              ? "a class name must have 1 to 255 bytes"
+                              : clg_nn_class_name_invalid((const char *)d + c->pos + 4, len);
+        if (why)
+            return clg_fail(c->ctx, CLG_ERR_FORMAT, "%s: %s: class %u: %s", c->op, c->path, k, why);
+        c->pos += 4 + len;
+    }
+    return CLG_OK;
+}
+
+char *clg_ck_name(const ck_file *f, size_t *off)
+{
+    uint32_t len = clg_get_le32(f->data + *off);
+    char *name = malloc(len + 1);
+    if (name) {
+        memcpy(name, f->data + *off + 4, len);
+        name[len] = '\0';
+    }
+    *off += 4 + len;
+    return name;
+}
+
 /* Validates f->data[0..len) completely; fills the rest of f. */
 static clg_status parse(const clg_context *ctx, const char *op, const char *path, ck_file *f)
 {
@@ -297,6 +366,7 @@ static clg_status parse(const clg_context *ctx, const char *op, const char *path
     const unsigned char *d = f->data;
     clg_status s = parse_layout(&c, f);
     if (s == CLG_OK && (f->flags & CK_FLAG_OPTIMIZER)) s = parse_optimizer(&c, f);
+    if (s == CLG_OK) s = parse_meta(&c, f);
     if (s != CLG_OK) return s;
     if (c.pos != c.end)
         return clg_fail(ctx, CLG_ERR_FORMAT,
@@ -344,26 +414,38 @@ static clg_status check_head(const clg_context *ctx, const char *op, const char 
     ck_cursor c = {&h, 0, h.len, ctx, op, path};
     clg_status s = parse_layout(&c, &h);
     if (s != CLG_OK) return s;
-    if (!(h.flags & CK_FLAG_OPTIMIZER)) {
-        if (c.pos == c.end) return CLG_OK;
+    /* The blocks after the parameters: the scaling's length is known, the optimizer's and
+     * the names' have a largest value (parse checks the rest). */
+    uint64_t after = 0, groups = 0;
+    if (h.flags & CK_FLAG_SCALING) after += 4 + 8 * h.layers[0].in;
+    if (h.flags & CK_FLAG_NAMES) after += 4 + (4 + CK_MAX_NAME) * h.layers[h.nlayers - 1].out;
+    if (!(h.flags & (CK_FLAG_OPTIMIZER | CK_FLAG_NAMES))) {
+        if (c.end - c.pos <= after) return CLG_OK; /* short: parse says what is missing */
         return clg_fail(ctx, CLG_ERR_FORMAT,
-                        "%s: %s: file length %zu, the layout needs %zu "
-                        "(%zu trailing bytes)",
-                        op, path, h.len, c.pos + 4, c.end - c.pos);
+                        "%s: %s: file length %zu, the layout needs %llu "
+                        "(%llu trailing bytes)",
+                        op, path, h.len, (unsigned long long)(c.pos + after + 4),
+                        (unsigned long long)(c.end - c.pos - after));
     }
-    /* With the optimizer, the layout's length depends on the group count and on which
-     * state buffers exist: refuse what exceeds its largest value (parse checks the rest). */
-    const int v1 = h.version == 1;
-    unsigned char w[12];
-    const size_t words = v1 ? 4 : 12;
-    if (c.end - c.pos < words || read_at(fd, w, words, (off_t)c.pos) != (ssize_t)words)
-        return CLG_OK;
-    const uint64_t nstate = v1 ? 1 : clg_get_le32(w + 4), groups = clg_get_le32(w + words - 4);
-    if (nstate > CLG_OPTIM_MAX_STATE) return CLG_OK; /* parse names it */
-    uint64_t most = (uint64_t)c.pos + words + groups * (v1 ? CK_V1_GROUP_BYTES : CK_GROUP_BYTES) +
-                    8 + (4 + nstate) * (uint64_t)h.nparams;
-    for (size_t p = 0; p < h.nparams; p++) most += 4 * nstate * (uint64_t)h.param_count[p];
+    if (h.flags & CK_FLAG_OPTIMIZER) {
+        const int v1 = h.version == 1;
+        unsigned char w[12];
+        const size_t words = v1 ? 4 : 12;
+        if (c.end - c.pos < words || read_at(fd, w, words, (off_t)c.pos) != (ssize_t)words)
+            return CLG_OK;
+        const uint64_t nstate = v1 ? 1 : clg_get_le32(w + 4);
+        groups = clg_get_le32(w + words - 4);
+        if (nstate > CLG_OPTIM_MAX_STATE) return CLG_OK; /* parse names it */
+        after += words + groups * (v1 ? CK_V1_GROUP_BYTES : CK_GROUP_BYTES) + 8 +
+                 (4 + nstate) * (uint64_t)h.nparams;
+        for (size_t p = 0; p < h.nparams; p++) after += 4 * nstate * (uint64_t)h.param_count[p];
+    }
+    const uint64_t most = (uint64_t)c.pos + after;
     if (c.end <= most) return CLG_OK;
+    if (!(h.flags & CK_FLAG_OPTIMIZER))
+        return clg_fail(ctx, CLG_ERR_FORMAT,
+                        "%s: %s: file length %zu, the layout needs at most %llu", op, path, h.len,
+                        (unsigned long long)most + 4);
     return clg_fail(ctx, CLG_ERR_FORMAT,
                     "%s: %s: file length %zu, the layout needs at most %llu "
                     "(%llu optimizer groups)",

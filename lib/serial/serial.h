@@ -7,6 +7,9 @@
 #define CK_MAGIC "CLGRADCK"
 #define CK_VERSION 2u
 #define CK_FLAG_OPTIMIZER 1u
+#define CK_FLAG_SCALING 2u /* version 2: the model's input scaling */
+#define CK_FLAG_NAMES 4u   /* version 2: the model's class names */
+#define CK_MAX_NAME 255u
 #define CK_HEADER 24u
 #define CK_LAYER_BYTES 20u
 #define CK_OPT_WORDS 16u                         /* 32-bit words of clg_optimizer_options */
@@ -40,6 +43,9 @@ typedef struct ck_file {
     size_t group_of;    /* offset of the P group indices */
     uint64_t steps;
     size_t state_off[CK_MAX_PARAMS][CLG_OPTIM_MAX_STATE]; /* 0: no such buffer */
+    size_t scaling;  /* (flags & CK_FLAG_SCALING) offset of the d f32 means, then d scales */
+    size_t names;    /* (flags & CK_FLAG_NAMES) offset of the first name record */
+    uint32_t nnames; /* the model's outputs */
 } ck_file;
 
 /* ck_format.c: reads and validates the whole file at path into f (f->data malloc'd; NULL
@@ -50,6 +56,9 @@ clg_optimizer_options clg_ck_group_options(const ck_file *f, uint32_t g);
 /* ck_format.c: writes a group record (CK_GROUP_BYTES) / n floats at p. */
 void clg_ck_put_group_options(unsigned char *p, const clg_optimizer_options *o);
 void clg_ck_put_floats(unsigned char *p, const float *f, size_t n);
+/* ck_format.c: the next name record at *off of a validated file (advancing *off):
+ * malloc'd NUL-terminated copy, or NULL when out of memory. */
+char *clg_ck_name(const ck_file *f, size_t *off);
 /* ck_format.c: malloc'd floats decoded from count f32 at offset off. */
 float *clg_ck_decode(const ck_file *f, size_t off, size_t count);
 
