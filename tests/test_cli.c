@@ -123,7 +123,9 @@ Test(cli, tune_searches_verifies_and_stores, .timeout = 300)
     }
     snprintf(cmd, sizeof cmd, "CLGRAD_CACHE_DIR=%s tools/clgrad tune --seconds 0", dir);
     cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "a zero budget is a usage error:\n%s", out);
-    cr_expect(strstr(out, "usage: clgrad tune"), "%s", out);
+    cr_expect(strstr(out, "clgrad tune: --seconds: '0' is below the minimum 1") &&
+                  strstr(out, "usage: clgrad tune [options] (see clgrad tune --help)"),
+              "%s", out);
 }
 
 Test(examples, linreg_scratch_prints_like_d2l)
@@ -187,7 +189,20 @@ Test(cli, numbers_are_range_checked_before_use)
         {"train --synthetic 1e30", "--synthetic: N: '1e30' is above the limit 2147483647"},
         {"train --synthetic 10x5000", "--synthetic: D: '5000' is above the limit 4096"},
         {"solve --synthetic 100 --ridge inf", "--ridge: 'inf' is not a finite number"},
-        {"train --synthetic 100 --model mlp:+5", "--model wants linear, softmax or mlp"},
+        {"train --synthetic 100 --model mlp:+5",
+         "--model: 'mlp:+5' is not linear, softmax or mlp:H1[,H2...]"},
+        /* The user report "The command line on real data": each names the option. */
+        {"train --synthetic 100 --epochs 99999999999999999999999",
+         "--epochs: '99999999999999999999999' is above the limit 1000000"},
+        {"train --synthetic 100 --epochs inf", "--epochs: 'inf' is not a finite number"},
+        {"train --synthetic 100 --batch 1.5", "--batch: '1.5' is not an integer"},
+        {"solve --synthetic 100 --ridge nan", "--ridge: 'nan' is not a finite number"},
+        {"solve --synthetic 100 --ridge=-1", "--ridge: '-1' is below the minimum 0"},
+        {"train --synthetic 100 --momentum=nan", "--momentum: 'nan' is not a finite number"},
+        {"train --synthetic 100 --save-every 0", "--save-every: '0' is below the minimum 1"},
+        {"tune --size 1e9", "--size: '1e9' is above the limit 8192"},
+        {"tune --max-candidates -3", "--max-candidates: '-3' is below the minimum 0"},
+        {"plot --synthetic 100 --feature 0.5 --output x.svg", "--feature: '0.5' is not an integer"},
     };
     char cmd[512];
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
@@ -198,6 +213,13 @@ Test(cli, numbers_are_range_checked_before_use)
         cr_expect(line != NULL, "%s: output lacks \"%s\":\n%s", cases[k].args, cases[k].needle,
                   out);
         if (rc != 2 || !line) continue;
+        /* "clgrad CMD: --opt: ..." and the hint to CMD --help */
+        char cmdname[32], prefix[64], hint[64];
+        snprintf(cmdname, sizeof cmdname, "%.*s", (int)strcspn(cases[k].args, " "), cases[k].args);
+        snprintf(prefix, sizeof prefix, "clgrad %s: %s", cmdname, cases[k].needle);
+        snprintf(hint, sizeof hint, "(see clgrad %s --help)", cmdname);
+        cr_expect(strstr(out, prefix) && strstr(out, hint), "%s: wanted \"%s\" and \"%s\":\n%s",
+                  cases[k].args, prefix, hint, out);
         char msg[256];
         const char *start = strstr(out, "clgrad");
         snprintf(msg, sizeof msg, "%.*s", (int)strcspn(start, "\n"), start);
@@ -443,4 +465,256 @@ Test(cli, predict_reports_a_column_mismatch_before_any_label)
     cr_expect_eq(run_in_build(cmd, out, sizeof out), 0, "two features once 2 are skipped:\n%s",
                  out);
     cr_expect_eq(strlen(out), 10, "5 class ids:\n%s", out);
+}
+
+/* ---- one option parser for every subcommand (user report "The command line on real
+ * data"): --help on stdout, --opt=value, usage errors that name the option */
+
+static const char *const commands[] = {"devices",  "train", "eval", "predict", "solve",
+                                       "selftest", "tune",  "plot", "version"};
+
+/* Runs "tools/clgrad ARGS" keeping only its stdout (err = 0) or only its stderr (err = 1)
+ * in `into`; returns the exit status. */
+static int run_stream(const char *args, int err, char *into, size_t n)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "(timeout 60 tools/clgrad %s %s)", args,
+             err ? ">/dev/null" : "2>/dev/null");
+    return run_in_build(cmd, into, n);
+}
+
+/* The line of text that starts with "  " key (the help's line of an option), with its
+ * continuation (a line of spaces and text), joined. */
+static const char *help_line(const char *text, const char *key, char *line, size_t n)
+{
+    char want[128];
+    snprintf(want, sizeof want, "\n  %s", key);
+    const char *p = strstr(text, want);
+    cr_assert_not_null(p, "no line for %s in:\n%s", key, text);
+    size_t len = strcspn(p + 1, "\n");
+    const char *next = p + 1 + len;
+    if (!strncmp(next, "\n      ", 7)) len += 1 + strcspn(next + 1, "\n");
+    snprintf(line, n, "%.*s", (int)len, p + 1);
+    return line;
+}
+
+Test(cli, every_subcommand_prints_its_help_on_stdout)
+{
+    static const struct {
+        const char *cmd, *synopsis, *names[12];
+    } helps[] = {
+        {"train",
+         "usage: clgrad train [options]\n",
+         {"--test FILE", "--model SPEC", "--loss squared|mse|xent", "--lr R", "--batch N",
+          "--epochs N", "--save FILE", "--save-every N", "--log FILE", "--plot FILE.svg",
+          "--data FILE", "--synthetic N[xD]"}},
+        {"eval",
+         "usage: clgrad eval --model FILE --data FILE [options]\n",
+         {"--model FILE", "--data FILE", "--labels FILE", "--label-column K", "--delimiter C",
+          "--skip-columns LIST", "--header", "--no-header"}},
+        {"predict",
+         "usage: clgrad predict --model FILE --data FILE [options]\n",
+         {"--model FILE", "--data FILE", "--labels FILE", "--skip-columns LIST"}},
+        {"solve",
+         "usage: clgrad solve [options]\n",
+         {"--ridge LAMBDA", "--data FILE", "--synthetic N[xD]", "--noise S", "--seed S"}},
+        {"plot",
+         "usage: clgrad plot --output FILE.svg [options]\n",
+         {"--feature K", "--model FILE", "--output FILE.svg", "--data FILE", "--synthetic N[xD]"}},
+        {"tune",
+         "usage: clgrad tune [options]\n",
+         {"--seconds S", "--size N", "--max-candidates N", "--no-store"}},
+        {"devices", "usage: clgrad devices\n", {"-h, --help"}},
+        {"selftest", "usage: clgrad selftest\n", {"-h, --help"}},
+        {"version", "usage: clgrad version\n", {"-h, --help"}},
+    };
+    static char dash_h[1 << 14], via_help[1 << 14];
+    char args[64];
+    for (size_t k = 0; k < sizeof helps / sizeof *helps; k++) {
+        const char *cmd = helps[k].cmd;
+        snprintf(args, sizeof args, "%s --help", cmd);
+        cr_expect_eq(run_stream(args, 0, out, sizeof out), 0, "%s: exit status:\n%s", args, out);
+        cr_expect(strncmp(out, helps[k].synopsis, strlen(helps[k].synopsis)) == 0,
+                  "%s: wanted \"%s\" first:\n%s", args, helps[k].synopsis, out);
+        for (size_t i = 0; i < 12 && helps[k].names[i]; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "\n  %s ", helps[k].names[i]);
+            cr_expect(strstr(out, want) != NULL, "%s lacks \"%s\":\n%s", args, want + 1, out);
+        }
+        cr_expect(strstr(out, "  -h, --help "), "%s:\n%s", args, out);
+        snprintf(args, sizeof args, "%s -h", cmd);
+        cr_expect_eq(run_stream(args, 0, dash_h, sizeof dash_h), 0);
+        cr_expect_str_eq(dash_h, out, "%s differs from --help", args);
+        snprintf(args, sizeof args, "help %s", cmd);
+        cr_expect_eq(run_stream(args, 0, via_help, sizeof via_help), 0);
+        cr_expect_str_eq(via_help, out, "clgrad %s differs from %s --help", args, cmd);
+        snprintf(args, sizeof args, "%s --help", cmd);
+        cr_expect_eq(run_stream(args, 1, out, sizeof out), 0);
+        cr_expect_str_eq(out, "", "%s wrote to stderr", args);
+    }
+    /* Defaults and ranges come from the same tables as the parsing. */
+    char line[256];
+    cr_assert_eq(run_stream("train --help", 0, out, sizeof out), 0);
+    cr_expect(strstr(help_line(out, "--epochs N", line, sizeof line), "(1..1000000, default 3)"),
+              "%s", line);
+    cr_expect(strstr(help_line(out, "--lr R", line, sizeof line), "default 0.03 for linear"), "%s",
+              line);
+    cr_expect(strstr(help_line(out, "--seed S", line, sizeof line), "(default 42)"), "%s", line);
+    cr_expect(strstr(help_line(out, "--noise S", line, sizeof line), "(>= 0, default 0.01)"), "%s",
+              line);
+    cr_assert_eq(run_stream("tune --help", 0, out, sizeof out), 0);
+    cr_expect(strstr(help_line(out, "--seconds S", line, sizeof line), "(1..86400, default 120)"),
+              "%s", line);
+}
+
+Test(cli, top_level_help_lists_every_command_and_the_version)
+{
+    cr_assert_eq(run_stream("--help", 0, out, sizeof out), 0, "%s", out);
+    cr_expect(strncmp(out, "usage: clgrad COMMAND [options]", 31) == 0, "%s", out);
+    for (size_t k = 0; k < sizeof commands / sizeof *commands; k++) {
+        char want[64];
+        snprintf(want, sizeof want, "\n  %s ", commands[k]);
+        cr_expect(strstr(out, want) != NULL, "clgrad --help lacks %s:\n%s", commands[k], out);
+    }
+    static char again[1 << 14];
+    cr_expect_eq(run_stream("-h", 0, again, sizeof again), 0);
+    cr_expect_str_eq(again, out);
+    /* No command at all: the same list, on stderr, as a usage error. */
+    cr_expect_eq(run_stream("", 0, again, sizeof again), 2);
+    cr_expect_str_eq(again, "", "stdout of a usage error");
+    cr_expect_eq(run_stream("", 1, again, sizeof again), 2);
+    cr_expect_str_eq(again, out);
+
+    char want[64];
+    snprintf(want, sizeof want, "clgrad %s\n", clg_version());
+    cr_expect_eq(run_stream("--version", 0, out, sizeof out), 0);
+    cr_expect_str_eq(out, want);
+    cr_expect_eq(run_stream("version", 0, out, sizeof out), 0);
+    cr_expect_str_eq(out, want);
+    cr_expect_eq(strncmp(clg_version(), CLGRAD_VERSION_STRING, 16), 0, "%s", clg_version());
+
+    cr_expect_eq(run_in_build("tools/clgrad trian --epochs 1", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "clgrad: unknown command 'trian'; did you mean train? "
+                          "(see clgrad --help)"),
+              "%s", out);
+}
+
+/* The three weights after "w: [" in text; 1 when they are within 1e-4 (relative) of b's. */
+static int same_weights(const char *a, const char *b)
+{
+    a = strstr(a, "w: [") + 4, b = strstr(b, "w: [") + 4;
+    for (int i = 0; i < 3; i++) {
+        char *ea, *eb;
+        double x = strtod(a, &ea), y = strtod(b, &eb);
+        if (fabs(x - y) > 1e-4 * fmax(1, fabs(x))) return 0;
+        a = ea + 1, b = eb + 1;
+    }
+    return 1;
+}
+
+/* The "=" form of every kind of option: a flag refuses it, the others read the same value
+ * as the two-argument form (the same run; another value differs). */
+Test(cli, every_kind_of_option_takes_the_equals_form)
+{
+    static char spaced[1 << 14], other[1 << 14];
+    /* integer, real, unsigned 64-bit, word of a list, custom (--model, --synthetic) */
+    const char *eq = "train --synthetic=300x3 --epochs=2 --batch=30 --lr=0.05 --seed=7 "
+                     "--noise=0.1 --loss=mse --model=linear --no-progress",
+               *sp = "train --synthetic 300x3 --epochs 2 --batch 30 --lr 0.05 --seed 7 "
+                     "--noise 0.1 --loss mse --model linear --no-progress",
+               *lr = "train --synthetic 300x3 --epochs 2 --batch 30 --lr=0.01 --seed 7 "
+                     "--noise 0.1 --loss mse --model linear --no-progress";
+    cr_assert_eq(run_stream(eq, 0, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_stream(sp, 0, spaced, sizeof spaced), 0, "%s", spaced);
+    cr_assert_eq(run_stream(lr, 0, other, sizeof other), 0, "%s", other);
+    cr_expect(strstr(out, "epoch 2, loss ") && !strstr(out, "epoch 3"), "--epochs=2:\n%s", out);
+    const char *w = strstr(out, "w: ["), *w2 = strstr(spaced, "w: ["), *w3 = strstr(other, "w: [");
+    cr_assert(w && w2 && w3, "%s", out);
+    size_t len = strcspn(w, "\n");
+    cr_expect(same_weights(w, w2), "'=' and ' ' forms differ:\n%s\n%s", out, spaced);
+    cr_expect(!same_weights(w, w3), "--lr=0.01 was not read:\n%s", other);
+    int commas = 0;
+    for (size_t i = 0; i < len; i++) commas += w[i] == ',';
+    cr_expect_eq(commas, 2, "--synthetic=300x3 gives 3 weights: %.*s", (int)len, w);
+    for (const char *p = out, *q = spaced; (p = strstr(p, ", loss ")) && (q = strstr(q, ", loss "));
+         p++, q++)
+        cr_expect_leq(fabs(strtod(p + 7, NULL) - strtod(q + 7, NULL)),
+                      1e-4 * strtod(q + 7, NULL) + 2e-6, "epoch losses differ:\n%s\n%s", out,
+                      spaced);
+
+    /* strings and a custom value (--delimiter) on a file, through train, eval and solve */
+    char *dir = test_tmpdir();
+    char path[256], args[1024];
+    snprintf(path, sizeof path, "%s/ids.csv", dir);
+    write_linear(path, ';', 1); /* id;x1;note;x2;y */
+    snprintf(args, sizeof args,
+             "solve --data=%s --delimiter=semicolon --skip-columns=id,note --label-column=-1",
+             path);
+    cr_assert_eq(run_stream(args, 0, out, sizeof out), 0, "%s", args);
+    expect_solution(args);
+    snprintf(args, sizeof args,
+             "train --data=%s --delimiter=';' --skip-columns=0,2 --epochs=3 --save=%s/m.clg "
+             "--log=%s/log.csv --no-progress",
+             path, dir, dir);
+    cr_assert_eq(run_stream(args, 0, out, sizeof out), 0, "%s", args);
+    snprintf(args, sizeof args,
+             "eval --model=%s/m.clg --data=%s --delimiter=';' --skip-columns=0,2", dir, path);
+    cr_assert_eq(run_stream(args, 0, out, sizeof out), 0, "%s", args);
+    cr_expect(strstr(out, "samples 200\nloss (squared) "), "%s", out);
+    cr_expect_eq(run_stream("train --no-shuffle=1", 1, out, sizeof out), 2);
+    cr_expect(strstr(out, "clgrad train: --no-shuffle takes no value (got '--no-shuffle=1')"), "%s",
+              out);
+}
+
+Test(cli, usage_errors_name_the_option_and_point_to_help)
+{
+    static const struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"train --lrr 0.1", "clgrad train: unknown option --lrr; did you mean --lr? "
+                            "(see clgrad train --help)"},
+        {"train --epoch 3", "unknown option --epoch; did you mean --epochs?"},
+        {"eval --model m.clg --data d.csv --synthetic 10", "clgrad eval: unknown option "
+                                                           "--synthetic (see clgrad eval --help)"},
+        {"train --epochs", "clgrad train: --epochs needs a value (N)"},
+        {"train --epochs --lr 0.1", "clgrad train: --epochs needs a value (N)"},
+        {"train --data=", "clgrad train: --data needs a value (FILE)"},
+        {"train --epochs 3 --epochs=4", "clgrad train: --epochs given twice ('3', then '4')"},
+        {"solve --header --no-header", "clgrad solve: --no-header contradicts --header"},
+        {"train --data x.csv --synthetic 10", "--data and --synthetic exclude each other"},
+        {"solve --data x.csv --noise 0.5", "--data and --noise exclude each other"},
+        {"eval --data x.csv", "clgrad eval: --model is required"},
+        {"predict --model m.clg", "clgrad predict: --data is required"},
+        {"plot --synthetic 10", "clgrad plot: --output is required"},
+        {"train 1000", "clgrad train: unexpected argument '1000' (options start with --)"},
+        {"devices all", "clgrad devices: unexpected argument 'all'"},
+        {"train --loss hinge", "clgrad train: --loss: 'hinge' is not squared, mse or xent"},
+        {"train --model softmax --loss mse", "--loss mse does not go with --model softmax"},
+        {"train --synthetic 10 --save-every 2", "clgrad train: --save-every needs --save FILE"},
+        {"train --delimiter '|'", "--delimiter: '|' is not ',' ';' or tab"},
+    };
+    static char std_out[1 << 12];
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int rc = run_stream(cases[k].args, 1, out, sizeof out);
+        cr_expect_eq(rc, 2, "%s: exit %d:\n%s", cases[k].args, rc, out);
+        cr_expect(strstr(out, cases[k].needle) != NULL, "%s: wanted \"%s\":\n%s", cases[k].args,
+                  cases[k].needle, out);
+        char cmd[32], hint[64];
+        snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(cases[k].args, " "), cases[k].args);
+        snprintf(hint, sizeof hint, "(see clgrad %s --help)\n", cmd);
+        cr_expect(strstr(out, hint) != NULL, "%s: no hint \"%s\":\n%s", cases[k].args, hint, out);
+        char msg[256];
+        snprintf(msg, sizeof msg, "%.*s", (int)strcspn(out, "\n"), out);
+        bad_input_record(cases[k].args, "exit 2", msg);
+        cr_expect_eq(run_stream(cases[k].args, 0, std_out, sizeof std_out), 2);
+        cr_expect_str_eq(std_out, "", "%s: stdout of a usage error", cases[k].args);
+    }
+    for (size_t k = 0; k < sizeof commands / sizeof *commands; k++) {
+        char args[64], want[128];
+        snprintf(args, sizeof args, "%s --frobnicate=1", commands[k]);
+        snprintf(want, sizeof want, "clgrad %s: unknown option --frobnicate (see clgrad %s --help)",
+                 commands[k], commands[k]);
+        cr_expect_eq(run_stream(args, 1, out, sizeof out), 2, "%s:\n%s", args, out);
+        cr_expect(strstr(out, want) != NULL, "%s: wanted \"%s\":\n%s", args, want, out);
+    }
 }

@@ -4,6 +4,7 @@
  * at the figures the run printed, on nice ticks, over a grid. */
 #include <math.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "helpers.h"
@@ -491,4 +492,37 @@ Test(cli_plot, scatter_refusals, .timeout = 60)
     out[strcspn(out, "\n")] = '\0';
     bad_input_record("clgrad plot --feature 2 on 2 features", "exit 1", out);
     cr_expect_neq(access(svg, F_OK), 0, "a plot was written");
+}
+
+/* clgrad plot on the one option parser: --output is checked before any data is made
+ * (2·10^6 synthetic rows would take a while), and every option takes the "=" form. */
+Test(cli_plot, output_checked_first_and_the_equals_form, .timeout = 60)
+{
+    char *dir = test_tmpdir();
+    char cmd[1024], want[600], svg[300];
+    snprintf(cmd, sizeof cmd,
+             "timeout 20 tools/clgrad plot --synthetic 2000000x2 --output %s/none/s.svg", dir);
+    double t0 = seconds();
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "%s", out);
+    snprintf(want, sizeof want, "clgrad plot: --output: directory '%s/none' does not exist\n", dir);
+    cr_expect(strstr(out, want) && strstr(out, "(see clgrad plot --help)"), "wanted \"%s\":\n%s",
+              want, out);
+    cr_expect_lt(seconds() - t0, 5.0, "refused after %.1f s", seconds() - t0);
+    snprintf(svg, sizeof svg, "%s/sub.svg", dir);
+    cr_assert_eq(mkdir(svg, 0755), 0);
+    snprintf(cmd, sizeof cmd, "tools/clgrad plot --synthetic 100 --output %s", svg);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "%s", out);
+    snprintf(want, sizeof want, "clgrad plot: --output: '%s' is a directory\n", svg);
+    cr_expect(strstr(out, want), "wanted \"%s\":\n%s", want, out);
+
+    snprintf(svg, sizeof svg, "%s/s.svg", dir);
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad plot --synthetic=300x3 --feature=2 --seed=3 --noise=0.5 --output=%s",
+             svg);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(want, sizeof want, "wrote %s: feature 2 against the target, 300 of 300 rows\n", svg);
+    cr_expect_str_eq(out, want);
+    well_formed(svg);
+    cr_expect(has_text(svg, "feature 2") && has_text(svg, "synthetic 300x3"), "%s", svg);
+    cr_expect_eq(xcount(svg, "//" EL("g") "[@id='data']/" EL("circle")), 300);
 }

@@ -1,8 +1,10 @@
 /* clgrad train's per-epoch reports, as a user reads them: test figures of the epoch they
  * name, throughput that adds up, and a diverged run that keeps the previous checkpoint. */
 #include <math.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "helpers.h"
 
@@ -161,4 +163,294 @@ Test(cli_train, a_diverged_run_keeps_the_previous_checkpoint)
     cr_assert(after.st_ino == before.st_ino && after.st_mtime == before.st_mtime &&
                   after.st_size == before.st_size,
               "the checkpoint is the earlier run's");
+}
+
+/* ---- user report "The command line on real data": figures, output paths, --log as it
+ * goes, --save-every */
+
+/* The longest run of decimal digits in text. */
+static size_t longest_digits(const char *text)
+{
+    size_t best = 0, run = 0;
+    for (const char *p = text; *p; p++) {
+        run = *p >= '0' && *p <= '9' ? run + 1 : 0;
+        if (run > best) best = run;
+    }
+    return best;
+}
+
+/* 200 rows of x1, x2 ~ U(-1, 1) and y = scale * (2 x1 - 3 x2 + 4). */
+static void write_scaled(const char *path, double scale)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    uint64_t u = 11;
+    for (int i = 0; i < 200; i++) {
+        double x[2];
+        for (int j = 0; j < 2; j++) {
+            u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[j] = (double)(u >> 11) / 9007199254740992.0 * 2 - 1;
+        }
+        fprintf(f, "%.6f,%.6f,%.9g\n", x[0], x[1], scale * (2 * x[0] - 3 * x[1] + 4));
+    }
+    fclose(f);
+}
+
+/* The whole of a small file, NUL-terminated, in buf. */
+static size_t slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    size_t len = fread(buf, 1, n - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    return len;
+}
+
+/* A diverging run on data in the 10^4s: every loss it prints is over 10^6, so each must be
+ * in %g form (the report: a 30-digit %f). It stops with CLG_ERR_DIVERGED, exit 1; the
+ * --save-every checkpoint left is the last passing epoch's, whose loss eval reads back. */
+Test(cli_train, huge_figures_print_in_g_form_and_divergence_keeps_the_last_checkpoint,
+     .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char data[256], ckpt[256], log[256], cmd[1024];
+    snprintf(data, sizeof data, "%s/big.csv", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.clg", dir);
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    write_scaled(data, 1e4);
+    /* Full batches at lr 2.5: the bias's error grows 1.5-fold an epoch. */
+    snprintf(
+        cmd, sizeof cmd,
+        "timeout 60 tools/clgrad train --data %s --no-header --batch 200 --lr 2.5 --epochs 1000 "
+        "--save %s --save-every 1 --log %s --no-progress",
+        data, ckpt, log);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_DIVERGED"), "%s", out);
+    cr_expect_leq(longest_digits(out), 10, "a figure of many digits:\n%s", out);
+    double loss[1000];
+    size_t epochs = 0;
+    for (const char *p = strstr(out, "epoch 1, loss "); p && epochs < 1000;
+         p = strstr(p + 1, "\nepoch ")) {
+        const char *fig = strstr(p, "loss ") + 5;
+        size_t len = strcspn(fig, ",");
+        cr_expect(memchr(fig, 'e', len) != NULL, "not %%g: %.*s", (int)len, fig);
+        loss[epochs++] = strtod(fig, NULL);
+        cr_expect_gt(loss[epochs - 1], 1e6);
+    }
+    cr_assert_geq(epochs, 3, "%s", out);
+    static char text[1 << 16];
+    slurp(log, text, sizeof text);
+    size_t rows = 0;
+    const char *row = strchr(text, '\n');
+    for (; row && row[1]; row = strchr(row + 1, '\n'), rows++) {
+        size_t e = 0;
+        double l = 0;
+        cr_assert_eq(sscanf(row + 1, "%zu,%lf,", &e, &l), 2, "%s", text);
+        cr_expect_eq(e, rows + 1, "%s", text);
+        cr_expect_lt(fabs(l - loss[rows]), 1e-5 * l, "epoch %zu: log %g, line %g", e, l,
+                     loss[rows]);
+    }
+    cr_expect_eq(rows, epochs, "the log has the %zu epochs printed:\n%s", epochs, text);
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s --data %s --no-header", ckpt, data);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    const char *fig = strstr(out, "loss (squared) ");
+    cr_assert_not_null(fig, "%s", out);
+    cr_expect(strchr(fig, 'e') && longest_digits(out) <= 10, "not %%g:\n%s", out);
+    double l = strtod(fig + 15, NULL), want = loss[epochs - 1];
+    cr_expect_lt(fabs(l - want), 1e-5 * want,
+                 "the checkpoint's loss %g is not that of epoch %zu, the last printed (%g)", l,
+                 epochs, want);
+
+    /* solve's weights and eval of ordinary figures */
+    write_scaled(data, 1e7);
+    snprintf(cmd, sizeof cmd, "tools/clgrad solve --data %s --no-header", data);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "w: [2e+07, -3e+07]") || strstr(out, "w: [2.00000e+07"), "%s", out);
+    cr_expect(strstr(out, "b: 4e+07\n"), "%s", out);
+    cr_expect_leq(longest_digits(out), 10, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad train --synthetic 1000 --epochs 1 --no-progress", out,
+                              sizeof out),
+                 0, "%s", out);
+    const char *normal = strstr(out, "epoch 1, loss 0.");
+    cr_assert_not_null(normal, "%s", out);
+    cr_expect_eq(strcspn(normal + 16, ","), 6, "six decimals, d2l's form: %s", out);
+}
+
+/* --save, --log and --plot that cannot be written are refused at once, naming the option
+ * and why, before the data is made or an epoch runs (10^6 epochs would run for hours);
+ * nothing is created or truncated. */
+Test(cli_train, output_paths_are_refused_before_any_epoch, .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char file[300], sub[300], ro[300], keep[300];
+    snprintf(file, sizeof file, "%s/file.txt", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    snprintf(keep, sizeof keep, "%s/keep.csv", dir);
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    f = fopen(keep, "w");
+    cr_assert_not_null(f);
+    fputs("kept\n", f);
+    fclose(f);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    cr_assert_eq(mkdir(ro, 0555), 0);
+    struct {
+        const char *opt;
+        char path[320], reason[400];
+    } cases[5];
+    size_t n = 0;
+    cases[n].opt = "--save";
+    snprintf(cases[n].path, sizeof cases[n].path, "%s/none/m.clg", dir);
+    snprintf(cases[n++].reason, sizeof cases[0].reason, "directory '%s/none' does not exist", dir);
+    cases[n].opt = "--log";
+    snprintf(cases[n].path, sizeof cases[n].path, "%s", sub);
+    snprintf(cases[n++].reason, sizeof cases[0].reason, "'%s' is a directory", sub);
+    cases[n].opt = "--plot";
+    snprintf(cases[n].path, sizeof cases[n].path, "%s/p.svg", file);
+    snprintf(cases[n++].reason, sizeof cases[0].reason, "'%s' is not a directory", file);
+    cases[n].opt = "--save";
+    snprintf(cases[n].path, sizeof cases[n].path, "%s", sub);
+    snprintf(cases[n++].reason, sizeof cases[0].reason, "'%s' is a directory", sub);
+    if (geteuid() != 0) { /* root writes anywhere */
+        cases[n].opt = "--log";
+        snprintf(cases[n].path, sizeof cases[n].path, "%s/l.csv", ro);
+        snprintf(cases[n++].reason, sizeof cases[0].reason, "directory '%s' is not writable", ro);
+    }
+    for (size_t k = 0; k < n; k++) {
+        /* another output, valid, that must not be created (or, for keep.csv, truncated) */
+        char other[400], cmd[1400];
+        if (strcmp(cases[k].opt, "--log"))
+            snprintf(other, sizeof other, "--log %s", keep);
+        else
+            snprintf(other, sizeof other, "--save %s/ok.clg", dir);
+        snprintf(cmd, sizeof cmd,
+                 "timeout 20 tools/clgrad train --synthetic 100000x8 --epochs 1000000 "
+                 "--no-progress %s %s %s",
+                 other, cases[k].opt, cases[k].path);
+        time_t t0 = time(NULL);
+        int rc = run_in_build(cmd, out, sizeof out);
+        cr_expect_eq(rc, 2, "%s %s: exit %d:\n%s", cases[k].opt, cases[k].path, rc, out);
+        char want[800];
+        snprintf(want, sizeof want, "clgrad train: %s: %s\n", cases[k].opt, cases[k].reason);
+        cr_expect(strstr(out, want), "wanted \"%s\":\n%s", want, out);
+        cr_expect(strstr(out, "epoch") == NULL, "training ran:\n%s", out);
+        cr_expect_leq(time(NULL) - t0, 5, "refused after %lld s", (long long)(time(NULL) - t0));
+        char path[400];
+        snprintf(path, sizeof path, "%s/ok.clg", dir);
+        cr_expect_neq(access(path, F_OK), 0, "%s was created", path);
+        char text[64];
+        slurp(keep, text, sizeof text);
+        cr_expect_str_eq(text, "kept\n", "%s was truncated", keep);
+        if (k == 0) {
+            out[strcspn(out, "\n")] = '\0';
+            bad_input_record("clgrad train --save /nonexistent/dir/m.clg", "exit 2", out);
+        }
+    }
+    rmdir(ro);
+}
+
+/* y = x·w + 0.5 + noise (the loss settles near 0.0075, so it differs from epoch to epoch
+ * in its sixth decimal) */
+static void write_noisy(const char *path, size_t n, size_t d)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    uint64_t u = 99;
+    for (size_t i = 0; i < n; i++) {
+        double y = 0.5;
+        for (size_t j = 0; j <= d; j++) {
+            u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+            double x = (double)(u >> 11) / 9007199254740992.0 * 2 - 1;
+            if (j == d) {
+                fprintf(f, "%.6f\n", y + 0.2 * x);
+                break;
+            }
+            y += ((double)j / (double)d - 0.5) * x;
+            fprintf(f, "%.6f,", x);
+        }
+    }
+    fclose(f);
+}
+
+static size_t count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = 0;
+    for (int c; (c = fgetc(f)) != EOF;) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* A run killed (SIGKILL) in the middle: --log holds every epoch finished, each row whole,
+ * and the --save-every checkpoint loads and is the model of one of the logged epochs. */
+Test(cli_train, log_and_checkpoint_of_a_killed_run, .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char data[256], log[256], ckpt[256], bin[512], cmd[1024];
+    snprintf(data, sizeof data, "%s/train.csv", dir);
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.clg", dir);
+    write_noisy(data, 4096, 16);
+    const char *bindir = getenv("CLGRAD_TEST_BIN_DIR");
+    cr_assert_not_null(bindir);
+    snprintf(bin, sizeof bin, "%s/tools/clgrad", bindir);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        FILE *null = freopen("/dev/null", "w", stdout);
+        (void)null;
+        execl(bin, bin, "train", "--data", data, "--no-header", "--epochs", "1000000", "--lr",
+              "0.01", "--log", log, "--save", ckpt, "--save-every", "2", "--no-progress",
+              (char *)NULL);
+        _exit(127);
+    }
+    time_t t0 = time(NULL);
+    while (count_lines(log) < 5 && time(NULL) - t0 < 60) {
+        struct timespec ms = {0, 10000000};
+        nanosleep(&ms, NULL);
+    }
+    kill(pid, SIGKILL);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the run ended by itself (status %d)",
+              st);
+    static char text[1 << 20];
+    size_t len = slurp(log, text, sizeof text);
+    cr_assert_gt(len, 0);
+    cr_expect_eq(text[len - 1], '\n', "the last row is cut:\n%s",
+                 text + (len > 200 ? len - 200 : 0));
+    const char *head = "epoch,train_loss,test_loss,test_accuracy,seconds\n";
+    cr_assert_eq(strncmp(text, head, strlen(head)), 0, "%.200s", text);
+    static double loss[1 << 16];
+    size_t rows = 0;
+    double last_t = 0;
+    for (char *p = text + strlen(head); *p && rows < 1 << 16; rows++) {
+        char *end = strchr(p, '\n');
+        cr_assert_not_null(end, "row %zu is cut: %s", rows + 1, p);
+        *end = '\0';
+        size_t e = 0;
+        double t = 0;
+        int used = 0;
+        cr_assert_eq(sscanf(p, "%zu,%lf,,,%lf%n", &e, &loss[rows], &t, &used), 3, "row: %s", p);
+        cr_expect_eq((size_t)used, strlen(p), "row: %s", p);
+        cr_expect_eq(e, rows + 1, "row: %s", p);
+        cr_expect(isfinite(loss[rows]) && loss[rows] > 0 && t >= last_t, "row: %s", p);
+        last_t = t;
+        p = end + 1;
+    }
+    cr_expect_geq(rows, 4, "%zu epochs logged", rows);
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s --data %s --no-header", ckpt, data);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "the checkpoint: %s", out);
+    cr_expect(strstr(out, "samples 4096\n"), "%s", out);
+    const char *fig = strstr(out, "loss (squared) ");
+    cr_assert_not_null(fig, "%s", out);
+    double l = strtod(fig + 15, NULL);
+    size_t match = 0;
+    for (size_t i = 1; i < rows; i += 2) /* epochs 2, 4, ... */
+        if (fabs(loss[i] - l) <= 1.5e-6) match = i + 1;
+    cr_expect_neq(match, 0, "the checkpoint's loss %g is none of an even epoch's", l);
 }

@@ -4,6 +4,7 @@
 
 #include "clgrad.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 static const struct {
     const char *name;
@@ -18,7 +19,21 @@ static const struct {
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
     {"tune", cmd_tune, "tune CLBlast's SGEMM for the device, store and apply the result"},
     {"plot", cmd_plot, "SVG scatter of one feature against the target, with a model's line"},
+    {"version", cmd_version, "print the version of clgrad"},
 };
+
+int cmd_version(int argc, char **argv)
+{
+    static const cli_opt none[] = {CLI_END};
+    cli_group groups[] = {{"options", none, NULL, NULL, NULL}};
+    cli_command c = {.name = "version",
+                     .summary = "Prints the version of clgrad (the same as clgrad --version).",
+                     CLI_GROUPS(groups)};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc != CLI_RUN) return rc;
+    printf("clgrad %s\n", clg_version());
+    return 0;
+}
 
 int cli_fail(const clg_context *ctx, clg_status s)
 {
@@ -37,26 +52,43 @@ clg_context *cli_context(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: clgrad COMMAND [options]\n\ncommands:\n");
+    fprintf(f, "usage: clgrad COMMAND [options]    (clgrad COMMAND --help lists its options)\n"
+               "       clgrad --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f,
             "\nCLGRAD_DEVICE selects the device: gpu, cpu, accelerator, P:D or part of a name.\n");
 }
 
+static int unknown_command(const char *name)
+{
+    const char *names[sizeof commands / sizeof *commands];
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) names[i] = commands[i].name;
+    const char *near = cli_suggest(name, names, sizeof commands / sizeof *commands);
+    fprintf(stderr, "clgrad: unknown command '%.80s'%s%s%s (see clgrad --help)\n", name,
+            near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("clgrad %s\n", clg_version());
+    char *cmd = argv[1], **args = argv + 1, help[] = "--help", *sub[3] = {NULL, help, NULL};
+    int n = argc - 1;
+    if (!strcmp(cmd, "help") && argc > 2) { /* clgrad help CMD: clgrad CMD --help */
+        cmd = sub[0] = argv[2];
+        args = sub;
+        n = 2;
+    }
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "--version")) return cmd_version(n, args);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "clgrad: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(n, args);
+    return unknown_command(cmd);
 }

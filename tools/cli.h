@@ -14,4 +14,5 @@ int cli_fail(const clg_context *ctx, clg_status s);
 clg_context *cli_context(void);
 int cmd_tune(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 #endif

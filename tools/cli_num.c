@@ -130,3 +130,13 @@ int cli_class_id(float v, int32_t *out, char *why, size_t n)
     *out = (int32_t)v;
     return 0;
 }
+
+const char *cli_figure(double x, char *buf, size_t n)
+{
+    double a = fabs(x);
+    if (x == 0 || (a >= 1e-5 && a < 1e6))
+        snprintf(buf, n, "%f", x);
+    else
+        snprintf(buf, n, "%g", x);
+    return buf;
+}

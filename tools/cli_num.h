@@ -25,4 +25,9 @@ int cli_u64(const char *text, uint64_t max, uint64_t *out, char *why, size_t n);
 int cli_synthetic(const char *text, size_t *rows, size_t *cols, char *why, size_t n);
 /* A label read as a float that must be a class id: an integer in 0..CLI_MAX_CLASS_ID. */
 int cli_class_id(float v, int32_t *out, char *why, size_t n);
+/* x as the CLI prints a figure (a loss, a weight): "%f" (six decimals, d2l's "loss
+ * 0.000203") while that shows two significant digits and at most six before the point
+ * (1e-5 <= |x| < 1e6, or 0), else "%g" (1.5e+24, 3e-08, nan, inf): never thirty digits.
+ * Returns buf. */
+const char *cli_figure(double x, char *buf, size_t n);
 #endif

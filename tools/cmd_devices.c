@@ -4,14 +4,19 @@
 
 #include "clgrad.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 int cmd_devices(int argc, char **argv)
 {
-    (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "usage: clgrad devices\n");
-        return 2;
-    }
+    static const cli_opt none[] = {CLI_END};
+    cli_group groups[] = {{"options", none, NULL, NULL, NULL}};
+    cli_command c = {
+        .name = "devices",
+        .summary = "Lists the OpenCL platforms and devices, marking (*) the one clgrad uses now.",
+        CLI_GROUPS(groups),
+        .notes = "CLGRAD_DEVICE selects the device: gpu, cpu, accelerator, P:D or part of a name."};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc != CLI_RUN) return rc;
     size_t n = 0;
     clg_status s = clg_device_list(NULL, 0, &n);
     if (s != CLG_OK) {

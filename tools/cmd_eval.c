@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_num.h"
+#include "cli_opt.h"
 #include "data_args.h"
 #include "model_spec.h"
 
@@ -12,29 +14,21 @@ typedef struct eval_args {
     const char *model;
 } eval_args;
 
-static int parse(eval_args *a, int argc, char **argv, const char *cmd)
+static const cli_opt eval_options[] = {
+    CLI_STR("--model", "FILE", eval_args, model, "a checkpoint written by clgrad train --save"),
+    CLI_END};
+
+static const char *const eval_required[] = {"--model", "--data", NULL};
+
+/* Returns CLI_RUN or the exit status (0 after --help, 2 after a usage error). */
+static int parse(eval_args *a, int argc, char **argv, const char *cmd, const char *summary)
 {
     data_args_init(&a->data);
     a->model = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = data_args_parse(&a->data, argc, argv, &i);
-        if (r < 0) return -1;
-        if (r) continue;
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            a->model = argv[++i];
-            continue;
-        }
-        fprintf(stderr, "clgrad %s: unknown or incomplete option '%s'\n", cmd, argv[i]);
-        return -1;
-    }
-    if (!a->model || !a->data.csv) {
-        fprintf(stderr,
-                "usage: clgrad %s --model model.clg --data FILE [--labels FILE] "
-                "[--label-column K] [--header|--no-header]\n",
-                cmd);
-        return -1;
-    }
-    return 0;
+    cli_group groups[] = {{"options", eval_options, a, NULL, NULL}, data_file_group(&a->data)};
+    cli_command c = {
+        .name = cmd, .summary = summary, CLI_GROUPS(groups), .required = eval_required};
+    return cli_parse(&c, argc, argv);
 }
 
 /* Loads the checkpoint; *loss from its meta (squared when it has none). */
@@ -63,7 +57,9 @@ static int open_model(const char *path, clg_context **ctx, clg_model **m, clg_lo
 int cmd_eval(int argc, char **argv)
 {
     eval_args a;
-    if (parse(&a, argc, argv, "eval")) return 2;
+    int rc = parse(&a, argc, argv, "eval",
+                   "Loss (and accuracy) of a saved model on a data file, in the model's loss.");
+    if (rc != CLI_RUN) return rc;
     clg_context *ctx;
     clg_model *m;
     clg_loss_kind loss;
@@ -72,9 +68,11 @@ int cmd_eval(int argc, char **argv)
     size_t classes = loss == CLG_LOSS_SOFTMAX_XENT ? clg_model_outputs(m) : 0;
     clg_dataset *ds = data_args_load(&a.data, ctx, classes);
     clg_eval_result res;
-    int rc = 1;
+    char fig[32];
+    rc = 1;
     if (ds && (s = clg_evaluate(m, ds, loss, &res)) == CLG_OK) {
-        printf("samples %zu\nloss (%s) %f\n", res.n, loss_name(loss), res.loss);
+        printf("samples %zu\nloss (%s) %s\n", res.n, loss_name(loss),
+               cli_figure(res.loss, fig, sizeof fig));
         if (res.accuracy >= 0) printf("accuracy %.4f\n", res.accuracy);
         rc = 0;
     } else if (ds) {
@@ -152,7 +150,11 @@ static float *predict_rows(eval_args *a, clg_context *ctx, size_t inputs, size_t
 int cmd_predict(int argc, char **argv)
 {
     eval_args a;
-    if (parse(&a, argc, argv, "predict")) return 2;
+    int rc = parse(&a, argc, argv, "predict",
+                   "Outputs of a saved model for each row of a data file: one line per row, the\n"
+                   "class id for a classifier, else the outputs separated by commas. A CSV file\n"
+                   "with exactly the model's inputs as columns is read as features only.");
+    if (rc != CLI_RUN) return rc;
     clg_context *ctx;
     clg_model *m;
     clg_loss_kind loss;
@@ -162,7 +164,7 @@ int cmd_predict(int argc, char **argv)
     int classify = loss == CLG_LOSS_SOFTMAX_XENT;
     float *X = predict_rows(&a, ctx, clg_model_inputs(m), classify ? q : 0, &n);
     float *out = X ? malloc(n * q * sizeof *out) : NULL;
-    int rc = 1;
+    rc = 1;
     if (out && (s = clg_predict(m, X, n, out)) == CLG_OK) {
         for (size_t i = 0; i < n; i++) {
             const float *row = out + i * q;

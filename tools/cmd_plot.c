@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_num.h"
+#include "cli_opt.h"
 #include "data_args.h"
 #include "svg.h"
 
@@ -19,49 +19,35 @@ typedef struct plot_args {
     size_t feature;
 } plot_args;
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: clgrad plot [data] [--feature K] [--model model.clg] --output scatter.svg\n"
-            "  feature K (from 0, default 0) against the target; --model adds the prediction\n"
-            "  line of a one-output model, the other features at their mean\n");
-    data_args_usage();
-}
+static const cli_opt plot_options[] = {
+    CLI_INT("--feature", "K", plot_args, feature, 0, 1 << 30, NULL,
+            "the feature (0-based) drawn against the target"),
+    CLI_STR("--model", "FILE", plot_args, model,
+            "a one-output checkpoint: its prediction along the feature, the others at their mean"),
+    CLI_STR("--output", "FILE.svg", plot_args, output, "the SVG to write"), CLI_END};
 
+static const char *const plot_required[] = {"--output", NULL};
+
+/* Returns CLI_RUN or the exit status (0 after --help, 2 after a usage error). */
 static int parse(plot_args *a, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        int r = data_args_parse(&a->data, argc, argv, &i);
-        if (r < 0) return -1;
-        if (r) continue;
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            usage();
-            exit(0);
-        }
-        if (v && !strcmp(o, "--feature")) {
-            char why[256];
-            long long k;
-            if (cli_int(v, 0, 1 << 30, &k, why, sizeof why)) {
-                fprintf(stderr, "clgrad plot: --feature: %s\n", why);
-                return -1;
-            }
-            a->feature = (size_t)k;
-        } else if (v && !strcmp(o, "--model")) {
-            a->model = v;
-        } else if (v && !strcmp(o, "--output")) {
-            a->output = v;
-        } else {
-            fprintf(stderr, "clgrad plot: unknown or incomplete option '%s'\n", o);
-            return -1;
-        }
-        i++;
-    }
-    if (!a->output) {
-        fprintf(stderr, "clgrad plot: --output FILE.svg is needed\n");
-        return -1;
-    }
-    return 0;
+    cli_group groups[] = {{"options", plot_options, a, NULL, NULL},
+                          data_file_group(&a->data),
+                          data_synthetic_group(&a->data)};
+    cli_command c = {
+        .name = "plot",
+        .summary = "SVG scatter of one feature against the target (d2l's scatter(features[:, 1],\n"
+                   "labels)), with a saved model's prediction line over it.",
+        CLI_GROUPS(groups),
+        .required = plot_required,
+        .notes = "Beyond 10000 rows every k-th row is drawn."};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc != CLI_RUN) return rc;
+    char why[600];
+    if (!svg_path_ok("plot", "--output", a->output)) return 2;
+    if (cli_output_check(a->output, 0, why, sizeof why))
+        return cli_usage_error(&c, "--output: %s", why);
+    return CLI_RUN;
 }
 
 /* The rows' feature column and targets, as doubles (every k-th row when there are many). */
@@ -151,7 +137,7 @@ static int write_scatter(const plot_args *a, const points *p, const double *lx, 
     if (a->data.csv)
         snprintf(src, sizeof src, "%s", a->data.csv);
     else
-        snprintf(src, sizeof src, "synthetic %zux%zu", a->data.n, a->data.d);
+        snprintf(src, sizeof src, "synthetic %zux%zu", a->data.synthetic.n, a->data.synthetic.d);
     svg_begin(f, 720, 420);
     svg_text(f, fr.x + fr.w, 20, "end", 0, src);
     svg_xaxis(&fr, &xa, title);
@@ -190,11 +176,8 @@ int cmd_plot(int argc, char **argv)
 {
     plot_args a = {0};
     data_args_init(&a.data);
-    if (parse(&a, argc, argv)) {
-        usage();
-        return 2;
-    }
-    if (!svg_path_ok("plot", "--output", a.output)) return 2;
+    int rc = parse(&a, argc, argv);
+    if (rc != CLI_RUN) return rc;
     clg_context *ctx = cli_context();
     if (!ctx) return 1;
     clg_model *m = a.model ? open_model(&a, ctx) : NULL;

@@ -3,14 +3,19 @@
 
 #include "clgrad.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 int cmd_selftest(int argc, char **argv)
 {
-    (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "usage: clgrad selftest   (CLGRAD_DEVICE picks the device)\n");
-        return 2;
-    }
+    static const cli_opt none[] = {CLI_END};
+    cli_group groups[] = {{"options", none, NULL, NULL, NULL}};
+    cli_command c = {.name = "selftest",
+                     .summary = "Runs every kernel on the chosen device against a double-precision "
+                                "reference;\nexits 1 on any failure.",
+                     CLI_GROUPS(groups),
+                     .notes = "CLGRAD_DEVICE selects the device (clgrad devices lists them)."};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc != CLI_RUN) return rc;
     clg_context *ctx = cli_context();
     if (!ctx) return 1;
     clg_status s = CLG_OK;

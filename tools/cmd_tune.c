@@ -1,11 +1,10 @@
 /* clgrad tune: searches CLBlast's SGEMM parameters for the chosen device, stores and applies them. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clgrad.h"
 #include "cli.h"
-#include "cli_num.h"
+#include "cli_opt.h"
 
 static void print_values(const size_t *v)
 {
@@ -25,46 +24,28 @@ static void on_candidate(const clg_tune_candidate *c, void *user)
     fflush(stdout);
 }
 
-static int usage(void)
-{
-    fprintf(stderr,
-            "usage: clgrad tune [--seconds N] [--size N] [--max-candidates N] [--no-store]\n"
-            "  searches CLBlast's Xgemm parameters (default budget 120 s, size 1024),\n"
-            "  stores the best in the cache directory and applies it to later contexts\n");
-    return 2;
-}
-
-/* Prints why a value was refused, then the usage. */
-static int refused(const char *opt, const char *why)
-{
-    fprintf(stderr, "clgrad tune: %s: %s\n", opt, why);
-    return usage();
-}
+static const cli_opt tune_options[] = {
+    CLI_REAL("--seconds", "S", clg_tune_options, max_seconds, 1, 86400, NULL,
+             "time budget: no candidate starts after it"),
+    CLI_INT("--size", "N", clg_tune_options, size, 64, 8192, NULL, "the square SGEMM timed"),
+    CLI_INT("--max-candidates", "N", clg_tune_options, max_candidates, 0, 100000, "0, no limit",
+            "stop after N candidates"),
+    CLI_FLAG("--no-store", clg_tune_options, store, 0,
+             "do not store the result in the cache directory"),
+    CLI_END};
 
 int cmd_tune(int argc, char **argv)
 {
     clg_tune_options o = clg_tune_defaults();
     o.on_candidate = on_candidate;
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        char why[256];
-        double v = 0;
-        long long k = 0;
-        if (!strcmp(opt, "--seconds") && i + 1 < argc) {
-            if (cli_real(argv[++i], 1, 86400, &v, why, sizeof why)) return refused(opt, why);
-            o.max_seconds = v;
-        } else if (!strcmp(opt, "--size") && i + 1 < argc) {
-            if (cli_int(argv[++i], 64, 8192, &k, why, sizeof why)) return refused(opt, why);
-            o.size = (size_t)k;
-        } else if (!strcmp(opt, "--max-candidates") && i + 1 < argc) {
-            if (cli_int(argv[++i], 0, 100000, &k, why, sizeof why)) return refused(opt, why);
-            o.max_candidates = (unsigned)k;
-        } else if (!strcmp(argv[i], "--no-store")) {
-            o.store = 0;
-        } else {
-            return usage();
-        }
-    }
+    cli_group groups[] = {{"options", tune_options, &o, NULL, NULL}};
+    cli_command c = {
+        .name = "tune",
+        .summary = "Searches CLBlast's Xgemm parameters for the chosen device, stores the best\n"
+                   "in the cache directory and applies it to later contexts.",
+        CLI_GROUPS(groups)};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc != CLI_RUN) return rc;
     /* The baseline is CLBlast's own parameters, not an earlier stored tuning. */
     setenv("CLGRAD_NO_TUNE", "1", 1);
     clg_context *ctx = NULL;

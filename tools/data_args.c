@@ -13,91 +13,72 @@ void data_args_init(data_args *a)
     a->label_column = -1;
     a->header = -1;
     a->delimiter = ',';
-    a->n = 1000;
-    a->d = 2;
+    a->synthetic.n = 1000;
+    a->synthetic.d = 2;
     a->noise = 0.01f;
     a->seed = 42;
     a->true_b = 4.2f;
 }
 
-void data_args_usage(void)
-{
-    fprintf(stderr,
-            "data: --data FILE.csv [--label-column K] [--header|--no-header]\n"
-            "      [--delimiter ,|';'|tab] [--skip-columns LIST (0-based or header names)]\n"
-            "   or --data X.npy --labels y.npy, or --data IMAGES-idx3-ubyte[.gz] --labels "
-            "LABELS-idx1-ubyte[.gz]\n"
-            "   or --synthetic N[xD] [--noise S] (y = Xw + 4.2 + noise, w = [2, -3.4, 0.5, ...])\n"
-            "      --seed S\n");
-}
-
-/* Prints why a value was refused; returns -1. */
-static int refused(const char *opt, const char *why)
-{
-    fprintf(stderr, "clgrad: %s: %s\n", opt, why);
-    return -1;
-}
-
 /* --delimiter: ',' ';' or tab, as the character or its name. */
-static int parse_delimiter(const char *v, char *out)
+static int parse_delimiter(const char *v, void *member, char *why, size_t n)
 {
     static const struct {
         const char *text;
         char c;
     } names[] = {{",", ','},   {"comma", ','}, {";", ';'},   {"semicolon", ';'},
                  {"\t", '\t'}, {"\\t", '\t'},  {"tab", '\t'}};
-    for (size_t k = 0; v && k < sizeof names / sizeof *names; k++) {
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         if (strcmp(v, names[k].text)) continue;
-        *out = names[k].c;
+        *(char *)member = names[k].c;
         return 0;
     }
-    if (!v) return refused("--delimiter", "needs a value: ',' ';' or tab");
-    fprintf(stderr, "clgrad: --delimiter: '%.40s' is not ',' ';' or tab (or comma, semicolon)\n",
-            v);
+    snprintf(why, n, "'%.40s' is not ',' ';' or tab (or comma, semicolon)", v);
     return -1;
 }
 
-int data_args_parse(data_args *a, int argc, char **argv, int *i)
+static int parse_synthetic(const char *v, void *member, char *why, size_t n)
 {
-    const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    char why[256];
-    if (!strcmp(opt, "--header")) {
-        a->header = 1;
-        return 1;
-    }
-    if (!strcmp(opt, "--no-header")) {
-        a->header = 0;
-        return 1;
-    }
-    if (!strcmp(opt, "--data") || !strcmp(opt, "--labels")) {
-        if (!val) {
-            fprintf(stderr, "clgrad: %s needs a file\n", opt);
-            return -1;
-        }
-        *(opt[2] == 'd' ? &a->csv : &a->labels) = val;
-    } else if (!strcmp(opt, "--delimiter")) {
-        if (parse_delimiter(val, &a->delimiter)) return -1;
-    } else if (!strcmp(opt, "--skip-columns")) {
-        if (!val || !val[0]) return refused(opt, "needs a list of columns (0-based or names)");
-        a->skip_columns = val;
-    } else if (!strcmp(opt, "--synthetic")) {
-        if (cli_synthetic(val, &a->n, &a->d, why, sizeof why)) return refused(opt, why);
-    } else if (!strcmp(opt, "--label-column")) {
-        long long k;
-        if (cli_int(val, -2147483647LL - 1, 2147483647LL, &k, why, sizeof why))
-            return refused(opt, why);
-        a->label_column = (long)k;
-    } else if (!strcmp(opt, "--noise")) {
-        double x;
-        if (cli_real(val, 0, FLT_MAX, &x, why, sizeof why)) return refused(opt, why);
-        a->noise = (float)x;
-    } else if (!strcmp(opt, "--seed")) {
-        if (cli_u64(val, UINT64_MAX, &a->seed, why, sizeof why)) return refused(opt, why);
-    } else {
-        return 0;
-    }
-    (*i)++;
-    return 1;
+    struct data_shape *s = member;
+    return cli_synthetic(v, &s->n, &s->d, why, n);
+}
+
+static const cli_opt file_options[] = {
+    CLI_STR("--data", "FILE", data_args, csv,
+            "a .csv, an .npy (with --labels) or an IDX file (MNIST; .gz too)"),
+    CLI_STR("--labels", "FILE", data_args, labels, "the labels of an .npy or IDX --data file"),
+    CLI_INT("--label-column", "K", data_args, label_column, -2147483647LL - 1, 2147483647LL,
+            "-1, the last", "the CSV column of the target or class (0-based, -1 from the end)"),
+    CLI_FLAG("--header", data_args, header, 1, "line 1 of the CSV is a header"),
+    CLI_FLAG("--no-header", data_args, header, 0,
+             "line 1 is data (default: a header when no field is a number)"),
+    CLI_CUSTOM("--delimiter", "C", data_args, delimiter, parse_delimiter, ",",
+               "CSV field separator: ',' ';' or tab (or comma, semicolon, '\\t')"),
+    CLI_STR("--skip-columns", "LIST", data_args, skip_columns,
+            "CSV columns to leave out: 0-based indices, -1 from the end, or names"),
+    CLI_END};
+
+static const cli_opt synthetic_options[] = {
+    CLI_CUSTOM("--synthetic", "N[xD]", data_args, synthetic, parse_synthetic, "1000x2",
+               "N rows of D features: y = Xw + 4.2 + noise, w = [2, -3.4, 0.5, ...]"),
+    CLI_REAL("--noise", "S", data_args, noise, 0, FLT_MAX, NULL,
+             "standard deviation of the noise of y"),
+    CLI_U64("--seed", "S", data_args, seed, UINT64_MAX, NULL,
+            "seeds the rows, and train's initial weights and shuffle (with --data too)"),
+    CLI_END};
+
+static const char *const synthetic_exclusive[] = {"--data",   "--synthetic", "--data", "--noise",
+                                                  "--labels", "--synthetic", NULL};
+
+cli_group data_file_group(data_args *a)
+{
+    return (cli_group){"data file", file_options, a, NULL, NULL};
+}
+
+cli_group data_synthetic_group(data_args *a)
+{
+    return (cli_group){"synthetic data (without --data)", synthetic_options, a, synthetic_exclusive,
+                       NULL};
 }
 
 static int ends_with(const char *s, const char *tail)
@@ -203,10 +184,11 @@ clg_dataset *data_args_load(data_args *a, clg_context *ctx, size_t classes)
             "clgrad: synthetic data is for linear regression; give --data for classification\n");
         return NULL;
     }
-    for (size_t j = 0; j < a->d; j++) a->true_w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
+    size_t n = a->synthetic.n, d = a->synthetic.d;
+    for (size_t j = 0; j < d; j++) a->true_w[j] = j == 0 ? 2.0f : j == 1 ? -3.4f : 0.5f;
     clg_dataset *ds = NULL;
     clg_status s =
-        clg_dataset_synthetic_linear(ctx, a->n, a->true_w, a->d, a->true_b, a->noise, a->seed, &ds);
+        clg_dataset_synthetic_linear(ctx, n, a->true_w, d, a->true_b, a->noise, a->seed, &ds);
     if (s != CLG_OK) {
         fprintf(stderr, "clgrad: %s: %s\n", clg_status_string(s), clg_last_error(ctx));
         return NULL;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_opt.h"
 #include "clgrad.h"
 
 typedef struct data_args {
@@ -15,17 +16,21 @@ typedef struct data_args {
     const char *skip_columns;     /* --skip-columns LIST (default: none) */
     const clg_class_names *names; /* set by data_args_load: the class names of a CSV
                                      label column of names (a --test file maps onto them) */
-    size_t n, d;                  /* --synthetic N[xD] (default 1000x2) */
-    float noise;                  /* --noise S (default 0.01) */
-    uint64_t seed;                /* --seed S (default 42) */
+    struct data_shape {
+        size_t n, d; /* --synthetic N[xD] (default 1000x2) */
+    } synthetic;
+    float noise;   /* --noise S (default 0.01) */
+    uint64_t seed; /* --seed S (default 42) */
     float true_w[4096];
     float true_b;
 } data_args;
 
 void data_args_init(data_args *a);
-/* Consumes one data option at argv[*i] (advancing *i past its value);
- * returns 1 if it was one, 0 if not, -1 on a malformed value (printed). */
-int data_args_parse(data_args *a, int argc, char **argv, int *i);
+/* The data options, groups of a command's options that fill a (initialized by
+ * data_args_init: the help shows its values as the defaults): --data and the CSV options,
+ * and --synthetic, --noise, --seed (--synthetic and --noise exclude --data). */
+cli_group data_file_group(data_args *a);
+cli_group data_synthetic_group(data_args *a);
 /* Builds the dataset the options describe; prints the failure and returns NULL.
  * classes: 0 for regression data; otherwise the labels are classes (ids or names,
  * clg_dataset_from_csv_classes for a CSV file): 1 infers their number, more is the
@@ -40,5 +45,4 @@ clg_dataset *data_file_load(clg_context *ctx, const char *path, const char *labe
 int data_file_is_csv(const char *path);
 /* The CSV options the data options describe. */
 clg_csv_options data_csv_options(const data_args *a);
-void data_args_usage(void);
 #endif

@@ -8,36 +8,6 @@
 #include "history.h"
 #include "svg.h"
 
-int history_add(history *h, double train_loss, double test_loss, double test_acc, double seconds)
-{
-    if (h->count == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 16;
-        double *a[4] = {h->train_loss, h->test_loss, h->test_acc, h->seconds};
-        for (int k = 0; k < 4; k++) {
-            double *p = realloc(a[k], cap * sizeof *p);
-            if (!p) return -1;
-            a[k] = p;
-        }
-        h->train_loss = a[0], h->test_loss = a[1], h->test_acc = a[2], h->seconds = a[3];
-        h->cap = cap;
-    }
-    h->train_loss[h->count] = train_loss;
-    h->test_loss[h->count] = test_loss;
-    h->test_acc[h->count] = test_acc;
-    h->seconds[h->count] = seconds;
-    h->count++;
-    return 0;
-}
-
-void history_free(history *h)
-{
-    free(h->train_loss);
-    free(h->test_loss);
-    free(h->test_acc);
-    free(h->seconds);
-    memset(h, 0, sizeof *h);
-}
-
 static FILE *open_out(const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -54,19 +24,69 @@ static int close_out(FILE *f, const char *path)
     return 0;
 }
 
-int history_write_csv(const history *h, const char *path)
+int history_log_open(history *h, const char *path)
 {
-    FILE *f = open_out(path);
-    if (!f) return -1;
-    fprintf(f, "epoch,train_loss,test_loss,test_accuracy,seconds\n");
-    for (size_t i = 0; i < h->count; i++) {
-        fprintf(f, "%zu,%.9g,", i + 1, h->train_loss[i]);
-        if (!isnan(h->test_loss[i])) fprintf(f, "%.9g", h->test_loss[i]);
-        fputc(',', f);
-        if (!isnan(h->test_acc[i])) fprintf(f, "%.6f", h->test_acc[i]);
-        fprintf(f, ",%.4f\n", h->seconds[i]);
+    h->log = open_out(path);
+    if (!h->log) return -1;
+    h->log_path = path;
+    fprintf(h->log, "epoch,train_loss,test_loss,test_accuracy,seconds\n");
+    if (fflush(h->log) == 0) return 0;
+    fprintf(stderr, "clgrad: writing %s failed: %s\n", path, strerror(errno));
+    return -1;
+}
+
+/* Row i of the log, flushed: a run killed later leaves it whole. */
+static int log_row(const history *h, size_t i)
+{
+    FILE *f = h->log;
+    fprintf(f, "%zu,%.9g,", i + 1, h->train_loss[i]);
+    if (!isnan(h->test_loss[i])) fprintf(f, "%.9g", h->test_loss[i]);
+    fputc(',', f);
+    if (!isnan(h->test_acc[i])) fprintf(f, "%.6f", h->test_acc[i]);
+    fprintf(f, ",%.4f\n", h->seconds[i]);
+    if (fflush(f) == 0 && !ferror(f)) return 0;
+    fprintf(stderr, "clgrad: writing %s failed: %s\n", h->log_path, strerror(errno));
+    return -1;
+}
+
+int history_add(history *h, double train_loss, double test_loss, double test_acc, double seconds)
+{
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 16;
+        double **a[4] = {&h->train_loss, &h->test_loss, &h->test_acc, &h->seconds};
+        for (int k = 0; k < 4; k++) {
+            double *p = realloc(*a[k], cap * sizeof *p);
+            if (!p) { /* the arrays grown so far stay valid */
+                fprintf(stderr, "clgrad: out of memory for the history of the run\n");
+                return -1;
+            }
+            *a[k] = p;
+        }
+        h->cap = cap;
     }
-    return close_out(f, path);
+    h->train_loss[h->count] = train_loss;
+    h->test_loss[h->count] = test_loss;
+    h->test_acc[h->count] = test_acc;
+    h->seconds[h->count] = seconds;
+    h->count++;
+    return h->log ? log_row(h, h->count - 1) : 0;
+}
+
+int history_log_close(history *h)
+{
+    FILE *f = h->log;
+    h->log = NULL;
+    return f ? close_out(f, h->log_path) : 0;
+}
+
+void history_free(history *h)
+{
+    if (h->log) fclose(h->log);
+    free(h->train_loss);
+    free(h->test_loss);
+    free(h->test_acc);
+    free(h->seconds);
+    memset(h, 0, sizeof *h);
 }
 
 /* 720 × 420: the loss axis on the left, test accuracy (0..1) on the right, the legend above. */

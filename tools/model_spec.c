@@ -34,14 +34,31 @@ int model_spec_read(const char *text, model_spec *spec)
     }
 }
 
-int model_spec_parse(const char *text, model_spec *spec)
+static int parse_model(const char *text, void *member, char *why, size_t n)
 {
-    if (model_spec_read(text, spec) == 0) return 0;
-    fprintf(stderr,
-            "clgrad: --model wants linear, softmax or mlp:H1[,H2...] (1..8 hidden widths "
-            "of 1..65536), got '%.200s'\n",
-            text ? text : "");
+    if (model_spec_read(text, member) == 0) return 0;
+    snprintf(why, n,
+             "'%.200s' is not linear, softmax or mlp:H1[,H2...] (1..8 hidden widths of 1..65536)",
+             text);
     return -1;
+}
+
+static const cli_word loss_words[] = {{"squared", CLG_LOSS_SQUARED},
+                                      {"mse", CLG_LOSS_MSE},
+                                      {"xent", CLG_LOSS_SOFTMAX_XENT},
+                                      {NULL, 0}};
+
+const cli_opt model_options[] = {
+    CLI_CUSTOM("--model", "SPEC", model_args, spec, parse_model, "linear",
+               "linear, softmax or mlp:H1[,H2...] (ReLU layers of those widths)"),
+    CLI_ENUM("--loss", model_args, loss, loss_words, "squared for linear, xent otherwise",
+             "xent: cross-entropy on class ids; squared: (y'-y)^2/2"),
+    CLI_END};
+
+void model_args_init(model_args *m)
+{
+    model_spec_read("linear", &m->spec);
+    m->loss = CLG_LOSS_SQUARED;
 }
 
 clg_status model_spec_build(const model_spec *spec, clg_context *ctx, size_t d, size_t outputs,

@@ -1,6 +1,7 @@
 /* --model linear|softmax|mlp:H1[,H2...] and the checkpoint meta text that records it. */
 #ifndef CLGRAD_MODEL_SPEC_H
 #define CLGRAD_MODEL_SPEC_H
+#include "cli_opt.h"
 #include "clgrad.h"
 
 typedef struct model_spec {
@@ -10,10 +11,19 @@ typedef struct model_spec {
     size_t nhidden;
 } model_spec;
 
-/* 0 on success; prints the problem and returns -1 otherwise. */
-int model_spec_parse(const char *text, model_spec *spec);
-/* The same without printing (tests/fuzz/fuzz_cli.c). */
+/* 0 on success, -1 otherwise (tests/fuzz/fuzz_cli.c). */
 int model_spec_read(const char *text, model_spec *spec);
+
+/* train's model options: --model SPEC and --loss (model_options, a table for cli_parse
+ * over a model_args; the default loss depends on the model: train sets it when --loss
+ * is not given). */
+typedef struct model_args {
+    model_spec spec;
+    clg_loss_kind loss;
+} model_args;
+extern const cli_opt model_options[];
+/* spec "linear", loss squared. */
+void model_args_init(model_args *m);
 /* Linear layers (ReLU between them) from d inputs to `outputs`. */
 clg_status model_spec_build(const model_spec *spec, clg_context *ctx, size_t d, size_t outputs,
                             uint64_t seed, clg_model **out);
