@@ -226,3 +226,32 @@ Test(optim, fit_uses_the_options_optimizer_when_none_is_given)
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);
 }
+
+/* A group whose momentum is 0 steps as plain SGD even when its parameters already have a
+ * momentum buffer (made while they were in a group with momentum): the buffer is not used.
+ * p1 = p0 - 0.1·g (momentum's first step: buf = g); p2 = p1 - 0.1·g. */
+Test(optim, a_group_without_momentum_ignores_an_existing_buffer)
+{
+    clg_context *ctx = test_context();
+    clg_model *m = make_model(ctx);
+    clg_optimizer *opt;
+    clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD), plain = o;
+    o.lr = 0.1f;
+    o.momentum = 0.9f;
+    plain.lr = 0.1f;
+    plain.dampening = 0.5f; /* would scale the step by 0.5 if the buffer were used */
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
+    const float gW[6] = {1, 1, 1, 1, 1, 1}, gb[2] = {1, 1};
+    set_grads(m, gW, gb);
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
+    const size_t bias = 1;
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_add_group(opt, &bias, 1, &plain));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
+    float b[2];
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, b, 2));
+    for (int j = 0; j < 2; j++)
+        EXPECT_CLOSE(b[j], (double)B0[j] - 0.2, 2e-6, "two plain steps of 0.1 on the bias");
+    clg_optimizer_destroy(opt);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+}

@@ -246,3 +246,30 @@ Test(scaling, checkpoints_keep_scaling_and_names)
     clg_model_destroy(plain);
     clg_context_destroy(ctx);
 }
+
+/* Names belong to the outputs: a layer appended that changes them drops the names, so a
+ * save never writes names for outputs that are gone. */
+Test(scaling, appending_a_layer_that_changes_the_outputs_drops_the_names)
+{
+    clg_context *ctx = test_context();
+    char path[512];
+    snprintf(path, sizeof path, "%s/grown.ckpt", test_tmpdir());
+    clg_model *m, *back;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 3, NULL));
+    const char *names[3] = {"a", "b", "c"};
+    CLG_OK_OR_FAIL(ctx, clg_model_set_class_names(m, names, 3));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
+    cr_expect_str_eq(clg_model_class_name(m, 2), "c", "ReLU keeps the width and the names");
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 2, NULL));
+    cr_expect_null(clg_model_class_name(m, 0), "3 names for 2 outputs are dropped");
+    CLG_OK_OR_FAIL(ctx, clg_model_save(m, NULL, NULL, path));
+    CLG_OK_OR_FAIL(ctx, clg_model_load(ctx, path, &back, NULL, 0));
+    cr_expect_null(clg_model_class_name(back, 0));
+    const float mean[2] = {0, 0}, tiny[2] = {1.0f, 1e-40f};
+    EXPECT_REFUSED(ctx, clg_model_set_input_scaling(m, mean, tiny, 2), CLG_ERR_INVALID_ARGUMENT,
+                   "below FLT_MIN", "a subnormal scale");
+    clg_model_destroy(m);
+    clg_model_destroy(back);
+    clg_context_destroy(ctx);
+}

@@ -68,7 +68,8 @@ CLG_API clg_status clg_model_set_input_scaling(clg_model *m, const float *mean, 
  * (either may be NULL); 0 when it has none. */
 CLG_API int clg_model_input_scaling(const clg_model *m, float *mean, float *scale, size_t d);
 /* Names of a classifier's classes, output k's name names[k] (count = outputs; each 1..255
- * bytes without line breaks; copied). Checkpoints keep them. names NULL removes them. */
+ * bytes without line breaks; copied). Checkpoints keep them. names NULL removes them, and so
+ * does appending a layer that changes the outputs. */
 CLG_API clg_status clg_model_set_class_names(clg_model *m, const char *const *names, size_t count);
 /* Output k's class name, or NULL when the model has none. */
 CLG_API const char *clg_model_class_name(const clg_model *m, size_t k);

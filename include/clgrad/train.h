@@ -53,8 +53,9 @@ typedef struct clg_fit_options {
      * of an unfused epoch (a fused epoch, one or a few launches, runs to its end; with the
      * overlapped loss the next epoch is already enqueued when on_epoch runs). clg_fit then
      * returns CLG_ERR_CANCELLED; with epoch_loss on, the model holds the parameters of the
-     * last whole epoch (reported to on_epoch first; an epoch under way is undone), else
-     * whatever steps ran. report->epochs_run counts the whole epochs. */
+     * last whole epoch (reported to on_epoch first; an epoch under way is undone, the
+     * optimizer's state not: see clg_fit), else whatever steps ran. report->epochs_run
+     * counts the whole epochs. */
     const volatile sig_atomic_t *cancel;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
@@ -76,8 +77,9 @@ typedef struct clg_fit_report {
  * opt NULL: an optimizer of opts->optimizer (SGD by default) is made for the call. report may be NULL.
  * A non-finite loss stops training with CLG_ERR_NONFINITE, one beyond diverge_factor
  * with CLG_ERR_DIVERGED; the model then holds the parameters of the last epoch whose
- * loss passed, or its initial ones (an epoch already under way is undone; the
- * optimizer's momentum buffers are not). */
+ * loss passed, or its initial ones (an epoch already under way is undone). The optimizer
+ * is not rolled back: its state buffers and step count keep the undone steps, so save
+ * such a model without it (clg_model_save(m, NULL, ...)) or resume with a fresh one. */
 CLG_API clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts,
                            clg_optimizer *opt, clg_fit_report *report);
 

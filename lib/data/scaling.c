@@ -1,5 +1,6 @@
 /* Feature statistics and standardization of a dataset (sklearn's StandardScaler: fit on the
  * training set, transform it and the test set with the same mean and scale). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@ const char *clg_scaling_invalid(const float *mean, const float *scale, size_t d)
 {
     for (size_t j = 0; j < d; j++) {
         if (!isfinite(mean[j]) || !isfinite(scale[j])) return "a non-finite mean or scale";
-        if (!(scale[j] > 0.0f)) return "a scale that is not > 0";
+        if (!(scale[j] >= FLT_MIN)) return "a scale that is not > 0 (or below FLT_MIN)";
     }
     return NULL;
 }

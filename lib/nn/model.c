@@ -94,6 +94,7 @@ void clg_nn_append(clg_model *m, const clg_layer *L)
 {
     drop_activations(m);
     m->layers[m->nlayers++] = *L;
+    if (m->meta.nnames != L->out) clg_nn_meta_drop_names(&m->meta); /* outputs changed */
 }
 
 size_t clg_model_param_count(const clg_model *m)

@@ -8,14 +8,21 @@
 
 #define CLASS_NAME_MAX 255
 
+void clg_nn_meta_drop_names(clg_model_meta *meta)
+{
+    for (size_t i = 0; i < meta->nnames; i++) free(meta->names[i]);
+    free(meta->names);
+    meta->names = NULL;
+    meta->nnames = 0;
+}
+
 void clg_nn_meta_free(clg_model_meta *meta)
 {
     free(meta->mean);
     free(meta->scale);
     if (meta->mean_dev) clReleaseMemObject(meta->mean_dev);
     if (meta->scale_dev) clReleaseMemObject(meta->scale_dev);
-    for (size_t i = 0; i < meta->nnames; i++) free(meta->names[i]);
-    free(meta->names);
+    clg_nn_meta_drop_names(meta);
     memset(meta, 0, sizeof *meta);
 }
 

@@ -61,6 +61,8 @@ clg_status clg_nn_meta_make(clg_context *ctx, const char *op, const float *mean,
                             size_t d, const char *const *names, size_t nnames, clg_model_meta *out);
 void clg_nn_meta_install(clg_model *m, clg_model_meta *meta);
 void clg_nn_meta_free(clg_model_meta *meta);
+/* model_meta.c: forgets the class names (a layer appended changed the outputs). */
+void clg_nn_meta_drop_names(clg_model_meta *meta);
 /* model_meta.c: *in = X, or X scaled into m->Xs when the model has input scaling. */
 clg_status clg_nn_scale_input(clg_model *m, const clg_tensor *X, const clg_tensor **in);
 /* model_meta.c: why name (len bytes) is no class name, or NULL (checkpoints check with it). */

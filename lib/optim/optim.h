@@ -22,7 +22,7 @@ typedef struct clg_optim_impl {
     int (*uses_state)(const clg_optimizer_options *o, unsigned slot);
     /* Enqueues one update of a parameter; state[k] is NULL when unused; fresh[k] says that
      * buffer k was just made (holds no value yet). */
-    clg_status (*update)(clg_context *ctx, const clg_param_ref *ref, cl_mem *state,
+    clg_status (*update)(clg_context *ctx, const clg_param_ref *ref, const cl_mem *state,
                          const int *fresh, const clg_optimizer_options *o, float grad_scale,
                          uint64_t step);
     /* Appends the group's options as PyTorch prints them ("    lr: 0.03\n", sorted). */

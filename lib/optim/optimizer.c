@@ -200,11 +200,15 @@ static clg_status step_param(clg_optimizer *opt, size_t i, float grad_scale)
     clg_param_ref ref;
     clg_status s = clg_model_param_ref(opt->model, i, &ref);
     int fresh[CLG_OPTIM_MAX_STATE] = {0};
-    for (unsigned k = 0; k < ns && s == CLG_OK; k++)
+    cl_mem used[CLG_OPTIM_MAX_STATE] = {NULL};
+    const clg_optimizer_options *o = clg_optim_param_options(opt, i);
+    for (unsigned k = 0; k < ns && s == CLG_OK; k++) {
         s = clg_optim_state_ensure(opt, i, k, ref.count, &fresh[k]);
-    if (s == CLG_OK)
-        s = opt->impl->update(ctx, &ref, &opt->state[i * ns], fresh,
-                              clg_optim_param_options(opt, i), grad_scale, opt->steps + 1);
+        /* A buffer the group does not use now (its momentum set to 0 later, or one a
+         * checkpoint brought) is not handed to the update: NULL means unused. */
+        if (opt->impl->uses_state(o, k)) used[k] = clg_optim_state(opt, i, k);
+    }
+    if (s == CLG_OK) s = opt->impl->update(ctx, &ref, used, fresh, o, grad_scale, opt->steps + 1);
     if (s != CLG_OK)
         for (unsigned k = 0; k < ns; k++)
             if (fresh[k]) clg_optim_state_drop(opt, i, k);

@@ -31,7 +31,7 @@ static int uses_state(const clg_optimizer_options *o, unsigned slot)
     return slot == 0 && o->momentum != 0.0f;
 }
 
-static clg_status update(clg_context *ctx, const clg_param_ref *ref, cl_mem *state,
+static clg_status update(clg_context *ctx, const clg_param_ref *ref, const cl_mem *state,
                          const int *fresh, const clg_optimizer_options *o, float grad_scale,
                          uint64_t step)
 {
