@@ -124,7 +124,8 @@ Test(cli_train, samples_per_second_add_up, .timeout = 120)
 }
 
 /* Regression: a softmax run that blew up to finite losses exited 0 and replaced the
- * previous checkpoint. It must stop with CLG_ERR_DIVERGED, exit 1 and leave the file. */
+ * previous checkpoint. It must stop with CLG_ERR_DIVERGED, exit 1 and, as no epoch passed
+ * (the initial model is no result), leave the file and say so. */
 Test(cli_train, a_diverged_run_keeps_the_previous_checkpoint)
 {
     char *dir = test_tmpdir();
@@ -155,6 +156,10 @@ Test(cli_train, a_diverged_run_keeps_the_previous_checkpoint)
              data, ckpt);
     cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "CLG_ERR_DIVERGED") != NULL, "%s", out);
+    char line[512];
+    snprintf(line, sizeof line,
+             "clgrad train: diverged in epoch 1: no epoch passed: %s not written\n", ckpt);
+    cr_expect(strstr(out, line), "wanted \"%s\":\n%s", line, out);
     char *msg = strstr(out, "clg_fit:");
     cr_assert_not_null(msg, "%s", out);
     msg[strcspn(msg, "\n")] = '\0';
@@ -453,4 +458,438 @@ Test(cli_train, log_and_checkpoint_of_a_killed_run, .timeout = 120)
     for (size_t i = 1; i < rows; i += 2) /* epochs 2, 4, ... */
         if (fabs(loss[i] - l) <= 1.5e-6) match = i + 1;
     cr_expect_neq(match, 0, "the checkpoint's loss %g is none of an even epoch's", l);
+}
+
+/* ---- user report "The command line on real data" (second part): --standardize and the
+ * scale warning, SIGINT / SIGTERM and divergence saving the last good epoch, class names
+ * in the checkpoint, the first-run compile message */
+
+/* The value after the last occurrence of key in text (NAN when absent). */
+static double last_field(const char *text, const char *key)
+{
+    const char *p = NULL;
+    for (const char *q = strstr(text, key); q; q = strstr(q + 1, key)) p = q;
+    return p ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+static size_t occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* Like UCI's wine data: 3 classes, 13 features at their offsets and scales (alcohol 13,
+ * malic acid 2.3, ..., magnesium 100, ..., proline 746 ± 315), each class shifted by one
+ * std on every feature, plus noise of 0.58 std. */
+static const double wine_mean[13] = {13.0, 2.34, 2.37, 19.5, 99.7, 2.29, 2.03,
+                                     0.36, 1.59, 5.06, 0.96, 2.61, 746};
+static const double wine_std[13] = {0.81, 1.12, 0.27, 3.34, 14.3, 0.63, 1.0,
+                                    0.12, 0.57, 2.32, 0.23, 0.71, 315};
+
+static void write_wine(const char *path, int n, uint64_t seed)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    uint64_t u = seed;
+    for (int i = 0; i < n; i++) {
+        int k = i % 3;
+        for (int j = 0; j < 13; j++) {
+            double g = 0; /* about N(0, 1): a sum of 4 uniforms */
+            for (int t = 0; t < 4; t++) {
+                u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+                g += (double)(u >> 11) / 9007199254740992.0 - 0.5;
+            }
+            double shift = (k - 1) * (j % 3 ? 1.0 : -1.0);
+            fprintf(f, "%.4f,", wine_mean[j] + wine_std[j] * (shift + g));
+        }
+        fprintf(f, "%d\n", k);
+    }
+    fclose(f);
+}
+
+#define SCALE_WARNING "clgrad train: features are far from unit scale (feature "
+
+/* Softmax on wine-like raw features: without --standardize SGD cannot get past the
+ * proline column, at the default learning rate (the loss jumps about in the 10^4s) or a
+ * small one (it ends above the initial model's), and one line says so, naming it; with --standardize the test
+ * accuracy is much higher, the checkpoint takes raw rows (eval of the raw test file gives
+ * train's last test figures) and keeps the training set's mean and std. */
+Test(cli_train, standardize_fits_raw_features_and_the_checkpoint_takes_raw_rows, .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char train[256], test[256], ckpt[256], cmd[1400];
+    snprintf(train, sizeof train, "%s/wine.csv", dir);
+    snprintf(test, sizeof test, "%s/wine-test.csv", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.clg", dir);
+    write_wine(train, 150, 7);
+    write_wine(test, 60, 8);
+    const char *runs[3] = {"", "--lr 0.001", "--standardize"};
+    double acc[3];
+    for (int k = 0; k < 3; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "tools/clgrad train --data %s --no-header --test %s --model softmax --epochs 10 "
+                 "--batch 16 --no-progress --save %s %s",
+                 train, test, ckpt, runs[k]);
+        int rc = run_in_build(cmd, out, sizeof out);
+        acc[k] = last_field(out, "test acc ");
+        if (isnan(acc[k])) acc[k] = 0; /* diverged in epoch 1 */
+        if (k == 2) {
+            cr_assert_eq(rc, 0, "%s\n%s", cmd, out);
+            cr_expect_eq(occurrences(out, SCALE_WARNING), 0, "a warning with --standardize:\n%s",
+                         out);
+            break;
+        }
+        cr_expect(rc == 0 || (rc == 1 && strstr(out, "clgrad train: diverged in epoch ")),
+                  "exit %d: %s\n%s", rc, cmd, out);
+        if (k == 1)
+            cr_expect_gt(last_field(out, "\nepoch 10, loss "), log(3.0), "a loss that fell:\n%s",
+                         out);
+        cr_expect_eq(occurrences(out, SCALE_WARNING "12: mean 7"), 1, "no warning:\n%s", out);
+        cr_expect(strstr(out, ", std 3") && strstr(out, "); try --standardize\n"), "%s", out);
+    }
+    cr_expect_geq(acc[2], 0.9, "test accuracy %.4f with --standardize:\n%s", acc[2], out);
+    cr_expect_geq(acc[2], fmax(acc[0], acc[1]) + 0.3,
+                  "%.4f with --standardize, %.4f and %.4f without", acc[2], acc[0], acc[1]);
+    double test_loss_last = last_field(out, "test loss ");
+
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s --data %s --no-header", ckpt, test);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_eq(last_field(out, "\naccuracy "), acc[2], "eval of the raw file: %s", out);
+    double l = last_field(out, "loss (xent) ");
+    cr_expect_lt(fabs(l - test_loss_last), 1e-4 * test_loss_last,
+                 "eval's loss %g, train's last test loss %g", l, test_loss_last);
+
+    clg_context *ctx = test_context();
+    clg_model *m = NULL;
+    CLG_OK_OR_FAIL(ctx, clg_model_load(ctx, ckpt, &m, NULL, 0));
+    float mean[13], scale[13];
+    cr_assert_eq(clg_model_input_scaling(m, mean, scale, 13), 1, "the checkpoint has no scaling");
+    cr_expect(fabs(mean[12] - 746) < 60 && fabs(scale[12] - 315) < 60 && fabs(mean[0] - 13) < 0.5,
+              "proline %g ± %g, alcohol %g", mean[12], scale[12], mean[0]);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+}
+
+/* Linear regression with --standardize prints the weights of raw rows (w / scale, and b
+ * less their means), and the checkpoint's loss on the raw file is the last epoch's. */
+Test(cli_train, standardize_reports_the_weights_of_raw_rows, .timeout = 60)
+{
+    char *dir = test_tmpdir();
+    char data[256], ckpt[256], cmd[1024];
+    snprintf(data, sizeof data, "%s/lin.csv", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.clg", dir);
+    FILE *f = fopen(data, "w");
+    cr_assert_not_null(f);
+    uint64_t u = 21;
+    for (int i = 0; i < 400; i++) { /* x1 = 5000 ± 1000, x2 = ± 0.01: y = 0.002 x1 + 300 x2 + 1 */
+        double x[2];
+        for (int j = 0; j < 2; j++) {
+            u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[j] = (double)(u >> 11) / 9007199254740992.0 * 2 - 1;
+        }
+        x[0] = 5000 + 1000 * x[0];
+        x[1] *= 0.01;
+        fprintf(f, "%.4f,%.8f,%.8f\n", x[0], x[1], 0.002 * x[0] + 300 * x[1] + 1);
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --no-header --standardize --epochs 20 --batch 20 "
+             "--no-progress --save %s",
+             data, ckpt);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    double w0 = 0, w1 = 0, b = last_field(out, "\nb: ");
+    const char *w = strstr(out, "w: [");
+    cr_assert(w && sscanf(w, "w: [%lf, %lf]", &w0, &w1) == 2, "%s", out);
+    cr_expect(fabs(w0 - 0.002) < 2e-5 && fabs(w1 - 300) < 3 && fabs(b - 1) < 0.05,
+              "w [%g, %g], b %g: not the raw rows' 0.002, 300, 1:\n%s", w0, w1, b, out);
+    double last = last_field(out, "loss ");
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s --data %s --no-header", ckpt, data);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    double l = last_field(out, "loss (squared) ");
+    cr_expect_lt(fabs(l - last), 1e-4 * last, "eval %g, the last epoch %g", l, last);
+}
+
+/* The scale warning needs both far features and a bad run: a diverging run on the seeds'
+ * synthetic data (unit scale) has none, nor one with --standardize on far features. */
+Test(cli_train, no_scale_warning_on_unit_scale_or_standardized_data, .timeout = 60)
+{
+    cr_assert_eq(run_in_build("tools/clgrad train --synthetic 1000 --lr 50 --epochs 3 "
+                              "--no-progress",
+                              out, sizeof out),
+                 1, "%s", out);
+    cr_expect(strstr(out, "clgrad train: the loss turned NaN or infinite in epoch 1: no epoch "
+                          "passed\n") ||
+                  strstr(out, "clgrad train: diverged in epoch "),
+              "%s", out);
+    cr_expect_eq(occurrences(out, SCALE_WARNING), 0, "%s", out);
+    cr_assert_eq(run_in_build("tools/clgrad train --synthetic 1000x4 --epochs 3 --no-progress", out,
+                              sizeof out),
+                 0, "%s", out);
+    cr_expect_eq(occurrences(out, SCALE_WARNING), 0, "%s", out);
+    char *dir = test_tmpdir();
+    char train[256], cmd[1024];
+    snprintf(train, sizeof train, "%s/wine.csv", dir);
+    write_wine(train, 150, 9);
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --no-header --model softmax --standardize --lr 1e5 "
+             "--epochs 3 --no-progress",
+             train);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    /* a run that would be warned about: its loss rose above the initial model's (ln 3) */
+    cr_assert_gt(last_field(out, "epoch 1, loss "), 10.0, "%s", out);
+    cr_expect_eq(occurrences(out, SCALE_WARNING), 0, "%s", out);
+}
+
+/* 4096 rows of 16 features ~ U(-1, 1), y = x·w + 0.5 + U(-2, 2): the loss settles near
+ * 0.67, so six printed decimals hold it to 1e-6. */
+static void write_noisier(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    uint64_t u = 77;
+    for (int i = 0; i < 4096; i++) {
+        double y = 0.5;
+        for (int j = 0; j <= 16; j++) {
+            u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+            double x = (double)(u >> 11) / 9007199254740992.0 * 2 - 1;
+            if (j == 16) {
+                fprintf(f, "%.6f\n", y + 2 * x);
+                break;
+            }
+            y += (j / 16.0 - 0.5) * x;
+            fprintf(f, "%.6f,", x);
+        }
+    }
+    fclose(f);
+}
+
+/* The rows of a --log file: each whole, numbered from 1, losses in loss[] (up to max);
+ * returns the count. */
+static size_t read_log(const char *path, double *loss, size_t max)
+{
+    static char text[1 << 22];
+    size_t len = slurp(path, text, sizeof text);
+    const char *head = "epoch,train_loss,test_loss,test_accuracy,seconds\n";
+    cr_assert_eq(strncmp(text, head, strlen(head)), 0, "%.200s", text);
+    cr_assert(len > 0 && text[len - 1] == '\n', "the last row is cut: %s",
+              text + (len > 200 ? len - 200 : 0));
+    size_t rows = 0;
+    for (char *p = text + strlen(head); *p; rows++) {
+        char *end = strchr(p, '\n');
+        *end = '\0';
+        size_t e = 0;
+        double l = 0, t = 0;
+        int used = 0;
+        cr_assert_eq(sscanf(p, "%zu,%lf,,,%lf%n", &e, &l, &t, &used), 3, "row: %s", p);
+        cr_assert_eq((size_t)used, strlen(p), "row: %s", p);
+        cr_assert_eq(e, rows + 1, "row: %s", p);
+        cr_assert(isfinite(l) && l > 0, "row: %s", p);
+        if (rows < max) loss[rows] = l;
+        p = end + 1;
+    }
+    return rows;
+}
+
+/* The squared loss clgrad eval reports for a checkpoint on a CSV file. */
+static double eval_loss(const char *ckpt, const char *data)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "tools/clgrad eval --model %s --data %s --no-header", ckpt, data);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "the checkpoint: %s", out);
+    const char *fig = strstr(out, "loss (squared) ");
+    cr_assert_not_null(fig, "%s", out);
+    return strtod(fig + 15, NULL);
+}
+
+/* SIGINT (Ctrl-C) and SIGTERM in the middle of a long run: it stops after the epoch under
+ * way with exit status 130 / 143, --save holds the last whole epoch (its loss is the last
+ * logged one's), --log's rows are whole and --plot is written, and one line says which
+ * epoch they hold. */
+Test(cli_train, sigint_and_sigterm_save_the_last_whole_epoch, .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char data[256], log[256], ckpt[256], plot[256], err[256], bin[512];
+    snprintf(data, sizeof data, "%s/train.csv", dir);
+    write_noisier(data);
+    const char *bindir = getenv("CLGRAD_TEST_BIN_DIR");
+    cr_assert_not_null(bindir);
+    snprintf(bin, sizeof bin, "%s/tools/clgrad", bindir);
+    const int sigs[2] = {SIGINT, SIGTERM};
+    for (int k = 0; k < 2; k++) {
+        snprintf(log, sizeof log, "%s/log%d.csv", dir, k);
+        snprintf(ckpt, sizeof ckpt, "%s/m%d.clg", dir, k);
+        snprintf(plot, sizeof plot, "%s/p%d.svg", dir, k);
+        snprintf(err, sizeof err, "%s/err%d.txt", dir, k);
+        pid_t pid = fork();
+        cr_assert_neq(pid, -1);
+        if (pid == 0) {
+            signal(SIGINT, SIG_DFL); /* as from a shell, whatever the test runner set */
+            signal(SIGTERM, SIG_DFL);
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            if (!freopen("/dev/null", "w", stdout) || !freopen(err, "w", stderr)) _exit(126);
+            char *argv[] = {bin,
+                            "train",
+                            "--data",
+                            data,
+                            "--no-header",
+                            "--lr",
+                            "0.01",
+                            "--epochs",
+                            "1000000",
+                            "--log",
+                            log,
+                            "--save",
+                            ckpt,
+                            "--no-progress",
+                            k == 0 ? "--plot" : NULL,
+                            plot,
+                            NULL};
+            execv(bin, argv);
+            _exit(127);
+        }
+        time_t t0 = time(NULL);
+        while (count_lines(log) < 3 && time(NULL) - t0 < 60) { /* the header and 2 epochs */
+            struct timespec ms = {0, 5000000};
+            nanosleep(&ms, NULL);
+        }
+        kill(pid, sigs[k]);
+        int st = 0;
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        static char text[4096];
+        slurp(err, text, sizeof text);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sigs[k],
+                  "status %d (wanted exit %d):\n%s", st, 128 + sigs[k], text);
+        static double loss[1 << 20];
+        size_t rows = read_log(log, loss, 1 << 20);
+        cr_assert_geq(rows, 2, "%s", text);
+        char want[1024];
+        snprintf(want, sizeof want,
+                 "clgrad train: interrupted (%s) in epoch %zu: saved %s with the parameters of "
+                 "epoch %zu; %s epochs 1-%zu\n",
+                 k ? "SIGTERM" : "SIGINT", rows + 1, ckpt, rows,
+                 k ? "log covers" : "log and plot cover", rows);
+        cr_expect_str_eq(text, want);
+        double l = eval_loss(ckpt, data), last = loss[rows - 1];
+        cr_expect_lt(fabs(l - last), 1e-4 * last,
+                     "the checkpoint's loss %.9g, the last logged epoch's (%zu) %.9g", l, rows,
+                     last);
+        if (k == 0) {
+            slurp(plot, text, sizeof text);
+            cr_expect(strstr(text, "</svg>"), "%s", plot);
+        }
+    }
+}
+
+/* A run that diverges after some epochs: exit 1, the library's reason, and --save, --log
+ * and --plot hold the epochs that passed (the checkpoint's loss is the last logged one's). */
+Test(cli_train, divergence_saves_the_last_epoch_that_passed, .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char data[256], ckpt[256], log[256], plot[256], cmd[1400];
+    snprintf(data, sizeof data, "%s/big.csv", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.clg", dir);
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    snprintf(plot, sizeof plot, "%s/p.svg", dir);
+    write_scaled(data, 1e4);
+    /* Full batches at lr 2.5: the bias's error grows 1.5-fold an epoch. */
+    snprintf(cmd, sizeof cmd,
+             "timeout 60 tools/clgrad train --data %s --no-header --batch 200 --lr 2.5 "
+             "--epochs 1000 --save %s --log %s --plot %s --no-progress",
+             data, ckpt, log, plot);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "clgrad: CLG_ERR_DIVERGED: clg_fit: "), "%s", out);
+    cr_expect_eq(occurrences(out, SCALE_WARNING), 0, "features in (-1, 1):\n%s", out);
+    double loss[1000];
+    size_t rows = read_log(log, loss, 1000);
+    cr_assert_geq(rows, 2, "%s", out);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "clgrad train: diverged in epoch %zu: saved %s with the parameters of epoch %zu; "
+             "log and plot cover epochs 1-%zu\n",
+             rows + 1, ckpt, rows, rows);
+    cr_expect(strstr(out, want), "wanted \"%s\":\n%s", want, out);
+    double l = eval_loss(ckpt, data);
+    cr_expect_lt(fabs(l - loss[rows - 1]), 1e-5 * loss[rows - 1],
+                 "the checkpoint's loss %g, the last logged epoch's %g", l, loss[rows - 1]);
+    static char svg[1 << 16];
+    slurp(plot, svg, sizeof svg);
+    cr_expect(strstr(svg, "</svg>"), "%s", plot);
+}
+
+/* Class names of a CSV label column go into the checkpoint, in sorted order (what predict
+ * prints); numeric labels leave none. */
+Test(cli_train, class_names_of_the_csv_are_in_the_checkpoint, .timeout = 60)
+{
+    char *dir = test_tmpdir();
+    char data[256], ckpt[256], cmd[1024];
+    const char *labels[3] = {"zeta", "alpha", "mid"}; /* sorted: alpha 0, mid 1, zeta 2 */
+    for (int named = 1; named >= 0; named--) {
+        snprintf(data, sizeof data, "%s/blobs%d.csv", dir, named);
+        snprintf(ckpt, sizeof ckpt, "%s/m%d.clg", dir, named);
+        FILE *f = fopen(data, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "x1,x2,kind\n");
+        for (int i = 0; i < 90; i++)
+            if (named)
+                fprintf(f, "%d.%d,%d,%s\n", i % 3, i % 7, (i % 3) * 2, labels[i % 3]);
+            else
+                fprintf(f, "%d.%d,%d,%d\n", i % 3, i % 7, (i % 3) * 2, i % 3);
+        fclose(f);
+        snprintf(cmd, sizeof cmd,
+                 "tools/clgrad train --data %s --model softmax --epochs 2 --no-progress --save %s",
+                 data, ckpt);
+        cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+        clg_context *ctx = test_context();
+        clg_model *m = NULL;
+        CLG_OK_OR_FAIL(ctx, clg_model_load(ctx, ckpt, &m, NULL, 0));
+        cr_assert_eq(clg_model_outputs(m), 3);
+        if (named) {
+            const char *want[3] = {"alpha", "mid", "zeta"};
+            for (size_t k = 0; k < 3; k++) {
+                const char *name = clg_model_class_name(m, k);
+                cr_expect(name && !strcmp(name, want[k]), "class %zu: %s, wanted %s", k,
+                          name ? name : "(none)", want[k]);
+            }
+            cr_expect_null(clg_model_class_name(m, 3));
+        } else {
+            cr_expect_null(clg_model_class_name(m, 0), "names for numeric labels");
+        }
+        clg_model_destroy(m);
+        clg_context_destroy(ctx);
+    }
+}
+
+/* A first run (an empty program cache) says once, on stderr and before its first epoch,
+ * that it compiles the kernels; a second run on the same cache says nothing. (POCL's own
+ * cache is left as it is: the line follows clgrad's cache alone, and a fresh POCL cache
+ * would add ~15 s of compiling on a 2-core runner.) */
+Test(cli_train, the_first_run_says_it_compiles_once, .timeout = 120)
+{
+    char *dir = test_tmpdir();
+    char cmd[1024];
+    const char *line = "clgrad: compiling kernels for ";
+    snprintf(cmd, sizeof cmd,
+             "CLGRAD_CACHE_DIR=%s/cache tools/clgrad train --epochs 1 --no-progress", dir);
+    for (int run = 0; run < 2; run++) {
+        cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+        cr_expect_eq(occurrences(out, line), run ? 0 : 1, "run %d:\n%s", run + 1, out);
+        if (run) break;
+        const char *at = strstr(out, line), *epoch = strstr(out, "epoch 1, loss ");
+        cr_assert(at && epoch && at < epoch, "%s", out);
+        size_t len = strcspn(at, "\n");
+        const char *tail = ", once (later runs use the cache)";
+        cr_expect(len > strlen(line) + strlen(tail) &&
+                      !strncmp(at + len - strlen(tail), tail, strlen(tail)),
+                  "%.*s", (int)len, at);
+    }
+    snprintf(cmd, sizeof cmd,
+             "CLGRAD_NO_CACHE=1 CLGRAD_CACHE_DIR=%s/cache tools/clgrad train --epochs 1 "
+             "--no-progress",
+             dir);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_eq(occurrences(out, " (the program cache is off)\n"), 1, "%s", out);
+    cr_expect_eq(occurrences(out, line), 1, "%s", out);
 }

@@ -15,6 +15,7 @@ static const struct {
     {"train", cmd_train, "train linear, softmax or MLP models by minibatch SGD"},
     {"eval", cmd_eval, "loss (and accuracy) of a saved model on a data file"},
     {"predict", cmd_predict, "outputs (or class ids) of a saved model for each row of a data file"},
+    {"info", cmd_info, "what a checkpoint holds: layers, parameters, scaling, class names"},
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},
     {"tune", cmd_tune, "tune CLBlast's SGEMM for the device, store and apply the result"},
@@ -42,10 +43,32 @@ int cli_fail(const clg_context *ctx, clg_status s)
     return 1;
 }
 
+/* The first compile from source of a process (a first run, or a new device or driver)
+ * takes seconds on some drivers: said once, on stderr, before it starts. user: the
+ * clg_context * being made (set by the time a program is built). */
+static void on_build(const char *program, const char *device, void *user)
+{
+    static int said;
+    clg_context *const *ctx = user;
+    (void)program;
+    if (said) return;
+    said = 1;
+    if (*ctx && !clg_context_cache_dir(*ctx)[0])
+        fprintf(stderr, "clgrad: compiling kernels for %s (the program cache is off)\n", device);
+    else
+        fprintf(stderr, "clgrad: compiling kernels for %s, once (later runs use the cache)\n",
+                device);
+    fflush(stderr);
+}
+
 clg_context *cli_context(void)
 {
-    clg_context *ctx = NULL;
-    clg_status s = clg_context_create(&ctx, NULL);
+    static clg_context *ctx;
+    ctx = NULL;
+    clg_context_options o = clg_context_options_defaults();
+    o.on_build = on_build;
+    o.on_build_user = &ctx;
+    clg_status s = clg_context_create_with(&ctx, &o);
     if (s != CLG_OK) cli_fail(NULL, s);
     return ctx;
 }

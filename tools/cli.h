@@ -7,6 +7,7 @@ int cmd_solve(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 #include "clgrad.h"
 /* Prints "clgrad: STATUS: message" (ctx's message, else the thread's) and returns 1. */
 int cli_fail(const clg_context *ctx, clg_status s);

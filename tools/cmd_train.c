@@ -1,5 +1,6 @@
 /* clgrad train: a linear, softmax or MLP model by minibatch SGD, with an optional
- * test set, checkpoint, CSV log, SVG plot and a progress bar on a terminal. */
+ * test set, standardization, checkpoint, CSV log, SVG plot and a progress bar on a
+ * terminal. SIGINT / SIGTERM and a diverged loss stop it with the last good epoch saved. */
 #include <float.h>
 #include <math.h>
 #include <signal.h>
@@ -42,8 +43,66 @@ typedef struct run_state {
     size_t save_every, epochs;
     char meta[256];
     clg_status failed;          /* an evaluation, log row or checkpoint in on_epoch failed */
-    volatile sig_atomic_t stop; /* then set: the fit stops before the next epoch */
+    volatile sig_atomic_t stop; /* then set (or by SIGINT / SIGTERM): the fit stops */
+    float *mean, *scale;        /* --standardize: the training set's, per feature (else NULL) */
+    int far;                    /* without it: features far from unit scale (far_feature) */
+    size_t far_j;               /* the furthest, its mean and std */
+    float far_mean, far_std;
+    double initial; /* then: the initial model's training loss */
 } run_state;
+
+/* SIGINT / SIGTERM during the fit: the signal, and the flag clg_fit reads (cancel). */
+static volatile sig_atomic_t caught_signal;
+static volatile sig_atomic_t *cancel_flag;
+
+static void on_signal(int sig)
+{
+    caught_signal = sig;
+    *cancel_flag = 1;
+}
+
+/* Catches SIGINT and SIGTERM (not one ignored at start, as under nohup) until
+ * release_signals; SA_RESETHAND: a second one ends the process at once. */
+static void catch_signals(volatile sig_atomic_t *flag, struct sigaction old[2])
+{
+    const int sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    cancel_flag = flag;
+    for (int i = 0; i < 2; i++)
+        if (sigaction(sigs[i], NULL, &old[i]) == 0 && old[i].sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+}
+
+static void release_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+/* --save: with --standardize the checkpoint takes raw rows. The scaling is on the model for
+ * the save only: training runs on the standardized sets (the fused paths take no scaling).
+ * After a stop the optimizer is left out: clg_fit rolled the parameters back, not it. */
+static clg_status save_model(run_state *r, const char *path, int with_optimizer)
+{
+    size_t d = clg_model_inputs(r->model);
+    clg_status s = r->mean ? clg_model_set_input_scaling(r->model, r->mean, r->scale, d) : CLG_OK;
+    if (s == CLG_OK) s = clg_model_save(r->model, with_optimizer ? r->opt : NULL, r->meta, path);
+    if (r->mean) {
+        clg_status u = clg_model_set_input_scaling(r->model, NULL, NULL, 0);
+        if (s == CLG_OK) s = u;
+    }
+    return s;
+}
+
+static void clear_progress(run_state *r)
+{
+    if (r->progress_shown) fprintf(stderr, "\r\033[K");
+    r->progress_shown = 0;
+}
 
 static void on_progress(size_t epoch, size_t batch, size_t batches, void *user)
 {
@@ -82,7 +141,7 @@ static void on_epoch(size_t epoch, double loss, void *user)
      * from the end of the previous report to now, before this one's own evaluation. */
     double t = now_s(), rate = clg_dataset_size(r->train) / (t - r->epoch_t0);
     char fig[32];
-    if (r->progress_shown) fprintf(stderr, "\r\033[K");
+    clear_progress(r);
     printf("epoch %zu, loss %s", epoch, cli_figure(loss, fig, sizeof fig));
     double tl = NAN, ta = NAN;
     clg_status s = CLG_OK;
@@ -102,7 +161,7 @@ static void on_epoch(size_t epoch, double loss, void *user)
     if (history_add(&r->hist, loss, tl, ta, t - r->t0) && r->failed == CLG_OK)
         epoch_failed(r, CLG_ERR_IO, 0);
     if (r->save_every && epoch % r->save_every == 0 && epoch < r->epochs && r->failed == CLG_OK) {
-        s = clg_model_save(r->model, r->opt, r->meta, r->save);
+        s = save_model(r, r->save, 1);
         if (s != CLG_OK) epoch_failed(r, s, 1);
     }
     r->epoch_t0 = r->prog_t = now_s();
@@ -115,7 +174,7 @@ typedef struct train_args {
     clg_fit_options fit;
     const char *test, *test_labels, *save, *log, *plot;
     size_t save_every;
-    int progress;
+    int progress, standardize;
 } train_args;
 
 static const cli_opt train_options[] = {
@@ -132,6 +191,8 @@ static const cli_opt train_options[] = {
     CLI_REAL("--momentum", "R", train_args, fit.optimizer.momentum, 0, FLT_MAX, NULL,
              "SGD momentum"),
     CLI_FLAG("--no-shuffle", train_args, fit.shuffle, 0, "keep the rows in file order"),
+    CLI_FLAG("--standardize", train_args, standardize, 1,
+             "scale each feature by the training set's mean and std (the checkpoint too)"),
     CLI_STR("--save", "FILE", train_args, save,
             "checkpoint (model, optimizer state, loss) after the last epoch"),
     CLI_INT("--save-every", "N", train_args, save_every, 1, CLI_MAX_EPOCHS, "off",
@@ -173,8 +234,12 @@ static int parse(train_args *a, int argc, char **argv)
         .summary = "Trains a linear, softmax or MLP model by minibatch SGD.",
         CLI_GROUPS(groups),
         .notes = "Each epoch prints its training loss (with --test: the test loss and accuracy)\n"
-                 "and samples/s. A run whose loss turns NaN/Inf or grows 10^4-fold stops,\n"
-                 "exits 1 and keeps the previous --save file (the last --save-every one)."};
+                 "and samples/s. A run whose loss turns NaN/Inf or grows 10^4-fold stops and\n"
+                 "exits 1; SIGINT (Ctrl-C) or SIGTERM stops it after the epoch under way, exit\n"
+                 "130 / 143 (a second one at once). Either way --save gets the model of the last\n"
+                 "good epoch (none when no epoch passed), and --log and --plot cover those\n"
+                 "epochs. --standardize: test and raw rows given to eval / predict are scaled\n"
+                 "by the training set's mean and std too."};
     int rc = cli_parse(&c, argc, argv);
     if (rc != CLI_RUN) return rc;
     int classify = a->model.spec.classify;
@@ -190,6 +255,62 @@ static int parse(train_args *a, int argc, char **argv)
     return check_outputs(&c, a);
 }
 
+/* Features far from unit scale: a std over 100 or under 0.01, or a mean over 100 stds. 1
+ * with the furthest (by orders of magnitude past those bounds) in *which; 0 when none is. */
+static int far_feature(const float *mean, const float *scale, size_t d, size_t *which)
+{
+    double worst = 0;
+    for (size_t j = 0; j < d; j++) {
+        double sd = scale[j], m = fabs(mean[j]), past = fabs(log10(sd)) - 2;
+        if (m > 0 && log10(m / sd) - 2 > past) past = log10(m / sd) - 2;
+        if (past > worst) worst = past, *which = j;
+    }
+    return worst > 0;
+}
+
+/* The training set's feature statistics: with --standardize both sets are standardized by
+ * them (kept for the checkpoint); without, a feature far from unit scale is noted for
+ * warn_scale. */
+static clg_status feature_scaling(train_args *a, run_state *r)
+{
+    size_t d = clg_dataset_features(r->train);
+    float *mean = malloc(d * sizeof *mean), *scale = malloc(d * sizeof *scale);
+    clg_status s = mean && scale
+                       ? clg_dataset_feature_stats(r->train, mean, scale)
+                       : (fprintf(stderr, "clgrad: out of memory\n"), CLG_ERR_HOST_MEMORY);
+    if (s == CLG_OK && a->standardize) {
+        s = clg_dataset_standardize(r->train, mean, scale);
+        if (s == CLG_OK && r->test) s = clg_dataset_standardize(r->test, mean, scale);
+        r->mean = mean;
+        r->scale = scale;
+        return s;
+    }
+    if (s == CLG_OK && (r->far = far_feature(mean, scale, d, &r->far_j))) {
+        r->far_mean = mean[r->far_j];
+        r->far_std = scale[r->far_j];
+    }
+    free(mean);
+    free(scale);
+    return s;
+}
+
+/* Without --standardize, on features far from unit scale, a run whose loss diverged, rose
+ * to or above the initial model's, or ended above its first epoch's: one line of advice. */
+static void warn_scale(const run_state *r, clg_status s)
+{
+    const history *h = &r->hist;
+    if (!r->far) return;
+    int bad = s == CLG_ERR_DIVERGED || s == CLG_ERR_NONFINITE ||
+              (h->count > 1 && h->train_loss[h->count - 1] > h->train_loss[0]);
+    for (size_t i = 0; i < h->count && !bad; i++) bad = !(h->train_loss[i] < r->initial);
+    if (!bad) return;
+    fflush(stdout);
+    fprintf(stderr,
+            "clgrad train: features are far from unit scale (feature %zu: mean %.3g, std %.3g); "
+            "try --standardize\n",
+            r->far_j, r->far_mean, r->far_std);
+}
+
 static void finish_report(train_args *a, run_state *r)
 {
     if (a->model.spec.classify) {
@@ -202,26 +323,90 @@ static void finish_report(train_args *a, run_state *r)
     if (clg_dataset_targets(r->train) != 1 || clg_model_param_count(r->model) != 2) return;
     float *w = malloc(d * sizeof *w), b = 0;
     if (w && clg_model_get_param(r->model, 0, w, d) == CLG_OK &&
-        clg_model_get_param(r->model, 1, &b, 1) == CLG_OK)
+        clg_model_get_param(r->model, 1, &b, 1) == CLG_OK) {
+        for (size_t j = 0; r->mean && j < d; j++) { /* the weights of raw rows */
+            w[j] /= r->scale[j];
+            b -= w[j] * r->mean[j];
+        }
         report_linear(&a->data, w, d, b);
+    }
     free(w);
 }
 
-/* The model and its optimizer for the loaded data. */
+/* The model and its optimizer for the loaded data; the class names of a CSV label column
+ * of names go into the model (and so its checkpoints). */
 static clg_status build(train_args *a, run_state *r)
 {
     size_t classes = clg_dataset_classes(r->train);
     size_t outputs = a->model.spec.classify ? classes : clg_dataset_targets(r->train);
     clg_status s = model_spec_build(&a->model.spec, r->ctx, clg_dataset_features(r->train), outputs,
                                     a->data.seed, &r->model);
+    const clg_class_names *names = a->data.names;
+    if (s == CLG_OK && a->model.spec.classify && names && names->count == outputs)
+        s = clg_model_set_class_names(r->model, (const char *const *)names->names, outputs);
     if (s == CLG_OK) s = clg_optimizer_create(r->model, &a->fit.optimizer, &r->opt);
+    if (s == CLG_OK && r->far && clg_evaluate_loss(r->model, r->train, a->fit.loss, &r->initial))
+        r->far = 0; /* only for warn_scale */
     return s;
+}
+
+/* "; " between the non-empty parts */
+static void join(char *buf, size_t n, const char *part)
+{
+    size_t len = strlen(buf);
+    if (part[0] && len < n) snprintf(buf + len, n - len, "%s%s", len ? "; " : "", part);
+}
+
+/* After clg_fit stopped early (a signal, or a loss that diverged or turned non-finite): the
+ * model holds the last epoch reported (clg_fit restored it). It goes to --save (unless no
+ * epoch passed: an earlier file stays), --log and --plot cover the epochs reported, and one
+ * line says so. */
+static clg_status stopped(train_args *a, run_state *r, clg_status s)
+{
+    size_t done = r->hist.count;
+    char what[64], save[600] = "", cover[128] = "", line[900] = "";
+    if (s == CLG_ERR_CANCELLED)
+        snprintf(what, sizeof what, "interrupted (%s)",
+                 caught_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    else
+        snprintf(what, sizeof what, "%s",
+                 s == CLG_ERR_DIVERGED ? "diverged" : "the loss turned NaN or infinite");
+    fflush(stdout);                                  /* the epochs' lines first */
+    if (s != CLG_ERR_CANCELLED) cli_fail(r->ctx, s); /* the library's why */
+    warn_scale(r, s);
+    clg_status w = CLG_OK;
+    if (a->save && done && (w = save_model(r, a->save, 0)) != CLG_OK) cli_fail(r->ctx, w);
+    const char *none = s == CLG_ERR_CANCELLED ? "finished" : "passed";
+    if (!done && a->save)
+        snprintf(save, sizeof save, "no epoch %s: %s not written", none, a->save);
+    else if (!done)
+        snprintf(save, sizeof save, "no epoch %s", none);
+    else if (a->save)
+        snprintf(save, sizeof save, "%s %s with the parameters of epoch %zu",
+                 w == CLG_OK ? "saved" : "could not save", a->save, done);
+    else
+        snprintf(save, sizeof save, "the model of epoch %zu is not saved (no --save)", done);
+    if (history_log_close(&r->hist) || (a->plot && done && history_write_svg(&r->hist, a->plot)))
+        w = CLG_ERR_IO;
+    const char *outs = a->log && a->plot ? "log and plot cover"
+                       : a->log          ? "log covers"
+                                         : "plot covers";
+    if ((a->log || a->plot) && done > 1)
+        snprintf(cover, sizeof cover, "%s epochs 1-%zu", outs, done);
+    else if (a->log || a->plot)
+        snprintf(cover, sizeof cover, "%s %s%s", outs, done ? "epoch 1" : "no epoch",
+                 a->plot && !done ? " (no plot written)" : "");
+    join(line, sizeof line, save);
+    join(line, sizeof line, cover);
+    fprintf(stderr, "clgrad train: %s in epoch %zu: %s\n", what, done + 1, line);
+    return w != CLG_OK && s == CLG_ERR_CANCELLED ? w : s;
 }
 
 /* Trains, reports and writes the outputs; the status (printed when not CLG_OK). */
 static clg_status fit(train_args *a, run_state *r)
 {
-    clg_status s = build(a, r);
+    clg_status s = feature_scaling(a, r);
+    if (s == CLG_OK) s = build(a, r);
     a->fit.on_epoch = on_epoch;
     a->fit.user = r;
     a->fit.cancel = &r->stop;
@@ -234,14 +419,21 @@ static clg_status fit(train_args *a, run_state *r)
     r->save_every = a->save_every;
     r->epochs = a->fit.epochs;
     meta_write(r->meta, sizeof r->meta, &a->model.spec, a->fit.loss);
-    if (s == CLG_OK && a->log && history_log_open(&r->hist, a->log)) return CLG_ERR_IO;
+    if (s != CLG_OK) return cli_fail(r->ctx, s), s;
+    if (a->log && history_log_open(&r->hist, a->log)) return CLG_ERR_IO;
     r->t0 = r->epoch_t0 = r->prog_t = now_s();
-    if (s == CLG_OK) s = clg_fit(r->model, r->train, &a->fit, r->opt, NULL);
+    struct sigaction old[2];
+    catch_signals(&r->stop, old);
+    s = clg_fit(r->model, r->train, &a->fit, r->opt, NULL);
+    release_signals(old);
+    clear_progress(r);
     if (r->failed != CLG_OK) return r->failed; /* printed in on_epoch; the fit was cancelled */
+    if (s == CLG_ERR_CANCELLED || s == CLG_ERR_DIVERGED || s == CLG_ERR_NONFINITE)
+        return stopped(a, r, s);
     if (s != CLG_OK) return cli_fail(r->ctx, s), s;
     finish_report(a, r);
-    if (a->save && (s = clg_model_save(r->model, r->opt, r->meta, a->save)) != CLG_OK)
-        return cli_fail(r->ctx, s), s;
+    warn_scale(r, s);
+    if (a->save && (s = save_model(r, a->save, 1)) != CLG_OK) return cli_fail(r->ctx, s), s;
     if (history_log_close(&r->hist)) return CLG_ERR_IO;
     if (a->plot && history_write_svg(&r->hist, a->plot)) return CLG_ERR_IO;
     return CLG_OK;
@@ -266,11 +458,14 @@ int cmd_train(int argc, char **argv)
     size_t classes = r.train ? clg_dataset_classes(r.train) : 0;
     if (r.train && a.test) r.test = data_file_load(r.ctx, a.test, a.test_labels, &a.data, classes);
     clg_status s = r.train && (!a.test || r.test) ? fit(&a, &r) : CLG_ERR_IO;
+    int signalled = s == CLG_ERR_CANCELLED && caught_signal; /* 130 SIGINT, 143 SIGTERM */
     history_free(&r.hist);
+    free(r.mean);
+    free(r.scale);
     clg_optimizer_destroy(r.opt);
     clg_model_destroy(r.model);
     clg_dataset_destroy(r.test);
     clg_dataset_destroy(r.train);
     clg_context_destroy(r.ctx);
-    return s == CLG_OK ? 0 : 1;
+    return s == CLG_OK ? 0 : signalled ? 128 + caught_signal : 1;
 }
