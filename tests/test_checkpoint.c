@@ -81,7 +81,8 @@ static char *join(const char *dir, const char *name)
 static clg_model *mlp(clg_context *ctx, uint64_t seed, size_t hidden)
 {
     clg_model *m;
-    clg_linear_init init = {0.7f, seed, NULL, NULL};
+    clg_linear_init init = {
+        .struct_size = sizeof(clg_linear_init), .weight_std = 0.7f, .seed = seed};
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, hidden, &init));
     CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
@@ -771,7 +772,8 @@ Test(checkpoint, overwrite_is_atomic_for_concurrent_readers)
     const char *dir = test_tmpdir();
     /* A larger model so a non-atomic write would be visible half-done. */
     clg_model *ma, *mb;
-    clg_linear_init ia = {0.5f, 1, NULL, NULL}, ib = {0.5f, 2, NULL, NULL};
+    clg_linear_init ia = {.struct_size = sizeof(clg_linear_init), .weight_std = 0.5f, .seed = 1},
+                    ib = {.struct_size = sizeof(clg_linear_init), .weight_std = 0.5f, .seed = 2};
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &ma));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(ma, 256, 256, &ia));
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &mb));

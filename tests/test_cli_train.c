@@ -893,3 +893,190 @@ Test(cli_train, the_first_run_says_it_compiles_once, .timeout = 120)
     cr_expect_eq(occurrences(out, " (the program cache is off)\n"), 1, "%s", out);
     cr_expect_eq(occurrences(out, line), 1, "%s", out);
 }
+
+/* ---- user report "The command line on real data": train --json */
+
+/* Checks a train --json stdout (JSON Lines), run by python3 as check_train_json(): every
+ * line is a JSON object starting with "command":"train"; the epoch objects are numbered
+ * 1..N with the fields in order; the last is the end object, its epochs and final_loss
+ * those of the epoch lines. Then, by mode: "regression" LOG TEXT (the train losses equal
+ * the --log CSV's of the text run to 1e-6 relative and its printed ones to their last
+ * digit; no test figures; status ok, the weights and bias of the default synthetic data),
+ * "classify" SAVE N (N epochs, test accuracy in [0, 1], train accuracy, saved SAVE, no
+ * weights), "diverged" MIN (status diverged after at least MIN epochs, nothing saved). */
+static const char train_json_check[] =
+    "import json, math, sys\n"
+    "mode, path, args = sys.argv[1], sys.argv[2], sys.argv[3:]\n"
+    "raw = open(path, encoding='utf-8').read()\n"
+    "if not raw.endswith('\\n'): sys.exit('stdout does not end a line: %r' % raw[-200:])\n"
+    "objs = []\n"
+    "for n, line in enumerate(raw.split('\\n')[:-1], 1):\n"
+    "    try:\n"
+    "        d = json.loads(line)\n"
+    "    except ValueError as e:\n"
+    "        sys.exit('stdout line %d is not JSON (%s): %r' % (n, e, line))\n"
+    "    if not isinstance(d, dict) or list(d)[:1] != ['command'] or d['command'] != 'train':\n"
+    "        sys.exit('line %d is not a train object: %r' % (n, line))\n"
+    "    if ': ' in line or ', ' in line:\n"
+    "        sys.exit('line %d is not compact: %r' % (n, line))\n"
+    "    objs.append(d)\n"
+    "def num(x):\n"
+    "    return isinstance(x, (int, float)) and not isinstance(x, bool)\n"
+    "def check(ok, what):\n"
+    "    if not ok: sys.exit('%s\\n%s' % (what, raw))\n"
+    "check(objs and objs[-1].get('event') == 'end', 'the last line is no end object')\n"
+    "ep, end = objs[:-1], objs[-1]\n"
+    "keys = ['command', 'epoch', 'train_loss', 'test_loss', 'test_accuracy',\n"
+    "        'samples_per_second', 'seconds']\n"
+    "for e, d in enumerate(ep, 1):\n"
+    "    check(list(d) == keys and d['epoch'] == e, 'epoch object %d: %r' % (e, d))\n"
+    "    check(math.isfinite(d['train_loss']) and d['samples_per_second'] > 0, repr(d))\n"
+    "check(end['epochs'] == len(ep), 'end epochs %r, %d epoch lines' % (end['epochs'], len(ep)))\n"
+    "check(end['final_loss'] == (ep[-1]['train_loss'] if ep else None), 'final_loss')\n"
+    "if mode == 'regression':\n"
+    "    log = [float(l.split(',')[1]) for l in open(args[0]).read().split('\\n')[1:] if l]\n"
+    "    text = [float(x) for x in args[1].split(',')]\n"
+    "    check(len(ep) == len(log) == len(text), '%d epochs, %d logged, %d printed' %\n"
+    "          (len(ep), len(log), len(text)))\n"
+    "    for d, l, t in zip(ep, log, text):\n"
+    "        x = d['train_loss']\n"
+    "        check(abs(x - l) <= 1e-6 * abs(l), 'epoch %d: %r, the text run logged %r' %\n"
+    "              (d['epoch'], x, l))\n"
+    "        check(abs(x - t) <= 5.01e-7 + 5e-6 * abs(t), 'epoch %d: %r, printed %r' %\n"
+    "              (d['epoch'], x, t))\n"
+    "        check(d['test_loss'] is None and d['test_accuracy'] is None, repr(d))\n"
+    "    check(end['status'] == 'ok' and end['error'] is None and end['saved'] is None and\n"
+    "          'train_accuracy' not in end, repr(end))\n"
+    "    w, b = end['weights'], end['bias']\n"
+    "    check(len(w) == 2 and abs(w[0] - 2) < 0.01 and abs(w[1] + 3.4) < 0.01 and\n"
+    "          abs(b - 4.2) < 0.01, 'weights %r, bias %r' % (w, b))\n"
+    "    check(abs(end['synthetic']['true_bias'] - 4.2) < 1e-6, repr(end))\n"
+    "elif mode == 'classify':\n"
+    "    check(len(ep) == int(args[1]), '%d epochs' % len(ep))\n"
+    "    for d in ep:\n"
+    "        a = d['test_accuracy']\n"
+    "        check(num(a) and 0 <= a <= 1 and d['test_loss'] > 0, repr(d))\n"
+    "    a = end['train_accuracy']\n"
+    "    check(end['status'] == 'ok' and num(a) and 0 <= a <= 1 and\n"
+    "          end['saved'] == args[0] and 'weights' not in end, repr(end))\n"
+    "elif mode == 'diverged':\n"
+    "    check(end['status'] == 'diverged' and end['error'] == 'CLG_ERR_DIVERGED' and\n"
+    "          end['saved'] is None and len(ep) >= int(args[0]), repr(end))\n"
+    "else:\n"
+    "    sys.exit('mode ' + mode)\n"
+    "print('ok')\n";
+
+/* Runs train_json_check on the JSON Lines file jsonl (python3 output in buf). */
+static void check_train_json(const char *dir, const char *mode, const char *jsonl, const char *args)
+{
+    char script[300], cmd[2048];
+    static char buf[1 << 16];
+    snprintf(script, sizeof script, "%s/check_train_json.py", dir);
+    FILE *f = fopen(script, "w");
+    cr_assert_not_null(f);
+    fputs(train_json_check, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "python3 %s %s %s %s", script, mode, jsonl, args);
+    int rc = run_in_build(cmd, buf, sizeof buf);
+    cr_assert_eq(rc, 0, "train --json (%s): %s", mode, buf);
+    cr_expect_str_eq(buf, "ok\n");
+}
+
+/* Linear regression on the default synthetic data: --json's losses are those the text run
+ * (same seed) prints and logs, the last object has the weights of the data, and stdout has
+ * nothing else (messages stay on stderr). */
+Test(cli_train, json_lines_of_a_regression_run_match_the_text_run, .timeout = 60)
+{
+    char *dir = test_tmpdir();
+    char log[256], jsonl[256], cmd[1024], losses[512] = "", args[1024];
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    snprintf(jsonl, sizeof jsonl, "%s/out.jsonl", dir);
+    snprintf(cmd, sizeof cmd, "tools/clgrad train --seed 5 --epochs 4 --no-progress --log %s", log);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    for (int e = 1; e <= 4; e++) {
+        char key[64];
+        snprintf(key, sizeof key, "epoch %d, loss ", e);
+        const char *p = strstr(out, key);
+        cr_assert_not_null(p, "no '%s' in:\n%s", key, out);
+        size_t len = strlen(losses);
+        snprintf(losses + len, sizeof losses - len, "%s%.*s", e > 1 ? "," : "",
+                 (int)strcspn(p + strlen(key), ","), p + strlen(key));
+    }
+    snprintf(cmd, sizeof cmd, "(tools/clgrad train --seed 5 --epochs 4 --json >%s)", jsonl);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect_null(strstr(out, "{\""), "JSON on stderr:\n%s", out);
+    snprintf(args, sizeof args, "%s %s", log, losses);
+    check_train_json(dir, "regression", jsonl, args);
+}
+
+/* 300 rows of 3 blobs, classes 0-2 (seeded). */
+static void write_blobs(const char *path, int n, uint64_t u)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < n; i++) {
+        double x[2];
+        for (int j = 0; j < 2; j++) {
+            u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[j] = (double)(u >> 11) / 9007199254740992.0 - 0.5;
+        }
+        fprintf(f, "%.5f,%.5f,%d\n", 2.0 * (i % 3) + x[0], (i % 3 == 1 ? 2.0 : 0.0) + x[1], i % 3);
+    }
+    fclose(f);
+}
+
+/* Softmax with --test and --save: each epoch's test accuracy is in [0, 1], the end object
+ * has the train accuracy and the saved path (and no weights); a diverging run ends with
+ * status "diverged", on a regression after some epochs and on the softmax run at once
+ * (no epoch passed: final_loss and train_accuracy null). */
+Test(cli_train, json_lines_of_classification_and_diverged_runs, .timeout = 60)
+{
+    char *dir = test_tmpdir();
+    char train[256], test[256], ckpt[256], jsonl[256], cmd[1400], args[512];
+    snprintf(train, sizeof train, "%s/train.csv", dir);
+    snprintf(test, sizeof test, "%s/test.csv", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.clg", dir);
+    snprintf(jsonl, sizeof jsonl, "%s/out.jsonl", dir);
+    write_blobs(train, 300, 1);
+    write_blobs(test, 90, 2);
+    snprintf(cmd, sizeof cmd,
+             "(tools/clgrad train --data %s --no-header --test %s --model softmax --epochs 3 "
+             "--save %s --json >%s)",
+             train, test, ckpt, jsonl);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(args, sizeof args, "%s 3", ckpt);
+    check_train_json(dir, "classify", jsonl, args);
+    cr_expect_eq(access(ckpt, F_OK), 0, "%s not written", ckpt);
+
+    /* Full batches at lr 2.5: the bias's error grows 1.5-fold an epoch. */
+    snprintf(cmd, sizeof cmd,
+             "(timeout 60 tools/clgrad train --synthetic 200 --batch 200 --lr 2.5 --epochs 1000 "
+             "--json >%s)",
+             jsonl);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "CLG_ERR_DIVERGED") && strstr(out, "clgrad train: diverged in epoch"),
+              "the messages stay on stderr:\n%s", out);
+    check_train_json(dir, "diverged", jsonl, "3");
+
+    FILE *f = fopen(train, "w"); /* random labels: nothing to learn, so lr 1e6 cannot fit */
+    cr_assert_not_null(f);
+    uint64_t u = 5;
+    for (int i = 0; i < 600; i++) {
+        for (int j = 0; j < 8; j++) {
+            u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+            fprintf(f, "%.5f,", (double)(u >> 11) / 9007199254740992.0 - 0.5);
+        }
+        fprintf(f, "%d\n", (int)((u >> 20) % 3));
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "(tools/clgrad train --data %s --no-header --model softmax --epochs 2 --lr 1e6 "
+             "--json >%s)",
+             train, jsonl);
+    cr_assert_eq(run_in_build(cmd, out, sizeof out), 1, "%s", out);
+    check_train_json(dir, "diverged", jsonl, "0");
+    static char text[4096];
+    slurp(jsonl, text, sizeof text);
+    cr_expect(strstr(text, "\"epochs\":0,\"final_loss\":null,\"train_accuracy\":null,"), "%s",
+              text);
+}

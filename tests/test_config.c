@@ -185,3 +185,46 @@ Test(config, explicit_options_win_over_the_environment)
     clg_context_destroy(ctx);
     cr_expect_str_eq(a.device_name, b.device_name);
 }
+
+/* Every option struct starts with struct_size, which its defaults function sets: a struct
+ * not made from the defaults (struct_size 0) is refused naming the function to use, before
+ * anything happens. */
+Test(config, option_structs_not_from_their_defaults_are_refused)
+{
+    clg_context *ctx = test_context();
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    clg_linear_init init = clg_linear_init_defaults();
+    cr_expect_eq(init.struct_size, sizeof init);
+    init.struct_size = 0;
+    EXPECT_REFUSED(ctx, clg_model_add_linear(m, 2, 1, &init), CLG_ERR_INVALID_ARGUMENT,
+                   "start from clg_linear_init_defaults()", "clg_linear_init with struct_size 0");
+    cr_expect_eq(clg_model_param_count(m), 0u, "no layer added");
+    const float X[4] = {1, 2, 3, 4}, Y[2] = {0, 1};
+    clg_dataset *ds;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, 2, 2, 1, &ds));
+    clg_loader_options lo = clg_loader_defaults();
+    cr_expect_eq(lo.struct_size, sizeof lo);
+    lo.struct_size = 0;
+    clg_loader *ld = NULL;
+    EXPECT_REFUSED(ctx, clg_loader_create(ds, &lo, &ld), CLG_ERR_INVALID_ARGUMENT,
+                   "start from clg_loader_defaults()", "clg_loader_options with struct_size 0");
+    cr_expect_null(ld);
+    clg_csv_options co = clg_csv_defaults();
+    cr_expect_eq(co.struct_size, sizeof co);
+    co.struct_size = 0;
+    float *hx = NULL, *hy = NULL;
+    size_t n = 0, d = 0;
+    EXPECT_REFUSED(NULL, clg_csv_read("/nonexistent.csv", &co, &hx, &hy, &n, &d),
+                   CLG_ERR_INVALID_ARGUMENT, "start from clg_csv_defaults()",
+                   "clg_csv_options with struct_size 0");
+    clg_tune_options to = clg_tune_defaults();
+    cr_expect_eq(to.struct_size, sizeof to);
+    to.struct_size = 0;
+    clg_tune_report rep;
+    EXPECT_REFUSED(ctx, clg_tune_sgemm(ctx, &to, &rep), CLG_ERR_INVALID_ARGUMENT,
+                   "start from clg_tune_defaults()", "clg_tune_options with struct_size 0");
+    clg_dataset_destroy(ds);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+}

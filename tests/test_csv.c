@@ -562,14 +562,16 @@ Test(csv, dataset_from_csv_classes)
     clg_context *ctx = test_context();
     clg_dataset *ds = NULL;
     clg_class_names names = {0};
-    CLG_OK_OR_FAIL(
-        ctx, clg_dataset_from_csv_classes(
-                 ctx,
-                 write_file("dsc.csv", "id;x1;x2;wine\nA;1;2;class_2\nB;3;4;class_0\n"
-                                       "C;5;6;class_1\n"),
-                 &(clg_csv_options){
-                     .header = -1, .label_column = -1, .delimiter = ';', .skip_columns = "id"},
-                 &ds, &names));
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_csv_classes(
+                            ctx,
+                            write_file("dsc.csv", "id;x1;x2;wine\nA;1;2;class_2\nB;3;4;class_0\n"
+                                                  "C;5;6;class_1\n"),
+                            &(clg_csv_options){.struct_size = sizeof(clg_csv_options),
+                                               .header = -1,
+                                               .label_column = -1,
+                                               .delimiter = ';',
+                                               .skip_columns = "id"},
+                            &ds, &names));
     cr_assert(clg_dataset_size(ds) == 3 && clg_dataset_features(ds) == 2 &&
               clg_dataset_targets(ds) == 1 && clg_dataset_classes(ds) == 3);
     float X[6], Y[3];

@@ -87,7 +87,7 @@ Test(layers, model_dispatches_through_the_table)
     enum { B = 7, D = 3, H = 4, Q = 2 };
     clg_context *ctx = test_context();
     clg_model *m;
-    clg_linear_init init = {0.8f, 11, NULL, NULL};
+    clg_linear_init init = {.struct_size = sizeof(clg_linear_init), .weight_std = 0.8f, .seed = 11};
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, D, H, &init));
     CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));

@@ -324,7 +324,11 @@ Test(linear, two_layer_relu_model_gradients_match_finite_differences)
     float *W2 = ref_random(&seed, h * q, -1, 1), *b2 = ref_random(&seed, q, -1, 1);
     clg_model *m;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
-    clg_linear_init i1 = {0.01f, 0, W1, b1}, i2 = {0.01f, 0, W2, b2};
+    clg_linear_init i1 = clg_linear_init_defaults(), i2 = i1;
+    i1.weight = W1;
+    i1.bias = b1;
+    i2.weight = W2;
+    i2.bias = b2;
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, d, h, &i1));
     CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, h, q, &i2));

@@ -104,7 +104,7 @@ Test(model, default_init_statistics_and_seeding)
                      "layer 1 = clg_philox_normal(seed 1, init stream)");
     cr_expect(memcmp(W1, W, 100 * sizeof *W1) != 0, "layers draw different numbers");
     /* Another seed and std. */
-    clg_linear_init init = {0.5f, 42, NULL, NULL};
+    clg_linear_init init = {.struct_size = sizeof(clg_linear_init), .weight_std = 0.5f, .seed = 42};
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m2));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m2, 256, 10, &init));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m2, 0, W, n));
@@ -177,7 +177,7 @@ Test(model, forward_grows_and_shrinks_with_the_batch)
 {
     clg_context *ctx = test_context();
     clg_model *m;
-    clg_linear_init init = {0.7f, 3, NULL, NULL};
+    clg_linear_init init = {.struct_size = sizeof(clg_linear_init), .weight_std = 0.7f, .seed = 3};
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 4, &init));
     CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
@@ -207,7 +207,7 @@ Test(model, shape_and_state_errors)
     cr_expect_eq(clg_model_forward(m, X, &out), CLG_ERR_STATE, "empty model");
     cr_expect_eq(clg_model_add_relu(m), CLG_ERR_STATE, "ReLU first has no width");
     cr_expect_eq(clg_model_add_linear(m, 0, 3, NULL), CLG_ERR_SHAPE);
-    clg_linear_init bad = {-1.0f, 0, NULL, NULL};
+    clg_linear_init bad = {.struct_size = sizeof(clg_linear_init), .weight_std = -1.0f};
     cr_expect_eq(clg_model_add_linear(m, 4, 3, &bad), CLG_ERR_INVALID_ARGUMENT, "negative std");
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 3, NULL));
     cr_expect_eq(clg_model_add_linear(m, 4, 2, NULL), CLG_ERR_SHAPE,

@@ -9,7 +9,8 @@ static clg_model *make_model(clg_context *ctx)
 {
     clg_model *m;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
-    clg_linear_init init = {0.01f, 0, W0, B0};
+    clg_linear_init init = {
+        .struct_size = sizeof(clg_linear_init), .weight_std = 0.01f, .weight = W0, .bias = B0};
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 2, &init));
     return m;
 }

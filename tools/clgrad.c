@@ -13,8 +13,8 @@ static const struct {
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices, marking the one chosen now"},
     {"train", cmd_train, "train linear, softmax or MLP models by minibatch SGD"},
-    {"eval", cmd_eval, "loss (and accuracy) of a saved model on a data file"},
-    {"predict", cmd_predict, "outputs (or class ids) of a saved model for each row of a data file"},
+    {"eval", cmd_eval, "loss, MSE/RMSE/R² or accuracy and confusion matrix of a saved model"},
+    {"predict", cmd_predict, "a saved model's output per row: class name or id, probabilities"},
     {"info", cmd_info, "what a checkpoint holds: layers, parameters, scaling, class names"},
     {"solve", cmd_solve, "closed-form least squares (normal equations, Cholesky) on the same data"},
     {"selftest", cmd_selftest, "run every kernel against a double-precision reference"},

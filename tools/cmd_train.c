@@ -1,6 +1,7 @@
 /* clgrad train: a linear, softmax or MLP model by minibatch SGD, with an optional
  * test set, standardization, checkpoint, CSV log, SVG plot and a progress bar on a
- * terminal. SIGINT / SIGTERM and a diverged loss stop it with the last good epoch saved. */
+ * terminal, or JSON Lines on stdout (--json). SIGINT / SIGTERM and a diverged loss stop it
+ * with the last good epoch saved. */
 #include <float.h>
 #include <math.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "cli_opt.h"
 #include "data_args.h"
 #include "history.h"
+#include "json.h"
 #include "model_spec.h"
 #include "report.h"
 #include "svg.h"
@@ -48,7 +50,11 @@ typedef struct run_state {
     int far;                    /* without it: features far from unit scale (far_feature) */
     size_t far_j;               /* the furthest, its mean and std */
     float far_mean, far_std;
-    double initial; /* then: the initial model's training loss */
+    double initial;        /* then: the initial model's training loss */
+    int json;              /* --json: JSON Lines on stdout instead of the text */
+    int fitted;            /* clg_fit ran: with --json the run ends with an "end" object */
+    clg_status fit_status; /* what clg_fit returned */
+    const char *saved;     /* the --save path once the run's last checkpoint is written */
 } run_state;
 
 /* SIGINT / SIGTERM during the fit: the signal, and the flag clg_fit reads (cancel). */
@@ -133,16 +139,48 @@ static void epoch_failed(run_state *r, clg_status s, int print)
     r->stop = 1;
 }
 
-/* The epoch's line: train loss, test loss and accuracy (with --test), samples/s. */
+/* "epoch 1, loss 0.000203" and, after a test evaluation (tested), its test loss and
+ * accuracy (classification), then samples/s. */
+static void epoch_text(size_t epoch, double loss, int tested, double tl, double ta, double rate)
+{
+    char fig[32];
+    printf("epoch %zu, loss %s", epoch, cli_figure(loss, fig, sizeof fig));
+    if (tested) {
+        printf(", test loss %s", cli_figure(tl, fig, sizeof fig));
+        if (!isnan(ta)) printf(", test acc %.4f", ta);
+    }
+    printf(", %.0f samples/s\n", rate);
+    fflush(stdout);
+}
+
+/* --json: the epoch's object, one line (null for a figure it lacks); 1 when stdout failed. */
+static int epoch_json(size_t epoch, double loss, double tl, double ta, double rate, double t)
+{
+    json_writer j;
+    json_init(&j, stdout);
+    json_object_begin(&j);
+    json_field_str(&j, "command", "train");
+    json_field_int(&j, "epoch", (long long)epoch);
+    json_field_num(&j, "train_loss", loss);
+    json_field_num(&j, "test_loss", tl);
+    json_field_num(&j, "test_accuracy", ta);
+    json_field_num(&j, "samples_per_second", rate);
+    json_field_num(&j, "seconds", t);
+    json_object_end(&j);
+    if (!json_failed(&j)) return 0;
+    fprintf(stderr, "clgrad: could not write the JSON to stdout\n");
+    return 1;
+}
+
+/* The epoch's line (or JSON object): train loss, test loss and accuracy (with --test),
+ * samples/s. */
 static void on_epoch(size_t epoch, double loss, void *user)
 {
     run_state *r = user;
     /* clg_fit calls this once epoch e is done and before e+1 starts: the epoch's time is
      * from the end of the previous report to now, before this one's own evaluation. */
     double t = now_s(), rate = clg_dataset_size(r->train) / (t - r->epoch_t0);
-    char fig[32];
     clear_progress(r);
-    printf("epoch %zu, loss %s", epoch, cli_figure(loss, fig, sizeof fig));
     double tl = NAN, ta = NAN;
     clg_status s = CLG_OK;
     if (r->test && r->failed == CLG_OK) {
@@ -151,13 +189,17 @@ static void on_epoch(size_t epoch, double loss, void *user)
         if (s == CLG_OK) {
             tl = res.loss;
             ta = res.accuracy >= 0 ? res.accuracy : NAN;
-            printf(", test loss %s", cli_figure(tl, fig, sizeof fig));
-            if (!isnan(ta)) printf(", test acc %.4f", ta);
         }
     }
-    printf(", %.0f samples/s\n", rate);
-    fflush(stdout);
-    if (s != CLG_OK) epoch_failed(r, s, 1);
+    int unwritten = 0; /* --json: stdout failed (said) */
+    if (r->json)
+        unwritten = epoch_json(epoch, loss, tl, ta, rate, t - r->t0);
+    else
+        epoch_text(epoch, loss, r->test && s == CLG_OK && r->failed == CLG_OK, tl, ta, rate);
+    if (s != CLG_OK)
+        epoch_failed(r, s, 1);
+    else if (unwritten && r->failed == CLG_OK)
+        epoch_failed(r, CLG_ERR_IO, 0);
     if (history_add(&r->hist, loss, tl, ta, t - r->t0) && r->failed == CLG_OK)
         epoch_failed(r, CLG_ERR_IO, 0);
     if (r->save_every && epoch % r->save_every == 0 && epoch < r->epochs && r->failed == CLG_OK) {
@@ -174,7 +216,7 @@ typedef struct train_args {
     clg_fit_options fit;
     const char *test, *test_labels, *save, *log, *plot;
     size_t save_every;
-    int progress, standardize;
+    int progress, standardize, json;
 } train_args;
 
 static const cli_opt train_options[] = {
@@ -201,6 +243,8 @@ static const cli_opt train_options[] = {
             "CSV of the epochs' losses, a row written as each epoch ends"),
     CLI_STR("--plot", "FILE.svg", train_args, plot, "SVG of the losses (and accuracy) per epoch"),
     CLI_FLAG("--no-progress", train_args, progress, 0, "no progress bar (shown on a terminal)"),
+    CLI_FLAG("--json", train_args, json, 1,
+             "JSON Lines on stdout instead of the text: per epoch, then at the end"),
     CLI_END};
 
 /* --save, --log, --plot: writable, not a directory, not the same file; before any data is
@@ -239,7 +283,9 @@ static int parse(train_args *a, int argc, char **argv)
                  "130 / 143 (a second one at once). Either way --save gets the model of the last\n"
                  "good epoch (none when no epoch passed), and --log and --plot cover those\n"
                  "epochs. --standardize: test and raw rows given to eval / predict are scaled\n"
-                 "by the training set's mean and std too."};
+                 "by the training set's mean and std too. --json: stdout has only JSON Lines,\n"
+                 "{\"command\":\"train\",\"epoch\":N,...} per epoch and a last object with\n"
+                 "\"event\":\"end\" and \"status\" (messages stay on stderr; no progress bar)."};
     int rc = cli_parse(&c, argc, argv);
     if (rc != CLI_RUN) return rc;
     int classify = a->model.spec.classify;
@@ -311,26 +357,143 @@ static void warn_scale(const run_state *r, clg_status s)
             r->far_j, r->far_mean, r->far_std);
 }
 
+/* A regression model of one Linear layer (d inputs, q outputs): its weights (d×q
+ * row-major) then its q biases, those of raw rows (with --standardize the scaling is folded
+ * in), in a malloc'd array; NULL for another model or when they cannot be read. */
+static float *linear_params(const train_args *a, const run_state *r, size_t *d, size_t *q)
+{
+    clg_param_info info;
+    if (a->model.spec.classify || clg_model_param_count(r->model) != 2 ||
+        clg_model_param_info(r->model, 0, &info) != CLG_OK)
+        return NULL;
+    *d = info.rows, *q = info.cols;
+    float *w = malloc((*d + 1) * *q * sizeof *w), *b = w ? w + *d * *q : NULL;
+    if (!w || clg_model_get_param(r->model, 0, w, *d * *q) != CLG_OK ||
+        clg_model_get_param(r->model, 1, b, *q) != CLG_OK) {
+        free(w);
+        return NULL;
+    }
+    for (size_t j = 0; r->mean && j < *d; j++) /* the weights of raw rows */
+        for (size_t k = 0; k < *q; k++) {
+            w[j * *q + k] /= r->scale[j];
+            b[k] -= w[j * *q + k] * r->mean[j];
+        }
+    return w;
+}
+
+/* A classifier's accuracy on the training set (NaN when it cannot be evaluated). */
+static double train_accuracy(const train_args *a, const run_state *r)
+{
+    clg_eval_result res;
+    if (clg_evaluate(r->model, r->train, a->fit.loss, &res) != CLG_OK) return NAN;
+    return res.accuracy;
+}
+
 static void finish_report(train_args *a, run_state *r)
 {
+    size_t d = 0, q = 0;
     if (a->model.spec.classify) {
-        clg_eval_result res;
-        if (clg_evaluate(r->model, r->train, a->fit.loss, &res) == CLG_OK)
-            printf("train accuracy %.4f\n", res.accuracy);
+        double acc = train_accuracy(a, r);
+        if (!isnan(acc)) printf("train accuracy %.4f\n", acc);
         return;
     }
-    size_t d = clg_dataset_features(r->train);
-    if (clg_dataset_targets(r->train) != 1 || clg_model_param_count(r->model) != 2) return;
-    float *w = malloc(d * sizeof *w), b = 0;
-    if (w && clg_model_get_param(r->model, 0, w, d) == CLG_OK &&
-        clg_model_get_param(r->model, 1, &b, 1) == CLG_OK) {
-        for (size_t j = 0; r->mean && j < d; j++) { /* the weights of raw rows */
-            w[j] /= r->scale[j];
-            b -= w[j] * r->mean[j];
-        }
-        report_linear(&a->data, w, d, b);
+    float *w = linear_params(a, r, &d, &q);
+    if (w && q == 1) report_linear(&a->data, w, d, w[d]);
+    free(w);
+}
+
+/* --json: "weights" ([w0, ...]; with several outputs a row per feature), "bias" (a number;
+ * a list with several outputs) and "synthetic" ({true_weights, true_bias, max_weight_error,
+ * bias_error} or null), as clgrad solve writes them; null when they cannot be read. */
+static void json_linear(json_writer *j, const train_args *a, const run_state *r)
+{
+    size_t d = 0, q = 0;
+    float *w = linear_params(a, r, &d, &q), *b = w ? w + d * q : NULL;
+    json_key(j, "weights");
+    if (w) json_array_begin(j);
+    for (size_t i = 0; w && i < d; i++) {
+        if (q > 1) json_array_begin(j);
+        for (size_t k = 0; k < q; k++) json_number(j, w[i * q + k]);
+        if (q > 1) json_array_end(j);
+    }
+    if (w)
+        json_array_end(j);
+    else
+        json_null(j);
+    json_key(j, "bias");
+    if (!w) {
+        json_null(j);
+    } else if (q == 1) {
+        json_number(j, b[0]);
+    } else {
+        json_array_begin(j);
+        for (size_t k = 0; k < q; k++) json_number(j, b[k]);
+        json_array_end(j);
+    }
+    json_key(j, "synthetic");
+    if (w && q == 1 && !a->data.csv) {
+        float max_w, err_b;
+        report_errors(&a->data, w, d, b[0], &max_w, &err_b);
+        json_object_begin(j);
+        json_key(j, "true_weights");
+        json_array_begin(j);
+        for (size_t i = 0; i < d; i++) json_number(j, a->data.true_w[i]);
+        json_array_end(j);
+        json_field_num(j, "true_bias", a->data.true_b);
+        json_field_num(j, "max_weight_error", max_w);
+        json_field_num(j, "bias_error", err_b);
+        json_object_end(j);
+    } else {
+        json_null(j);
     }
     free(w);
+}
+
+/* How the run ended, s being what fit returned: "ok", "interrupted" (SIGINT / SIGTERM),
+ * "diverged", "nonfinite" (a NaN or infinite loss) or "failed" (an error: the "error"). */
+static const char *end_status(const run_state *r, clg_status s)
+{
+    if (r->failed != CLG_OK) return "failed";
+    switch (r->fit_status) {
+    case CLG_OK:
+        return s == CLG_OK ? "ok" : "failed";
+    case CLG_ERR_CANCELLED:
+        return "interrupted";
+    case CLG_ERR_DIVERGED:
+        return "diverged";
+    case CLG_ERR_NONFINITE:
+        return "nonfinite";
+    default:
+        return "failed";
+    }
+}
+
+/* --json, once clg_fit ran and the outputs are written: the last line, {"command":"train",
+ * "event":"end", ...}. 1 when stdout failed. */
+static int end_json(const train_args *a, const run_state *r, clg_status s)
+{
+    const history *h = &r->hist;
+    const char *status = end_status(r, s);
+    json_writer j;
+    json_init(&j, stdout);
+    json_object_begin(&j);
+    json_field_str(&j, "command", "train");
+    json_field_str(&j, "event", "end");
+    json_field_str(&j, "status", status);
+    json_field_str(&j, "error",
+                   s == CLG_OK || s == CLG_ERR_CANCELLED ? NULL : clg_status_string(s));
+    if (!strcmp(status, "interrupted"))
+        json_field_str(&j, "signal", caught_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    json_field_int(&j, "epochs", (long long)h->count);
+    json_field_num(&j, "final_loss", h->count ? h->train_loss[h->count - 1] : NAN);
+    if (a->model.spec.classify)
+        json_field_num(&j, "train_accuracy", h->count ? train_accuracy(a, r) : NAN);
+    json_field_str(&j, "saved", r->saved);
+    if (!a->model.spec.classify && clg_model_param_count(r->model) == 2) json_linear(&j, a, r);
+    json_object_end(&j);
+    if (!json_failed(&j)) return 0;
+    fprintf(stderr, "clgrad: could not write the JSON to stdout\n");
+    return 1;
 }
 
 /* The model and its optimizer for the loaded data; the class names of a CSV label column
@@ -376,6 +539,7 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
     warn_scale(r, s);
     clg_status w = CLG_OK;
     if (a->save && done && (w = save_model(r, a->save, 0)) != CLG_OK) cli_fail(r->ctx, w);
+    if (a->save && done && w == CLG_OK) r->saved = a->save;
     const char *none = s == CLG_ERR_CANCELLED ? "finished" : "passed";
     if (!done && a->save)
         snprintf(save, sizeof save, "no epoch %s: %s not written", none, a->save);
@@ -410,7 +574,7 @@ static clg_status fit(train_args *a, run_state *r)
     a->fit.on_epoch = on_epoch;
     a->fit.user = r;
     a->fit.cancel = &r->stop;
-    if (a->progress && isatty(STDERR_FILENO)) {
+    if (a->progress && !a->json && isatty(STDERR_FILENO)) {
         a->fit.on_progress = on_progress;
         size_t batches = (clg_dataset_size(r->train) + r->batch - 1) / r->batch;
         a->fit.progress_every = batches / 20 ? batches / 20 : 1;
@@ -424,16 +588,18 @@ static clg_status fit(train_args *a, run_state *r)
     r->t0 = r->epoch_t0 = r->prog_t = now_s();
     struct sigaction old[2];
     catch_signals(&r->stop, old);
-    s = clg_fit(r->model, r->train, &a->fit, r->opt, NULL);
+    s = r->fit_status = clg_fit(r->model, r->train, &a->fit, r->opt, NULL);
+    r->fitted = 1;
     release_signals(old);
     clear_progress(r);
     if (r->failed != CLG_OK) return r->failed; /* printed in on_epoch; the fit was cancelled */
     if (s == CLG_ERR_CANCELLED || s == CLG_ERR_DIVERGED || s == CLG_ERR_NONFINITE)
         return stopped(a, r, s);
     if (s != CLG_OK) return cli_fail(r->ctx, s), s;
-    finish_report(a, r);
+    if (!a->json) finish_report(a, r);
     warn_scale(r, s);
     if (a->save && (s = save_model(r, a->save, 1)) != CLG_OK) return cli_fail(r->ctx, s), s;
+    r->saved = a->save;
     if (history_log_close(&r->hist)) return CLG_ERR_IO;
     if (a->plot && history_write_svg(&r->hist, a->plot)) return CLG_ERR_IO;
     return CLG_OK;
@@ -450,6 +616,7 @@ int cmd_train(int argc, char **argv)
     if (rc != CLI_RUN) return rc;
     a.fit.seed = a.data.seed;
     run_state r = {0};
+    r.json = a.json;
     r.ctx = cli_context();
     if (!r.ctx) return 1;
     r.loss = a.fit.loss;
@@ -459,6 +626,7 @@ int cmd_train(int argc, char **argv)
     if (r.train && a.test) r.test = data_file_load(r.ctx, a.test, a.test_labels, &a.data, classes);
     clg_status s = r.train && (!a.test || r.test) ? fit(&a, &r) : CLG_ERR_IO;
     int signalled = s == CLG_ERR_CANCELLED && caught_signal; /* 130 SIGINT, 143 SIGTERM */
+    if (a.json && r.fitted && !ferror(stdout) && end_json(&a, &r, s) && s == CLG_OK) s = CLG_ERR_IO;
     history_free(&r.hist);
     free(r.mean);
     free(r.scale);

@@ -83,10 +83,11 @@ CLG_API clg_status clg_dataset_set_streaming(clg_dataset *ds, int on);
 /* ------------------------------------------------------------------ loader */
 
 typedef struct clg_loader_options {
-    size_t batch_size; /* default 32 */
-    int shuffle;       /* default 1: a fresh seeded permutation each epoch */
-    int drop_last;     /* default 0: the last batch may be partial */
-    uint64_t seed;     /* default 0 */
+    size_t struct_size; /* sizeof(clg_loader_options) of the caller's header (ABI) */
+    size_t batch_size;  /* default 32 */
+    int shuffle;        /* default 1: a fresh seeded permutation each epoch */
+    int drop_last;      /* default 0: the last batch may be partial */
+    uint64_t seed;      /* default 0 */
 } clg_loader_options;
 CLG_API clg_loader_options clg_loader_defaults(void);
 
@@ -137,10 +138,11 @@ CLG_API void clg_class_names_free(clg_class_names *names);
 
 /* Start from clg_csv_defaults(): fields are only ever added at the end. */
 typedef struct clg_csv_options {
-    int header;        /* -1 (default): detected (below); 0: no header; 1: the first line is one */
-    long label_column; /* default -1 = last; 0-based, negative counts from the end;
+    size_t struct_size; /* sizeof(clg_csv_options) of the caller's header (ABI) */
+    int header;         /* -1 (default): detected (below); 0: no header; 1: the first line is one */
+    long label_column;  /* default -1 = last; 0-based, negative counts from the end;
                           CLG_CSV_NO_LABEL: none */
-    char delimiter;    /* default ','; not a space, quote or line break */
+    char delimiter;     /* default ','; not a space, quote or line break */
     /* Columns left out (neither features nor label, not parsed: an ID column may hold
      * anything): NULL or "" (default) for none, else a comma-separated list of indices
      * (0-based, negative from the end: digits with an optional '-') and/or names from the

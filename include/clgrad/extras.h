@@ -55,6 +55,7 @@ typedef struct clg_tune_candidate {
 } clg_tune_candidate;
 
 typedef struct clg_tune_options {
+    size_t struct_size;      /* sizeof(clg_tune_options) of the caller's header (ABI) */
     double max_seconds;      /* default 120: no new candidate is started after it */
     unsigned max_candidates; /* default 0: as many as max_seconds allows */
     size_t size;             /* default 1024: the square SGEMM timed (>= 64) */

@@ -14,6 +14,7 @@ extern "C" {
 typedef struct clg_model clg_model;
 
 typedef struct clg_linear_init {
+    size_t struct_size;  /* sizeof(clg_linear_init) of the caller's header (ABI) */
     float weight_std;    /* default 0.01: W ~ N(0, std²) */
     uint64_t seed;       /* default 0 */
     const float *weight; /* d*q values to copy instead (NULL: random) */

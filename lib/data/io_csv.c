@@ -15,7 +15,8 @@
 
 clg_csv_options clg_csv_defaults(void)
 {
-    clg_csv_options o = {.header = -1, .label_column = -1, .delimiter = ','};
+    clg_csv_options o = {
+        .struct_size = sizeof o, .header = -1, .label_column = -1, .delimiter = ','};
     return o;
 }
 
@@ -824,7 +825,10 @@ clg_status clg_csv_read(const char *path, const clg_csv_options *opts, float **X
     if (d) *d = 0;
     if (!path || !X || !y || !n || !d)
         return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_csv_read: NULL argument");
-    clg_csv_options o = opts ? *opts : clg_csv_defaults();
+    clg_csv_options o = clg_csv_defaults();
+    if (opts && clg_options_copy(NULL, "clg_csv_read", "clg_csv_defaults", &o, sizeof o, opts,
+                                 sizeof o) != CLG_OK)
+        return CLG_ERR_INVALID_ARGUMENT;
     csv c = {.o = &o};
     clg_status s = csv_load("clg_csv_read", path, &c);
     if (s == CLG_OK) {
@@ -853,7 +857,10 @@ clg_status clg_csv_read_classes(const char *path, const clg_csv_options *opts, f
     if (names) memset(names, 0, sizeof *names);
     if (!path || !X || !labels || !n || !d || !classes)
         return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_csv_read_classes: NULL argument");
-    clg_csv_options o = opts ? *opts : clg_csv_defaults();
+    clg_csv_options o = clg_csv_defaults();
+    if (opts && clg_options_copy(NULL, "clg_csv_read_classes", "clg_csv_defaults", &o, sizeof o,
+                                 opts, sizeof o) != CLG_OK)
+        return CLG_ERR_INVALID_ARGUMENT;
     csv c = {.o = &o, .classes = 1};
     clg_status s = csv_load("clg_csv_read_classes", path, &c);
     if (s == CLG_OK) s = finish_classes(&c, classes, names);

@@ -21,7 +21,7 @@
 
 clg_loader_options clg_loader_defaults(void)
 {
-    clg_loader_options o = {.batch_size = 32, .shuffle = 1, .drop_last = 0, .seed = 0};
+    clg_loader_options o = {.struct_size = sizeof o, .batch_size = 32, .shuffle = 1};
     return o;
 }
 
@@ -102,7 +102,12 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     if (!ds || !out)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_loader_create: NULL argument");
     *out = NULL;
-    clg_loader_options o = opts ? *opts : clg_loader_defaults();
+    clg_loader_options o = clg_loader_defaults();
+    if (opts) {
+        clg_status s = clg_options_copy(ds ? ds->ctx : NULL, "clg_loader_create",
+                                        "clg_loader_defaults", &o, sizeof o, opts, sizeof o);
+        if (s != CLG_OK) return s;
+    }
     if (o.batch_size == 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_loader_create: batch_size must be >= 1");

@@ -9,7 +9,7 @@
 
 clg_linear_init clg_linear_init_defaults(void)
 {
-    clg_linear_init init = {0.01f, 0, NULL, NULL};
+    clg_linear_init init = {.struct_size = sizeof init, .weight_std = 0.01f};
     return init;
 }
 
@@ -102,7 +102,12 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     if (s != CLG_OK) return s;
     clg_context *ctx = m->ctx;
     clg_linear_init def = clg_linear_init_defaults();
-    const clg_linear_init *ini = init ? init : &def;
+    if (init) {
+        s = clg_options_copy(ctx, "clg_model_add_linear", "clg_linear_init_defaults", &def,
+                             sizeof def, init, sizeof def);
+        if (s != CLG_OK) return s;
+    }
+    const clg_linear_init *ini = &def;
     if (in == 0 || out == 0 || in > UINT32_MAX / out)
         return clg_fail(ctx, CLG_ERR_SHAPE, "clg_model_add_linear: invalid shape %zu -> %zu", in,
                         out);

@@ -109,6 +109,19 @@ static void choose_cache_dir(clg_context *ctx, const clg_context_options *o)
     if (!ctx->cache_on) ctx->cache_dir[0] = '\0';
 }
 
+clg_status clg_options_copy(const clg_context *ctx, const char *op, const char *defaults, void *dst,
+                            size_t size, const void *src, size_t v1_size)
+{
+    size_t n;
+    memcpy(&n, src, sizeof n);
+    if (n < v1_size)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: options.struct_size %zu: start from %s()", op, n, defaults);
+    memcpy(dst, src, n < size ? n : size);
+    memcpy(dst, &size, sizeof size);
+    return CLG_OK;
+}
+
 clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
                               const char **device, const char **origin)
 {

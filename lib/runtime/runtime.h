@@ -91,6 +91,12 @@ void clg_clear_error(const clg_context *ctx);
 void clg_process_lock(void);
 void clg_process_unlock(void);
 
+/* config.c: dst (size bytes, the library's struct, holding the defaults) takes the caller's
+ * options src as far as the caller's header knew them: src's first field is its
+ * struct_size; one below v1_size (not made by the defaults function) is refused naming
+ * `defaults`. dst's struct_size stays the library's. */
+clg_status clg_options_copy(const clg_context *ctx, const char *op, const char *defaults, void *dst,
+                            size_t size, const void *src, size_t v1_size);
 /* config.c: fills ctx->cfg, cache_on, cache_binary, cache_dir from opts (NULL: defaults)
  * and the environment; *device and *origin get the device selection and where it came
  * from ("device selection" or "CLGRAD_DEVICE"; *device NULL: the default device). */

@@ -73,6 +73,7 @@ clg_tune_options clg_tune_defaults(void)
 {
     clg_tune_options o;
     memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
     o.max_seconds = 120.0;
     o.size = 1024;
     o.mlp_shapes = 1;
@@ -509,7 +510,12 @@ typedef struct tune_run {
 static clg_status tune_options(clg_context *ctx, const clg_tune_options *opts,
                                clg_tune_options *out)
 {
-    clg_tune_options o = opts ? *opts : clg_tune_defaults();
+    clg_tune_options o = clg_tune_defaults();
+    if (opts) {
+        clg_status s = clg_options_copy(ctx, "clg_tune_sgemm", "clg_tune_defaults", &o, sizeof o,
+                                        opts, sizeof o);
+        if (s != CLG_OK) return s;
+    }
     *out = o;
     if (!(o.max_seconds > 0) || !isfinite(o.max_seconds) || o.size < 64 || o.size > 8192 ||
         o.runs == 0 || o.runs > 64)

@@ -409,31 +409,31 @@ static int callback_allows_overlap(const clg_context *ctx, const clg_fit_options
     return !o->on_epoch || o->on_epoch == clg_print_epoch || ctx->cfg.epoch_loss_overlap == 2;
 }
 
-/* The caller's options over the defaults, as far as its header knows them. */
-static clg_status copy_fit_options(const clg_context *ctx, const clg_fit_options *opts,
-                                   clg_fit_options *o)
+/* The caller's options over the defaults (as far as its header knew them), checked with
+ * the model, the data and the optimizer. */
+static clg_status fit_arguments(clg_model *m, const clg_dataset *ds, const clg_fit_options *opts,
+                                const clg_optimizer *opt, clg_fit_options *o)
 {
+    *o = clg_fit_defaults();
+    /* The first published clg_fit_options ended with diverge_factor. */
     const size_t v1 = offsetof(clg_fit_options, diverge_factor) + sizeof o->diverge_factor;
-    if (opts->struct_size < v1)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_fit: options.struct_size %zu: start from clg_fit_defaults()",
-                        opts->struct_size);
-    memcpy(o, opts, opts->struct_size < sizeof *o ? opts->struct_size : sizeof *o);
-    o->struct_size = sizeof *o;
-    return CLG_OK;
+    clg_status s = opts ? clg_options_copy(m ? m->ctx : NULL, "clg_fit", "clg_fit_defaults", o,
+                                           sizeof *o, opts, v1)
+                        : CLG_OK;
+    if (s == CLG_OK) s = check_model_data(m, ds, o->loss, "clg_fit");
+    if (s == CLG_OK) s = check_fit_options(m->ctx, o);
+    if (s == CLG_OK && opt && opt->model != m)
+        s = clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT,
+                     "clg_fit: the optimizer belongs to another model");
+    return s;
 }
 
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
                    clg_fit_report *report)
 {
-    clg_fit_options o = clg_fit_defaults();
-    clg_status s = opts ? copy_fit_options(m ? m->ctx : NULL, opts, &o) : CLG_OK;
-    if (s == CLG_OK) s = check_model_data(m, ds, o.loss, "clg_fit");
+    clg_fit_options o;
+    clg_status s = fit_arguments(m, ds, opts, opt, &o);
     if (s != CLG_OK) return s;
-    if ((s = check_fit_options(m->ctx, &o)) != CLG_OK) return s;
-    if (opt && opt->model != m)
-        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "clg_fit: the optimizer belongs to another model");
     fit_state st = {0};
     st.initial = NAN;
     clg_loader_options lo = clg_loader_defaults();
