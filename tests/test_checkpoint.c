@@ -1049,3 +1049,19 @@ Test(checkpoint, version_1_files_load_and_resume_training)
     clg_model_destroy(want);
     clg_context_destroy(ctx);
 }
+
+/* clg_checkpoint_inspect: the version and the optimizer's kind, groups and steps, without a
+ * context; a v1 file reports version 1. */
+Test(checkpoint, inspect_reports_version_and_optimizer_state)
+{
+    clg_checkpoint_info info;
+    CLG_OK_OR_FAIL(NULL, clg_checkpoint_inspect(CLGRAD_TEST_DATA "/v1_sgd.ckpt", &info));
+    cr_expect(info.version == 1 && info.has_optimizer && info.optimizer == CLG_OPTIMIZER_SGD &&
+                  info.optimizer_groups == 2 && info.optimizer_steps == 3,
+              "v1 fixture: version %u, optimizer %d, %zu groups, %llu steps", info.version,
+              info.has_optimizer, info.optimizer_groups, (unsigned long long)info.optimizer_steps);
+    CLG_OK_OR_FAIL(NULL, clg_checkpoint_inspect(CLGRAD_TEST_DATA "/v1_sgd_next.ckpt", &info));
+    cr_expect(info.version == 1 && !info.has_optimizer, "model only");
+    cr_expect_eq(clg_checkpoint_inspect(CLGRAD_TEST_DATA "/../test_checkpoint.c", &info),
+                 CLG_ERR_FORMAT, "not a checkpoint");
+}

@@ -1080,3 +1080,26 @@ Test(cli_train, json_lines_of_classification_and_diverged_runs, .timeout = 60)
     cr_expect(strstr(text, "\"epochs\":0,\"final_loss\":null,\"train_accuracy\":null,"), "%s",
               text);
 }
+
+/* --verbose prints print(net), the loss and print(optimizer) before the epochs, as d2l. */
+Test(cli_train, verbose_prints_model_loss_and_optimizer_first)
+{
+    char out[8192];
+    int rc = run_in_build("tools/clgrad train --verbose --epochs 1 --lr 0.05 --momentum 0.5", out,
+                          sizeof out);
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *want = "Sequential(\n"
+                       "  (0): Linear(in_features=2, out_features=1, bias=True)\n"
+                       ")\n"
+                       "SquaredLoss()\n"
+                       "SGD (\n"
+                       "Parameter Group 0\n"
+                       "    dampening: 0\n"
+                       "    lr: 0.05\n"
+                       "    momentum: 0.5\n"
+                       "    nesterov: False\n"
+                       "    weight_decay: 0\n"
+                       ")\n"
+                       "epoch 1, loss ";
+    cr_expect_eq(strncmp(out, want, strlen(want)), 0, "got:\n%s", out);
+}

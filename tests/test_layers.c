@@ -148,3 +148,39 @@ Test(layers, model_dispatches_through_the_table)
     clg_model_destroy(m);
     clg_context_destroy(ctx);
 }
+
+/* The model prints as PyTorch's print(net); its layers one by one; snprintf's contract. */
+Test(layers, model_describe_prints_like_pytorch)
+{
+    clg_context *ctx = test_context();
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    char buf[256];
+    cr_expect_eq(clg_model_describe(m, buf, sizeof buf), strlen("Sequential(\n)"));
+    cr_expect_str_eq(buf, "Sequential(\n)", "an empty model");
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 784, 256, NULL));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_relu(m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 256, 10, NULL));
+    const char *want = "Sequential(\n"
+                       "  (0): Linear(in_features=784, out_features=256, bias=True)\n"
+                       "  (1): ReLU()\n"
+                       "  (2): Linear(in_features=256, out_features=10, bias=True)\n"
+                       ")";
+    cr_expect_eq(clg_model_describe(m, buf, sizeof buf), strlen(want));
+    cr_expect_str_eq(buf, want);
+    char small[12];
+    cr_expect_eq(clg_model_describe(m, small, sizeof small), strlen(want), "full length");
+    cr_expect_str_eq(small, "Sequential(", "cut to 11 characters and a NUL");
+    cr_expect_eq(clg_model_describe(m, NULL, 0), strlen(want));
+    cr_expect_eq(clg_model_layer_count(m), 3u);
+    clg_layer_info L;
+    CLG_OK_OR_FAIL(ctx, clg_model_layer_info(m, 1, &L));
+    cr_expect(!strcmp(L.type, "ReLU") && L.in == 256 && L.out == 256 && L.params == 0, "ReLU");
+    cr_expect_str_eq(L.repr, "ReLU()");
+    CLG_OK_OR_FAIL(ctx, clg_model_layer_info(m, 2, &L));
+    cr_expect(!strcmp(L.type, "Linear") && L.in == 256 && L.out == 10 && L.params == 2, "Linear");
+    EXPECT_REFUSED(ctx, clg_model_layer_info(m, 3, &L), CLG_ERR_INVALID_ARGUMENT, "layer 3 of 3",
+                   "layer info past the last layer");
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+}

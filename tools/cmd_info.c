@@ -10,7 +10,6 @@
 #include "json.h"
 #include "model_spec.h"
 
-#define INFO_MAX_LAYERS 32 /* the checkpoint format's limit */
 #define INFO_META_MAX 65536
 
 typedef struct info_args {
@@ -25,57 +24,6 @@ static const cli_opt info_options[] = {
     CLI_END};
 
 static const char *const info_required[] = {"--model", NULL};
-
-/* The header fields clg_model_load does not return (docs/formats.md "Checkpoints"). */
-typedef struct ck_header {
-    unsigned version, flags, nlayers;
-    struct ck_layer {
-        unsigned kind; /* 0 Linear, 1 ReLU */
-        uint64_t in, out;
-    } layer[INFO_MAX_LAYERS];
-} ck_header;
-
-static uint64_t le(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int k = bytes - 1; k >= 0; k--) v = v << 8 | p[k];
-    return v;
-}
-
-/* Reads the header of a checkpoint clg_model_load has just accepted; -1 when it cannot
- * (the file changed meanwhile). */
-static int read_header(const char *path, ck_header *h)
-{
-    unsigned char buf[24 + 20 * INFO_MAX_LAYERS];
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    if (n < 24 || memcmp(buf, "CLGRADCK", 8)) return -1;
-    h->version = (unsigned)le(buf + 8, 4);
-    h->flags = (unsigned)le(buf + 12, 4);
-    h->nlayers = (unsigned)le(buf + 16, 4);
-    if (h->nlayers < 1 || h->nlayers > INFO_MAX_LAYERS || n < 24 + 20 * (size_t)h->nlayers)
-        return -1;
-    for (unsigned i = 0; i < h->nlayers; i++) {
-        const unsigned char *p = buf + 24 + 20 * i;
-        h->layer[i].kind = (unsigned)le(p, 4);
-        h->layer[i].in = le(p + 4, 8);
-        h->layer[i].out = le(p + 12, 8);
-    }
-    return 0;
-}
-
-/* "Linear(in_features=13, out_features=3, bias=True)" or "ReLU()", as PyTorch prints them. */
-static const char *layer_repr(const struct ck_layer *L, char *buf, size_t n)
-{
-    if (L->kind == 0)
-        snprintf(buf, n, "Linear(in_features=%llu, out_features=%llu, bias=True)",
-                 (unsigned long long)L->in, (unsigned long long)L->out);
-    else
-        snprintf(buf, n, "ReLU()");
-    return buf;
-}
 
 static size_t scalar_count(const clg_model *m)
 {
@@ -106,13 +54,13 @@ static void print_meta(const char *meta)
     printf("\n");
 }
 
-static void print_text(const char *path, const ck_header *h, const clg_model *m, const char *meta)
+static void print_text(const char *path, const clg_checkpoint_info *h, const clg_model *m,
+                       const char *meta)
 {
-    char repr[128];
-    printf("file: %s\nformat version: %u\nmodel: Sequential(\n", path, h->version);
-    for (unsigned i = 0; i < h->nlayers; i++)
-        printf("  (%u): %s\n", i, layer_repr(&h->layer[i], repr, sizeof repr));
-    printf(")\ninputs: %zu\noutputs: %zu\nparameters: %zu\n", clg_model_inputs(m),
+    char repr[4096];
+    clg_model_describe(m, repr, sizeof repr);
+    printf("file: %s\nformat version: %u\nmodel: %s\n", path, h->version, repr);
+    printf("inputs: %zu\noutputs: %zu\nparameters: %zu\n", clg_model_inputs(m),
            clg_model_outputs(m), scalar_count(m));
     for (size_t i = 0; i < clg_model_param_count(m); i++) {
         clg_param_info p;
@@ -133,7 +81,12 @@ static void print_text(const char *path, const ck_header *h, const clg_model *m,
     } else {
         printf("class names: none\n");
     }
-    printf("optimizer state: %s\n", h->flags & 1 ? "yes" : "none");
+    if (h->has_optimizer)
+        printf("optimizer state: %s, %zu parameter group%s, %llu steps\n",
+               clg_optimizer_kind_name(h->optimizer), h->optimizer_groups,
+               h->optimizer_groups == 1 ? "" : "s", (unsigned long long)h->optimizer_steps);
+    else
+        printf("optimizer state: none\n");
     print_meta(meta);
 }
 
@@ -145,21 +98,21 @@ static void json_floats(json_writer *j, const char *key, const float *v, size_t 
     json_array_end(j);
 }
 
-static void json_layers(json_writer *j, const ck_header *h, const clg_model *m)
+static void json_layers(json_writer *j, const clg_model *m)
 {
-    char repr[128];
     json_key(j, "layers");
     json_array_begin(j);
-    for (unsigned i = 0; i < h->nlayers; i++) {
-        const struct ck_layer *L = &h->layer[i];
+    for (size_t i = 0; i < clg_model_layer_count(m); i++) {
+        clg_layer_info L;
+        if (clg_model_layer_info(m, i, &L) != CLG_OK) continue;
         json_object_begin(j);
-        json_field_str(j, "type", L->kind == 0 ? "Linear" : "ReLU");
-        if (L->kind == 0) {
-            json_field_int(j, "in_features", (long long)L->in);
-            json_field_int(j, "out_features", (long long)L->out);
+        json_field_str(j, "type", L.type);
+        if (L.params) { /* a layer with weights has its widths in its repr too */
+            json_field_int(j, "in_features", (long long)L.in);
+            json_field_int(j, "out_features", (long long)L.out);
             json_field_bool(j, "bias", 1);
         }
-        json_field_str(j, "repr", layer_repr(L, repr, sizeof repr));
+        json_field_str(j, "repr", L.repr);
         json_object_end(j);
     }
     json_array_end(j);
@@ -180,7 +133,8 @@ static void json_layers(json_writer *j, const ck_header *h, const clg_model *m)
     json_array_end(j);
 }
 
-static int print_json(const char *path, const ck_header *h, const clg_model *m, const char *meta)
+static int print_json(const char *path, const clg_checkpoint_info *h, const clg_model *m,
+                      const char *meta)
 {
     size_t d = clg_model_inputs(m), q = clg_model_outputs(m);
     json_writer j;
@@ -192,7 +146,7 @@ static int print_json(const char *path, const ck_header *h, const clg_model *m, 
     json_field_int(&j, "inputs", (long long)d);
     json_field_int(&j, "outputs", (long long)q);
     json_field_int(&j, "parameters", (long long)scalar_count(m));
-    json_layers(&j, h, m);
+    json_layers(&j, m);
     json_key(&j, "input_scaling");
     float *mean = malloc(d * sizeof *mean), *scale = malloc(d * sizeof *scale);
     if (mean && scale && clg_model_input_scaling(m, mean, scale, d)) {
@@ -213,7 +167,7 @@ static int print_json(const char *path, const ck_header *h, const clg_model *m, 
     } else {
         json_null(&j);
     }
-    json_field_bool(&j, "optimizer_state", h->flags & 1);
+    json_field_bool(&j, "optimizer_state", h->has_optimizer);
     clg_loss_kind loss;
     json_field_str(&j, "loss", meta_loss(meta, &loss) ? NULL : loss_name(loss));
     json_field_str(&j, "meta", meta);
@@ -266,14 +220,13 @@ int cmd_info(int argc, char **argv)
     if (!ctx) return 1;
     clg_model *m = NULL;
     char *meta = calloc(INFO_META_MAX + 1, 1);
-    ck_header h;
+    clg_checkpoint_info h;
     clg_status s =
         meta ? clg_model_load(ctx, a.model, &m, meta, INFO_META_MAX + 1) : CLG_ERR_HOST_MEMORY;
     if (s != CLG_OK) {
         rc = cli_fail(ctx, s);
-    } else if (read_header(a.model, &h)) {
-        fprintf(stderr, "clgrad: %s changed while it was read\n", a.model);
-        rc = 1;
+    } else if ((s = clg_checkpoint_inspect(a.model, &h)) != CLG_OK) {
+        rc = cli_fail(NULL, s); /* changed while it was read */
     } else if (a.json) {
         rc = print_json(a.model, &h, m, meta);
     } else {

@@ -216,7 +216,7 @@ typedef struct train_args {
     clg_fit_options fit;
     const char *test, *test_labels, *save, *log, *plot;
     size_t save_every;
-    int progress, standardize, json;
+    int progress, standardize, json, verbose;
 } train_args;
 
 static const cli_opt train_options[] = {
@@ -243,9 +243,22 @@ static const cli_opt train_options[] = {
             "CSV of the epochs' losses, a row written as each epoch ends"),
     CLI_STR("--plot", "FILE.svg", train_args, plot, "SVG of the losses (and accuracy) per epoch"),
     CLI_FLAG("--no-progress", train_args, progress, 0, "no progress bar (shown on a terminal)"),
+    CLI_FLAG("--verbose", train_args, verbose, 1,
+             "print the model, the loss and the optimizer before training (as d2l does)"),
     CLI_FLAG("--json", train_args, json, 1,
              "JSON Lines on stdout instead of the text: per epoch, then at the end"),
     CLI_END};
+
+/* --verbose: print(net), the loss and print(optimizer), as the chapter shows them (on
+ * stderr with --json, whose stdout is JSON only). */
+static void print_setup(const run_state *r, clg_loss_kind loss, FILE *out)
+{
+    char buf[4096];
+    clg_model_describe(r->model, buf, sizeof buf);
+    fprintf(out, "%s\n%s\n", buf, clg_loss_describe(loss));
+    clg_optimizer_describe(r->opt, buf, sizeof buf);
+    fprintf(out, "%s\n", buf);
+}
 
 /* --save, --log, --plot: writable, not a directory, not the same file; before any data is
  * read or any epoch run. Returns CLI_RUN or 2. */
@@ -508,6 +521,7 @@ static clg_status build(train_args *a, run_state *r)
     if (s == CLG_OK && a->model.spec.classify && names && names->count == outputs)
         s = clg_model_set_class_names(r->model, (const char *const *)names->names, outputs);
     if (s == CLG_OK) s = clg_optimizer_create(r->model, &a->fit.optimizer, &r->opt);
+    if (s == CLG_OK && a->verbose) print_setup(r, a->fit.loss, a->json ? stderr : stdout);
     if (s == CLG_OK && r->far && clg_evaluate_loss(r->model, r->train, a->fit.loss, &r->initial))
         r->far = 0; /* only for warn_scale */
     return s;

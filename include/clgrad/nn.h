@@ -33,6 +33,19 @@ CLG_API clg_status clg_model_add_relu(clg_model *m);
 CLG_API size_t clg_model_inputs(const clg_model *m);
 CLG_API size_t clg_model_outputs(const clg_model *m);
 
+/* Layer i as PyTorch prints it. */
+typedef struct clg_layer_info {
+    char type[32];  /* "Linear", "ReLU" */
+    size_t in, out; /* widths */
+    size_t params;  /* its parameter tensors (Linear: 2, ReLU: 0) */
+    char repr[128]; /* "Linear(in_features=2, out_features=1, bias=True)", "ReLU()" */
+} clg_layer_info;
+CLG_API size_t clg_model_layer_count(const clg_model *m);
+CLG_API clg_status clg_model_layer_info(const clg_model *m, size_t i, clg_layer_info *info);
+/* PyTorch's print(net) into buf (cut to len, NUL-terminated when len > 0; returns the full
+ * length, as snprintf): "Sequential(\n  (0): Linear(in_features=2, out_features=1, bias=True)\n)". */
+CLG_API size_t clg_model_describe(const clg_model *m, char *buf, size_t len);
+
 /* Parameters are numbered in layer order: layer 0 weight, layer 0 bias, ... */
 typedef struct clg_param_info {
     size_t layer;
@@ -83,6 +96,10 @@ typedef enum clg_loss_kind {
     CLG_LOSS_SOFTMAX_XENT = 2 /* −log softmax(ŷ)[label], computed with log-sum-exp;
                                  pred is B×C logits, target B×1 class ids */
 } clg_loss_kind;
+
+/* The loss as PyTorch would print it: "SquaredLoss()" (d2l's squared_loss, half of
+ * "MSELoss()"), "MSELoss()", "CrossEntropyLoss()"; "?" for an unknown kind. */
+CLG_API const char *clg_loss_describe(clg_loss_kind kind);
 
 typedef enum clg_reduction {
     CLG_REDUCE_MEAN = 0, /* mean over all B·q elements (over the B samples for SOFTMAX_XENT) */

@@ -121,6 +121,17 @@ CLG_API clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, 
  * CLG_ERR_FORMAT; nothing is returned then. */
 CLG_API clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, char *meta,
                                   size_t metalen);
+/* What a checkpoint holds besides the model (clg_model_load gives that): read and validated
+ * as clg_model_load does, no context needed (errors through clg_last_error(NULL)). */
+typedef struct clg_checkpoint_info {
+    unsigned version;             /* format version (1 or 2) */
+    int has_optimizer;            /* optimizer state stored; then: */
+    clg_optimizer_kind optimizer; /* its kind */
+    size_t optimizer_groups;      /* its parameter groups */
+    uint64_t optimizer_steps;     /* steps it had taken */
+} clg_checkpoint_info;
+CLG_API clg_status clg_checkpoint_inspect(const char *path, clg_checkpoint_info *info);
+
 /* Loads parameters, the input scaling and class names (the file's, or none), and the
  * optimizer state when opt is not NULL and the file has it, into an existing model; a different architecture is CLG_ERR_SHAPE with
  * a message naming the first difference, and changes nothing. */

@@ -31,6 +31,17 @@ void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, si
 void clg_philox_permutation(uint32_t *order, size_t n, uint64_t seed, uint64_t stream,
                             uint32_t tag);
 
+/* Text built piece by piece with snprintf's contract (NUL-terminated within the buffer,
+ * the full length counted): after a piece of n characters (snprintf's return) was written at
+ * *buf, moves past what fitted (keeping room for the NUL) and adds n to *used. *len >= 1. */
+static inline void clg_text_advance(char **buf, size_t *len, size_t *used, int n)
+{
+    size_t k = n > 0 ? (size_t)n : 0, step = k < *len ? k : *len - 1;
+    *buf += step;
+    *len -= step;
+    *used += k;
+}
+
 /* Little-endian byte codecs for the file formats (checkpoint, program cache). */
 static inline void clg_put_le32(unsigned char *p, uint32_t v)
 {

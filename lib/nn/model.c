@@ -296,3 +296,45 @@ clg_status clg_model_backward(clg_model *m, const clg_tensor *dY)
     }
     return s;
 }
+
+size_t clg_model_layer_count(const clg_model *m) { return m ? m->nlayers : 0; }
+
+clg_status clg_model_layer_info(const clg_model *m, size_t i, clg_layer_info *info)
+{
+    if (!m || !info)
+        return clg_fail(m ? m->ctx : NULL, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_model_layer_info: NULL argument");
+    if (i >= m->nlayers)
+        return clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_model_layer_info: layer %zu of %zu (layers count from 0)", i,
+                        m->nlayers);
+    const clg_layer *L = &m->layers[i];
+    memset(info, 0, sizeof *info);
+    snprintf(info->type, sizeof info->type, "%s", L->type->name);
+    info->in = L->in;
+    info->out = L->out;
+    info->params = L->type->nparams;
+    L->type->describe(info->repr, sizeof info->repr, L->in, L->out);
+    return CLG_OK;
+}
+
+size_t clg_model_describe(const clg_model *m, char *buf, size_t len)
+{
+    char dummy[1];
+    if (!buf || !len) {
+        buf = dummy;
+        len = 1;
+    }
+    buf[0] = '\0';
+    if (!m) return 0;
+    size_t used = 0;
+    clg_text_advance(&buf, &len, &used, snprintf(buf, len, "Sequential(\n"));
+    for (size_t i = 0; i < m->nlayers; i++) {
+        const clg_layer *L = &m->layers[i];
+        clg_text_advance(&buf, &len, &used, snprintf(buf, len, "  (%zu): ", i));
+        clg_text_advance(&buf, &len, &used, L->type->describe(buf, len, L->in, L->out));
+        clg_text_advance(&buf, &len, &used, snprintf(buf, len, "\n"));
+    }
+    clg_text_advance(&buf, &len, &used, snprintf(buf, len, ")"));
+    return used;
+}

@@ -166,3 +166,16 @@ clg_status clg_loss_backward(clg_context *ctx, clg_loss_kind kind, clg_reduction
     return clg_op_loss_grad(ctx, kind, red, pred->mem, target->mem, grad->mem, pred->rows,
                             pred->cols);
 }
+
+const char *clg_loss_describe(clg_loss_kind kind)
+{
+    switch (kind) {
+    case CLG_LOSS_SQUARED:
+        return "SquaredLoss()";
+    case CLG_LOSS_MSE:
+        return "MSELoss()";
+    case CLG_LOSS_SOFTMAX_XENT:
+        return "CrossEntropyLoss()";
+    }
+    return "?";
+}

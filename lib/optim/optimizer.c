@@ -284,15 +284,6 @@ clg_status clg_optimizer_set_lr(clg_optimizer *opt, size_t group, float lr)
 
 uint64_t clg_optimizer_steps(const clg_optimizer *opt) { return opt ? opt->steps : 0; }
 
-/* Moves the cursor past n characters just written (or as many as fitted). */
-static void advance(char **buf, size_t *len, size_t *used, int n)
-{
-    size_t k = n > 0 ? (size_t)n : 0, step = k < *len ? k : *len - 1;
-    *buf += step;
-    *len -= step;
-    *used += k;
-}
-
 size_t clg_optimizer_describe(const clg_optimizer *opt, char *buf, size_t len)
 {
     char dummy[1];
@@ -303,11 +294,11 @@ size_t clg_optimizer_describe(const clg_optimizer *opt, char *buf, size_t len)
     buf[0] = '\0';
     if (!opt) return 0;
     size_t used = 0;
-    advance(&buf, &len, &used, snprintf(buf, len, "%s (\n", opt->impl->name));
+    clg_text_advance(&buf, &len, &used, snprintf(buf, len, "%s (\n", opt->impl->name));
     for (size_t g = 0; g < opt->ngroups; g++) {
-        advance(&buf, &len, &used, snprintf(buf, len, "Parameter Group %zu\n", g));
-        advance(&buf, &len, &used, (int)opt->impl->describe(&opt->groups[g], buf, len));
+        clg_text_advance(&buf, &len, &used, snprintf(buf, len, "Parameter Group %zu\n", g));
+        clg_text_advance(&buf, &len, &used, (int)opt->impl->describe(&opt->groups[g], buf, len));
     }
-    advance(&buf, &len, &used, snprintf(buf, len, ")"));
+    clg_text_advance(&buf, &len, &used, snprintf(buf, len, ")"));
     return used;
 }

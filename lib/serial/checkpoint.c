@@ -359,3 +359,22 @@ clg_status clg_model_load_into(clg_model *m, clg_optimizer *opt, const char *pat
     free(f.data);
     return CLG_OK;
 }
+
+clg_status clg_checkpoint_inspect(const char *path, clg_checkpoint_info *info)
+{
+    const char *op = "clg_checkpoint_inspect";
+    if (!path || !info) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
+    ck_file f;
+    clg_status s = clg_ck_load_file(NULL, op, path, &f);
+    if (s != CLG_OK) return s;
+    memset(info, 0, sizeof *info);
+    info->version = f.version;
+    info->has_optimizer = (f.flags & CK_FLAG_OPTIMIZER) != 0;
+    if (info->has_optimizer) {
+        info->optimizer = f.kind;
+        info->optimizer_groups = f.ngroups;
+        info->optimizer_steps = f.steps;
+    }
+    free(f.data);
+    return CLG_OK;
+}
