@@ -323,6 +323,31 @@ static clg_status check_xent(st_run *r)
     return s;
 }
 
+/* scale_columns: (x - mean) / scale per column, the standardization of inputs. */
+static clg_status check_scale(st_run *r)
+{
+    const size_t rows = 37, d = 11;
+    st_bufs b = {0};
+    clg_status s = rand_tensor(r, &b, 0, rows, d);    /* X */
+    if (s == CLG_OK) s = rand_tensor(r, &b, 1, 1, d); /* mean */
+    if (s == CLG_OK) s = rand_tensor(r, &b, 2, 1, d); /* scale: made > 0 below */
+    if (s == CLG_OK) s = out_tensor(r, &b, 3, rows, d);
+    for (size_t j = 0; s == CLG_OK && j < d; j++) b.h[2][j] = 0.25f + fabsf(b.h[2][j]);
+    if (s == CLG_OK) s = clg_tensor_upload(b.t[2], b.h[2], 1, d);
+    if (s == CLG_OK)
+        s = clg_op_scale_columns(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[2]->mem, rows, d,
+                                 b.t[3]->mem);
+    if (s == CLG_OK) s = fetch(&b, 3);
+    double *ref = s == CLG_OK ? ref_alloc(&b, 0, rows * d) : NULL;
+    if (ref) {
+        for (size_t i = 0; i < rows * d; i++)
+            ref[i] = ((double)b.h[0][i] - b.h[1][i % d]) / b.h[2][i % d];
+        record(r, "scale_columns", max_err(b.h[3], ref, rows * d), 2e-6);
+    }
+    bufs_free(&b);
+    return s;
+}
+
 static clg_status check_sgd(st_run *r)
 {
     const size_t n = 300;
@@ -548,6 +573,7 @@ clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t c
     if (s == CLG_OK) s = check_loss(&r, CLG_LOSS_MSE);
     if (s == CLG_OK) s = check_xent(&r);
     if (s == CLG_OK) s = check_sgd(&r);
+    if (s == CLG_OK) s = check_scale(&r);
     if (s == CLG_OK) s = check_solve(&r);
     if (s == CLG_OK) s = check_fused(&r, 0);
     if (s == CLG_OK) s = check_fused(&r, 1);
