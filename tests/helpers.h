@@ -58,6 +58,17 @@ static inline void bad_input_record(const char *input, const char *status, const
         bad_input_record((input), clg_status_string(s_), m_);                                      \
     } while (0)
 
+/* Sets (value NULL: unsets) a CLGRAD_* variable that the Oclgrind kernel log reads as a
+ * label, once ctx's queue is idle: POCL's worker threads call getenv when they start a
+ * kernel, and setenv racing with getenv is undefined (seen as a SEGV in getenv under ASan).
+ * Returns setenv's result. */
+static inline int test_label(clg_context *ctx, const char *name, const char *value)
+{
+    if (ctx) clg_context_finish(ctx);
+    if (!value) return unsetenv(name);
+    return setenv(name, value, 1);
+}
+
 /* Runs "cd BIN_DIR && <cmd>" with stderr merged into out (n bytes); returns the exit status.
  * BIN_DIR is the build directory ($CLGRAD_TEST_BIN_DIR, set by ctest). */
 static inline int run_in_build(const char *cmd, char *out, size_t n)

@@ -107,7 +107,7 @@ static clg_dataset *make_data(clg_context *ctx, const setup *st)
 static unsigned train(clg_context *ctx, clg_dataset *ds, const setup *st, const char *mode,
                       float *out, clg_fit_report *rep)
 {
-    cr_assert_eq(setenv("CLGRAD_FUSED", mode, 1), 0); /* Oclgrind kernel log */
+    cr_assert_eq(test_label(ctx, "CLGRAD_FUSED", mode), 0); /* Oclgrind kernel log */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", mode));
     clg_model *m;
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
@@ -135,7 +135,8 @@ static unsigned train(clg_context *ctx, clg_dataset *ds, const setup *st, const 
                  rep->steps);
     clg_optimizer_destroy(opt);
     clg_model_destroy(m);
-    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     return after.kernels_enqueued - before.kernels_enqueued;
 }
@@ -386,7 +387,7 @@ Test(fused, ineligible_model_falls_back)
     CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 4, NULL));
     CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 4, 1, NULL));
-    cr_assert_eq(setenv("CLGRAD_FUSED", "epoch", 1), 0); /* Oclgrind kernel log */
+    cr_assert_eq(test_label(ctx, "CLGRAD_FUSED", "epoch"), 0); /* Oclgrind kernel log */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "epoch"));
     clg_fit_options o = clg_fit_defaults();
     o.on_epoch = NULL;
@@ -403,7 +404,8 @@ Test(fused, ineligible_model_falls_back)
                   "the unfused path runs several kernels per step");
     cr_expect_lt(rep.final_loss, 0.01 * start, "loss %g from %g: must fall 100x", rep.final_loss,
                  start);
-    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     clg_model_destroy(m);
     clg_dataset_destroy(ds);
@@ -414,7 +416,7 @@ Test(fused, ineligible_model_falls_back)
  * was at the first fit), with the variable named; the test setter refuses it too. */
 Test(fused, bad_mode_is_an_error)
 {
-    cr_assert_eq(setenv("CLGRAD_FUSED", "sometimes", 1), 0);
+    cr_assert_eq(setenv("CLGRAD_FUSED", "sometimes", 1), 0); /* no context exists */
     clg_context *ctx = NULL;
     cr_expect_eq(clg_context_create(&ctx, NULL), CLG_ERR_INVALID_ARGUMENT);
     cr_expect_null(ctx);
@@ -454,7 +456,7 @@ Test(fused, progress_reports_on_every_path)
     float plain[64], with[64];
     for (size_t mi = 0; mi < 4; mi++) {
         for (int report = 0; report < 2; report++) {
-            cr_assert_eq(setenv("CLGRAD_FUSED", modes[mi], 1), 0); /* Oclgrind kernel log */
+            cr_assert_eq(test_label(ctx, "CLGRAD_FUSED", modes[mi]), 0); /* Oclgrind kernel log */
             CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", modes[mi]));
             clg_model *m;
             CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
@@ -492,7 +494,8 @@ Test(fused, progress_reports_on_every_path)
         cr_expect_arr_eq(plain, with, np * sizeof *plain, "%s: progress reports change nothing",
                          modes[mi]);
     }
-    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);

@@ -55,8 +55,8 @@ Test(linear, forward_matches_double_reference_with_guards)
 {
     clg_context *ctx = test_context();
     for (size_t m = 0; m < NMODES; m++) {
-        setenv("CLGRAD_GEMM", gemm_modes[m],
-               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        test_label(ctx, "CLGRAD_GEMM",
+                   gemm_modes[m]); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_GEMM", gemm_modes[m]));
         for (size_t i = 0; i < NSHAPES; i++)
             if (!skip_shape(shapes[i])) check_forward(ctx, shapes[i], 100 + i);
@@ -132,8 +132,8 @@ Test(linear, backward_matches_double_reference_with_guards)
 {
     clg_context *ctx = test_context();
     for (size_t m = 0; m < NMODES; m++) {
-        setenv("CLGRAD_GEMM", gemm_modes[m],
-               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        test_label(ctx, "CLGRAD_GEMM",
+                   gemm_modes[m]); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_GEMM", gemm_modes[m]));
         for (size_t i = 0; i < NSHAPES; i++) {
             if (skip_shape(shapes[i])) continue;
@@ -248,8 +248,9 @@ Test(linear, gradients_match_finite_differences)
     const float eps = 1e-2f;
     for (size_t t = 0; t < 2 * sizeof fs / sizeof *fs; t++) {
         shape s = fs[t / 2];
-        setenv("CLGRAD_GEMM", gemm_modes[t % 2],
-               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        test_label(
+            ctx, "CLGRAD_GEMM",
+            gemm_modes[t % 2]); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_GEMM", gemm_modes[t % 2]));
         size_t B = s.B, d = s.d, q = s.q;
         uint64_t seed = 40 + t;
@@ -417,7 +418,7 @@ Test(linear, gemm_choice_rule_and_bad_setting)
               "forced settings win");
 
     /* A bad value is refused when the context is created (runtime/config.c). */
-    setenv("CLGRAD_GEMM", "fastest", 1);
+    setenv("CLGRAD_GEMM", "fastest", 1); /* no context exists */
     clg_context *ctx = NULL;
     clg_status s = clg_context_create(&ctx, NULL);
     unsetenv("CLGRAD_GEMM");

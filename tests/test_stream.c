@@ -215,7 +215,8 @@ Test(stream, environment_variable)
     index_rows(4, X, Y);
     int32_t lab[4] = {0, 1, 2, 1};
     clg_dataset *ds = NULL, *dl = NULL;
-    setenv("CLGRAD_STREAM", "1", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_STREAM",
+               "1"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", "1"));
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, 4, D, Q, &ds));
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, 4, D, 3, &dl));
@@ -243,8 +244,8 @@ Test(stream, environment_variable)
     clg_dataset_destroy(dl);
     const char *keep[] = {"0", "auto", ""};
     for (int i = 0; i < 3; i++) {
-        setenv("CLGRAD_STREAM", keep[i],
-               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        test_label(ctx, "CLGRAD_STREAM",
+                   keep[i]); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", keep[i]));
         CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, X, Y, 4, D, Q, &ds));
         cr_expect_eq(clg_dataset_streamed(ds), 0, "CLGRAD_STREAM=%s keeps 48 bytes on the device",
@@ -252,7 +253,8 @@ Test(stream, environment_variable)
         cr_expect_not_null(clg_dataset_X(ds));
         clg_dataset_destroy(ds);
     }
-    unsetenv("CLGRAD_STREAM"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_STREAM",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", NULL));
     clg_context_destroy(ctx);
     /* A bad value is refused when the context is created (runtime/config.c), naming it. */
@@ -324,11 +326,13 @@ Test(stream, linear_fit_bit_identical)
     clg_model *md = linear_model(ctx, d, 1, 1), *ms = linear_model(ctx, d, 1, 1),
               *mf = linear_model(ctx, d, 1, 1);
     clg_fit_report rd, rs, rf;
-    setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               "0"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED",
                                        "0")); /* the device path the loader runs, unfused */
     CLG_OK_OR_FAIL(ctx, clg_fit(md, dev, &o, NULL, &rd));
-    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     CLG_OK_OR_FAIL(ctx, clg_fit(ms, str, &o, NULL, &rs));
     CLG_OK_OR_FAIL(ctx, clg_fit(mf, dev, &o, NULL, &rf));
@@ -348,10 +352,12 @@ Test(stream, linear_fit_bit_identical)
     /* The device dataset may take the fused full-loss kernel: same sum, other order. */
     cr_expect(fabs(es.loss - ed.loss) <= 1e-6 * fabs(ed.loss) + 1e-9, "evaluate %.12g vs %.12g",
               es.loss, ed.loss);
-    setenv("CLGRAD_FUSED", "0", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               "0"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0"));
     CLG_OK_OR_FAIL(ctx, clg_evaluate(md, dev, CLG_LOSS_SQUARED, &ed));
-    unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_FUSED",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
     cr_expect_eq(es.loss, ed.loss, "unfused evaluate bit-equal: %.12g vs %.12g", es.loss, ed.loss);
     /* Predictions of the two trained models on the host copy of the data. */
@@ -405,10 +411,12 @@ Test(stream, softmax_and_mlp_bit_identical)
     }
     clg_dataset *dev, *str;
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, N, DF, C, &dev));
-    setenv("CLGRAD_STREAM", "1", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_STREAM",
+               "1"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", "1"));
     CLG_OK_OR_FAIL(ctx, clg_dataset_from_host_labels(ctx, X, lab, N, DF, C, &str));
-    unsetenv("CLGRAD_STREAM"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_STREAM",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", NULL));
     cr_assert_eq(clg_dataset_streamed(str), 1);
     clg_fit_options o = clg_fit_defaults();
@@ -435,11 +443,12 @@ Test(stream, softmax_and_mlp_bit_identical)
         clg_fit_report rd, rs;
         /* Bit-identical to the unfused device fit; softmax regression on a device
          * dataset is fused by default (lib/fused.c), which agrees to 1e-5 (below). */
-        setenv("CLGRAD_FUSED", "0",
-               1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        test_label(ctx, "CLGRAD_FUSED",
+                   "0"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0"));
         CLG_OK_OR_FAIL(ctx, clg_fit(m[0], dev, &o, NULL, &rd));
-        unsetenv("CLGRAD_FUSED"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+        test_label(ctx, "CLGRAD_FUSED",
+                   NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
         CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", NULL));
         CLG_OK_OR_FAIL(ctx, clg_fit(m[1], str, &o, NULL, &rs));
         if (!mlp) {
@@ -501,10 +510,12 @@ Test(stream, synthetic_streamed_in_chunks_is_bit_identical)
     CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, n, w, d, 4.2f, 0.01f, 9, &dev));
     size_t keep = ctx->cfg.synthetic_chunk_bytes;
     ctx->cfg.synthetic_chunk_bytes = 7 * (d + 1) * sizeof(float);
-    setenv("CLGRAD_STREAM", "1", 1); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_STREAM",
+               "1"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", "1"));
     clg_status s = clg_dataset_synthetic_linear(ctx, n, w, d, 4.2f, 0.01f, 9, &str);
-    unsetenv("CLGRAD_STREAM"); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
+    test_label(ctx, "CLGRAD_STREAM",
+               NULL); /* for the Oclgrind kernel log (tests/oclgrind/kernel_log.c) */
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_STREAM", NULL));
     ctx->cfg.synthetic_chunk_bytes = keep;
     CLG_OK_OR_FAIL(ctx, s);
