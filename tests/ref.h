@@ -60,6 +60,29 @@ static inline void ref_write(clg_context *ctx, cl_mem m, const float *host, size
     cr_assert_eq(err, CL_SUCCESS, "clEnqueueWriteBuffer: %s", clg_cl_error_name(err));
 }
 
+/* Linear(in → out) with the given weights (in·out, row-major) and bias (out). */
+static inline clg_model *ref_linear_model(clg_context *ctx, size_t in, size_t out, const float *W,
+                                          const float *b)
+{
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    clg_linear_init init = clg_linear_init_defaults();
+    init.weight = W;
+    init.bias = b;
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, in, out, &init));
+    return m;
+}
+
+/* Writes gradients straight into the gradient buffers of a model's first Linear layer. */
+static inline void ref_set_linear_grads(clg_model *m, const float *gW, const float *gb)
+{
+    clg_param_ref r;
+    CLG_OK_OR_FAIL(m->ctx, clg_model_param_ref(m, 0, &r));
+    ref_write(m->ctx, r.grad, gW, r.count);
+    CLG_OK_OR_FAIL(m->ctx, clg_model_param_ref(m, 1, &r));
+    ref_write(m->ctx, r.grad, gb, r.count);
+}
+
 /* |got - want| <= tol; `what` (a string) and the tolerance go into the message. */
 #define EXPECT_CLOSE(got, want, tol, what)                                                         \
     do {                                                                                           \

@@ -6,25 +6,6 @@
 static const float W0[6] = {0.5f, -1.0f, 0.25f, 2.0f, -0.75f, 1.5f};
 static const float B0[2] = {0.1f, -0.2f};
 
-static clg_model *make_model(clg_context *ctx)
-{
-    clg_model *m;
-    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
-    clg_linear_init init = {
-        .struct_size = sizeof(clg_linear_init), .weight_std = 0.01f, .weight = W0, .bias = B0};
-    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 2, &init));
-    return m;
-}
-
-static void set_grads(clg_model *m, const float *gW, const float *gb)
-{
-    clg_param_ref r;
-    CLG_OK_OR_FAIL(m->ctx, clg_model_param_ref(m, 0, &r));
-    ref_write(m->ctx, r.grad, gW, 6);
-    CLG_OK_OR_FAIL(m->ctx, clg_model_param_ref(m, 1, &r));
-    ref_write(m->ctx, r.grad, gb, 2);
-}
-
 Test(optim, kinds_defaults_and_names)
 {
     cr_expect_str_eq(clg_optimizer_kind_name(CLG_OPTIMIZER_SGD), "SGD");
@@ -45,7 +26,7 @@ Test(optim, kinds_defaults_and_names)
 Test(optim, bad_kinds_and_options_are_refused_with_a_message)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt = NULL;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     o.kind = (clg_optimizer_kind)77;
@@ -74,7 +55,7 @@ Test(optim, bad_kinds_and_options_are_refused_with_a_message)
 Test(optim, groups_and_their_options)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD), b = o, got;
     o.momentum = 0.9f;
@@ -107,7 +88,7 @@ Test(optim, groups_and_their_options)
 Test(optim, set_lr_between_steps_keeps_momentum)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     o.lr = 0.1f;
@@ -115,13 +96,13 @@ Test(optim, set_lr_between_steps_keeps_momentum)
     CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     const float g1[6] = {1, 2, 3, 4, 5, 6}, g2[6] = {-2, 1, 0.5f, 0, 3, -1};
     const float gb1[2] = {1, -1}, gb2[2] = {0.5f, 2};
-    set_grads(m, g1, gb1);
+    ref_set_linear_grads(m, g1, gb1);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     CLG_OK_OR_FAIL(ctx, clg_optimizer_set_lr(opt, 0, 0.01f));
     float lr;
     CLG_OK_OR_FAIL(ctx, clg_optimizer_get_lr(opt, 0, &lr));
     cr_expect_eq(lr, 0.01f, "the new learning rate reads back");
-    set_grads(m, g2, gb2);
+    ref_set_linear_grads(m, g2, gb2);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     cr_expect_eq(clg_optimizer_steps(opt), 2u);
     float W[6], b[2];
@@ -151,7 +132,7 @@ Test(optim, set_lr_between_steps_keeps_momentum)
 Test(optim, describe_prints_like_pytorch_and_truncates_like_snprintf)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD), b = o;
     o.momentum = 0.9f;
@@ -234,7 +215,7 @@ Test(optim, fit_uses_the_options_optimizer_when_none_is_given)
 Test(optim, a_group_without_momentum_ignores_an_existing_buffer)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD), plain = o;
     o.lr = 0.1f;
@@ -243,7 +224,7 @@ Test(optim, a_group_without_momentum_ignores_an_existing_buffer)
     plain.dampening = 0.5f; /* would scale the step by 0.5 if the buffer were used */
     CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     const float gW[6] = {1, 1, 1, 1, 1, 1}, gb[2] = {1, 1};
-    set_grads(m, gW, gb);
+    ref_set_linear_grads(m, gW, gb);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     const size_t bias = 1;
     CLG_OK_OR_FAIL(ctx, clg_optimizer_add_group(opt, &bias, 1, &plain));

@@ -5,26 +5,6 @@
 static const float W0[6] = {0.5f, -1.0f, 0.25f, 2.0f, -0.75f, 1.5f};
 static const float B0[2] = {0.1f, -0.2f};
 
-static clg_model *make_model(clg_context *ctx)
-{
-    clg_model *m;
-    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
-    clg_linear_init init = {
-        .struct_size = sizeof(clg_linear_init), .weight_std = 0.01f, .weight = W0, .bias = B0};
-    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 3, 2, &init));
-    return m;
-}
-
-/* Writes gradients straight into the model's gradient buffers. */
-static void set_grads(clg_model *m, const float *gW, const float *gb)
-{
-    clg_param_ref r;
-    CLG_OK_OR_FAIL(m->ctx, clg_model_param_ref(m, 0, &r));
-    ref_write(m->ctx, r.grad, gW, 6);
-    CLG_OK_OR_FAIL(m->ctx, clg_model_param_ref(m, 1, &r));
-    ref_write(m->ctx, r.grad, gb, 2);
-}
-
 /* PyTorch's step on one element; buf/has_buf are the momentum state. */
 typedef struct ref_opt {
     double lr, mom, damp, wd;
@@ -62,7 +42,7 @@ static void expect_params(clg_model *m, const double *wantW, const double *wantb
 static void run_case(clg_optimizer_options o, float scale, int steps, const char *what)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     const float g[2][8] = {{0.3f, -0.6f, 1.2f, 0.05f, -2.0f, 0.7f, 0.4f, -0.9f},
@@ -73,7 +53,7 @@ static void run_case(clg_optimizer_options o, float scale, int steps, const char
     for (int i = 0; i < 2; i++) p[6 + i] = B0[i];
     ref_opt r = {o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov};
     for (int s = 0; s < steps; s++) {
-        set_grads(m, g[s], g[s] + 6);
+        ref_set_linear_grads(m, g[s], g[s] + 6);
         CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, scale));
         for (int i = 0; i < 8; i++) p[i] = ref_update(p[i], g[s][i], scale, &r, &buf[i], &has[i]);
         char msg[96];
@@ -96,13 +76,13 @@ Test(sgd, defaults_are_pytorch_and_d2l)
 Test(sgd, plain_step_by_hand)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     o.lr = 0.5f;
     CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     const float gW[6] = {1, 2, 3, 4, 5, 6}, gb[2] = {-1, 0.5f};
-    set_grads(m, gW, gb);
+    ref_set_linear_grads(m, gW, gb);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     /* p - 0.5 g, written out by hand. */
     const double W[6] = {0.0, -2.0, -1.25, 0.0, -3.25, -1.5}, b[2] = {0.6, -0.45};
@@ -149,20 +129,20 @@ Test(sgd, momentum_first_step_literal)
 {
     /* buf = g on step 1 (no dampening applied): p = 0.5 - 0.1*0.3 = 0.47 exactly in reals. */
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options o = {
         .kind = CLG_OPTIMIZER_SGD, .lr = 0.1f, .momentum = 0.9f, .dampening = 0.5f};
     CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &o, &opt));
     const float gW[6] = {0.3f, 0, 0, 0, 0, 0}, gb[2] = {0, 0};
-    set_grads(m, gW, gb);
+    ref_set_linear_grads(m, gW, gb);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     float W[6];
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, W, 6));
     EXPECT_CLOSE(W[0], 0.47, TOL, "first momentum step ignores dampening");
     /* Step 2 with zero gradient: buf = 0.9*0.3 = 0.27, p = 0.47 - 0.027 = 0.443. */
     const float z[6] = {0};
-    set_grads(m, z, gb);
+    ref_set_linear_grads(m, z, gb);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, W, 6));
     EXPECT_CLOSE(W[0], 0.443, TOL, "second step decays the buffer by momentum");
@@ -174,14 +154,14 @@ Test(sgd, momentum_first_step_literal)
 Test(sgd, two_groups_weights_decay_biases_do_not)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx);
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0);
     clg_optimizer *opt;
     clg_optimizer_options ow = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.03f, .weight_decay = 0.01f},
                           ob = {.kind = CLG_OPTIMIZER_SGD, .lr = 0.03f};
     CLG_OK_OR_FAIL(ctx, clg_optimizer_create(m, &ow, &opt));
     CLG_OK_OR_FAIL(ctx, clg_optimizer_add_group_by_kind(opt, 1, &ob));
     const float gW[6] = {1, -1, 0.5f, 0, 2, -2}, gb[2] = {0.25f, -4};
-    set_grads(m, gW, gb);
+    ref_set_linear_grads(m, gW, gb);
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     double W[6], b[2];
     for (int i = 0; i < 6; i++) W[i] = W0[i] - 0.03 * (gW[i] + 0.01 * W0[i]);
@@ -202,7 +182,7 @@ Test(sgd, two_groups_weights_decay_biases_do_not)
 Test(sgd, error_statuses)
 {
     clg_context *ctx = test_context();
-    clg_model *m = make_model(ctx), *empty;
+    clg_model *m = ref_linear_model(ctx, 3, 2, W0, B0), *empty;
     clg_optimizer *opt = NULL;
     clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
     o.lr = -0.1f;
@@ -237,7 +217,7 @@ Test(sgd, error_statuses)
     /* A rejected group changes nothing: the step still uses the defaults. */
     float before[2], after[2];
     const float gW[6] = {0}, gb[2] = {1, 1};
-    set_grads(m, gW, gb);
+    ref_set_linear_grads(m, gW, gb);
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, before, 2));
     CLG_OK_OR_FAIL(ctx, clg_optimizer_step(opt, 1.0f));
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, after, 2));

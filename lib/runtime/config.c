@@ -127,11 +127,13 @@ clg_status clg_config_resolve(clg_context *ctx, const clg_context_options *opts,
 {
     clg_context_options o = clg_context_options_defaults();
     if (opts) {
+        /* check_options refuses a struct_size below the first version's first, with its
+         * message; a shorter (older) struct leaves the newer fields unset. */
         clg_status s = check_options(opts);
+        if (s == CLG_OK)
+            s = clg_options_copy(NULL, "clg_context_create_with", "clg_context_options_defaults",
+                                 &o, sizeof o, opts, OPTIONS_V1_SIZE);
         if (s != CLG_OK) return s;
-        /* A caller's struct may be older (shorter) than ours: its missing fields stay
-         * unset; a newer one's extra fields are beyond what this library knows. */
-        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
     }
     /* Environment first (every variable validated, even one an option overrides, so a
      * typo is never silently ignored), then the explicit fields. */
