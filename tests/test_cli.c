@@ -584,7 +584,7 @@ Test(cli, every_subcommand_prints_its_help_on_stdout)
     cr_assert_eq(run_stream("train --help", 0, out, sizeof out), 0);
     cr_expect(strstr(help_line(out, "--epochs N", line, sizeof line), "(1..1000000, default 3)"),
               "%s", line);
-    cr_expect(strstr(help_line(out, "--lr R", line, sizeof line), "default 0.03 for linear"), "%s",
+    cr_expect(strstr(help_line(out, "--lr R", line, sizeof line), "default sgd 0.03 linear"), "%s",
               line);
     cr_expect(strstr(help_line(out, "--seed S", line, sizeof line), "(default 42)"), "%s", line);
     cr_expect(strstr(help_line(out, "--noise S", line, sizeof line), "(>= 0, default 0.01)"), "%s",

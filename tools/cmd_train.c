@@ -15,6 +15,7 @@
 #include "cli_num.h"
 #include "cli_opt.h"
 #include "data_args.h"
+#include "fit_args.h"
 #include "history.h"
 #include "json.h"
 #include "model_spec.h"
@@ -55,6 +56,13 @@ typedef struct run_state {
     int fitted;            /* clg_fit ran: with --json the run ends with an "end" object */
     clg_status fit_status; /* what clg_fit returned */
     const char *saved;     /* the --save path once the run's last checkpoint is written */
+    history_row pend;      /* the epoch being reported (on_epoch, then on_validation) */
+    size_t pend_epoch;
+    double pend_rate;
+    clg_status pend_status; /* its test evaluation's */
+    size_t rows;            /* the rows clg_fit trains on (less --val's) */
+    size_t last_epoch;      /* the last epoch reported */
+    clg_fit_report rep;     /* clg_fit's */
 } run_state;
 
 /* SIGINT / SIGTERM during the fit: the signal, and the flag clg_fit reads (cancel). */
@@ -92,11 +100,13 @@ static void release_signals(const struct sigaction old[2])
 /* --save: with --standardize the checkpoint takes raw rows. The scaling is on the model for
  * the save only: training runs on the standardized sets (the fused paths take no scaling).
  * After a stop the optimizer is left out: clg_fit rolled the parameters back, not it. */
-static clg_status save_model(run_state *r, const char *path, int with_optimizer)
+static clg_status save_model(run_state *r, const char *path, size_t epoch, int with_optimizer)
 {
     size_t d = clg_model_inputs(r->model);
+    char meta[sizeof r->meta + 32]; /* and the epoch it holds, for --resume */
+    snprintf(meta, sizeof meta, "%sepochs=%zu\n", r->meta, epoch);
     clg_status s = r->mean ? clg_model_set_input_scaling(r->model, r->mean, r->scale, d) : CLG_OK;
-    if (s == CLG_OK) s = clg_model_save(r->model, with_optimizer ? r->opt : NULL, r->meta, path);
+    if (s == CLG_OK) s = clg_model_save(r->model, with_optimizer ? r->opt : NULL, meta, path);
     if (r->mean) {
         clg_status u = clg_model_set_input_scaling(r->model, NULL, NULL, 0);
         if (s == CLG_OK) s = u;
@@ -116,7 +126,7 @@ static void on_progress(size_t epoch, size_t batch, size_t batches, void *user)
     /* The rate since the previous report (each report follows a wait for the device),
      * not since the fit or the epoch began: what the device does now. */
     double t = now_s();
-    size_t n = clg_dataset_size(r->train), samples = batch * r->batch < n ? batch * r->batch : n;
+    size_t n = r->rows, samples = batch * r->batch < n ? batch * r->batch : n;
     double dt = t - r->prog_t, rate = dt > 0 ? (double)(samples - r->prog_samples) / dt : 0.0;
     r->prog_t = t;
     r->prog_samples = samples;
@@ -126,7 +136,7 @@ static void on_progress(size_t epoch, size_t batch, size_t batches, void *user)
     char fig[32];
     if (r->hist.count)
         fprintf(stderr, "  last loss %s",
-                cli_figure(r->hist.train_loss[r->hist.count - 1], fig, sizeof fig));
+                cli_figure(r->hist.row[r->hist.count - 1].train_loss, fig, sizeof fig));
     r->progress_shown = 1;
 }
 
@@ -139,83 +149,115 @@ static void epoch_failed(run_state *r, clg_status s, int print)
     r->stop = 1;
 }
 
-/* "epoch 1, loss 0.000203" and, after a test evaluation (tested), its test loss and
- * accuracy (classification), then samples/s. */
-static void epoch_text(size_t epoch, double loss, int tested, double tl, double ta, double rate)
+/* "epoch 1, loss 0.000203", then the test loss and accuracy (after a test evaluation:
+ * tested) and the validation loss and accuracy (NaN: none), then samples/s. */
+static void epoch_text(size_t epoch, const history_row *h, int tested, double rate)
 {
     char fig[32];
-    printf("epoch %zu, loss %s", epoch, cli_figure(loss, fig, sizeof fig));
+    printf("epoch %zu, loss %s", epoch, cli_figure(h->train_loss, fig, sizeof fig));
     if (tested) {
-        printf(", test loss %s", cli_figure(tl, fig, sizeof fig));
-        if (!isnan(ta)) printf(", test acc %.4f", ta);
+        printf(", test loss %s", cli_figure(h->test_loss, fig, sizeof fig));
+        if (!isnan(h->test_acc)) printf(", test acc %.4f", h->test_acc);
+    }
+    if (!isnan(h->val_loss)) {
+        printf(", val loss %s", cli_figure(h->val_loss, fig, sizeof fig));
+        if (!isnan(h->val_acc)) printf(", val acc %.4f", h->val_acc);
     }
     printf(", %.0f samples/s\n", rate);
     fflush(stdout);
 }
 
-/* --json: the epoch's object, one line (null for a figure it lacks); 1 when stdout failed. */
-static int epoch_json(size_t epoch, double loss, double tl, double ta, double rate, double t)
+/* --json: the epoch's object, one line (null for a figure it lacks; the val_* fields only
+ * with validation); 1 when stdout failed. */
+static int epoch_json(size_t epoch, const history_row *h, int validating, double rate)
 {
     json_writer j;
     json_init(&j, stdout);
     json_object_begin(&j);
     json_field_str(&j, "command", "train");
     json_field_int(&j, "epoch", (long long)epoch);
-    json_field_num(&j, "train_loss", loss);
-    json_field_num(&j, "test_loss", tl);
-    json_field_num(&j, "test_accuracy", ta);
+    json_field_num(&j, "train_loss", h->train_loss);
+    json_field_num(&j, "test_loss", h->test_loss);
+    json_field_num(&j, "test_accuracy", h->test_acc);
+    if (validating) {
+        json_field_num(&j, "val_loss", h->val_loss);
+        json_field_num(&j, "val_accuracy", h->val_acc);
+    }
     json_field_num(&j, "samples_per_second", rate);
-    json_field_num(&j, "seconds", t);
+    json_field_num(&j, "seconds", h->seconds);
     json_object_end(&j);
     if (!json_failed(&j)) return 0;
     fprintf(stderr, "clgrad: could not write the JSON to stdout\n");
     return 1;
 }
 
-/* The epoch's line (or JSON object): train loss, test loss and accuracy (with --test),
- * samples/s. */
-static void on_epoch(size_t epoch, double loss, void *user)
+/* The epoch's figures are all in (with validation, after on_validation): its line or JSON
+ * object, its log row, and a --save-every checkpoint. */
+static void epoch_done(run_state *r)
 {
-    run_state *r = user;
-    /* clg_fit calls this once epoch e is done and before e+1 starts: the epoch's time is
-     * from the end of the previous report to now, before this one's own evaluation. */
-    double t = now_s(), rate = clg_dataset_size(r->train) / (t - r->epoch_t0);
-    clear_progress(r);
-    double tl = NAN, ta = NAN;
-    clg_status s = CLG_OK;
-    if (r->test && r->failed == CLG_OK) {
-        clg_eval_result res;
-        s = clg_evaluate(r->model, r->test, r->loss, &res);
-        if (s == CLG_OK) {
-            tl = res.loss;
-            ta = res.accuracy >= 0 ? res.accuracy : NAN;
-        }
-    }
+    history_row *h = &r->pend;
+    size_t epoch = r->pend_epoch;
     int unwritten = 0; /* --json: stdout failed (said) */
     if (r->json)
-        unwritten = epoch_json(epoch, loss, tl, ta, rate, t - r->t0);
+        unwritten = epoch_json(epoch, h, r->hist.validating, r->pend_rate);
     else
-        epoch_text(epoch, loss, r->test && s == CLG_OK && r->failed == CLG_OK, tl, ta, rate);
-    if (s != CLG_OK)
-        epoch_failed(r, s, 1);
+        epoch_text(epoch, h, r->test && r->pend_status == CLG_OK && r->failed == CLG_OK,
+                   r->pend_rate);
+    if (r->pend_status != CLG_OK)
+        epoch_failed(r, r->pend_status, 1);
     else if (unwritten && r->failed == CLG_OK)
         epoch_failed(r, CLG_ERR_IO, 0);
-    if (history_add(&r->hist, loss, tl, ta, t - r->t0) && r->failed == CLG_OK)
-        epoch_failed(r, CLG_ERR_IO, 0);
+    if (history_add(&r->hist, h) && r->failed == CLG_OK) epoch_failed(r, CLG_ERR_IO, 0);
     if (r->save_every && epoch % r->save_every == 0 && epoch < r->epochs && r->failed == CLG_OK) {
-        s = save_model(r, r->save, 1);
+        clg_status s = save_model(r, r->save, epoch, 1);
         if (s != CLG_OK) epoch_failed(r, s, 1);
     }
     r->epoch_t0 = r->prog_t = now_s();
     r->prog_samples = 0;
 }
 
+/* Train loss, test loss and accuracy (with --test), samples/s; the epoch is done now, or
+ * once its validation is in (on_validation). */
+static void on_epoch(size_t epoch, double loss, void *user)
+{
+    run_state *r = user;
+    /* clg_fit calls this once epoch e is done and before e+1 starts: the epoch's time is
+     * from the end of the previous report to now, before this one's own evaluation. */
+    double t = now_s();
+    r->pend_rate = r->rows / (t - r->epoch_t0);
+    clear_progress(r);
+    history_row *h = &r->pend;
+    *h = (history_row){loss, NAN, NAN, NAN, NAN, t - r->t0};
+    r->pend_epoch = epoch;
+    r->pend_status = CLG_OK;
+    if (r->test && r->failed == CLG_OK) {
+        clg_eval_result res;
+        r->pend_status = clg_evaluate(r->model, r->test, r->loss, &res);
+        if (r->pend_status == CLG_OK) {
+            h->test_loss = res.loss;
+            h->test_acc = res.accuracy >= 0 ? res.accuracy : NAN;
+        }
+    }
+    if (!r->hist.validating) epoch_done(r);
+}
+
+static void on_validation(size_t epoch, double loss, double accuracy, void *user)
+{
+    run_state *r = user;
+    (void)epoch;
+    r->pend.val_loss = loss;
+    r->pend.val_acc = accuracy >= 0 ? accuracy : NAN;
+    epoch_done(r);
+}
+
 typedef struct train_args {
     data_args data;
     model_args model;
-    clg_fit_options fit;
-    const char *test, *test_labels, *save, *log, *plot;
+    fit_args fa;
+    const char *test, *test_labels, *save, *log, *plot, *resume;
     size_t save_every;
+    size_t done;    /* --resume: the epochs the checkpoint had run */
+    int resume_opt; /* --resume: it holds the optimizer's state */
     int progress, standardize, json, verbose;
 } train_args;
 
@@ -223,16 +265,8 @@ static const cli_opt train_options[] = {
     CLI_STR("--test", "FILE", train_args, test, "a test set, evaluated after each epoch"),
     CLI_STR("--test-labels", "FILE", train_args, test_labels,
             "the labels of an .npy or IDX --test file"),
-    CLI_REAL("--lr", "R", train_args, fit.optimizer.lr, 0, FLT_MAX,
-             "0.03 for linear, 0.1 otherwise", "learning rate"),
-    CLI_INT("--batch", "N", train_args, fit.batch_size, 1, CLI_MAX_BATCH, NULL,
-            "minibatch size (a batch larger than the data is all rows)"),
-    CLI_INT("--epochs", "N", train_args, fit.epochs, 1, CLI_MAX_EPOCHS, NULL,
-            "passes over the training data"),
-    CLI_REAL("--wd", "R", train_args, fit.optimizer.weight_decay, 0, FLT_MAX, NULL, "weight decay"),
-    CLI_REAL("--momentum", "R", train_args, fit.optimizer.momentum, 0, FLT_MAX, NULL,
-             "SGD momentum"),
-    CLI_FLAG("--no-shuffle", train_args, fit.shuffle, 0, "keep the rows in file order"),
+    CLI_STR("--resume", "FILE", train_args, resume,
+            "go on from a checkpoint of clgrad train (model, optimizer, epochs) on the same data"),
     CLI_FLAG("--standardize", train_args, standardize, 1,
              "scale each feature by the training set's mean and std (the checkpoint too)"),
     CLI_STR("--save", "FILE", train_args, save,
@@ -279,16 +313,57 @@ static int check_outputs(const cli_command *c, const train_args *a)
     return CLI_RUN;
 }
 
+/* --resume FILE: the model and loss the checkpoint's meta names, and its epochs. */
+static int resume_model(const cli_command *c, train_args *a)
+{
+    if (cli_given(c, "--model") || cli_given(c, "--loss"))
+        return cli_usage_error(c, "--resume takes the model and the loss from the checkpoint; "
+                                  "drop --model and --loss");
+    if (a->standardize)
+        return cli_usage_error(c, "--resume takes the input scaling from the checkpoint; drop "
+                                  "--standardize");
+    clg_checkpoint_info info;
+    clg_status st = clg_checkpoint_inspect(a->resume, &info);
+    if (st != CLG_OK) return cli_fail(NULL, st);
+    const char *opt_options[] = {"--optimizer", "--lr", "--wd", "--momentum", "--betas", "--eps"};
+    for (size_t i = 0; info.has_optimizer && i < sizeof opt_options / sizeof *opt_options; i++)
+        if (cli_given(c, opt_options[i]))
+            return cli_usage_error(c,
+                                   "--resume %s: the optimizer and its options come from the "
+                                   "checkpoint; drop %s",
+                                   a->resume, opt_options[i]);
+    if (info.has_optimizer) a->fa.fit.optimizer.kind = info.optimizer;
+    const char *spec = strstr(info.meta, "model="), *ep = strstr(info.meta, "epochs=");
+    char text[160];
+    unsigned long long done = 0;
+    if (!spec || sscanf(spec + 6, "%159[^\n]", text) != 1 ||
+        model_spec_read(text, &a->model.spec) || meta_loss(info.meta, &a->model.loss) || !ep ||
+        sscanf(ep + 7, "%llu", &done) != 1 || done == 0) {
+        fprintf(stderr,
+                "clgrad train: --resume %s: not a checkpoint of clgrad train (its meta "
+                "text lacks model=, loss= or epochs=)\n",
+                a->resume);
+        return 1;
+    }
+    /* An MLP saved with a regression loss is a regressor. */
+    if (a->model.loss != CLG_LOSS_SOFTMAX_XENT) a->model.spec.classify = 0;
+    a->done = (size_t)done;
+    a->resume_opt = info.has_optimizer;
+    return CLI_RUN;
+}
+
 /* Returns CLI_RUN or the exit status (0 after --help, 2 after a usage error). */
 static int parse(train_args *a, int argc, char **argv)
 {
     cli_group groups[] = {{"options", train_options, a, NULL, NULL},
+                          fit_args_group(&a->fa),
                           {"model", model_options, &a->model, NULL, NULL},
                           data_file_group(&a->data),
                           data_synthetic_group(&a->data)};
     cli_command c = {
         .name = "train",
-        .summary = "Trains a linear, softmax or MLP model by minibatch SGD.",
+        .summary =
+            "Trains a linear, softmax or MLP model by minibatch SGD, Adam, AdamW or RMSprop.",
         CLI_GROUPS(groups),
         .notes = "Each epoch prints its training loss (with --test: the test loss and accuracy)\n"
                  "and samples/s. A run whose loss turns NaN/Inf or grows 10^4-fold stops and\n"
@@ -298,19 +373,38 @@ static int parse(train_args *a, int argc, char **argv)
                  "epochs. --standardize: test and raw rows given to eval / predict are scaled\n"
                  "by the training set's mean and std too. --json: stdout has only JSON Lines,\n"
                  "{\"command\":\"train\",\"epoch\":N,...} per epoch and a last object with\n"
-                 "\"event\":\"end\" and \"status\" (messages stay on stderr; no progress bar)."};
+                 "\"event\":\"end\" and \"status\" (messages stay on stderr; no progress bar).\n"
+                 "--val F: each epoch also reports the validation loss (and accuracy), and the\n"
+                 "run keeps and saves the epoch with the lowest. --resume FILE --epochs N: the\n"
+                 "epochs after the checkpoint's up to N, on the same data, --seed and schedule,\n"
+                 "give the same model as one run of N epochs."};
     int rc = cli_parse(&c, argc, argv);
+    if (rc == CLI_RUN && a->resume) rc = resume_model(&c, a);
     if (rc != CLI_RUN) return rc;
     int classify = a->model.spec.classify;
-    if (!cli_given(&c, "--loss"))
+    /* An MLP is a classifier unless the loss is a regression one. */
+    if (classify && a->model.spec.nhidden && cli_given(&c, "--loss") &&
+        a->model.loss != CLG_LOSS_SOFTMAX_XENT)
+        classify = a->model.spec.classify = 0;
+    if (!cli_given(&c, "--loss") && !a->resume)
         a->model.loss = classify ? CLG_LOSS_SOFTMAX_XENT : CLG_LOSS_SQUARED;
-    if (!cli_given(&c, "--lr")) a->fit.optimizer.lr = classify ? 0.1f : 0.03f;
-    a->fit.loss = a->model.loss;
-    if (classify != (a->fit.loss == CLG_LOSS_SOFTMAX_XENT))
+    a->fa.fit.loss = a->model.loss;
+    if (classify != (a->fa.fit.loss == CLG_LOSS_SOFTMAX_XENT))
         return cli_usage_error(&c,
-                               "--loss %s does not go with --model %s (xent goes with softmax "
-                               "and mlp, squared and mse with linear)",
-                               loss_name(a->fit.loss), a->model.spec.text);
+                               "--loss %s does not go with --model %s (xent goes with softmax, "
+                               "squared and mse with linear, an MLP takes either)",
+                               loss_name(a->fa.fit.loss), a->model.spec.text);
+    rc = fit_args_resolve(&c, &a->fa, classify ? 0.1f : 0.03f);
+    if (rc != CLI_RUN) return rc;
+    if (a->resume && a->done >= a->fa.fit.epochs)
+        return cli_usage_error(&c,
+                               "--resume %s: the checkpoint is at epoch %zu, --epochs %zu "
+                               "asks for no more (--epochs is the last epoch's number)",
+                               a->resume, a->done, a->fa.fit.epochs);
+    if (a->resume) { /* epochs done + those to run */
+        a->fa.fit.first_epoch = a->done;
+        a->fa.fit.epochs -= a->done;
+    }
     return check_outputs(&c, a);
 }
 
@@ -360,8 +454,8 @@ static void warn_scale(const run_state *r, clg_status s)
     const history *h = &r->hist;
     if (!r->far) return;
     int bad = s == CLG_ERR_DIVERGED || s == CLG_ERR_NONFINITE ||
-              (h->count > 1 && h->train_loss[h->count - 1] > h->train_loss[0]);
-    for (size_t i = 0; i < h->count && !bad; i++) bad = !(h->train_loss[i] < r->initial);
+              (h->count > 1 && h->row[h->count - 1].train_loss > h->row[0].train_loss);
+    for (size_t i = 0; i < h->count && !bad; i++) bad = !(h->row[i].train_loss < r->initial);
     if (!bad) return;
     fflush(stdout);
     fprintf(stderr,
@@ -398,7 +492,7 @@ static float *linear_params(const train_args *a, const run_state *r, size_t *d, 
 static double train_accuracy(const train_args *a, const run_state *r)
 {
     clg_eval_result res;
-    if (clg_evaluate(r->model, r->train, a->fit.loss, &res) != CLG_OK) return NAN;
+    if (clg_evaluate(r->model, r->train, a->fa.fit.loss, &res) != CLG_OK) return NAN;
     return res.accuracy;
 }
 
@@ -498,9 +592,14 @@ static int end_json(const train_args *a, const run_state *r, clg_status s)
     if (!strcmp(status, "interrupted"))
         json_field_str(&j, "signal", caught_signal == SIGTERM ? "SIGTERM" : "SIGINT");
     json_field_int(&j, "epochs", (long long)h->count);
-    json_field_num(&j, "final_loss", h->count ? h->train_loss[h->count - 1] : NAN);
+    json_field_num(&j, "final_loss", h->count ? h->row[h->count - 1].train_loss : NAN);
     if (a->model.spec.classify)
         json_field_num(&j, "train_accuracy", h->count ? train_accuracy(a, r) : NAN);
+    if (r->hist.validating) {
+        json_field_int(&j, "best_epoch", (long long)r->rep.best_epoch);
+        json_field_num(&j, "best_val_loss", r->rep.best_epoch ? r->rep.best_loss : NAN);
+        json_field_bool(&j, "stopped_early", r->rep.stopped_early);
+    }
     json_field_str(&j, "saved", r->saved);
     if (!a->model.spec.classify && clg_model_param_count(r->model) == 2) json_linear(&j, a, r);
     json_object_end(&j);
@@ -520,9 +619,9 @@ static clg_status build(train_args *a, run_state *r)
     const clg_class_names *names = a->data.names;
     if (s == CLG_OK && a->model.spec.classify && names && names->count == outputs)
         s = clg_model_set_class_names(r->model, (const char *const *)names->names, outputs);
-    if (s == CLG_OK) s = clg_optimizer_create(r->model, &a->fit.optimizer, &r->opt);
-    if (s == CLG_OK && a->verbose) print_setup(r, a->fit.loss, a->json ? stderr : stdout);
-    if (s == CLG_OK && r->far && clg_evaluate_loss(r->model, r->train, a->fit.loss, &r->initial))
+    if (s == CLG_OK) s = clg_optimizer_create(r->model, &a->fa.fit.optimizer, &r->opt);
+    if (s == CLG_OK && a->verbose) print_setup(r, a->fa.fit.loss, a->json ? stderr : stdout);
+    if (s == CLG_OK && r->far && clg_evaluate_loss(r->model, r->train, a->fa.fit.loss, &r->initial))
         r->far = 0; /* only for warn_scale */
     return s;
 }
@@ -552,7 +651,8 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
     if (s != CLG_ERR_CANCELLED) cli_fail(r->ctx, s); /* the library's why */
     warn_scale(r, s);
     clg_status w = CLG_OK;
-    if (a->save && done && (w = save_model(r, a->save, 0)) != CLG_OK) cli_fail(r->ctx, w);
+    if (a->save && done && (w = save_model(r, a->save, r->hist.first + done, 0)) != CLG_OK)
+        cli_fail(r->ctx, w);
     if (a->save && done && w == CLG_OK) r->saved = a->save;
     const char *none = s == CLG_ERR_CANCELLED ? "finished" : "passed";
     if (!done && a->save)
@@ -581,28 +681,82 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
 }
 
 /* Trains, reports and writes the outputs; the status (printed when not CLG_OK). */
+/* --val: which epoch the model holds, and why the run ended before --epochs. */
+static void report_kept(const train_args *a, const run_state *r, size_t kept)
+{
+    char fig[32];
+    printf("kept epoch %zu (val loss %s", kept, cli_figure(r->rep.best_loss, fig, sizeof fig));
+    if (r->rep.best_accuracy >= 0) printf(", val acc %.4f", r->rep.best_accuracy);
+    printf(")");
+    if (r->rep.stopped_early)
+        printf("; stopped early: no better validation loss in %zu epochs", a->fa.fit.early_stop);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* --resume: the model and the optimizer with its state from the checkpoint; its input
+ * scaling moves to the data, as --standardize trains. */
+static clg_status resume_build(train_args *a, run_state *r)
+{
+    clg_status s = clg_model_load(r->ctx, a->resume, &r->model, NULL, 0);
+    if (s == CLG_OK) s = clg_optimizer_create(r->model, &a->fa.fit.optimizer, &r->opt);
+    if (s == CLG_OK && a->resume_opt) s = clg_model_load_into(r->model, r->opt, a->resume);
+    size_t d = s == CLG_OK ? clg_model_inputs(r->model) : 0;
+    if (s == CLG_OK && clg_model_input_scaling(r->model, NULL, NULL, 0)) {
+        r->mean = malloc(d * sizeof *r->mean);
+        r->scale = malloc(d * sizeof *r->scale);
+        if (!r->mean || !r->scale) {
+            fprintf(stderr, "clgrad: out of memory\n");
+            return CLG_ERR_HOST_MEMORY;
+        }
+        clg_model_input_scaling(r->model, r->mean, r->scale, d);
+        s = clg_model_set_input_scaling(r->model, NULL, NULL, 0);
+        if (s == CLG_OK) s = clg_dataset_standardize(r->train, r->mean, r->scale);
+        if (s == CLG_OK && r->test) s = clg_dataset_standardize(r->test, r->mean, r->scale);
+    }
+    if (s == CLG_OK && !a->resume_opt)
+        fprintf(stderr,
+                "clgrad train: --resume %s has no optimizer state (a stopped run's): "
+                "the optimizer starts afresh\n",
+                a->resume);
+    if (s == CLG_OK && a->verbose) print_setup(r, a->fa.fit.loss, a->json ? stderr : stdout);
+    return s;
+}
+
 static clg_status fit(train_args *a, run_state *r)
 {
-    clg_status s = feature_scaling(a, r);
-    if (s == CLG_OK) s = build(a, r);
-    a->fit.on_epoch = on_epoch;
-    a->fit.user = r;
-    a->fit.cancel = &r->stop;
+    clg_status s = CLG_OK;
+    if (a->resume) {
+        s = resume_build(a, r);
+    } else {
+        s = feature_scaling(a, r);
+        if (s == CLG_OK) s = build(a, r);
+    }
+    clg_fit_options *o = &a->fa.fit;
+    o->on_epoch = on_epoch;
+    o->on_validation = on_validation;
+    o->user = r;
+    o->cancel = &r->stop;
+    /* the rows clg_fit trains on: --val holds round(n·F) out */
+    size_t n = clg_dataset_size(r->train);
+    r->rows = n - (size_t)floor((double)n * o->validation_fraction + 0.5);
     if (a->progress && !a->json && isatty(STDERR_FILENO)) {
-        a->fit.on_progress = on_progress;
-        size_t batches = (clg_dataset_size(r->train) + r->batch - 1) / r->batch;
-        a->fit.progress_every = batches / 20 ? batches / 20 : 1;
+        o->on_progress = on_progress;
+        size_t batches = (r->rows + r->batch - 1) / r->batch;
+        o->progress_every = batches / 20 ? batches / 20 : 1;
     }
     r->save = a->save;
     r->save_every = a->save_every;
-    r->epochs = a->fit.epochs;
-    meta_write(r->meta, sizeof r->meta, &a->model.spec, a->fit.loss);
+    r->epochs = a->done + o->epochs;
+    r->hist.first = a->done;
+    r->hist.validating = o->validation_fraction != 0;
+    meta_write(r->meta, sizeof r->meta, &a->model.spec, o->loss);
     if (s != CLG_OK) return cli_fail(r->ctx, s), s;
     if (a->log && history_log_open(&r->hist, a->log)) return CLG_ERR_IO;
     r->t0 = r->epoch_t0 = r->prog_t = now_s();
     struct sigaction old[2];
     catch_signals(&r->stop, old);
-    s = r->fit_status = clg_fit(r->model, r->train, &a->fit, r->opt, NULL);
+    s = r->fit_status = clg_fit(r->model, r->train, o, r->opt, &r->rep);
     r->fitted = 1;
     release_signals(old);
     clear_progress(r);
@@ -612,7 +766,13 @@ static clg_status fit(train_args *a, run_state *r)
     if (s != CLG_OK) return cli_fail(r->ctx, s), s;
     if (!a->json) finish_report(a, r);
     warn_scale(r, s);
-    if (a->save && (s = save_model(r, a->save, 1)) != CLG_OK) return cli_fail(r->ctx, s), s;
+    /* With validation the model is the best epoch's, and the optimizer's state (of the last
+     * epoch) is saved only when that is the last one. */
+    size_t last = a->done + r->hist.count;
+    size_t kept = r->hist.validating ? r->rep.best_epoch : last;
+    if (r->hist.validating && !a->json) report_kept(a, r, kept);
+    if (a->save && (s = save_model(r, a->save, kept, kept == last)) != CLG_OK)
+        return cli_fail(r->ctx, s), s;
     r->saved = a->save;
     if (history_log_close(&r->hist)) return CLG_ERR_IO;
     if (a->plot && history_write_svg(&r->hist, a->plot)) return CLG_ERR_IO;
@@ -624,17 +784,17 @@ int cmd_train(int argc, char **argv)
     train_args a = {0};
     data_args_init(&a.data);
     model_args_init(&a.model);
-    a.fit = clg_fit_defaults();
+    fit_args_init(&a.fa);
     a.progress = 1;
     int rc = parse(&a, argc, argv); /* output paths checked: before any data or training */
     if (rc != CLI_RUN) return rc;
-    a.fit.seed = a.data.seed;
+    a.fa.fit.seed = a.data.seed;
     run_state r = {0};
     r.json = a.json;
     r.ctx = cli_context();
     if (!r.ctx) return 1;
-    r.loss = a.fit.loss;
-    r.batch = a.fit.batch_size;
+    r.loss = a.fa.fit.loss;
+    r.batch = a.fa.fit.batch_size;
     r.train = data_args_load(&a.data, r.ctx, a.model.spec.classify ? 1 : 0);
     size_t classes = r.train ? clg_dataset_classes(r.train) : 0;
     if (r.train && a.test) r.test = data_file_load(r.ctx, a.test, a.test_labels, &a.data, classes);

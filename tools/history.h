@@ -5,10 +5,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* One epoch's figures; test_* are NaN without a test set, val_* without validation. */
+typedef struct history_row {
+    double train_loss, test_loss, test_acc, val_loss, val_acc, seconds;
+} history_row;
+
 typedef struct history {
     size_t count, cap;
-    double *train_loss, *test_loss, *test_acc, *seconds; /* test_* are NaN without a test set */
-    FILE *log;                                           /* history_log_open's file, or NULL */
+    size_t first;   /* the number of the first epoch recorded, less 1 (--resume) */
+    int validating; /* set before history_log_open: the log and plot have val_* */
+    history_row *row;
+    FILE *log; /* history_log_open's file, or NULL */
     const char *log_path;
 } history;
 
@@ -17,7 +24,7 @@ typedef struct history {
  * -1 after printing why. */
 int history_log_open(history *h, const char *path);
 /* Records an epoch (and writes its row to the log); -1 after printing why it failed. */
-int history_add(history *h, double train_loss, double test_loss, double test_acc, double seconds);
+int history_add(history *h, const history_row *row);
 /* Closes the log: 0, or -1 after printing why. */
 int history_log_close(history *h);
 void history_free(history *h);

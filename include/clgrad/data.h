@@ -65,6 +65,14 @@ CLG_API size_t clg_dataset_classes(const clg_dataset *ds);
  * gathered on the device into two new datasets, which keep the classes. */
 CLG_API clg_status clg_dataset_split(const clg_dataset *ds, double test_fraction, uint64_t seed,
                                      clg_dataset **train, clg_dataset **test);
+/* clg_dataset_split for classification data that keeps each class's share in both parts
+ * (sklearn's stratified split): class c puts floor(n_c·test_fraction) rows, plus one for
+ * the classes with the largest remainders until the test part has round(n·test_fraction)
+ * rows, into the test part, drawn by a seeded Philox shuffle of its rows; both parts are then
+ * shuffled. Real-valued targets are CLG_ERR_INVALID_ARGUMENT. */
+CLG_API clg_status clg_dataset_split_stratified(const clg_dataset *ds, double test_fraction,
+                                                uint64_t seed, clg_dataset **train,
+                                                clg_dataset **test);
 /* Copies the dataset to the host; X (n*d) or Y (n*q) may be NULL to skip it. */
 CLG_API clg_status clg_dataset_download(const clg_dataset *ds, float *X, float *Y);
 /* The device tensors (borrowed; owned by the dataset); NULL for a streamed
@@ -88,6 +96,10 @@ typedef struct clg_loader_options {
     int shuffle;        /* default 1: a fresh seeded permutation each epoch */
     int drop_last;      /* default 0: the last batch may be partial */
     uint64_t seed;      /* default 0 */
+    /* Default 0. Epochs already run: the first clg_loader_start_epoch draws the order of
+     * epoch first_epoch, so a resumed fit (clg_fit_options.first_epoch) sees the same
+     * orders as one that never stopped. */
+    uint64_t first_epoch;
 } clg_loader_options;
 CLG_API clg_loader_options clg_loader_defaults(void);
 

@@ -20,6 +20,46 @@ typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
 /* Prints "epoch 1, loss 0.000203" to stdout, like d2l ("epoch 1" for a NaN loss). */
 CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
 
+/* Called after each epoch's validation (clg_fit_options.validation or validation_fraction)
+ * with the 1-based epoch, the validation set's mean loss and its accuracy (-1 for
+ * regression data). */
+typedef void (*clg_validation_callback)(size_t epoch, double loss, double accuracy, void *user);
+/* Prints "epoch 1, validation loss 0.000211" (", accuracy 0.9500" for classes) to stdout. */
+CLG_API void clg_print_validation(size_t epoch, double loss, double accuracy, void *user);
+
+/* ------------------------------------------------------ learning-rate schedules */
+
+/* How clg_fit sets each parameter group's learning rate per epoch, from the rate the group
+ * had when clg_fit was called (its base rate; clg_fit sets it back when it returns). Epochs
+ * count from 0 and across resumed fits (clg_fit_options.first_epoch). Like PyTorch's
+ * SequentialLR([LinearLR(warmup_start, 1, total_iters=warmup), MAIN], milestones=[warmup]):
+ *   epoch e < warmup:  base · (warmup_start + (1 − warmup_start) · e / warmup)
+ *   then, with t = e − warmup, MAIN:
+ *     CONSTANT  base
+ *     STEP      base · gamma^floor(t / step_size)                      (StepLR)
+ *     COSINE    eta_min + (base − eta_min) · (1 + cos(π · min(t, T) / T)) / 2
+ *               with T = t_max, or when t_max is 0 the fit's epochs less the warm-up
+ *               (first_epoch + epochs − warmup; set t_max to resume a cosine fit exactly) */
+typedef enum clg_schedule_kind {
+    CLG_SCHEDULE_CONSTANT = 0,
+    CLG_SCHEDULE_STEP = 1,
+    CLG_SCHEDULE_COSINE = 2
+} clg_schedule_kind;
+typedef struct clg_schedule {
+    clg_schedule_kind kind; /* default CONSTANT */
+    size_t step_size;       /* STEP: epochs between decays (>= 1; no default, as StepLR) */
+    double gamma;           /* STEP: the decay factor, default 0.1 */
+    size_t t_max;           /* COSINE: epochs to reach eta_min; default 0 (see above) */
+    double eta_min;         /* COSINE: the last learning rate, default 0 */
+    size_t warmup;          /* epochs of linear warm-up first, default 0 */
+    double warmup_start;    /* the warm-up's first factor, in (0, 1]; default 1/3 (LinearLR) */
+} clg_schedule;
+/* The constant schedule with the defaults above. */
+CLG_API clg_schedule clg_schedule_defaults(void);
+/* The rate of a group whose base rate is base_lr in epoch `epoch` (0-based) of a fit of
+ * `total` epochs (first_epoch + epochs), by the rules above; NaN when s is not valid. */
+CLG_API double clg_schedule_lr(const clg_schedule *s, double base_lr, size_t epoch, size_t total);
+
 /* ABI: struct_size, set by clg_fit_defaults(), tells the library which fields the caller
  * knows; fields are only ever appended. Always start from the defaults. */
 typedef struct clg_fit_options {
@@ -57,13 +97,40 @@ typedef struct clg_fit_options {
      * optimizer's state not: see clg_fit), else whatever steps ran. report->epochs_run
      * counts the whole epochs. */
     const volatile sig_atomic_t *cancel;
+    /* Default: constant. The learning-rate schedule (above), applied before each epoch. */
+    clg_schedule schedule;
+    /* Default 0. Epochs already run, for resuming a fit from a checkpoint saved with its
+     * optimizer: epoch k of this call is epoch first_epoch + k for the shuffle order (the
+     * loader's first_epoch), the schedule and the callbacks, so that 2 + 2 epochs give the
+     * same bits as 4 (with t_max set for a cosine schedule). */
+    uint64_t first_epoch;
+    /* Validation, off by default. Either a dataset of the caller's (borrowed; same features
+     * and targets or classes as the training data), or validation_fraction in (0, 1): clg_fit
+     * holds out that share of ds, drawn with `seed` (clg_dataset_split_stratified for class
+     * ids, so each class keeps its share; clg_dataset_split otherwise), and trains on the
+     * rest. After each epoch the validation loss (and accuracy) goes to on_validation, and
+     * when the fit ends the model takes the parameters of the epoch with the lowest
+     * validation loss (the earliest on ties; clg_fit_report.best_epoch says which). */
+    clg_dataset *validation;
+    double validation_fraction;
+    clg_validation_callback on_validation; /* default clg_print_validation; NULL for silence */
+    /* Default 0 (off). With validation: stop once the validation loss has not improved on
+     * its best for early_stop epochs (Keras's patience); report->stopped_early says so. */
+    size_t early_stop;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 
 typedef struct clg_fit_report {
-    size_t epochs_run;
+    size_t epochs_run; /* epochs of this call */
     size_t steps;
     double final_loss; /* full-set mean loss after the last epoch */
+    /* With validation (else 0, NaN, -1, 0): the epoch whose parameters the model holds (in
+     * on_epoch's numbering), its validation loss and accuracy (-1 for regression data), and
+     * whether early_stop ended the fit. */
+    size_t best_epoch;
+    double best_loss;
+    double best_accuracy;
+    int stopped_early;
 } clg_fit_report;
 
 /* Trains m on ds. The host waits once per epoch (for the full-set loss). on_epoch(e)
@@ -129,6 +196,7 @@ typedef struct clg_checkpoint_info {
     clg_optimizer_kind optimizer; /* its kind */
     size_t optimizer_groups;      /* its parameter groups */
     uint64_t optimizer_steps;     /* steps it had taken */
+    char meta[1024];              /* the meta text given to clg_model_save (cut to 1023 bytes) */
 } clg_checkpoint_info;
 CLG_API clg_status clg_checkpoint_inspect(const char *path, clg_checkpoint_info *info);
 

@@ -10,6 +10,7 @@
  * host gathers batch k+1 while batch k uploads and batch k-1 computes. The device
  * buffer of two batches ago needs no wait: the queue is in order, so the new upload
  * runs after the kernels that read it. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,8 +105,9 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     *out = NULL;
     clg_loader_options o = clg_loader_defaults();
     if (opts) {
-        clg_status s = clg_options_copy(ds ? ds->ctx : NULL, "clg_loader_create",
-                                        "clg_loader_defaults", &o, sizeof o, opts, sizeof o);
+        clg_status s =
+            clg_options_copy(ds ? ds->ctx : NULL, "clg_loader_create", "clg_loader_defaults", &o,
+                             sizeof o, opts, offsetof(clg_loader_options, first_epoch));
         if (s != CLG_OK) return s;
     }
     if (o.batch_size == 0)
@@ -122,6 +124,7 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     ld->ds = ds;
     ds->loaders++; /* clg_loader_destroy undoes it, on the error paths too */
     ld->opts = o;
+    ld->epoch = o.first_epoch;
     ld->batches = o.drop_last ? n / o.batch_size : (n + o.batch_size - 1) / o.batch_size;
     ld->order = malloc(n * sizeof *ld->order);
     clg_status s = ld->order ? CLG_OK
@@ -248,7 +251,7 @@ clg_status clg_loader_next(clg_loader *ld, clg_batch *batch, int *has_batch)
     clg_context *ctx = ld->ds->ctx;
     *has_batch = 0;
     memset(batch, 0, sizeof *batch);
-    if (ld->epoch == 0)
+    if (ld->epoch == ld->opts.first_epoch)
         return clg_fail(ctx, CLG_ERR_STATE,
                         "clg_loader_next: no epoch started (call clg_loader_start_epoch first)");
     if (ld->next >= ld->batches) return CLG_OK;
@@ -287,7 +290,7 @@ clg_status clg_loader_order(const clg_loader *ld, uint32_t *order, size_t n)
         return clg_fail(ld->ds->ctx, CLG_ERR_SHAPE,
                         "clg_loader_order: room for %zu indices but the dataset has %zu", n,
                         ld->ds->n);
-    if (ld->epoch == 0)
+    if (ld->epoch == ld->opts.first_epoch)
         return clg_fail(ld->ds->ctx, CLG_ERR_STATE,
                         "clg_loader_order: no epoch started (call clg_loader_start_epoch first)");
     memcpy(order, ld->order, n * sizeof *order);

@@ -44,4 +44,17 @@ clg_status clg_op_accuracy_accumulate(clg_context *ctx, cl_mem pred, cl_mem targ
 clg_status clg_op_sgd_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem mom, size_t n,
                              const clg_optimizer_options *o, float grad_scale, int first_step);
 
+/* adam.cl: one step on n elements of Adam or AdamW (decoupled = 1: weight decay multiplies
+ * p instead of adding to the gradient; max_exp_avg_sq NULL without amsgrad) and of RMSprop
+ * (momentum_buffer NULL when momentum is 0, grad_avg NULL unless centered). step counts from
+ * 1; fresh: bit k set when the k-th state buffer (in argument order) was just made and is
+ * read as zeros. */
+clg_status clg_op_adam_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem exp_avg,
+                              cl_mem exp_avg_sq, cl_mem max_exp_avg_sq, size_t n,
+                              const clg_optimizer_options *o, int decoupled, float grad_scale,
+                              uint64_t step, unsigned fresh);
+clg_status clg_op_rmsprop_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem square_avg,
+                                 cl_mem momentum_buffer, cl_mem grad_avg, size_t n,
+                                 const clg_optimizer_options *o, float grad_scale, unsigned fresh);
+
 #endif

@@ -1,13 +1,40 @@
 /* The optimizer interface: groups, state buffers and steps for every kind; the kind's
  * entry (optim.h) does the checks, the update and its part of the description. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim.h"
 
-static const clg_optim_impl *const kinds[] = {&clg_optim_sgd};
+static const clg_optim_impl *const kinds[] = {
+    &clg_optim_sgd,
+    &clg_optim_adam,
+    &clg_optim_adamw,
+    &clg_optim_rmsprop,
+};
+
+/* The fields some kinds do not read; such a field must be 0 (its word all zero bits), as a
+ * reserved word must, so that an option of another kind is refused instead of ignored. */
+#define UNREAD_WHY                                                                                 \
+    " is not an option of this kind: it must be 0, as the reserved option words (start from "      \
+    "clg_optimizer_defaults)"
+#define UNREAD(f, bit)                                                                             \
+    {                                                                                              \
+        offsetof(clg_optimizer_options, f), bit, #f UNREAD_WHY                                     \
+    }
+static const struct {
+    size_t offset;
+    unsigned bit;
+    const char *why;
+} fields[] = {
+    UNREAD(momentum, CLG_OPT_MOMENTUM), UNREAD(dampening, CLG_OPT_DAMPENING),
+    UNREAD(nesterov, CLG_OPT_NESTEROV), UNREAD(beta1, CLG_OPT_BETAS),
+    UNREAD(beta2, CLG_OPT_BETAS),       UNREAD(eps, CLG_OPT_EPS),
+    UNREAD(alpha, CLG_OPT_ALPHA),       UNREAD(amsgrad, CLG_OPT_AMSGRAD),
+    UNREAD(centered, CLG_OPT_CENTERED),
+};
 
 const clg_optim_impl *clg_optim_impl_of(clg_optimizer_kind kind)
 {
@@ -39,6 +66,11 @@ const char *clg_optim_invalid(const clg_optimizer_options *o)
     for (size_t i = 0; i < sizeof o->reserved / sizeof *o->reserved; i++)
         if (o->reserved[i])
             return "reserved option words must be zero (start from clg_optimizer_defaults)";
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        uint32_t word;
+        memcpy(&word, (const char *)o + fields[i].offset, sizeof word);
+        if (!(impl->reads & fields[i].bit) && word) return fields[i].why;
+    }
     return impl->invalid(o);
 }
 

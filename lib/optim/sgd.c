@@ -56,6 +56,7 @@ const clg_optim_impl clg_optim_sgd = {
     .nstate = 1,
     .state_names = {"momentum_buffer"},
     .fused_sgd = 1,
+    .reads = CLG_OPT_MOMENTUM | CLG_OPT_DAMPENING | CLG_OPT_NESTEROV,
     .defaults = defaults,
     .invalid = invalid,
     .uses_state = uses_state,

@@ -386,6 +386,101 @@ static clg_status check_sgd(st_run *r)
     return s;
 }
 
+/* Three steps of Adam (decoupled 0: L2 weight decay) or AdamW (1), amsgrad on, with two
+ * gradients taking turns (so max_exp_avg_sq keeps an earlier, larger value), against
+ * PyTorch's rule in double; the buffers start "fresh" (read as zeros). */
+static clg_status check_adam(st_run *r, int decoupled)
+{
+    const size_t n = 300;
+    st_bufs b = {0};
+    clg_optimizer_options o =
+        clg_optimizer_defaults(decoupled ? CLG_OPTIMIZER_ADAMW : CLG_OPTIMIZER_ADAM);
+    o.lr = 0.01f;
+    o.beta1 = 0.8f;
+    o.beta2 = 0.95f;
+    o.eps = 1e-6f;
+    o.weight_decay = 0.1f;
+    o.amsgrad = 1;
+    clg_status s = rand_tensor(r, &b, 0, 1, n);                                 /* p */
+    for (int k = 1; k < 3 && s == CLG_OK; k++) s = rand_tensor(r, &b, k, 1, n); /* g1, g2 */
+    for (int k = 3; k < 6 && s == CLG_OK; k++) s = out_tensor(r, &b, k, 1, n);  /* m, v, vmax */
+    double *p = s == CLG_OK ? ref_alloc(&b, 0, n) : NULL, *m = p ? ref_alloc(&b, 1, n) : NULL;
+    double *v = m ? ref_alloc(&b, 2, n) : NULL, *vmax = v ? ref_alloc(&b, 3, n) : NULL;
+    if (!vmax) {
+        bufs_free(&b);
+        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
+                           : s;
+    }
+    for (size_t i = 0; i < n; i++) p[i] = b.h[0][i];
+    for (int step = 1; step <= 3 && s == CLG_OK; step++) {
+        const int k = step == 2 ? 2 : 1;
+        s = clg_op_adam_update(r->ctx, b.t[0]->mem, b.t[k]->mem, b.t[3]->mem, b.t[4]->mem,
+                               b.t[5]->mem, n, &o, decoupled, 0.5f, (uint64_t)step,
+                               step == 1 ? 7u : 0u);
+        const double lr = o.lr, wd = o.weight_decay, b1 = o.beta1, b2 = o.beta2;
+        for (size_t i = 0; i < n; i++) {
+            double g = b.h[k][i] * 0.5;
+            if (decoupled)
+                p[i] *= 1 - lr * wd;
+            else
+                g += wd * p[i];
+            m[i] = b1 * m[i] + (1 - b1) * g;
+            v[i] = b2 * v[i] + (1 - b2) * g * g;
+            vmax[i] = fmax(vmax[i], v[i]);
+            p[i] -=
+                lr / (1 - pow(b1, step)) * m[i] / (sqrt(vmax[i]) / sqrt(1 - pow(b2, step)) + o.eps);
+        }
+    }
+    if (s == CLG_OK) s = fetch(&b, 0);
+    if (s == CLG_OK)
+        record(r, decoupled ? "adam_update AdamW amsgrad" : "adam_update amsgrad+wd",
+               max_err(b.h[0], p, n), 2e-6);
+    bufs_free(&b);
+    return s;
+}
+
+/* Three steps of RMSprop, centered with momentum and weight decay, two gradients taking
+ * turns, against PyTorch's rule in double; the buffers start "fresh" (read as zeros). */
+static clg_status check_rmsprop(st_run *r)
+{
+    const size_t n = 300;
+    st_bufs b = {0};
+    clg_optimizer_options o = clg_optimizer_defaults(CLG_OPTIMIZER_RMSPROP);
+    o.alpha = 0.9f;
+    o.eps = 1e-6f;
+    o.momentum = 0.5f;
+    o.weight_decay = 0.05f;
+    o.centered = 1;
+    clg_status s = rand_tensor(r, &b, 0, 1, n);                                 /* p */
+    for (int k = 1; k < 3 && s == CLG_OK; k++) s = rand_tensor(r, &b, k, 1, n); /* g1, g2 */
+    for (int k = 3; k < 6 && s == CLG_OK; k++) s = out_tensor(r, &b, k, 1, n);  /* v, buf, a */
+    double *p = s == CLG_OK ? ref_alloc(&b, 0, n) : NULL, *v = p ? ref_alloc(&b, 1, n) : NULL;
+    double *buf = v ? ref_alloc(&b, 2, n) : NULL, *a = buf ? ref_alloc(&b, 3, n) : NULL;
+    if (!a) {
+        bufs_free(&b);
+        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
+                           : s;
+    }
+    for (size_t i = 0; i < n; i++) p[i] = b.h[0][i];
+    for (int step = 1; step <= 3 && s == CLG_OK; step++) {
+        const int k = step == 2 ? 2 : 1;
+        s = clg_op_rmsprop_update(r->ctx, b.t[0]->mem, b.t[k]->mem, b.t[3]->mem, b.t[4]->mem,
+                                  b.t[5]->mem, n, &o, 0.5f, step == 1 ? 7u : 0u);
+        const double al = o.alpha;
+        for (size_t i = 0; i < n; i++) {
+            const double g = b.h[k][i] * 0.5 + o.weight_decay * p[i];
+            v[i] = al * v[i] + (1 - al) * g * g;
+            a[i] = al * a[i] + (1 - al) * g;
+            buf[i] = o.momentum * buf[i] + g / (sqrt(v[i] - a[i] * a[i]) + o.eps);
+            p[i] -= o.lr * buf[i];
+        }
+    }
+    if (s == CLG_OK) s = fetch(&b, 0);
+    if (s == CLG_OK) record(r, "rmsprop_update centered+mom", max_err(b.h[0], p, n), 2e-6);
+    bufs_free(&b);
+    return s;
+}
+
 static clg_status check_synthetic(st_run *r)
 {
     const size_t n = 4099, d = 3;
@@ -573,6 +668,9 @@ clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t c
     if (s == CLG_OK) s = check_loss(&r, CLG_LOSS_MSE);
     if (s == CLG_OK) s = check_xent(&r);
     if (s == CLG_OK) s = check_sgd(&r);
+    if (s == CLG_OK) s = check_adam(&r, 0);
+    if (s == CLG_OK) s = check_adam(&r, 1);
+    if (s == CLG_OK) s = check_rmsprop(&r);
     if (s == CLG_OK) s = check_scale(&r);
     if (s == CLG_OK) s = check_solve(&r);
     if (s == CLG_OK) s = check_fused(&r, 0);

@@ -375,6 +375,9 @@ clg_status clg_checkpoint_inspect(const char *path, clg_checkpoint_info *info)
         info->optimizer_groups = f.ngroups;
         info->optimizer_steps = f.steps;
     }
+    size_t n = f.metalen < sizeof info->meta ? f.metalen : sizeof info->meta - 1;
+    memcpy(info->meta, f.data + f.meta, n);
+    info->meta[n] = '\0';
     free(f.data);
     return CLG_OK;
 }

@@ -19,12 +19,14 @@
  *                       rows·cols f32 (param_shape); a Linear(d→q) layer stores W as d·q f32
  *                       (row-major d×q) then b as q f32
  *   ...                 only when flags bit 0 is set, the optimizer:
- *                         u32 kind K (clg_optimizer_kind: 0 SGD)
- *                         u32 state buffers per parameter S (the kind's: SGD 1, momentum)
+ *                         u32 kind K (clg_optimizer_kind: 0 SGD, 1 Adam, 2 AdamW, 3 RMSprop)
+ *                         u32 state buffers per parameter S (the kind's clg_optim_impl
+ *                             nstate: SGD 1, the others 3)
  *                         u32 group count G (>= 1)
  *                         G × 60 bytes: words 1..15 of clg_optimizer_options (every field
  *                             after kind is 32 bits: f32 lr, f32 momentum, f32 dampening,
- *                             f32 weight_decay, u32 nesterov, 10 reserved u32 = 0)
+ *                             f32 weight_decay, u32 nesterov, f32 beta1, f32 beta2, f32 eps,
+ *                             f32 alpha, u32 amsgrad, u32 centered, 4 reserved u32 = 0)
  *                         P × u32 group index of parameter p (P = number of parameters)
  *                         u64 steps taken
  *                         P × S × { u8 present; if 1: the parameter's count of f32 }

@@ -21,6 +21,16 @@ void clg_print_epoch(size_t epoch, double train_loss, void *user)
     fflush(stdout);
 }
 
+void clg_print_validation(size_t epoch, double loss, double accuracy, void *user)
+{
+    (void)user;
+    if (accuracy >= 0)
+        printf("epoch %zu, validation loss %f, accuracy %.4f\n", epoch, loss, accuracy);
+    else
+        printf("epoch %zu, validation loss %f\n", epoch, loss);
+    fflush(stdout);
+}
+
 clg_fit_options clg_fit_defaults(void)
 {
     clg_fit_options o = {0};
@@ -34,6 +44,8 @@ clg_fit_options clg_fit_defaults(void)
     o.on_epoch = clg_print_epoch;
     o.epoch_loss = 1;
     o.diverge_factor = 1e4;
+    o.schedule = clg_schedule_defaults();
+    o.on_validation = clg_print_validation;
     return o;
 }
 
@@ -233,6 +245,12 @@ typedef struct fit_state {
     size_t ngood;
     double initial; /* the initial model's loss: what diverge_factor is relative to */
     float lr;       /* group 0's learning rate, for messages */
+    float *base_lr; /* each group's rate when clg_fit was called (the schedule's base) */
+    size_t ngroups;
+    clg_dataset *own_train, *own_val; /* the parts of a validation_fraction split */
+    clg_dataset *val;                 /* the validation set, or NULL */
+    cl_mem *best;                     /* the parameters of the best validation epoch */
+    double best_loss;
 } fit_state;
 
 static void fit_state_free(fit_state *st)
@@ -242,21 +260,29 @@ static void fit_state_free(fit_state *st)
     clg_optimizer_destroy(st->own_opt);
     clg_tensor_destroy(st->grad);
     clg_tensor_destroy(st->acc);
-    for (size_t i = 0; i < st->ngood; i++)
-        if (st->good[i]) clReleaseMemObject(st->good[i]);
+    for (size_t i = 0; i < st->ngood; i++) {
+        if (st->good && st->good[i]) clReleaseMemObject(st->good[i]);
+        if (st->best && st->best[i]) clReleaseMemObject(st->best[i]);
+    }
     free(st->good);
+    free(st->best);
+    free(st->base_lr);
+    clg_dataset_destroy(st->own_train);
+    clg_dataset_destroy(st->own_val);
 }
 
-/* Enqueues copies between the model's parameters and st->good; src (to_model 0) may
- * name other buffers holding the parameters (the overlapped loss's snapshot). */
-static clg_status copy_good(clg_model *m, fit_state *st, int to_model, const cl_mem *src)
+/* Enqueues copies between the model's parameters and a set of st->ngood buffers (st->good
+ * or st->best); src (to_model 0) may name other buffers holding the parameters (the
+ * overlapped loss's snapshot). */
+static clg_status copy_params(clg_model *m, const fit_state *st, cl_mem *set, int to_model,
+                              const cl_mem *src)
 {
     for (size_t i = 0; i < st->ngood; i++) {
         clg_param_ref ref;
         clg_status s = clg_model_param_ref(m, i, &ref);
         if (s != CLG_OK) return s;
-        cl_mem from = to_model ? st->good[i] : src ? src[i] : ref.value;
-        cl_mem to = to_model ? ref.value : st->good[i];
+        cl_mem from = to_model ? set[i] : src ? src[i] : ref.value;
+        cl_mem to = to_model ? ref.value : set[i];
         cl_int err = clEnqueueCopyBuffer(m->ctx->queue, from, to, 0, 0, ref.count * sizeof(float),
                                          0, NULL, NULL);
         if (err != CL_SUCCESS)
@@ -267,21 +293,26 @@ static clg_status copy_good(clg_model *m, fit_state *st, int to_model, const cl_
     return CLG_OK;
 }
 
-static clg_status good_create(clg_model *m, fit_state *st)
+static clg_status copy_good(clg_model *m, fit_state *st, int to_model, const cl_mem *src)
+{
+    return copy_params(m, st, st->good, to_model, src);
+}
+
+/* A set of buffers shaped as the model's parameters, holding a copy of them. */
+static clg_status params_create(clg_model *m, fit_state *st, const char *what, cl_mem **out)
 {
     size_t n = clg_model_param_count(m);
-    st->good = calloc(n, sizeof *st->good);
-    if (!st->good) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    cl_mem *set = calloc(n, sizeof *set);
+    if (!set) return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    *out = set;
     st->ngood = n;
     for (size_t i = 0; i < n; i++) {
         clg_param_ref ref;
         clg_status s = clg_model_param_ref(m, i, &ref);
-        if (s == CLG_OK)
-            s = clg_buffer_create(m->ctx, ref.count * sizeof(float), "last good parameters",
-                                  &st->good[i]);
+        if (s == CLG_OK) s = clg_buffer_create(m->ctx, ref.count * sizeof(float), what, &set[i]);
         if (s != CLG_OK) return s;
     }
-    return copy_good(m, st, 0, NULL);
+    return copy_params(m, st, set, 0, NULL);
 }
 
 static clg_status check_fit_options(const clg_context *ctx, const clg_fit_options *o)
@@ -298,6 +329,23 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
     if (o->reduction != CLG_REDUCE_MEAN && o->reduction != CLG_REDUCE_SUM)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_fit: reduction must be CLG_REDUCE_MEAN or CLG_REDUCE_SUM");
+    const char *why = clg_schedule_invalid(&o->schedule);
+    if (why) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_fit: schedule: %s", why);
+    if (o->first_epoch > UINT32_MAX || o->epochs > UINT32_MAX)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: first_epoch %llu and epochs %zu must each be below 2^32",
+                        (unsigned long long)o->first_epoch, o->epochs);
+    if (o->validation_fraction != 0 && !(o->validation_fraction > 0 && o->validation_fraction < 1))
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: validation_fraction %g is not in (0, 1) (0: none)",
+                        o->validation_fraction);
+    if (o->validation_fraction != 0 && o->validation)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: give a validation dataset or a validation_fraction, not both");
+    if (o->early_stop && !o->validation && o->validation_fraction == 0)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: early_stop needs validation data (validation or "
+                        "validation_fraction)");
     return CLG_OK;
 }
 
@@ -367,6 +415,7 @@ static clg_status report_epoch(clg_model *m, const clg_fit_options *o, const fit
 {
     r->epochs_run = e;
     r->final_loss = loss;
+    e += (size_t)o->first_epoch; /* on_epoch's numbering from here */
     if (o->epoch_loss && !isfinite(loss))
         return clg_fail(m->ctx, CLG_ERR_NONFINITE,
                         "clg_fit: the training loss became %g in epoch %zu (learning rate %g too "
@@ -392,6 +441,7 @@ static clg_status fit_cancelled(clg_model *m, const clg_fit_options *o, fit_stat
     if (undo && o->epoch_loss) s = copy_good(m, st, 1, NULL);
     if (s == CLG_OK) s = clg_context_finish(m->ctx);
     if (s != CLG_OK) return s;
+    whole += (size_t)o->first_epoch;
     if (undo && !o->epoch_loss)
         return clg_fail(m->ctx, CLG_ERR_CANCELLED,
                         "clg_fit: cancelled during epoch %zu; the model holds epoch %zu and the "
@@ -406,6 +456,7 @@ static clg_status fit_cancelled(clg_model *m, const clg_fit_options *o, fit_stat
  * the epoch it reports: then no epoch is enqueued before the report. */
 static int callback_allows_overlap(const clg_context *ctx, const clg_fit_options *o)
 {
+    if (o->validation || o->validation_fraction != 0) return 0; /* it reads the model too */
     return !o->on_epoch || o->on_epoch == clg_print_epoch || ctx->cfg.epoch_loss_overlap == 2;
 }
 
@@ -425,6 +476,141 @@ static clg_status fit_arguments(clg_model *m, const clg_dataset *ds, const clg_f
     if (s == CLG_OK && opt && opt->model != m)
         s = clg_fail(m->ctx, CLG_ERR_INVALID_ARGUMENT,
                      "clg_fit: the optimizer belongs to another model");
+    if (s == CLG_OK && o->validation)
+        s = check_model_data(m, o->validation, o->loss, "clg_fit (validation set)");
+    return s;
+}
+
+/* The data clg_fit trains on (ds, or its part when validation_fraction holds some out) and
+ * the validation set (st->val). */
+static clg_status fit_data(clg_dataset *ds, const clg_fit_options *o, fit_state *st,
+                           clg_dataset **train)
+{
+    *train = ds;
+    st->val = o->validation;
+    if (o->validation_fraction == 0) return CLG_OK;
+    clg_status s = ds->classes ? clg_dataset_split_stratified(ds, o->validation_fraction, o->seed,
+                                                              &st->own_train, &st->own_val)
+                               : clg_dataset_split(ds, o->validation_fraction, o->seed,
+                                                   &st->own_train, &st->own_val);
+    if (s != CLG_OK) return s;
+    *train = st->own_train;
+    st->val = st->own_val;
+    return CLG_OK;
+}
+
+/* The groups' base rates (what the schedule scales; set back when clg_fit returns). */
+static clg_status schedule_begin(const clg_optimizer *opt, fit_state *st)
+{
+    st->ngroups = opt->ngroups;
+    st->base_lr = malloc(st->ngroups * sizeof *st->base_lr);
+    if (!st->base_lr)
+        return clg_fail(opt->model->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    for (size_t g = 0; g < st->ngroups; g++) st->base_lr[g] = opt->groups[g].lr;
+    return CLG_OK;
+}
+
+/* Sets each group's rate for epoch `epoch` (0-based, across resumed fits); base = 1 sets the
+ * base rates back. */
+static void schedule_set(clg_optimizer *opt, const clg_fit_options *o, fit_state *st,
+                         uint64_t epoch, int base)
+{
+    const clg_schedule *sc = &o->schedule;
+    if (!st->base_lr || (sc->kind == CLG_SCHEDULE_CONSTANT && !sc->warmup)) return;
+    size_t total = (size_t)(o->first_epoch + o->epochs);
+    for (size_t g = 0; g < st->ngroups && g < opt->ngroups; g++)
+        opt->groups[g].lr = base ? st->base_lr[g]
+                                 : (float)clg_schedule_lr(sc, st->base_lr[g], (size_t)epoch, total);
+    st->lr = opt->groups[0].lr;
+}
+
+/* After epoch e (of this call) with the model at that epoch: the validation loss to
+ * on_validation, the best epoch's parameters kept, and *stop = 1 when early stopping ends
+ * the fit. */
+static clg_status validate_epoch(clg_model *m, const clg_fit_options *o, fit_state *st,
+                                 clg_fit_report *r, size_t e, int *stop)
+{
+    clg_eval_result res;
+    clg_status s = clg_evaluate(m, st->val, o->loss, &res);
+    if (s != CLG_OK) return s;
+    e += (size_t)o->first_epoch;
+    if (o->on_validation) o->on_validation(e, res.loss, res.accuracy, o->user);
+    if (r->best_epoch == 0 || isnan(r->best_loss) || res.loss < r->best_loss) {
+        r->best_epoch = e;
+        r->best_loss = res.loss;
+        r->best_accuracy = res.accuracy;
+        if (!st->best) return params_create(m, st, "best parameters", &st->best);
+        return copy_params(m, st, st->best, 0, NULL);
+    }
+    if (o->early_stop && e - r->best_epoch >= o->early_stop) *stop = r->stopped_early = 1;
+    return CLG_OK;
+}
+
+/* Epoch e's loss in order (with epoch_loss), its report and validation; then keeps the
+ * parameters as the last good ones. */
+static clg_status finish_epoch(clg_model *m, const clg_fit_options *o, fit_state *st,
+                               clg_fit_report *r, size_t e, size_t count, int *stop)
+{
+    double loss = NAN;
+    clg_status s = CLG_OK;
+    if (o->epoch_loss) {
+        s = enqueue_full_pass(m, st->eval, o->loss, st->acc, NULL);
+        if (s == CLG_OK) s = read_mean(st->acc, count, &loss);
+    } else if (e == o->epochs) {
+        s = clg_context_finish(m->ctx);
+    }
+    if (s == CLG_OK) s = report_epoch(m, o, st, r, e, loss);
+    if (s == CLG_OK && st->val) s = validate_epoch(m, o, st, r, e, stop);
+    /* a later epoch may fail */
+    if (s == CLG_OK && o->epoch_loss && e < o->epochs && !*stop) s = copy_good(m, st, 0, NULL);
+    return s;
+}
+
+/* How a fit ends: back to the last epoch whose loss passed after a divergence (the initial
+ * model if none did; epochs enqueued after it are undone; the message stays the
+ * divergence's), or to the best validation epoch after a fit that ran to its end. */
+static clg_status fit_end(clg_model *m, const clg_fit_options *o, fit_state *st, clg_status s)
+{
+    (void)o;
+    if (s == CLG_OK && st->best) {
+        s = copy_params(m, st, st->best, 1, NULL);
+        if (s == CLG_OK) s = clg_context_finish(m->ctx);
+        return s;
+    }
+    if (s != CLG_ERR_NONFINITE && s != CLG_ERR_DIVERGED) return s;
+    char msg[CLG_MSG_LEN], why[CLG_MSG_LEN];
+    snprintf(msg, sizeof msg, "%s", m->ctx->err);
+    if (copy_good(m, st, 1, NULL) != CLG_OK || clg_context_finish(m->ctx) != CLG_OK) {
+        snprintf(why, sizeof why, "%s", m->ctx->err);
+        s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg, why);
+    }
+    return s;
+}
+
+/* Loaders, the optimizer (opt's, or one made here), buffers and the data parts of a fit. */
+static clg_status fit_setup(clg_model *m, clg_dataset **ds, const clg_fit_options *o,
+                            clg_optimizer **opt, fit_state *st)
+{
+    clg_status s = fit_data(*ds, o, st, ds);
+    if (s != CLG_OK) return s;
+    clg_loader_options lo = clg_loader_defaults();
+    lo.batch_size = o->batch_size;
+    lo.shuffle = o->shuffle;
+    lo.drop_last = o->drop_last;
+    lo.seed = o->seed;
+    lo.first_epoch = o->first_epoch;
+    /* A batch never holds more rows than the dataset, whatever batch_size says. */
+    size_t cap = o->batch_size < (*ds)->n ? o->batch_size : (*ds)->n;
+    s = clg_loader_create(*ds, &lo, &st->train);
+    if (s == CLG_OK && o->epoch_loss) s = eval_loader(*ds, &st->eval);
+    if (s == CLG_OK && !*opt &&
+        (s = clg_optimizer_create(m, &o->optimizer, &st->own_opt)) == CLG_OK)
+        *opt = st->own_opt;
+    if (s == CLG_OK) st->lr = (*opt)->groups[0].lr;
+    if (s == CLG_OK) s = schedule_begin(*opt, st);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, cap, clg_model_outputs(m), &st->grad);
+    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st->acc);
+    if (s == CLG_OK && o->epoch_loss) s = params_create(m, st, "last good parameters", &st->good);
     return s;
 }
 
@@ -436,23 +622,11 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     if (s != CLG_OK) return s;
     fit_state st = {0};
     st.initial = NAN;
-    clg_loader_options lo = clg_loader_defaults();
-    lo.batch_size = o.batch_size;
-    lo.shuffle = o.shuffle;
-    lo.drop_last = o.drop_last;
-    lo.seed = o.seed;
-    /* A batch never holds more rows than the dataset, whatever batch_size says. */
-    size_t cap = o.batch_size < ds->n ? o.batch_size : ds->n;
+    s = fit_setup(m, &ds, &o, &opt, &st);
     const size_t count = loss_count(ds, o.loss);
-    s = clg_loader_create(ds, &lo, &st.train);
-    if (s == CLG_OK && o.epoch_loss) s = eval_loader(ds, &st.eval);
-    if (s == CLG_OK && !opt && (s = clg_optimizer_create(m, &o.optimizer, &st.own_opt)) == CLG_OK)
-        opt = st.own_opt;
-    if (s == CLG_OK) st.lr = opt->groups[0].lr;
-    if (s == CLG_OK) s = clg_tensor_create(m->ctx, cap, clg_model_outputs(m), &st.grad);
-    if (s == CLG_OK) s = clg_tensor_create(m->ctx, 1, 1, &st.acc);
-    if (s == CLG_OK && o.epoch_loss) s = good_create(m, &st);
     clg_fit_report r = {0};
+    r.best_loss = NAN;
+    r.best_accuracy = -1;
     clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
     if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(m->ctx, &o))
         s = clg_epoch_loss_create(m, ds, o.loss, &ov);
@@ -469,29 +643,26 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
         s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
         if (s == CLG_OK) s = read_mean(st.acc, count, &st.initial);
     }
-    size_t whole = 0;       /* epochs enqueued in full */
-    int stop = 0, undo = 0; /* cancelled; during an epoch, which is then undone */
+    size_t whole = 0;                  /* epochs enqueued in full */
+    int stop = 0, undo = 0, early = 0; /* cancelled; during an epoch; early stopping */
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
-        double loss = NAN;
         if (cancelled(&o)) {
             stop = 1;
             break;
         }
-        s = run_epoch(m, opt, &o, &st, e, &r.steps);
+        schedule_set(opt, &o, &st, o.first_epoch + e - 1, 0);
+        s = run_epoch(m, opt, &o, &st, (size_t)o.first_epoch + e, &r.steps);
         if (s == CLG_ERR_CANCELLED) {
             s = CLG_OK;
             stop = undo = 1;
             break;
         }
         whole = e;
-        if (s == CLG_OK && !o.epoch_loss && e == o.epochs) s = clg_context_finish(m->ctx);
-        if (s != CLG_OK || !o.epoch_loss) {
-            if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
-            continue;
-        }
+        if (s != CLG_OK) break;
         if (ov) {
             /* Epoch e is enqueued: now wait for the loss of epoch e-1, which ran meanwhile. */
             if (clg_epoch_loss_pending(ov)) {
+                double loss = NAN;
                 s = clg_epoch_loss_collect(ov, count, &loss);
                 if (s == CLG_OK && e == 1)
                     st.initial = loss;
@@ -509,10 +680,8 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
             clg_epoch_loss_destroy(ov); /* declined (e.g. W beyond local memory): in order */
             ov = NULL;
         }
-        s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
-        if (s == CLG_OK) s = read_mean(st.acc, count, &loss);
-        if (s == CLG_OK) s = report_epoch(m, &o, &st, &r, e, loss);
-        if (s == CLG_OK && e < o.epochs) s = copy_good(m, &st, 0, NULL); /* a later one may fail */
+        s = finish_epoch(m, &o, &st, &r, e, count, &early);
+        if (early) break;
     }
     if (s == CLG_OK && clg_epoch_loss_pending(ov)) { /* the loss of epoch `whole` */
         double loss = NAN;
@@ -527,17 +696,8 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     }
     clg_epoch_loss_destroy(ov);
     if (s == CLG_OK && stop) s = fit_cancelled(m, &o, &st, whole, undo);
-    if (s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED) {
-        /* Back to the last epoch whose loss passed (the initial model if none did);
-         * epochs enqueued after it are undone. The message stays the divergence's. */
-        char msg[CLG_MSG_LEN], why[CLG_MSG_LEN];
-        snprintf(msg, sizeof msg, "%s", m->ctx->err);
-        if (copy_good(m, &st, 1, NULL) != CLG_OK || clg_context_finish(m->ctx) != CLG_OK) {
-            snprintf(why, sizeof why, "%s", m->ctx->err);
-            s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg,
-                         why);
-        }
-    }
+    s = fit_end(m, &o, &st, s);
+    if (opt) schedule_set(opt, &o, &st, 0, 1);
     fit_state_free(&st);
     if (report) *report = r;
     return s;

@@ -44,4 +44,7 @@ void clg_epoch_loss_destroy(clg_epoch_loss *el);
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind, cl_mem W,
                                cl_mem b, clg_tensor *acc, cl_command_queue queue, int *handled);
 
+/* schedule.c: why s is not a valid schedule ("gamma must be in (0, 1]"), or NULL. */
+const char *clg_schedule_invalid(const clg_schedule *s);
+
 #endif
