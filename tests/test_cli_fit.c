@@ -158,10 +158,15 @@ Test(cli_fit, bad_training_options_are_refused)
         {"--warmup 0", "--warmup: '0' is below the minimum 1"},
         {"--model softmax --loss mse", "--loss mse does not go with --model softmax"},
         {"--resume x.clg --model linear", "--resume takes the model and the loss"},
+        {"--stream --val 0.2",
+         "--val holds rows out of data in memory, and --stream keeps them in the file"},
     };
     char cmd[512];
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        snprintf(cmd, sizeof cmd, "timeout 60 tools/clgrad train --synthetic 100 %s",
+        /* --stream needs a file: the wine data */
+        int file = strstr(cases[k].args, "--stream") != NULL;
+        snprintf(cmd, sizeof cmd, "timeout 60 tools/clgrad train %s%s %s",
+                 file ? "--model softmax --data " : "--synthetic 100", file ? wine() : "",
                  cases[k].args);
         int rc = run_in_build(cmd, out, sizeof out);
         cr_expect_eq(rc, 2, "%s: exit %d:\n%s", cases[k].args, rc, out);

@@ -2,6 +2,8 @@
  * (Gaussian elimination with partial pivoting, a different method from the library's
  * Cholesky); ridge, rank deficiency and argument errors. */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "helpers.h"
 
@@ -240,5 +242,54 @@ Test(solve, overflowing_moments_are_nonfinite)
     cr_expect_eq(clg_solve_normal(ctx, ds, 0.0, w, b), CLG_ERR_NONFINITE);
     cr_expect(strstr(clg_last_error(ctx), "float32"), "%s", clg_last_error(ctx));
     clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+/* A file-streamed CSV (chunks of 97 rows, and the default) solves from the file chunk by
+ * chunk, with the same bits as the host-streamed dataset of the same rows (one code path,
+ * the same sums) and within 1e-4 of the float64 host solve. */
+Test(solve, file_streamed_data_solves_from_the_file)
+{
+    clg_context *ctx = test_context();
+    enum { N = 1013, D = 5 };
+    static float X[N * D], Y[N];
+    double W[D], b0[1];
+    rng_state = 11;
+    make_data(N, D, 1, 0.01, X, Y, W, b0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/solve.csv", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (size_t r = 0; r < N; r++) {
+        for (size_t j = 0; j < D; j++) fprintf(f, "%.9g,", (double)X[r * D + j]);
+        fprintf(f, "%.9g\n", (double)Y[r]);
+    }
+    fclose(f);
+    clg_dataset *host;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_csv(ctx, path, NULL, &host));
+    CLG_OK_OR_FAIL(ctx, clg_dataset_set_streaming(host, 1));
+    float wh[D], bh[1];
+    CLG_OK_OR_FAIL(ctx, clg_solve_normal(ctx, host, 0.0, wh, bh));
+    double wr[D], br[1];
+    host_solve(X, Y, N, D, 1, 0.0, wr, br);
+    const size_t chunks[2] = {97, 0};
+    for (int k = 0; k < 2; k++) {
+        clg_stream_options so = clg_stream_defaults();
+        so.chunk_rows = chunks[k];
+        clg_dataset *file;
+        CLG_OK_OR_FAIL(ctx, clg_dataset_stream_csv(ctx, path, NULL, 0, &so, &file, NULL));
+        cr_assert_eq(clg_dataset_storage(file), CLG_STORAGE_FILE);
+        float w[D], b[1];
+        CLG_OK_OR_FAIL(ctx, clg_solve_normal(ctx, file, 0.0, w, b));
+        cr_expect(memcmp(w, wh, sizeof w) == 0 && b[0] == bh[0],
+                  "chunks of %zu: file-streamed solve differs from the host-streamed one",
+                  chunks[k]);
+        for (size_t j = 0; j < D; j++)
+            cr_expect(fabs(w[j] - wr[j]) <= 1e-4 * (1 + fabs(wr[j])), "w[%zu] %g, float64 %g", j,
+                      (double)w[j], wr[j]);
+        clg_dataset_destroy(file);
+    }
+    remove(path);
+    clg_dataset_destroy(host);
     clg_context_destroy(ctx);
 }

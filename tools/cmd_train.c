@@ -396,6 +396,9 @@ static int parse(train_args *a, int argc, char **argv)
                                loss_name(a->fa.fit.loss), a->model.spec.text);
     rc = fit_args_resolve(&c, &a->fa, classify ? 0.1f : 0.03f);
     if (rc != CLI_RUN) return rc;
+    if (a->data.stream && cli_given(&c, "--val"))
+        return cli_usage_error(&c, "--val holds rows out of data in memory, and --stream keeps "
+                                   "them in the file: split the file and give the part as --test");
     if (a->resume && a->done >= a->fa.fit.epochs)
         return cli_usage_error(&c,
                                "--resume %s: the checkpoint is at epoch %zu, --epochs %zu "

@@ -56,6 +56,10 @@ static const cli_opt file_options[] = {
                "CSV field separator: ',' ';' or tab (or comma, semicolon, '\\t')"),
     CLI_STR("--skip-columns", "LIST", data_args, skip_columns,
             "CSV columns to leave out: 0-based indices, -1 from the end, or names"),
+    CLI_FLAG("--stream", data_args, stream, 1,
+             "read the .csv / .npy file from disk chunk by chunk (bounded memory)"),
+    CLI_INT("--chunk-rows", "N", data_args, chunk_rows, 1, 4294967295LL, "4 MiB of rows",
+            "rows per chunk of --stream (a shuffle mixes 4 chunks drawn at random)"),
     CLI_END};
 
 static const cli_opt synthetic_options[] = {
@@ -117,13 +121,51 @@ static clg_status csv_classes(clg_context *ctx, const char *path, const data_arg
     return clg_dataset_from_csv_classes(ctx, path, &co, ds, names);
 }
 
+/* --stream: the file read chunk by chunk (a CSV file's classes as csv_classes reads them). */
+static clg_status stream_file(clg_context *ctx, const char *path, const char *labels,
+                              const data_args *fmt, size_t classes, clg_dataset **ds,
+                              clg_class_names *names)
+{
+    clg_stream_options so = clg_stream_defaults();
+    so.chunk_rows = fmt->chunk_rows;
+    if (!data_file_is_csv(path))
+        return clg_dataset_stream_npy(ctx, path, labels, classes != 0, &so, ds);
+    clg_csv_options co = data_csv_options(fmt);
+    if (classes) {
+        co.max_classes = CLI_MAX_CLASS_ID + 1;
+        if (classes > 1) {
+            co.classes = classes;
+            co.max_classes = 0;
+        }
+        if (fmt->names && fmt->names->count) co.class_names = fmt->names;
+    }
+    return clg_dataset_stream_csv(ctx, path, &co, classes != 0, &so, ds, names);
+}
+
 static clg_dataset *load_file(clg_context *ctx, const char *path, const char *labels,
                               const data_args *fmt, size_t classes, clg_class_names *names)
 {
     clg_dataset *ds = NULL;
     clg_status s;
     int csv = data_file_is_csv(path), idx = !csv && !ends_with(path, ".npy");
-    if (!csv) {
+    if (fmt->chunk_rows && !fmt->stream) {
+        fprintf(stderr, "clgrad: --chunk-rows is for --stream\n");
+        return NULL;
+    }
+    if (fmt->stream && idx) {
+        fprintf(stderr,
+                "clgrad: --stream reads .csv and .npy files; %s is IDX, which is read whole "
+                "(convert it to .npy to stream it)\n",
+                path);
+        return NULL;
+    }
+    if (fmt->stream && !csv && !labels) {
+        fprintf(stderr, "clgrad: %s needs its label file (--labels / --test-labels)\n", path);
+        return NULL;
+    }
+    if (fmt->stream) {
+        s = stream_file(ctx, path, labels, fmt, classes, &ds, names);
+    } else if (!csv) {
         if (!labels) {
             fprintf(stderr, "clgrad: %s needs its label file (--labels / --test-labels)\n", path);
             return NULL;
@@ -182,6 +224,12 @@ clg_dataset *data_args_load(data_args *a, clg_context *ctx, size_t classes)
         fprintf(
             stderr,
             "clgrad: synthetic data is for linear regression; give --data for classification\n");
+        return NULL;
+    }
+    if (a->stream || a->chunk_rows) {
+        fprintf(stderr, "clgrad: --stream reads a --data file from disk; synthetic data is "
+                        "generated (it is streamed from host memory when it does not fit the "
+                        "device)\n");
         return NULL;
     }
     size_t n = a->synthetic.n, d = a->synthetic.d;

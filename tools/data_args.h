@@ -1,4 +1,4 @@
-/* Data options shared by clgrad train and clgrad solve. */
+/* Data options shared by the commands that read a dataset (train, eval, solve, plot). */
 #ifndef CLGRAD_DATA_ARGS_H
 #define CLGRAD_DATA_ARGS_H
 #include <stddef.h>
@@ -14,6 +14,10 @@ typedef struct data_args {
     int header;                   /* --header / --no-header (default: auto) */
     char delimiter;               /* --delimiter C: ',' (default), ';' or tab */
     const char *skip_columns;     /* --skip-columns LIST (default: none) */
+    int stream;                   /* --stream: a .csv or .npy file read from disk chunk by
+                                     chunk (clg_dataset_stream_csv / _npy), --test too */
+    size_t chunk_rows;            /* --chunk-rows N (with --stream; default 0: sized by the
+                                     library, 4 MiB of rows) */
     const clg_class_names *names; /* set by data_args_load: the class names of a CSV
                                      label column of names (a --test file maps onto them) */
     struct data_shape {

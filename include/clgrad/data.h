@@ -299,6 +299,67 @@ CLG_API void clg_npy_free(clg_npy *npy);
 CLG_API clg_status clg_dataset_from_npy(clg_context *ctx, const char *X_path, const char *y_path,
                                         int classification, clg_dataset **out);
 
+/* ------------------------------------------------------ file-streamed datasets */
+
+/* Datasets larger than host memory (docs/streaming.md): the rows stay in the file, and
+ * loaders read them chunk by chunk (chunks of chunk_rows consecutive rows), so host memory
+ * holds a bounded number of rows whatever the file's size. Start from
+ * clg_stream_defaults(): fields are only ever added at the end. */
+typedef struct clg_stream_options {
+    size_t struct_size; /* sizeof(clg_stream_options) of the caller's header (ABI) */
+    /* Rows per chunk. Default 0: as many rows as fill 4 MiB as float32 (d + q floats a row;
+     * 16131 rows for d = 64, q = 1), at least 1 and at most n. A CSV file's first pass notes
+     * where every chunk starts. */
+    size_t chunk_rows;
+    /* Default 4: a shuffling loader reads this many chunks, drawn at random, into its
+     * shuffle buffer and shuffles their rows together (docs/streaming.md, "Order"). >= 1. */
+    size_t buffer_chunks;
+} clg_stream_options;
+CLG_API clg_stream_options clg_stream_defaults(void);
+
+/* A file-streamed dataset from .npy files: X_path (2-D n×d, or 1-D n×1) and y_path (1-D n,
+ * or 2-D n×q; classification != 0: one integer class id >= 0 per row, classes = largest
+ * id + 1, at least 2), the dtypes of clg_npy_read. Both files are mapped read-only (mmap)
+ * and read in place: page cache, not the process's memory. Checked whole at open, in
+ * O(1) memory, with the messages of clg_dataset_from_npy: headers, shapes and sizes, then
+ * one pass over the data (NaN or Inf is CLG_ERR_NONFINITE; a label that is not a class id
+ * CLG_ERR_FORMAT). The files must not change while the dataset lives (a chunk read of a
+ * file whose size or modification time changed is CLG_ERR_IO). opts NULL: defaults.
+ * Errors go to ctx. */
+CLG_API clg_status clg_dataset_stream_npy(clg_context *ctx, const char *X_path, const char *y_path,
+                                          int classification, const clg_stream_options *opts,
+                                          clg_dataset **out);
+
+/* A file-streamed dataset from a CSV file, read as clg_dataset_from_csv (classification 0)
+ * or clg_dataset_from_csv_classes (classification != 0; names as it says, NULL: not
+ * wanted) read it: a first pass checks every line with the same messages, counts rows,
+ * fixes the classes and notes where each chunk starts (O(rows / chunk_rows) memory); a
+ * chunk is read by seeking there and parsing its rows. A file without a label column
+ * (CLG_CSV_NO_LABEL) is CLG_ERR_INVALID_ARGUMENT. The file must stay unchanged, as above.
+ * csv or opts NULL: defaults. Errors go to ctx; on error *out is NULL, *names zeroed. */
+CLG_API clg_status clg_dataset_stream_csv(clg_context *ctx, const char *path,
+                                          const clg_csv_options *csv, int classification,
+                                          const clg_stream_options *opts, clg_dataset **out,
+                                          clg_class_names *names);
+
+/* Where a dataset's rows are: on the device, in host memory (streamed), or in a file
+ * (file-streamed: clg_dataset_streamed() is 1 too). */
+typedef enum clg_storage { CLG_STORAGE_DEVICE, CLG_STORAGE_HOST, CLG_STORAGE_FILE } clg_storage;
+CLG_API clg_storage clg_dataset_storage(const clg_dataset *ds); /* NULL: CLG_STORAGE_DEVICE */
+/* Rows per chunk of a file-streamed dataset (the options' chunk_rows, or the one sized for
+ * it), 0 for the others. */
+CLG_API size_t clg_dataset_chunk_rows(const clg_dataset *ds);
+/* The other dataset functions on a file-streamed dataset: clg_dataset_download reads the
+ * file chunk by chunk into the caller's arrays; clg_dataset_feature_stats makes two passes
+ * over it (the in-memory sums, in the same order); clg_dataset_standardize records the
+ * scaling and applies it to each chunk as it is read (calls apply in order);
+ * clg_dataset_set_streaming(ds, 0) loads it onto the device (CLG_ERR_DEVICE_MEMORY, ds
+ * unchanged, when it does not fit), (ds, 1) leaves it as it is; clg_dataset_split and
+ * clg_dataset_split_stratified are CLG_ERR_UNSUPPORTED (split the file, or load the dataset
+ * first). Loaders, hence clg_fit and clg_evaluate, read it in the order docs/streaming.md
+ * states: file order without shuffling (the in-memory path's floats, bit for bit), else
+ * chunks drawn at random, buffer_chunks at a time, their rows shuffled together. */
+
 #ifdef __cplusplus
 }
 #endif

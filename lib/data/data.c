@@ -1,6 +1,7 @@
 /* Datasets: device-resident X (n×d) and Y (n×q), from host arrays or generated;
  * or, when they do not fit the device (or streaming is forced), host-resident
- * arrays that loaders upload batch by batch (docs/performance.md "Datasets larger than device memory"). */
+ * arrays that loaders upload batch by batch (docs/performance.md "Datasets larger than device memory");
+ * or rows left in a file and read chunk by chunk (stream_file.c, docs/streaming.md). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static clg_status check_finite(const clg_context *ctx, const char *what, const f
     return CLG_OK;
 }
 
-static clg_status check_dims(const clg_context *ctx, size_t n, size_t d, size_t q)
+clg_status clg_dataset_check_dims(const clg_context *ctx, size_t n, size_t d, size_t q)
 {
     if (n == 0 || d == 0 || q == 0)
         return clg_fail(ctx, CLG_ERR_SHAPE, "dataset shape n=%zu d=%zu q=%zu has a zero dimension",
@@ -33,7 +34,7 @@ clg_status clg_dataset_alloc(clg_context *ctx, size_t n, size_t d, size_t q, clg
 {
     if (!ctx || !out) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "dataset: NULL argument");
     *out = NULL;
-    clg_status s = check_dims(ctx, n, d, q);
+    clg_status s = clg_dataset_check_dims(ctx, n, d, q);
     if (s != CLG_OK) return s;
     clg_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "dataset: out of host memory");
@@ -89,7 +90,7 @@ clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t
 clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q, clg_dataset **out)
 {
     *out = NULL;
-    clg_status s = check_dims(ctx, n, d, q);
+    clg_status s = clg_dataset_check_dims(ctx, n, d, q);
     if (s != CLG_OK) return s;
     size_t xb = float_bytes(n, d), yb = float_bytes(n, q);
     if (!xb || !yb)
@@ -127,7 +128,7 @@ clg_status clg_dataset_from_host(clg_context *ctx, const float *X, const float *
     }
     clg_dataset *ds;
     int stream = 0;
-    clg_status s = check_dims(ctx, n, d, q);
+    clg_status s = clg_dataset_check_dims(ctx, n, d, q);
     if (s == CLG_OK) s = clg_dataset_decide_streaming(ctx, n, d, q, &stream);
     if (s != CLG_OK) return s;
     if (stream) {
@@ -155,6 +156,7 @@ void clg_dataset_destroy(clg_dataset *ds)
     clg_tensor_destroy(ds->Y);
     free(ds->hX);
     free(ds->hY);
+    clg_stream_file_free(ds->file);
     free(ds);
 }
 
@@ -168,6 +170,7 @@ const clg_tensor *clg_dataset_Y(const clg_dataset *ds) { return ds ? ds->Y : NUL
 clg_status clg_dataset_download(const clg_dataset *ds, float *X, float *Y)
 {
     if (!ds) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_dataset_download: NULL dataset");
+    if (ds->file) return clg_dataset_read_rows(ds, 0, ds->n, X, Y); /* chunk by chunk */
     if (ds->streamed) {
         if (X) memcpy(X, ds->hX, ds->n * ds->d * sizeof(float));
         if (Y) memcpy(Y, ds->hY, ds->n * ds->q * sizeof(float));
@@ -203,7 +206,7 @@ clg_status clg_dataset_from_host_labels(clg_context *ctx, const float *X, const 
                             classes);
     clg_status s = check_finite(ctx, "X", X, n, d);
     int stream = 0;
-    if (s == CLG_OK) s = check_dims(ctx, n, d, 1);
+    if (s == CLG_OK) s = clg_dataset_check_dims(ctx, n, d, 1);
     if (s == CLG_OK) s = clg_dataset_decide_streaming(ctx, n, d, 1, &stream);
     if (s != CLG_OK) return s;
     clg_dataset *ds = NULL;
@@ -259,6 +262,7 @@ clg_status clg_dataset_set_streaming(clg_dataset *ds, int on)
         return clg_fail(ctx, CLG_ERR_STATE,
                         "%s: %zu loader(s) still borrow the dataset; destroy them first", op,
                         ds->loaders);
+    if (ds->file) return clg_stream_to_device(ds); /* file → device, chunk by chunk */
     clg_dataset *tmp = NULL;
     clg_status s;
     if (on) { /* device → host */

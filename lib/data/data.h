@@ -1,6 +1,9 @@
 /* data: datasets, loaders, synthetic data, file readers. Sees ops and below. */
 #ifndef CLGRAD_DATA_H
 #define CLGRAD_DATA_H
+#include <stdio.h>
+#include <sys/stat.h>
+
 #include "ops.h"
 
 /* ---------------------------------------------------------------- data layer */
@@ -11,8 +14,11 @@ struct clg_dataset {
     size_t classes; /* 0: regression; else Y is n×1 float class ids */
     clg_tensor *X;  /* n×d; NULL when streamed */
     clg_tensor *Y;  /* n×q; NULL when streamed */
-    int streamed;   /* 1: X and Y live in host memory (hX, hY); loaders upload batches */
+    int streamed;   /* 1: X and Y live in host memory (hX, hY), or in a file (file); loaders
+                       upload batches */
     float *hX, *hY; /* host copies (n×d, n×q) of a streamed dataset, else NULL */
+    struct clg_stream_file *file; /* file-streamed (stream_file.c): rows stay in the file and
+                                     are read chunk by chunk; streamed = 1, hX = hY = NULL */
     size_t loaders; /* live loaders borrowing ds (clg_dataset_set_streaming refuses then) */
 };
 
@@ -36,7 +42,14 @@ struct clg_loader {
     float *stage[2];
     cl_event upload[2][2];
     unsigned slot; /* slot of the next batch (alternates across epochs too) */
+    /* File-streamed datasets only (ds->file): the epoch's order comes from the cursor
+     * (stream_order.c), which reads chunks into its shuffle buffer; order is NULL. */
+    struct clg_stream_cursor *cursor;
 };
+
+/* Loader's permutation tag in Philox counter word 3 ("SHUF"): the order of an epoch of a
+ * file-streamed dataset that fits one shuffle buffer is the loader's own permutation. */
+#define CLG_SHUFFLE_TAG 0x53485546u
 
 /* Narrow views for the fused paths of lib/train, which read data and order directly. */
 typedef struct clg_dataset_view {
@@ -67,6 +80,109 @@ clg_status clg_dataset_alloc_host(clg_context *ctx, size_t n, size_t d, size_t q
  * clg_dataset_needs_streaming). */
 clg_status clg_dataset_decide_streaming(const clg_context *ctx, size_t n, size_t d, size_t q,
                                         int *stream);
+/* data.c: CLG_ERR_SHAPE (message in ctx) when n, d or q is 0 or n exceeds 2^32-1. */
+clg_status clg_dataset_check_dims(const clg_context *ctx, size_t n, size_t d, size_t q);
+
+/* ------------------------------------------------------ file-streamed datasets */
+
+/* io_npy.c: a .npy header validated as clg_npy_read validates it (magic, version, dict,
+ * dtype, shape, the file's size against the shape); the payload of array.count elements
+ * of elem_size bytes starts at byte offset. array.data is NULL. */
+typedef struct clg_npy_layout {
+    clg_npy array;
+    size_t elem_size;
+    unsigned type; /* io_npy.c's dtype entry */
+    uint64_t offset;
+} clg_npy_layout;
+/* io_npy.c: reads and checks the header of fp (at its start); messages as clg_npy_read's,
+ * through clg_last_error(NULL). On error *out is zeroed. */
+clg_status clg_npy_read_layout(FILE *fp, const char *path, clg_npy_layout *out);
+/* io_npy.c: m payload elements at in → float (element index first, for messages);
+ * CLG_ERR_NONFINITE with clg_npy_read's message. */
+clg_status clg_npy_convert(const char *path, const clg_npy_layout *layout, const void *in, size_t m,
+                           size_t first, float *out);
+
+/* io_csv.c: a CSV file read chunk by chunk. Open makes the first pass: every line checked
+ * as clg_csv_read(_classes) checks it (the same messages, through clg_last_error(NULL);
+ * fn names the caller in option errors), rows counted, classes and class names fixed
+ * (names: as clg_csv_read_classes gives them; NULL: not wanted), and the byte offset and
+ * line of every chunk_rows-th row noted (chunk_rows 0: clg_stream_auto_chunk_rows(d + 1)).
+ * opts: a full clg_csv_options (the caller copied it); its pointers need not outlive the
+ * call. Memory: one row, the chunk offsets, the class names; then one chunk. */
+typedef struct clg_csv_stream clg_csv_stream;
+clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_options *opts,
+                               int classes, size_t chunk_rows, clg_csv_stream **out, size_t *n,
+                               size_t *d, size_t *nclasses, clg_class_names *names);
+size_t clg_csv_stream_chunk_rows(const clg_csv_stream *cs);
+/* Parses chunk k: X (rows×d), Y (rows labels, or class ids as floats). CLG_ERR_IO when the
+ * file changed since it was opened. */
+clg_status clg_csv_stream_read(clg_csv_stream *cs, size_t k, float *X, float *Y, size_t *rows);
+void clg_csv_stream_close(clg_csv_stream *cs);
+
+/* stream_file.c: one file format of file-streamed datasets (stream_npy.c, stream_csv.c). */
+typedef struct clg_stream_format {
+    const char *name;
+    /* Rows first .. first+rows-1, which are chunk k, into X (rows×d) and Y (rows×q);
+     * message through clg_last_error(NULL). */
+    clg_status (*read)(void *src, size_t k, size_t first, size_t rows, float *X, float *Y);
+    void (*close)(void *src);
+} clg_stream_format;
+
+typedef struct clg_stream_file {
+    const clg_stream_format *format;
+    void *src;
+    size_t chunk_rows;    /* rows per chunk (the last chunk may have fewer) */
+    size_t chunks;        /* ceil(n / chunk_rows) */
+    size_t buffer_chunks; /* chunks per shuffle buffer */
+    size_t nscale;        /* standardizations recorded (clg_dataset_standardize), */
+    float *scaling;       /* nscale × (mean[d], scale[d]), applied in order to rows read */
+} clg_stream_file;
+
+/* stream_file.c: rows per chunk when chunk_rows is 0: CLG_STREAM_CHUNK_BYTES of float32 rows
+ * of `floats` values each, at least 1. */
+#define CLG_STREAM_CHUNK_BYTES ((size_t)4 << 20)
+size_t clg_stream_auto_chunk_rows(size_t floats);
+/* stream_file.c: CLG_OK when fd's file has the size and modification time it had when
+ * opened, else CLG_ERR_IO (message through clg_last_error(NULL)). */
+clg_status clg_stream_check_unchanged(int fd, const char *path, const struct stat *at_open);
+/* stream_file.c: the options of a constructor (NULL: defaults); errors go to ctx. */
+clg_status clg_stream_options_of(clg_context *ctx, const char *op, const clg_stream_options *opts,
+                                 clg_stream_options *o);
+/* stream_file.c: a file-streamed dataset over src (taken: closed on error too); chunk_rows 0
+ * is sized from d + q. Errors go to ctx. */
+clg_status clg_dataset_from_stream(clg_context *ctx, const char *op, size_t n, size_t d, size_t q,
+                                   size_t classes, const clg_stream_format *format, void *src,
+                                   const clg_stream_options *o, clg_dataset **out);
+/* stream_file.c: chunk k of a file-streamed dataset into X (rows×d), Y (rows×q), with the
+ * recorded standardizations applied; errors go to ds->ctx. */
+clg_status clg_stream_read_chunk(const clg_dataset *ds, size_t k, float *X, float *Y, size_t *rows);
+/* stream_file.c: rows first .. first+count-1 of any dataset (device, host or file) into X
+ * (count×d) and Y (count×q), either may be NULL; a file is read chunk by chunk. */
+clg_status clg_dataset_read_rows(const clg_dataset *ds, size_t first, size_t count, float *X,
+                                 float *Y);
+/* stream_file.c: records a standardization of a file-streamed dataset (checked already). */
+clg_status clg_stream_standardize(clg_dataset *ds, const float *mean, const float *scale);
+/* stream_file.c: a file-streamed dataset loaded onto the device (CLG_ERR_DEVICE_MEMORY,
+ * ds unchanged, when it does not fit). */
+clg_status clg_stream_to_device(clg_dataset *ds);
+void clg_stream_file_free(clg_stream_file *f);
+
+/* stream_order.c: the order rule of docs/streaming.md for a loader. The cursor reads chunks
+ * into its shuffle buffer (buffer_chunks chunks, 1 without shuffling) as the epoch needs
+ * them and hands rows out in the epoch's order. */
+typedef struct clg_stream_cursor clg_stream_cursor;
+clg_status clg_stream_cursor_create(const clg_dataset *ds, int shuffle, uint64_t seed,
+                                    clg_stream_cursor **out);
+void clg_stream_cursor_destroy(clg_stream_cursor *c);
+/* Starts epoch e: its chunk order. */
+void clg_stream_cursor_start(clg_stream_cursor *c, uint64_t epoch);
+/* The epoch's next `count` rows into X (count×d) and Y (count×q). */
+clg_status clg_stream_cursor_take(clg_stream_cursor *c, size_t count, float *X, float *Y);
+/* Epoch e's whole order (n row indices) into order, as the cursor hands the rows out;
+ * CLG_ERR_HOST_MEMORY (message in ds->ctx) when a window's scratch cannot be had. */
+clg_status clg_stream_order(const clg_dataset *ds, int shuffle, uint64_t seed, uint64_t epoch,
+                            uint32_t *order);
+
 /* synthetic.c: rows per chunk of a streamed synthetic dataset × (d+1) floats are
  * ctx->cfg.synthetic_chunk_bytes (32 MiB; tests lower it). */
 /* data.c: 1 when a dataset of n×d features and n×q targets does not fit the device

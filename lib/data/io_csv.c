@@ -1,12 +1,18 @@
 /* CSV files → host arrays (and datasets): numeric features and a label that is a number
  * (regression) or a class, given as an integer id or as a name. Line-based: quoted fields
- * may not span lines, which these files never need. */
+ * may not span lines, which these files never need.
+ *
+ * File-streamed datasets (stream_file.c) use the same reader twice: a first pass validates
+ * every line, counts the rows and notes where each chunk of rows starts (clg_csv_stream_open,
+ * keeping one row at a time), and a chunk is read later by seeking there and parsing its
+ * rows into a buffer of one chunk (clg_csv_stream_read). Same code, same messages. */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data.h"
 
@@ -275,19 +281,28 @@ typedef struct table {
     size_t cols, d, label; /* fields per line, feature columns, the label's field */
     size_t first_line;     /* the line that fixed cols */
     unsigned char *skip;   /* cols flags: 1 = left out */
-    float *X, *y;          /* rows×d features; rows numeric labels (regression) */
-    int32_t *ids;          /* rows class ids (names: numbered by first appearance) */
-    size_t rows, cap;
-    int kind;           /* the labels so far: 0 (none yet), LABEL_IDS or LABEL_NAMES */
-    size_t kind_line;   /* the line of the first label, */
-    char kind_text[48]; /* and its text */
-    size_t limit;       /* class ids must be below it */
-    size_t top;         /* largest id + 1 */
-    name_table names;   /* the names seen, or the given class_names */
-    int given;          /* names holds opts->class_names */
-    char *line1;        /* a copy of the first non-blank line, */
-    size_t line1_len;   /* its length */
+    float *X, *y;          /* features and numeric labels (regression) of rows base.. */
+    int32_t *ids;          /* class ids (names: numbered by first appearance), the same rows */
+    size_t rows, cap;      /* rows read (all of them: numbering for messages); cap rows of room */
+    size_t base;           /* rows before the one at X[0]: 0 unless csv.window is set */
+    int kind;              /* the labels so far: 0 (none yet), LABEL_IDS or LABEL_NAMES */
+    size_t kind_line;      /* the line of the first label, */
+    char kind_text[48];    /* and its text */
+    size_t limit;          /* class ids must be below it */
+    size_t top;            /* largest id + 1 */
+    name_table names;      /* the names seen, or the given class_names */
+    int given;             /* names holds opts->class_names */
+    char *line1;           /* a copy of the first non-blank line, */
+    size_t line1_len;      /* its length */
 } table;
+
+/* Where each chunk of chunk_rows rows starts (a streamed file's first pass). */
+typedef struct csv_index {
+    size_t chunk_rows; /* 0 until the first row: then sized from d (clg_stream_auto_chunk_rows) */
+    uint64_t *offset;  /* byte offset of the line of chunk k's first row */
+    size_t *line;      /* and its line number */
+    size_t count, cap;
+} csv_index;
 
 typedef struct csv {
     const char *path;
@@ -296,6 +311,12 @@ typedef struct csv {
     skip_list skip;
     reader r;
     table t;
+    /* Streaming only (all 0 for clg_csv_read): */
+    size_t window;    /* > 0: X holds this many rows and is reused once full */
+    csv_index *index; /* the first pass: notes where chunks start */
+    uint64_t pos;     /* byte offset of the line being read */
+    size_t line0;     /* lines before the position reading starts at */
+    size_t stop;      /* > 0: reading ends once t.rows reaches it (a chunk read) */
 } csv;
 
 /* Marks the skipped columns of a first line of count fields; *skipped is how many. */
@@ -416,7 +437,10 @@ static clg_status grow(csv *c, size_t lineno)
     const size_t width = t->d + 1;
     /* 64 rows first, fewer when rows are wide: one 16 MiB line of "1,1,..." must not
      * cost 64 rows of 8 M values before its second line is seen. */
-    size_t ncap = t->cap ? 2 * t->cap : width <= 1024 ? 64 : 65536 / width + 1;
+    size_t ncap = c->window       ? c->window
+                  : t->cap        ? 2 * t->cap
+                  : width <= 1024 ? 64
+                                  : 65536 / width + 1;
     if (ncap > SIZE_MAX / sizeof(float) / width)
         return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: too many rows", c->path);
     float *X = realloc(t->X, ncap * t->d * sizeof *X);
@@ -541,22 +565,49 @@ static clg_status class_label(csv *c, const field *f, size_t lineno, size_t col,
     return CLG_OK;
 }
 
+/* A streamed file's first pass: notes where a chunk starts when this row begins one. */
+static clg_status index_row(csv *c, size_t lineno)
+{
+    csv_index *ix = c->index;
+    if (!ix->chunk_rows) ix->chunk_rows = clg_stream_auto_chunk_rows(c->t.d + 1);
+    if (c->t.rows % ix->chunk_rows) return CLG_OK;
+    if (ix->count == ix->cap) {
+        size_t cap = ix->cap ? 2 * ix->cap : 64;
+        uint64_t *off = realloc(ix->offset, cap * sizeof *off);
+        if (off) ix->offset = off;
+        size_t *line = off ? realloc(ix->line, cap * sizeof *line) : NULL;
+        if (!line) return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory", c->path);
+        ix->line = line;
+        ix->cap = cap;
+    }
+    ix->offset[ix->count] = c->pos;
+    ix->line[ix->count++] = lineno;
+    return CLG_OK;
+}
+
 /* Appends the line's fields (t->cols of them) as one row. */
 static clg_status append_row(csv *c, size_t lineno)
 {
     table *t = &c->t;
     clg_status s = CLG_OK;
-    if (t->rows == t->cap && (s = grow(c, lineno)) != CLG_OK) return s;
-    float *x = t->X + t->rows * t->d;
+    if (c->index && (s = index_row(c, lineno)) != CLG_OK) return s;
+    if (t->rows - t->base == t->cap) {
+        if (c->window && t->cap)
+            t->base = t->rows; /* a window: its rows were taken (or are not wanted) */
+        else if ((s = grow(c, lineno)) != CLG_OK)
+            return s;
+    }
+    const size_t at = t->rows - t->base;
+    float *x = t->X + at * t->d;
     for (size_t j = 0, k = 0; j < t->cols && s == CLG_OK; j++) {
         const field *f = &c->r.fields[j];
         if (t->skip[j]) continue;
         if (j != t->label)
             s = number(c, f, lineno, j, &x[k++]);
         else if (c->classes)
-            s = class_label(c, f, lineno, j, &t->ids[t->rows]);
+            s = class_label(c, f, lineno, j, &t->ids[at]);
         else
-            s = number(c, f, lineno, j, &t->y[t->rows]);
+            s = number(c, f, lineno, j, &t->y[at]);
     }
     if (s == CLG_OK) t->rows++;
     return s;
@@ -644,13 +695,17 @@ static void delimiter_hint(const csv *c, clg_status s)
 static clg_status read_rows(FILE *fp, csv *c)
 {
     char *line = NULL;
-    size_t linecap = 0, lineno = 0;
+    size_t linecap = 0, lineno = c->line0;
+    uint64_t pos = c->pos;
     clg_status s = CLG_OK;
     ssize_t got;
 
     flockfile(fp); /* for getc_unlocked */
-    while (s == CLG_OK && (got = next_line(fp, &line, &linecap)) != LINE_END) {
+    while (s == CLG_OK && !(c->stop && c->t.rows >= c->stop) &&
+           (got = next_line(fp, &line, &linecap)) != LINE_END) {
         lineno++;
+        c->pos = pos;
+        if (got >= 0) pos += (uint64_t)got + 1; /* the next line's offset (after a '\n') */
         if (got == LINE_TOO_LONG)
             s = clg_fail(NULL, CLG_ERR_FORMAT,
                          "%s: line %zu is longer than the limit of %zu bytes (no newline within "
@@ -665,9 +720,9 @@ static clg_status read_rows(FILE *fp, csv *c)
     if (s == CLG_OK && ferror(fp))
         s = clg_fail(NULL, CLG_ERR_IO, "%s: read error after line %zu: %s", c->path, lineno,
                      strerror(errno));
-    else if (s == CLG_OK && c->t.cols == 0)
+    else if (s == CLG_OK && !c->stop && c->t.cols == 0)
         s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: the file is empty", c->path);
-    else if (s == CLG_OK && c->t.rows == 0)
+    else if (s == CLG_OK && !c->stop && c->t.rows == 0)
         s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu is a header and no data rows follow",
                      c->path, c->t.first_line);
     funlockfile(fp);
@@ -772,7 +827,7 @@ static clg_status finish_classes(csv *c, size_t *classes, clg_class_names *names
         memcpy(sorted, nt->names, nt->count * sizeof *sorted);
         qsort(sorted, nt->count, sizeof *sorted, cmp_names);
         for (size_t i = 0; i < nt->count; i++) rank[names_find(nt, sorted[i])] = i;
-        for (size_t r = 0; r < t->rows; r++) t->ids[r] = (int32_t)rank[t->ids[r]];
+        for (size_t r = 0; r < t->rows - t->base; r++) t->ids[r] = (int32_t)rank[t->ids[r]];
         memcpy(nt->names, sorted, nt->count * sizeof *sorted); /* the index is stale now */
         free(sorted);
         free(rank);
@@ -787,6 +842,20 @@ static clg_status finish_classes(csv *c, size_t *classes, clg_class_names *names
     return CLG_OK;
 }
 
+/* read_rows with numbers read in the C locale: strtod follows LC_NUMERIC, and a file's
+ * "1.5" must not depend on the caller's locale. */
+static clg_status read_rows_c_locale(FILE *fp, csv *c)
+{
+    locale_t c_loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    locale_t old = c_loc ? uselocale(c_loc) : (locale_t)0;
+    clg_status s = read_rows(fp, c);
+    if (c_loc) {
+        uselocale(old);
+        freelocale(c_loc);
+    }
+    return s;
+}
+
 /* Reads path into c->t (c->o and c->classes set by the caller). */
 static clg_status csv_load(const char *fn, const char *path, csv *c)
 {
@@ -796,14 +865,7 @@ static clg_status csv_load(const char *fn, const char *path, csv *c)
     c->r.delim = c->o->delimiter;
     FILE *fp = fopen(path, "r");
     if (!fp) return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    /* strtod follows LC_NUMERIC; a file's "1.5" must not depend on the caller's locale. */
-    locale_t c_loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    locale_t old = c_loc ? uselocale(c_loc) : (locale_t)0;
-    s = read_rows(fp, c);
-    if (c_loc) {
-        uselocale(old);
-        freelocale(c_loc);
-    }
+    s = read_rows_c_locale(fp, c);
     fclose(fp);
     return s;
 }
@@ -913,4 +975,144 @@ clg_status clg_dataset_from_csv_classes(clg_context *ctx, const char *path,
     free(ids);
     if (s != CLG_OK) clg_class_names_free(names);
     return s;
+}
+
+/* --------------------------------------------------------------- streaming */
+
+struct clg_csv_stream {
+    csv c;
+    clg_csv_options o; /* c.o: the options (their pointers cleared once the first pass ends) */
+    char *path;        /* c.path */
+    FILE *fp;
+    struct stat at_open;
+    csv_index index;
+    size_t n;
+};
+
+void clg_csv_stream_close(clg_csv_stream *cs)
+{
+    if (!cs) return;
+    csv_free(&cs->c);
+    free(cs->index.offset);
+    free(cs->index.line);
+    if (cs->fp) fclose(cs->fp);
+    free(cs->path);
+    free(cs);
+}
+
+/* After the first pass: the class names (sorted, or the given ones) become the table chunk
+ * reads look labels up in, as clg_csv_read_classes does with given class_names. */
+static clg_status names_for_reads(clg_csv_stream *cs, const clg_class_names *names)
+{
+    table *t = &cs->c.t;
+    names_free(&t->names);
+    for (size_t i = 0; i < names->count; i++)
+        if (names_add(&t->names, names->names[i]))
+            return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory", cs->path);
+    t->given = 1;
+    return CLG_OK;
+}
+
+/* The first pass; on success cs is ready for chunk reads. */
+static clg_status stream_first_pass(const char *fn, clg_csv_stream *cs, size_t *classes,
+                                    clg_class_names *names)
+{
+    csv *c = &cs->c;
+    clg_status s = check_options(fn, c);
+    if (s != CLG_OK) return s;
+    c->r.delim = cs->o.delimiter;
+    cs->fp = fopen(cs->path, "r");
+    if (!cs->fp)
+        return clg_fail(NULL, CLG_ERR_IO, "%s: cannot open: %s", cs->path, strerror(errno));
+    if (fstat(fileno(cs->fp), &cs->at_open) != 0)
+        return clg_fail(NULL, CLG_ERR_IO, "%s: cannot stat: %s", cs->path, strerror(errno));
+    if (!S_ISREG(cs->at_open.st_mode))
+        return clg_fail(NULL, CLG_ERR_IO,
+                        "%s: not a regular file (a streamed CSV file is read again chunk by "
+                        "chunk)",
+                        cs->path);
+    c->window = 1; /* validate every row, keep none */
+    c->index = &cs->index;
+    s = read_rows_c_locale(cs->fp, c);
+    c->index = NULL;
+    clg_class_names found = {0};
+    if (s == CLG_OK && c->classes) s = finish_classes(c, classes, &found);
+    if (s == CLG_OK && found.count) s = names_for_reads(cs, &found);
+    if (s == CLG_OK && names)
+        *names = found;
+    else
+        clg_class_names_free(&found);
+    return s;
+}
+
+clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_options *opts,
+                               int classes, size_t chunk_rows, clg_csv_stream **out, size_t *n,
+                               size_t *d, size_t *nclasses, clg_class_names *names)
+{
+    *out = NULL;
+    *n = *d = *nclasses = 0;
+    if (names) memset(names, 0, sizeof *names);
+    clg_csv_stream *cs = calloc(1, sizeof *cs);
+    if (cs) cs->path = strdup(path);
+    if (!cs || !cs->path) {
+        free(cs);
+        return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory", fn);
+    }
+    cs->o = *opts;
+    cs->c.o = &cs->o;
+    cs->c.path = cs->path;
+    cs->c.classes = classes != 0;
+    cs->index.chunk_rows = chunk_rows;
+    clg_status s = stream_first_pass(fn, cs, nclasses, names);
+    if (s != CLG_OK) {
+        clg_csv_stream_close(cs);
+        *nclasses = 0;
+        return s;
+    }
+    table *t = &cs->c.t;
+    free(t->X); /* the one-row window of the first pass; chunk reads take a chunk's */
+    free(t->y);
+    free(t->ids);
+    t->X = t->y = NULL;
+    t->ids = NULL;
+    t->cap = 0;
+    cs->c.window = cs->index.chunk_rows;
+    cs->o.skip_columns = NULL; /* parsed already; the caller's memory need not outlive us */
+    cs->o.class_names = NULL;
+    cs->n = t->rows;
+    *n = t->rows;
+    *d = t->d;
+    *out = cs;
+    return CLG_OK;
+}
+
+size_t clg_csv_stream_chunk_rows(const clg_csv_stream *cs) { return cs->index.chunk_rows; }
+
+clg_status clg_csv_stream_read(clg_csv_stream *cs, size_t k, float *X, float *Y, size_t *rows)
+{
+    csv *c = &cs->c;
+    table *t = &c->t;
+    const size_t C = cs->index.chunk_rows, first = k * C;
+    const size_t want = cs->n - first < C ? cs->n - first : C;
+    clg_status s = clg_stream_check_unchanged(fileno(cs->fp), cs->path, &cs->at_open);
+    if (s != CLG_OK) return s;
+    if (fseeko(cs->fp, (off_t)cs->index.offset[k], SEEK_SET) != 0)
+        return clg_fail(NULL, CLG_ERR_IO, "%s: cannot seek to chunk %zu: %s", cs->path, k,
+                        strerror(errno));
+    c->pos = cs->index.offset[k];
+    c->line0 = cs->index.line[k] - 1;
+    t->rows = t->base = first;
+    c->stop = first + want;
+    s = read_rows_c_locale(cs->fp, c);
+    c->stop = 0;
+    if (s == CLG_OK && t->rows != first + want)
+        s = clg_fail(NULL, CLG_ERR_IO,
+                     "%s: the file changed since it was opened: chunk %zu (from line %zu) has "
+                     "%zu rows, not %zu",
+                     cs->path, k, cs->index.line[k], t->rows - first, want);
+    if (s != CLG_OK) return s;
+    memcpy(X, t->X, want * t->d * sizeof *X);
+    for (size_t i = 0; i < want; i++) Y[i] = c->classes ? (float)t->ids[i] : t->y[i];
+    *rows = want;
+    return CLG_OK;
 }

@@ -1,6 +1,7 @@
 /* NumPy .npy files → host arrays. The header is a Python dict literal, parsed strictly
  * here (exactly 'descr', 'fortran_order' and 'shape'); the data length is checked
- * against the file size before anything is allocated. */
+ * against the file size before anything is allocated. The header check and the
+ * conversion are shared with the file-streamed datasets (stream_npy.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -226,9 +227,26 @@ static clg_status parse_header(parser *ps, const npy_type **type, clg_npy *h)
 
 /* ------------------------------------------------------------------ data */
 
+static int host_little_endian(void)
+{
+    const uint32_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
 static clg_status convert(const char *path, const npy_type *t, const unsigned char *in, size_t m,
                           size_t first, float *out)
 {
+    if (t->kind == NPY_F32 && host_little_endian()) { /* the same floats, copied at once */
+        memcpy(out, in, m * sizeof *out);
+        for (size_t i = 0; i < m; i++)
+            if (!isfinite(out[i]))
+                return clg_fail(NULL, CLG_ERR_NONFINITE,
+                                "%s: element %zu (%g) is not finite in float32", path, first + i,
+                                (double)out[i]);
+        return CLG_OK;
+    }
     for (size_t i = 0; i < m; i++) {
         const unsigned char *p = in + i * t->size;
         uint64_t u = clg_get_le(p, t->size);
@@ -280,7 +298,10 @@ static clg_status convert(const char *path, const npy_type *t, const unsigned ch
     return CLG_OK;
 }
 
-static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
+/* The header of fp (at its start) into h (shape and count) and *type, validated whole: the
+ * payload of the shape's size must start at *data_off and end the file. */
+static clg_status read_header(FILE *fp, const char *path, clg_npy *h, const npy_type **type,
+                              uint64_t *data_off_out)
 {
     struct stat sb;
     if (fstat(fileno(fp), &sb) != 0)
@@ -356,7 +377,20 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
         return clg_fail(NULL, CLG_ERR_FORMAT,
                         "%s: .npy data: %llu trailing bytes after the %llu bytes the shape needs",
                         path, (unsigned long long)(have - need), (unsigned long long)need);
+    h->count = count;
+    *type = t;
+    *data_off_out = data_off;
+    return CLG_OK;
+}
 
+static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
+{
+    const npy_type *t = NULL;
+    uint64_t data_off = 0;
+    clg_status st = read_header(fp, path, h, &t, &data_off);
+    if (st != CLG_OK) return st;
+    const size_t count = h->count;
+    h->count = 0;
     float *data = malloc(count * sizeof *data);
     if (!data)
         return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory for %zu values", path,
@@ -379,6 +413,26 @@ static clg_status read_npy(FILE *fp, const char *path, clg_npy *h)
     h->count = count;
     h->data = data;
     return CLG_OK;
+}
+
+clg_status clg_npy_read_layout(FILE *fp, const char *path, clg_npy_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    const npy_type *t = NULL;
+    clg_status st = read_header(fp, path, &out->array, &t, &out->offset);
+    if (st != CLG_OK) {
+        memset(out, 0, sizeof *out);
+        return st;
+    }
+    out->elem_size = t->size;
+    out->type = (unsigned)(t - npy_types);
+    return CLG_OK;
+}
+
+clg_status clg_npy_convert(const char *path, const clg_npy_layout *layout, const void *in, size_t m,
+                           size_t first, float *out)
+{
+    return convert(path, &npy_types[layout->type], in, m, first, out);
 }
 
 clg_status clg_npy_read(const char *path, clg_npy *out)

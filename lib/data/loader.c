@@ -9,7 +9,11 @@
  * waits for the events of its previous upload — the one of two batches ago, so the
  * host gathers batch k+1 while batch k uploads and batch k-1 computes. The device
  * buffer of two batches ago needs no wait: the queue is in order, so the new upload
- * runs after the kernels that read it. */
+ * runs after the kernels that read it.
+ *
+ * File-streamed datasets (ds->file) are streamed the same way, but the rows come from the
+ * loader's cursor (stream_order.c), which reads the file chunk by chunk into its shuffle
+ * buffer and hands rows out in the order docs/streaming.md states: no order of n. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +22,7 @@
 
 /* Tag in counter word 3 so the shuffle never reuses the words that
  * clg_philox_normal / synthetic_linear (word 3 = 0) draw from the same seed. */
-#define SHUFFLE_TAG 0x53485546u /* "SHUF" */
+#define SHUFFLE_TAG CLG_SHUFFLE_TAG /* "SHUF" */
 
 clg_loader_options clg_loader_defaults(void)
 {
@@ -55,6 +59,7 @@ void clg_loader_destroy(clg_loader *ld)
     }
     clg_tensor_destroy(ld->Xb2);
     clg_tensor_destroy(ld->Yb2);
+    clg_stream_cursor_destroy(ld->cursor);
     ld->ds->loaders--;
     /* The non-blocking upload reads ld->order until it completes. */
     if (ld->order_written) {
@@ -126,10 +131,12 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     ld->opts = o;
     ld->epoch = o.first_epoch;
     ld->batches = o.drop_last ? n / o.batch_size : (n + o.batch_size - 1) / o.batch_size;
-    ld->order = malloc(n * sizeof *ld->order);
-    clg_status s = ld->order ? CLG_OK
-                             : clg_fail(ctx, CLG_ERR_HOST_MEMORY,
-                                        "clg_loader_create: out of host memory for %zu indices", n);
+    clg_status s = CLG_OK;
+    if (ds->file)
+        s = clg_stream_cursor_create(ds, o.shuffle, o.seed, &ld->cursor);
+    else if (!(ld->order = malloc(n * sizeof *ld->order)))
+        s = clg_fail(ctx, CLG_ERR_HOST_MEMORY,
+                     "clg_loader_create: out of host memory for %zu indices", n);
     if (s == CLG_OK && !ds->streamed)
         s = clg_buffer_create(ctx, n * sizeof(cl_uint), "loader order", &ld->order_dev);
     /* A batch never holds more than n rows, whatever batch_size says. */
@@ -178,7 +185,10 @@ clg_status clg_loader_start_epoch(clg_loader *ld)
     if (!ld) return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "clg_loader_start_epoch: NULL loader");
     clg_context *ctx = ld->ds->ctx;
     if (ld->ds->streamed) { /* the host gathers from ld->order: nothing to upload */
-        draw_order(ld, ld->epoch);
+        if (ld->cursor)
+            clg_stream_cursor_start(ld->cursor, ld->epoch);
+        else
+            draw_order(ld, ld->epoch);
         ld->epoch++;
         ld->next = 0;
         return CLG_OK;
@@ -218,10 +228,15 @@ static clg_status stream_batch(clg_loader *ld, size_t offset, size_t count, clg_
     cl_int err = wait_uploads(ld, k);
     if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clWaitForEvents(loader batch upload)");
     float *sx = ld->stage[k], *sy = ld->stage[k] + cap * d;
-    const uint32_t *order = ld->order + offset;
-    for (size_t r = 0; r < count; r++) {
-        memcpy(sx + r * d, ds->hX + (size_t)order[r] * d, d * sizeof(float));
-        memcpy(sy + r * q, ds->hY + (size_t)order[r] * q, q * sizeof(float));
+    if (ld->cursor) {
+        clg_status s = clg_stream_cursor_take(ld->cursor, count, sx, sy);
+        if (s != CLG_OK) return s;
+    } else {
+        const uint32_t *order = ld->order + offset;
+        for (size_t r = 0; r < count; r++) {
+            memcpy(sx + r * d, ds->hX + (size_t)order[r] * d, d * sizeof(float));
+            memcpy(sy + r * q, ds->hY + (size_t)order[r] * q, q * sizeof(float));
+        }
     }
     clg_tensor *X = k ? ld->Xb2 : ld->Xb, *Y = k ? ld->Yb2 : ld->Yb;
     err = clEnqueueWriteBuffer(ctx->queue, X->mem, CL_FALSE, 0, count * d * sizeof(float), sx, 0,
@@ -293,6 +308,8 @@ clg_status clg_loader_order(const clg_loader *ld, uint32_t *order, size_t n)
     if (ld->epoch == ld->opts.first_epoch)
         return clg_fail(ld->ds->ctx, CLG_ERR_STATE,
                         "clg_loader_order: no epoch started (call clg_loader_start_epoch first)");
+    if (ld->cursor)
+        return clg_stream_order(ld->ds, ld->opts.shuffle, ld->opts.seed, ld->epoch - 1, order);
     memcpy(order, ld->order, n * sizeof *order);
     return CLG_OK;
 }

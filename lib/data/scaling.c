@@ -19,12 +19,22 @@ const char *clg_scaling_invalid(const float *mean, const float *scale, size_t d)
 }
 
 /* Calls f on consecutive blocks of rows of X (host rows; device datasets are read in
- * chunks). */
+ * chunks; file-streamed ones chunk by chunk, into buf of chunk_rows × (d + q) floats). */
 static clg_status each_block(const clg_dataset *ds, float *buf, size_t chunk,
                              void (*f)(const float *rows, size_t n, size_t d, double *acc,
                                        const double *mean),
                              double *acc, const double *mean)
 {
+    if (ds->file) {
+        const size_t C = clg_dataset_chunk_rows(ds);
+        for (size_t k = 0; k * C < ds->n; k++) {
+            size_t n;
+            clg_status s = clg_stream_read_chunk(ds, k, buf, buf + C * ds->d, &n);
+            if (s != CLG_OK) return s;
+            f(buf, n, ds->d, acc, mean);
+        }
+        return CLG_OK;
+    }
     if (ds->streamed) {
         f(ds->hX, ds->n, ds->d, acc, mean);
         return CLG_OK;
@@ -63,9 +73,13 @@ clg_status clg_dataset_feature_stats(const clg_dataset *ds, float *mean, float *
         return clg_fail(ds ? ds->ctx : NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
     const size_t d = ds->d, chunk = STATS_CHUNK_BYTES / (d * sizeof(float)) + 1;
     double *sum = calloc(d, sizeof *sum), *sq = calloc(d, sizeof *sq);
-    float *buf = ds->streamed ? NULL : malloc(chunk * d * sizeof *buf);
+    /* Host-streamed: none; file-streamed: one chunk of X and Y; device: chunk rows of X. */
+    const size_t floats = ds->file       ? clg_dataset_chunk_rows(ds) * (d + ds->q)
+                          : ds->streamed ? 0
+                                         : chunk * d;
+    float *buf = floats ? malloc(floats * sizeof *buf) : NULL;
     clg_status s = CLG_OK;
-    if (!sum || !sq || (!ds->streamed && !buf))
+    if (!sum || !sq || (floats && !buf))
         s = clg_fail(ds->ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory", op);
     if (s == CLG_OK) s = each_block(ds, buf, chunk, add_sums, sum, NULL);
     for (size_t j = 0; s == CLG_OK && j < d; j++) sum[j] /= (double)ds->n;
@@ -89,6 +103,7 @@ clg_status clg_dataset_standardize(clg_dataset *ds, const float *mean, const flo
     const char *why = clg_scaling_invalid(mean, scale, ds->d);
     if (why) return clg_fail(ds->ctx, CLG_ERR_INVALID_ARGUMENT, "%s: %s", op, why);
     const size_t n = ds->n, d = ds->d;
+    if (ds->file) return clg_stream_standardize(ds, mean, scale); /* applied as rows are read */
     if (ds->streamed) {
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < d; j++)

@@ -89,6 +89,12 @@ static clg_status split_sizes(const clg_dataset *ds, double test_fraction, clg_d
     if (!ds || !train || !test || train == test)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
     *train = *test = NULL;
+    if (ds->file) /* its rows are in the file: gathering them would need them all in memory */
+        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
+                        "%s: the dataset is streamed from a file, which is not split in memory; "
+                        "split the file, or load the dataset first (clg_dataset_set_streaming(ds, "
+                        "0))",
+                        op);
     if (!(test_fraction > 0.0 && test_fraction < 1.0))
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: test_fraction %g is not in (0, 1)", op,
                         test_fraction);

@@ -116,18 +116,26 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
     if (rows > n) rows = n;
     cl_mem Z = NULL, ones = NULL, R = NULL;
     cl_command_queue queue = ctx->queue;
-    float *stage = malloc(rows * p * sizeof *stage);
+    /* rows of X and Y read from host memory or a file (clg_dataset_read_rows), then [X|Y]
+     * centred for the upload */
+    float *stage = malloc(rows * p * sizeof *stage), *hx = malloc(rows * d * sizeof *hx);
+    float *hy = malloc(rows * q * sizeof *hy);
     double *mean = calloc(p, sizeof *mean);
-    if (!stage || !mean) {
-        free(stage), free(mean);
+    if (!stage || !mean || !hx || !hy) {
+        free(stage), free(mean), free(hx), free(hy);
         return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_solve_normal: out of host memory");
     }
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < d; j++) mean[j] += ds->hX[i * d + j];
-        for (size_t c = 0; c < q; c++) mean[d + c] += ds->hY[i * q + c];
+    clg_status s = CLG_OK;
+    for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += rows) {
+        const size_t k = n - r0 < rows ? n - r0 : rows;
+        s = clg_dataset_read_rows(ds, r0, k, hx, hy);
+        for (size_t i = 0; s == CLG_OK && i < k; i++) {
+            for (size_t j = 0; j < d; j++) mean[j] += hx[i * d + j];
+            for (size_t c = 0; c < q; c++) mean[d + c] += hy[i * q + c];
+        }
     }
     for (size_t j = 0; j < p; j++) host[j] = (float)(mean[j] / (double)n);
-    clg_status s = clg_buffer_create(ctx, rows * p * sizeof(float), "solve chunk [X|Y]", &Z);
+    if (s == CLG_OK) s = clg_buffer_create(ctx, rows * p * sizeof(float), "solve chunk [X|Y]", &Z);
     if (s == CLG_OK) s = clg_buffer_create(ctx, rows * sizeof(float), "solve ones vector", &ones);
     if (s == CLG_OK)
         s = clg_buffer_create(ctx, (2 * p + p * p) * sizeof(float), "solve results", &R);
@@ -142,10 +150,10 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
     if (s == CLG_OK && err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clg_solve_normal: staging");
     for (size_t r0 = 0; s == CLG_OK && r0 < n; r0 += rows) {
         const size_t k = n - r0 < rows ? n - r0 : rows;
+        if ((s = clg_dataset_read_rows(ds, r0, k, hx, hy)) != CLG_OK) break;
         for (size_t i = 0; i < k; i++) {
-            for (size_t j = 0; j < d; j++) stage[i * p + j] = ds->hX[(r0 + i) * d + j] - host[j];
-            for (size_t c = 0; c < q; c++)
-                stage[i * p + d + c] = ds->hY[(r0 + i) * q + c] - host[d + c];
+            for (size_t j = 0; j < d; j++) stage[i * p + j] = hx[i * d + j] - host[j];
+            for (size_t c = 0; c < q; c++) stage[i * p + d + c] = hy[i * q + c] - host[d + c];
         }
         err =
             clEnqueueWriteBuffer(queue, Z, CL_TRUE, 0, k * p * sizeof(float), stage, 0, NULL, NULL);
@@ -171,7 +179,7 @@ static clg_status streamed_moments(clg_context *ctx, const clg_dataset *ds, floa
     if (Z) clReleaseMemObject(Z);
     if (ones) clReleaseMemObject(ones);
     if (R) clReleaseMemObject(R);
-    free(stage), free(mean);
+    free(stage), free(mean), free(hx), free(hy);
     return s;
 }
 
