@@ -241,3 +241,77 @@ Test(cli_models, class_labels_are_range_checked_before_the_cast)
         bad_input_record(input, "exit 1", msg);
     }
 }
+
+/* PHM models (docs/layers.md) on the wine data of examples/data: phm:2 is softmax regression
+ * on one PHM(13→3, n=2) layer, 8 + 2·7·2 + 3 = 39 parameters (a Linear has 42); info shows
+ * the layer and that count, eval and predict read the file back; --init is recorded. */
+Test(cli_models, phm_on_wine_train_info_eval_predict)
+{
+    const char *d = test_tmpdir();
+    const char *tr = CLGRAD_TEST_DATA "/../../examples/data/wine_train.csv",
+               *te = CLGRAD_TEST_DATA "/../../examples/data/wine_test.csv";
+    cr_assert_eq(run("train --data %s --test %s --standardize --model phm:2 --epochs 30 --lr 0.1 "
+                     "--save %s/phm.clg",
+                     tr, te, d),
+                 0, "%s", out);
+    cr_expect_geq(after("test acc "), 0.9, "%s", out);
+    cr_assert_eq(run("info %s/phm.clg", d), 0, "%s", out);
+    cr_expect(strstr(out, "(0): PHM(in_features=13, out_features=3, n=2, bias=True)"), "%s", out);
+    cr_expect(strstr(out, "parameters: 39\n"), "%s", out);
+    cr_expect(strstr(out, "0.A          4x2\n") && strstr(out, "0.S          14x2\n") &&
+                  strstr(out, "0.bias       1x3\n"),
+              "%s", out);
+    cr_expect(strstr(out, "model=phm:2\n") && !strstr(out, "init="), "%s", out);
+    cr_assert_eq(run("info --json %s/phm.clg", d), 0, "%s", out);
+    cr_expect(strstr(out, "\"parameters\":39") && strstr(out, "\"type\":\"PHM\""), "%s", out);
+    cr_assert_eq(run("eval --model %s/phm.clg --data %s", d, te), 0, "%s", out);
+    cr_expect_geq(after("accuracy "), 0.9, "%s", out);
+    cr_expect_eq((size_t)after("samples "), 35);
+    cr_assert_eq(run("predict --model %s/phm.clg --data %s", d, te), 0, "%s", out);
+    cr_expect_eq(count_lines(out), 35, "%s", out);
+    cr_expect(strstr(out, "class_") != NULL, "class names predicted:\n%s", out);
+
+    /* phm:N:H: every Linear of mlp:H a PHM layer; --init given before --model holds. */
+    cr_assert_eq(run("train --data %s --standardize --init xavier --model phm:4:8 --epochs 20 "
+                     "--lr 0.1 --save %s/phm-mlp.clg",
+                     tr, d),
+                 0, "%s", out);
+    cr_expect_geq(after("train accuracy "), 0.9, "%s", out);
+    cr_assert_eq(run("info %s/phm-mlp.clg", d), 0, "%s", out);
+    cr_expect(strstr(out, "(0): PHM(in_features=13, out_features=8, n=4, bias=True)\n"
+                          "  (1): ReLU()\n"
+                          "  (2): PHM(in_features=8, out_features=3, n=4, bias=True)"),
+              "%s", out);
+    /* 64 + 4·4·2 + 8, then 64 + 4·2·1 + 3 */
+    cr_expect(strstr(out, "parameters: 179\n"), "%s", out);
+    cr_expect(strstr(out, "init=xavier"), "%s", out);
+}
+
+Test(cli_models, phm_and_init_refusals)
+{
+    const char *tr = CLGRAD_TEST_DATA "/../../examples/data/wine_train.csv";
+    static const char *const specs[] = {"phm:0", "phm:17",  "phm:",    "phm:2:",   "phm:2:0",
+                                        "phm:x", "phm:2,4", "phm:02x", "phm:2:4:8"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        cr_expect_eq(run("train --data %s --model %s --epochs 1", tr, specs[i]), 2, "%s: %s",
+                     specs[i], out);
+        cr_expect(strstr(out, "phm:N or phm:N:H1[,H2...] (n of 1..16"), "%s: %s", specs[i], out);
+    }
+    char input[64], msg[512];
+    snprintf(msg, sizeof msg, "%.*s", (int)strcspn(out, "\n"), out);
+    bad_input_record("--model phm:2:4:8", "exit 2", msg);
+    cr_expect_eq(run("train --data %s --model phm:2 --init he --epochs 1", tr), 2, "%s", out);
+    cr_expect(strstr(out, "'he' is not normal, torch, xavier, xavier-normal, kaiming or "
+                          "kaiming-normal"),
+              "%s", out);
+    snprintf(msg, sizeof msg, "%.*s", (int)strcspn(out, "\n"), out);
+    bad_input_record("--init he", "exit 2", msg);
+    /* n = 16 above max(13, 3): refused by the library when the model is built. */
+    cr_expect_eq(run("train --data %s --model phm:16 --epochs 1", tr), 1, "%s", out);
+    const char *line = strstr(out, "clgrad: CLG_ERR_INVALID_ARGUMENT: clg_model_add_phm: n 16 "
+                                   "exceeds max(in, out) = 13");
+    cr_assert(line != NULL, "%s", out);
+    snprintf(input, sizeof input, "--model phm:16 on 13 features");
+    snprintf(msg, sizeof msg, "%.*s", (int)strcspn(line, "\n"), line);
+    bad_input_record(input, "exit 1", msg);
+}

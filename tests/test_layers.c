@@ -1,18 +1,21 @@
-/* The table of layer kinds (lib/nn/layer.h, layers.c, linear.c, relu.c): lookup by code and
+/* The table of layer kinds (lib/nn/layer.h, layers.c, linear.c, relu.c, phm.c): lookup by code and
  * by name, descriptions, parameter shapes, checkpoint record rules, and that a model built
  * through the public API reaches each layer through its kind's entry. */
 #include "ref.h"
 
 Test(layers, lookup_by_code_and_name)
 {
-    cr_assert_eq(clg_layer_type_count(), 2, "Linear and ReLU are registered");
+    cr_assert_eq(clg_layer_type_count(), 3, "Linear, ReLU and PHM are registered");
     cr_assert_eq(clg_layer_type_by_code(0), &clg_layer_linear, "code 0 is Linear (checkpoints)");
     cr_assert_eq(clg_layer_type_by_code(1), &clg_layer_relu, "code 1 is ReLU (checkpoints)");
+    cr_assert_eq(clg_layer_type_by_code(2), &clg_layer_phm, "code 2 is PHM (checkpoints)");
     cr_assert_eq(clg_layer_type_by_name("Linear"), &clg_layer_linear);
     cr_assert_eq(clg_layer_type_by_name("ReLU"), &clg_layer_relu);
+    cr_assert_eq(clg_layer_type_by_name("PHM"), &clg_layer_phm);
     cr_assert_eq(clg_layer_linear.code, (uint32_t)CLG_LAYER_LINEAR);
     cr_assert_eq(clg_layer_relu.code, (uint32_t)CLG_LAYER_RELU);
-    cr_assert_null(clg_layer_type_by_code(2), "unknown code refused");
+    cr_assert_eq(clg_layer_phm.code, (uint32_t)CLG_LAYER_PHM);
+    cr_assert_null(clg_layer_type_by_code(3), "unknown code refused");
     cr_assert_null(clg_layer_type_by_code(UINT32_MAX), "unknown code refused");
     cr_assert_null(clg_layer_type_by_name("relu"), "names are exact");
     cr_assert_null(clg_layer_type_by_name("Conv2d"));
@@ -35,17 +38,21 @@ Test(layers, lookup_by_code_and_name)
 Test(layers, describe_and_sketch)
 {
     char buf[128];
-    clg_layer_linear.describe(buf, sizeof buf, 2, 1);
+    clg_layer_linear.describe(buf, sizeof buf, 2, 1, 0);
     cr_expect_str_eq(buf, "Linear(in_features=2, out_features=1, bias=True)");
-    clg_layer_linear.describe(buf, sizeof buf, 784, 10);
+    clg_layer_linear.describe(buf, sizeof buf, 784, 10, 0);
     cr_expect_str_eq(buf, "Linear(in_features=784, out_features=10, bias=True)");
-    clg_layer_relu.describe(buf, sizeof buf, 4, 4);
+    clg_layer_relu.describe(buf, sizeof buf, 4, 4, 0);
     cr_expect_str_eq(buf, "ReLU()");
+    clg_layer_phm.describe(buf, sizeof buf, 64, 10, 4);
+    cr_expect_str_eq(buf, "PHM(in_features=64, out_features=10, n=4, bias=True)");
     /* The short forms of checkpoint messages ("file has Linear(3→4), model has ..."). */
-    clg_layer_linear.sketch(buf, sizeof buf, 3, 4);
+    clg_layer_linear.sketch(buf, sizeof buf, 3, 4, 0);
     cr_expect_str_eq(buf, "Linear(3→4)");
-    clg_layer_relu.sketch(buf, sizeof buf, 4, 4);
+    clg_layer_relu.sketch(buf, sizeof buf, 4, 4, 0);
     cr_expect_str_eq(buf, "ReLU(4)");
+    clg_layer_phm.sketch(buf, sizeof buf, 64, 10, 4);
+    cr_expect_str_eq(buf, "PHM(64→10, n=4)");
 }
 
 Test(layers, parameters_and_record_rules)
@@ -55,15 +62,23 @@ Test(layers, parameters_and_record_rules)
     cr_expect_str_eq(clg_layer_linear.param_names[0], "weight");
     cr_expect_str_eq(clg_layer_linear.param_names[1], "bias");
     size_t rows = 0, cols = 0;
-    clg_layer_linear.param_shape(3, 5, 0, &rows, &cols);
+    clg_layer_linear.param_shape(3, 5, 0, 0, &rows, &cols);
     cr_expect(rows == 3 && cols == 5, "weight is in×out, got %zux%zu", rows, cols);
-    clg_layer_linear.param_shape(3, 5, 1, &rows, &cols);
+    clg_layer_linear.param_shape(3, 5, 0, 1, &rows, &cols);
     cr_expect(rows == 1 && cols == 5, "bias is 1×out, got %zux%zu", rows, cols);
-    cr_expect_null(clg_layer_linear.check_record(3, 5), "a Linear may change width");
-    cr_expect_null(clg_layer_relu.check_record(4, 4));
-    const char *why = clg_layer_relu.check_record(5, 4);
+    cr_expect_null(clg_layer_linear.check_record(3, 5, 0), "a Linear may change width");
+    cr_expect_null(clg_layer_relu.check_record(4, 4, 0));
+    const char *why = clg_layer_relu.check_record(5, 4, 0);
     cr_assert_not_null(why, "a ReLU may not change width");
     cr_expect_str_eq(why, "changes width");
+    cr_expect_not_null(clg_layer_linear.check_record(3, 5, 1), "a Linear takes no argument");
+    cr_expect_not_null(clg_layer_relu.check_record(4, 4, 1), "a ReLU takes no argument");
+    /* PHM(13→3, n=4): A 16×4, S 4·ceil(13/4) × ceil(3/4) = 16×1, bias 1×3 (tests/test_phm.c) */
+    cr_assert_eq(clg_layer_phm.nparams, 3);
+    clg_layer_phm.param_shape(13, 3, 4, 1, &rows, &cols);
+    cr_expect(rows == 16 && cols == 1, "S is n·dn × qn, got %zux%zu", rows, cols);
+    cr_expect_null(clg_layer_phm.check_record(13, 3, 4));
+    cr_expect_not_null(clg_layer_phm.check_record(13, 3, 0), "PHM needs n >= 1");
 }
 
 static int counted_forwards, counted_backwards;

@@ -1,4 +1,4 @@
-/* clgrad: models (Linear, ReLU layers) and losses. Part of <clgrad.h>, which includes every topic. */
+/* clgrad: models (Linear, ReLU, PHM layers) and losses. Part of <clgrad.h>, which includes every topic. */
 #ifndef CLGRAD_API_NN_H
 #define CLGRAD_API_NN_H
 
@@ -13,12 +13,27 @@ extern "C" {
 /* A sequence of layers. Linear(d → q) holds W (d×q) and b (1×q). */
 typedef struct clg_model clg_model;
 
+/* How a layer's weights are drawn (docs/layers.md "Initialisers"), with fan_in = d and
+ * fan_out = q of a layer d → q. Biases are zero except for CLG_INIT_TORCH. */
+typedef enum clg_init_kind {
+    CLG_INIT_NORMAL = 0,          /* W ~ N(0, weight_std²): d2l's, the default */
+    CLG_INIT_TORCH = 1,           /* W, b ~ U(−1/√d, 1/√d): PyTorch's nn.Linear default
+                                     (kaiming_uniform_ with a = √5) */
+    CLG_INIT_XAVIER_UNIFORM = 2,  /* W ~ U(−a, a), a = √(6/(d+q)) (Glorot) */
+    CLG_INIT_XAVIER_NORMAL = 3,   /* W ~ N(0, 2/(d+q)) */
+    CLG_INIT_KAIMING_UNIFORM = 4, /* W ~ U(−a, a), a = √(6/d) (He: fan_in, gain √2) */
+    CLG_INIT_KAIMING_NORMAL = 5   /* W ~ N(0, 2/d) */
+} clg_init_kind;
+
+/* Per layer: each clg_model_add_linear / clg_model_add_phm call takes its own. Layer i of
+ * a model draws from the Philox stream of seed + i (the same seed gives the same model). */
 typedef struct clg_linear_init {
     size_t struct_size;  /* sizeof(clg_linear_init) of the caller's header (ABI) */
-    float weight_std;    /* default 0.01: W ~ N(0, std²) */
+    float weight_std;    /* default 0.01: W ~ N(0, std²) (CLG_INIT_NORMAL only) */
     uint64_t seed;       /* default 0 */
-    const float *weight; /* d*q values to copy instead (NULL: random) */
-    const float *bias;   /* q values to copy instead (NULL: zeros) */
+    const float *weight; /* d*q values to copy instead (NULL: random; Linear only) */
+    const float *bias;   /* q values to copy instead (NULL: as kind says; Linear only) */
+    clg_init_kind kind;  /* default CLG_INIT_NORMAL */
 } clg_linear_init;
 CLG_API clg_linear_init clg_linear_init_defaults(void);
 
@@ -30,15 +45,33 @@ CLG_API clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out,
                                         const clg_linear_init *init);
 /* Appends max(0, x). */
 CLG_API clg_status clg_model_add_relu(clg_model *m);
+
+/* PHM (parameterized hypercomplex multiplication, Zhang et al., ICLR 2021): a Linear
+ * layer in → out whose d×q weight is built from n factors (docs/layers.md "PHM"). With
+ * dn = ceil(in/n), qn = ceil(out/n):
+ *     Ŵ = Σ_{i<n} A_i ⊗ S_i   (n·dn × n·qn; A_i n×n, S_i dn×qn),   W = Ŵ[0:in, 0:out],
+ *     W[j][k] = Σ_i A_i[j / dn][k / qn] · S_i[j % dn][k % qn],      Y = X·W + b,
+ * i.e. inputs zero-padded to n·dn and outputs cut to out. Parameters, as
+ * clg_model_param_info names them: "L.A" (n·n × n: A_0 .. A_{n-1} stacked, A_i[r][c] at
+ * (i·n + r)·n + c), "L.S" (n·dn × qn: S_0 .. S_{n-1} stacked) and "L.bias" (1 × out):
+ * n³ + n·dn·qn + out values. W here is the transpose of PyTorch's weight, so A_i and S_i
+ * are the transposes of the paper's. 1 <= n <= CLG_PHM_MAX_N and n <= max(in, out);
+ * n = 1 is a Linear layer times a scalar. init as for clg_model_add_linear (NULL: the
+ * defaults), scaled so that W has the variance of a Linear layer's W; its weight and bias
+ * copies must be NULL (set "L.A", "L.S", "L.bias" with clg_model_set_param instead). */
+#define CLG_PHM_MAX_N 16
+CLG_API clg_status clg_model_add_phm(clg_model *m, size_t in, size_t out, size_t n,
+                                     const clg_linear_init *init);
 CLG_API size_t clg_model_inputs(const clg_model *m);
 CLG_API size_t clg_model_outputs(const clg_model *m);
 
 /* Layer i as PyTorch prints it. */
 typedef struct clg_layer_info {
-    char type[32];  /* "Linear", "ReLU" */
+    char type[32];  /* "Linear", "ReLU", "PHM" */
     size_t in, out; /* widths */
-    size_t params;  /* its parameter tensors (Linear: 2, ReLU: 0) */
-    char repr[128]; /* "Linear(in_features=2, out_features=1, bias=True)", "ReLU()" */
+    size_t params;  /* its parameter tensors (Linear: 2, ReLU: 0, PHM: 3) */
+    char repr[128]; /* "Linear(in_features=2, out_features=1, bias=True)", "ReLU()",
+                       "PHM(in_features=64, out_features=10, n=4, bias=True)" */
 } clg_layer_info;
 CLG_API size_t clg_model_layer_count(const clg_model *m);
 CLG_API clg_status clg_model_layer_info(const clg_model *m, size_t i, clg_layer_info *info);
@@ -46,12 +79,13 @@ CLG_API clg_status clg_model_layer_info(const clg_model *m, size_t i, clg_layer_
  * length, as snprintf): "Sequential(\n  (0): Linear(in_features=2, out_features=1, bias=True)\n)". */
 CLG_API size_t clg_model_describe(const clg_model *m, char *buf, size_t len);
 
-/* Parameters are numbered in layer order: layer 0 weight, layer 0 bias, ... */
+/* Parameters are numbered in layer order: layer 0 weight, layer 0 bias, ... (a PHM
+ * layer's are A, S, bias). */
 typedef struct clg_param_info {
     size_t layer;
     int is_bias;
     size_t rows, cols;
-    char name[32]; /* "0.weight", "0.bias" (PyTorch's naming) */
+    char name[32]; /* "0.weight", "0.bias" (PyTorch's naming); PHM: "0.A", "0.S", "0.bias" */
 } clg_param_info;
 CLG_API size_t clg_model_param_count(const clg_model *m);
 CLG_API clg_status clg_model_param_info(const clg_model *m, size_t index, clg_param_info *info);

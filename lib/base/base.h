@@ -24,6 +24,10 @@ float clg_philox_u01(uint32_t u);
  * (lo32(i/4), stream, hi32(i/4), 0) words by Box–Muller pairs, as cl/data.cl does.
  * Streams 0 (X) and 1 (noise) are synthetic_linear's; the loader tags word 3. */
 void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, size_t n);
+/* Fills out[n] with uniform samples lo + (hi − lo)·u in (lo, hi], u = clg_philox_u01 of
+ * word i % 4 of the block of counter (lo32(i/4), stream, hi32(i/4), 0): one word a sample,
+ * computed in double and rounded once (layer initialisers, lib/nn/init.c). */
+void clg_philox_uniform(uint64_t seed, uint32_t stream, float lo, float hi, float *out, size_t n);
 /* Writes a uniform permutation of 0..n-1 (n <= 2^32) to order: Fisher–Yates with unbiased
  * picks (Lemire's multiply-shift with rejection) from the words of Philox blocks with counter
  * (block, lo32(stream), hi32(stream), tag) and key (lo32(seed), hi32(seed)). The loader

@@ -62,6 +62,20 @@ void clg_philox_normal(uint64_t seed, uint32_t stream, float std, float *out, si
     }
 }
 
+void clg_philox_uniform(uint64_t seed, uint32_t stream, float lo, float hi, float *out, size_t n)
+{
+    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    for (size_t base = 0; base < n; base += 4) {
+        uint64_t blk = (uint64_t)base / 4;
+        const uint32_t ctr[4] = {(uint32_t)blk, stream, (uint32_t)(blk >> 32), 0};
+        uint32_t w[4];
+        clg_philox4x32(ctr, key, w);
+        for (size_t k = 0; k < 4 && base + k < n; k++)
+            out[base + k] =
+                (float)((double)lo + ((double)hi - (double)lo) * (double)clg_philox_u01(w[k]));
+    }
+}
+
 typedef struct word_stream {
     uint32_t ctr[4], key[2], buf[4];
     unsigned used;

@@ -1,4 +1,4 @@
-/* nn: the table of layer kinds. Each kind is one file (linear.c, relu.c) defining one
+/* nn: the table of layer kinds. Each kind is one file (linear.c, relu.c, phm.c) defining one
  * clg_layer_type; layers.c lists them. model.c and lib/serial/checkpoint.c reach a layer's
  * behaviour only through its entry, so a new kind is a new file plus one line in layers.c
  * (and its public constructor). In the spirit of kann's kad_op_list and ggml's backend
@@ -11,15 +11,21 @@
 
 typedef struct clg_layer clg_layer;
 
-#define CLG_LAYER_MAX_PARAMS 2 /* parameter tensors of one layer, at most */
+#define CLG_LAYER_MAX_PARAMS 3 /* parameter tensors of one layer, at most */
+
+/* Every hook below that takes the shape (in, out) also takes arg, the layer's one
+ * hyperparameter (clg_layer.arg: PHM's n; 0 for the kinds without one). A checkpoint keeps
+ * it in the high 16 bits of the record's kind word, so it is below 2^16. */
+#define CLG_LAYER_ARG_MAX 0xFFFFu
 
 typedef struct clg_layer_type {
-    const char *name; /* "Linear", "ReLU" */
-    uint32_t code;    /* kind code in checkpoint records (never reused) */
-    size_t nparams;   /* parameter tensors (Linear: weight, bias; ReLU: none) */
+    const char *name; /* "Linear", "ReLU", "PHM" */
+    uint32_t code;    /* kind code in checkpoint records (never reused; below 2^16) */
+    size_t nparams;   /* parameter tensors (Linear: weight, bias; ReLU: none; PHM: A, S, bias) */
     const char *param_names[CLG_LAYER_MAX_PARAMS]; /* "weight", "bias" (PyTorch's naming) */
     /* Shape of parameter k of a layer in → out, as rows × cols. */
-    void (*param_shape)(uint64_t in, uint64_t out, size_t k, size_t *rows, size_t *cols);
+    void (*param_shape)(uint64_t in, uint64_t out, uint32_t arg, size_t k, size_t *rows,
+                        size_t *cols);
     /* The value (grad 0) or gradient (grad 1) buffer of parameter k, in place. */
     cl_mem *(*param)(clg_layer *L, size_t k, int grad);
     /* Y = f(in) on rows rows into L->Y. */
@@ -31,19 +37,21 @@ typedef struct clg_layer_type {
     /* Releases what the kind owns (parameters and their gradients), not Y/dX. */
     void (*release)(clg_layer *L);
     /* PyTorch-like text: "Linear(in_features=2, out_features=1, bias=True)", "ReLU()". */
-    int (*describe)(char *buf, size_t len, uint64_t in, uint64_t out);
-    /* Short form used in messages: "Linear(3→4)", "ReLU(4)". */
-    int (*sketch)(char *buf, size_t len, uint64_t in, uint64_t out);
-    /* Checkpoint record: the kind's own shape rule beyond the common ones (non-zero, in·out
-     * below 2^32, input = previous output); NULL when valid, else why ("changes width"). */
-    const char *(*check_record)(uint64_t in, uint64_t out);
+    int (*describe)(char *buf, size_t len, uint64_t in, uint64_t out, uint32_t arg);
+    /* Short form used in messages: "Linear(3→4)", "ReLU(4)", "PHM(64→10, n=4)". */
+    int (*sketch)(char *buf, size_t len, uint64_t in, uint64_t out, uint32_t arg);
+    /* Checkpoint record: the kind's own rule on shape and argument beyond the common ones
+     * (non-zero, in·out below 2^32, input = previous output); NULL when valid, else why
+     * ("changes width", "a ReLU takes none"). */
+    const char *(*check_record)(uint64_t in, uint64_t out, uint32_t arg);
     /* Appends a layer in → out to m with the record's parameter values (nparams arrays,
      * each of the count param_shape gives), as clg_model_load does. */
-    clg_status (*append)(clg_model *m, uint64_t in, uint64_t out, const float *const *values);
+    clg_status (*append)(clg_model *m, uint64_t in, uint64_t out, uint32_t arg,
+                         const float *const *values);
 } clg_layer_type;
 
 /* layers.c: the registry. */
-extern const clg_layer_type clg_layer_linear, clg_layer_relu;
+extern const clg_layer_type clg_layer_linear, clg_layer_relu, clg_layer_phm;
 size_t clg_layer_type_count(void);
 const clg_layer_type *clg_layer_type_at(size_t i);              /* NULL past the end */
 const clg_layer_type *clg_layer_type_by_code(uint32_t code);    /* NULL: unknown */

@@ -6,6 +6,7 @@
 static const clg_layer_type *const kinds[] = {
     &clg_layer_linear, /* code 0 */
     &clg_layer_relu,   /* code 1 */
+    &clg_layer_phm,    /* code 2 */
 };
 
 size_t clg_layer_type_count(void) { return sizeof kinds / sizeof kinds[0]; }

@@ -1,5 +1,6 @@
 /* Layer kind Linear(in → out): Y = X·W + b, W in×out, b 1×out. Checkpoint code 0. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@ clg_linear_init clg_linear_init_defaults(void)
     return init;
 }
 
-static void param_shape(uint64_t in, uint64_t out, size_t k, size_t *rows, size_t *cols)
+static void param_shape(uint64_t in, uint64_t out, uint32_t arg, size_t k, size_t *rows,
+                        size_t *cols)
 {
+    (void)arg;
     *rows = k ? 1 : (size_t)in;
     *cols = (size_t)out;
 }
@@ -50,26 +53,31 @@ static void release(clg_layer *L)
     release_mem(&L->db);
 }
 
-static int describe(char *buf, size_t len, uint64_t in, uint64_t out)
+static int describe(char *buf, size_t len, uint64_t in, uint64_t out, uint32_t arg)
 {
+    (void)arg;
     return snprintf(buf, len, "Linear(in_features=%llu, out_features=%llu, bias=True)",
                     (unsigned long long)in, (unsigned long long)out);
 }
 
-static int sketch(char *buf, size_t len, uint64_t in, uint64_t out)
+static int sketch(char *buf, size_t len, uint64_t in, uint64_t out, uint32_t arg)
 {
+    (void)arg;
     return snprintf(buf, len, "Linear(%llu→%llu)", (unsigned long long)in, (unsigned long long)out);
 }
 
-static const char *check_record(uint64_t in, uint64_t out)
+static const char *check_record(uint64_t in, uint64_t out, uint32_t arg)
 {
     (void)in;
     (void)out;
-    return NULL; /* the common rules (in·out below 2^32) are all a Linear needs */
+    /* the common rules (in·out below 2^32) are all a Linear needs */
+    return arg ? "a Linear layer takes none" : NULL;
 }
 
-static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *const *values)
+static clg_status append(clg_model *m, uint64_t in, uint64_t out, uint32_t arg,
+                         const float *const *values)
 {
+    (void)arg;
     clg_linear_init init = clg_linear_init_defaults();
     init.weight = values[0];
     init.bias = values[1];
@@ -77,8 +85,13 @@ static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *c
 }
 
 const clg_layer_type clg_layer_linear = {
-    "Linear", CLG_LAYER_LINEAR, 2,      {"weight", "bias"}, param_shape, param, forward, backward,
-    release,  describe,         sketch, check_record,       append,
+    "Linear",    CLG_LAYER_LINEAR,
+    2,           {"weight", "bias", NULL},
+    param_shape, param,
+    forward,     backward,
+    release,     describe,
+    sketch,      check_record,
+    append,
 };
 
 int clg_layer_is_linear(const clg_layer *L) { return L && L->type == &clg_layer_linear; }
@@ -104,10 +117,11 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
     clg_linear_init def = clg_linear_init_defaults();
     if (init) {
         s = clg_options_copy(ctx, "clg_model_add_linear", "clg_linear_init_defaults", &def,
-                             sizeof def, init, sizeof def);
+                             sizeof def, init, CLG_LINEAR_INIT_V1_SIZE);
         if (s != CLG_OK) return s;
     }
     const clg_linear_init *ini = &def;
+    const char *why = clg_nn_init_invalid(ini);
     if (in == 0 || out == 0 || in > UINT32_MAX / out)
         return clg_fail(ctx, CLG_ERR_SHAPE, "clg_model_add_linear: invalid shape %zu -> %zu", in,
                         out);
@@ -115,9 +129,10 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
         return clg_fail(ctx, CLG_ERR_SHAPE,
                         "clg_model_add_linear: input width %zu but the previous layer gives %zu",
                         in, clg_model_outputs(m));
-    if (!isfinite(ini->weight_std) || ini->weight_std < 0.0f)
-        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_add_linear: weight_std %g",
-                        (double)ini->weight_std);
+    if (why)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_model_add_linear: weight_std %g, init kind %d: %s",
+                        (double)ini->weight_std, (int)ini->kind, why);
     /* Refused before the host copy is made and drawn: W and its gradient live on the
      * device, each one allocation. */
     s = clg_check_alloc(ctx, in * out * sizeof(float), "clg_model_add_linear: the weight matrix");
@@ -130,18 +145,14 @@ clg_status clg_model_add_linear(clg_model *m, size_t in, size_t out, const clg_l
             in, out, 2 * (in * out + out) * sizeof(float),
             (unsigned long long)ctx->info.global_mem_size, ctx->info.device_name);
     float *w = malloc(in * out * sizeof *w), *b = calloc(out, sizeof *b);
-    if (!w || !b) {
+    if (!w || !b || (!ini->weight && clg_nn_init_linear(ini, m->nlayers, in, out, w, b) != 0)) {
         free(w);
         free(b);
         return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_add_linear: out of host memory");
     }
-    if (ini->weight)
-        memcpy(w, ini->weight, in * out * sizeof *w);
-    else
-        clg_philox_normal(ini->seed + m->nlayers, CLG_STREAM_INIT, ini->weight_std, w, in * out);
+    if (ini->weight) memcpy(w, ini->weight, in * out * sizeof *w);
     if (ini->bias) memcpy(b, ini->bias, out * sizeof *b);
-    clg_layer L = {
-        &clg_layer_linear, CLG_LAYER_LINEAR, in, out, NULL, NULL, NULL, NULL, NULL, NULL};
+    clg_layer L = {.type = &clg_layer_linear, .kind = CLG_LAYER_LINEAR, .in = in, .out = out};
     s = clg_nn_buffer_from_host(ctx, w, in * out, "linear weight", &L.W);
     if (s == CLG_OK) s = clg_nn_buffer_from_host(ctx, b, out, "linear bias", &L.b);
     if (s == CLG_OK) s = clg_nn_zero_buffer(ctx, in * out, "weight gradient", &L.dW);

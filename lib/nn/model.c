@@ -1,5 +1,5 @@
 /* Sequential model: parameters, forward, backward. Each layer's behaviour comes from its
- * kind's entry in the table of layer.h (linear.c, relu.c, registered in layers.c). */
+ * kind's entry in the table of layer.h (linear.c, relu.c, phm.c, registered in layers.c). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,7 +135,7 @@ clg_status clg_model_param_info(const clg_model *m, size_t index, clg_param_info
     memset(info, 0, sizeof *info);
     info->layer = layer;
     info->is_bias = strcmp(name, "bias") == 0;
-    L->type->param_shape(L->in, L->out, k, &info->rows, &info->cols);
+    L->type->param_shape(L->in, L->out, L->arg, k, &info->rows, &info->cols);
     snprintf(info->name, sizeof info->name, "%zu.%s", layer, name);
     return CLG_OK;
 }
@@ -148,7 +148,7 @@ clg_status clg_model_param_ref(const clg_model *m, size_t index, clg_param_ref *
     clg_layer *L = (clg_layer *)&m->layers[layer]; /* param() hands out the slots; read only here */
     ref->value = *L->type->param(L, k, 0);
     ref->grad = *L->type->param(L, k, 1);
-    L->type->param_shape(L->in, L->out, k, &rows, &cols);
+    L->type->param_shape(L->in, L->out, L->arg, k, &rows, &cols);
     ref->count = rows * cols;
     return CLG_OK;
 }
@@ -314,7 +314,7 @@ clg_status clg_model_layer_info(const clg_model *m, size_t i, clg_layer_info *in
     info->in = L->in;
     info->out = L->out;
     info->params = L->type->nparams;
-    L->type->describe(info->repr, sizeof info->repr, L->in, L->out);
+    L->type->describe(info->repr, sizeof info->repr, L->in, L->out, L->arg);
     return CLG_OK;
 }
 
@@ -332,7 +332,7 @@ size_t clg_model_describe(const clg_model *m, char *buf, size_t len)
     for (size_t i = 0; i < m->nlayers; i++) {
         const clg_layer *L = &m->layers[i];
         clg_text_advance(&buf, &len, &used, snprintf(buf, len, "  (%zu): ", i));
-        clg_text_advance(&buf, &len, &used, L->type->describe(buf, len, L->in, L->out));
+        clg_text_advance(&buf, &len, &used, L->type->describe(buf, len, L->in, L->out, L->arg));
         clg_text_advance(&buf, &len, &used, snprintf(buf, len, "\n"));
     }
     clg_text_advance(&buf, &len, &used, snprintf(buf, len, ")"));

@@ -1,6 +1,8 @@
 /* nn: layers and the model. Sees data and below. */
 #ifndef CLGRAD_NN_H
 #define CLGRAD_NN_H
+#include <stddef.h>
+
 #include "data.h" /* clg_scaling_invalid */
 #include "layer.h"
 
@@ -8,17 +10,44 @@
 
 /* Checkpoint kind codes of the built-in kinds (clg_layer_type.code); behaviour is in the
  * table of layer.h, not in switches on these. */
-typedef enum clg_layer_kind { CLG_LAYER_LINEAR = 0, CLG_LAYER_RELU = 1 } clg_layer_kind;
+typedef enum clg_layer_kind {
+    CLG_LAYER_LINEAR = 0,
+    CLG_LAYER_RELU = 1,
+    CLG_LAYER_PHM = 2
+} clg_layer_kind;
 
 struct clg_layer {
     const clg_layer_type *type; /* the kind's entry in the table (layer.h) */
     clg_layer_kind kind;        /* type->code */
     size_t in, out;
-    cl_mem W, b;    /* linear only: in×out and 1×out */
-    cl_mem dW, db;  /* gradients, same shapes */
+    uint32_t arg;   /* the kind's hyperparameter (PHM: n), 0 for Linear and ReLU */
+    cl_mem W, b;    /* Linear: in×out and 1×out; PHM: W is built from A and S each forward */
+    cl_mem dW, db;  /* gradients, same shapes (PHM: dW is the scratch reduced to dA, dS) */
+    cl_mem A, S;    /* PHM only: the factors (n·n × n, n·dn × qn; phm.c) */
+    cl_mem dA, dS;  /* PHM only: their gradients */
     clg_tensor *Y;  /* output activations, capacity rows × out */
     clg_tensor *dX; /* gradient w.r.t. the input, capacity rows × in */
 };
+
+/* sizeof(clg_linear_init) of the first release (up to bias), clg_options_copy's minimum:
+ * callers built against it keep working, and the fields appended since (kind) keep their
+ * defaults. */
+#define CLG_LINEAR_INIT_V1_SIZE offsetof(clg_linear_init, kind)
+
+/* init.c: the initialisers of clg_init_kind (docs/layers.md). Layer number `layer` of a
+ * model draws from the Philox stream (init->seed + layer, CLG_STREAM_INIT), one sample per
+ * value, in the order the values are listed; -1 when out of host memory, else 0.
+ * clg_nn_init_invalid: why init's kind or weight_std is refused, or NULL. */
+const char *clg_nn_init_invalid(const clg_linear_init *init);
+/* W (in·out) then, for CLG_INIT_TORCH, b (out; zeros otherwise). CLG_INIT_NORMAL draws
+ * exactly as clgrad always did (clg_philox_normal with weight_std). */
+int clg_nn_init_linear(const clg_linear_init *init, size_t layer, size_t in, size_t out, float *W,
+                       float *b);
+/* A PHM layer in → out: A (nA values) with variance 1/n, then S (nS values) with the
+ * variance the kind gives a Linear in → out, in the kind's family (uniform or normal), so
+ * that each W = Σ_i A_i·S_i has the Linear's variance; then b as for a Linear. */
+int clg_nn_init_phm(const clg_linear_init *init, size_t layer, size_t in, size_t out, size_t n,
+                    float *A, size_t nA, float *S, size_t nS, float *b);
 
 /* linear.c: whether L is a Linear layer (the fused paths of lib/train take a single one). */
 int clg_layer_is_linear(const clg_layer *L);

@@ -1,4 +1,5 @@
 /* Layer kind ReLU: Y = max(0, X), width unchanged, no parameters. Checkpoint code 1. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "nn.h"
@@ -16,26 +17,31 @@ static clg_status backward(clg_context *ctx, clg_layer *L, cl_mem in, cl_mem dy,
 
 static void release(clg_layer *L) { (void)L; }
 
-static int describe(char *buf, size_t len, uint64_t in, uint64_t out)
+static int describe(char *buf, size_t len, uint64_t in, uint64_t out, uint32_t arg)
 {
+    (void)arg;
     (void)in;
     (void)out;
     return snprintf(buf, len, "ReLU()");
 }
 
-static int sketch(char *buf, size_t len, uint64_t in, uint64_t out)
+static int sketch(char *buf, size_t len, uint64_t in, uint64_t out, uint32_t arg)
 {
+    (void)arg;
     (void)out;
     return snprintf(buf, len, "ReLU(%llu)", (unsigned long long)in);
 }
 
-static const char *check_record(uint64_t in, uint64_t out)
+static const char *check_record(uint64_t in, uint64_t out, uint32_t arg)
 {
+    if (arg) return "a ReLU takes none";
     return in != out ? "changes width" : NULL;
 }
 
-static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *const *values)
+static clg_status append(clg_model *m, uint64_t in, uint64_t out, uint32_t arg,
+                         const float *const *values)
 {
+    (void)arg;
     (void)in;
     (void)out;
     (void)values;
@@ -43,8 +49,8 @@ static clg_status append(clg_model *m, uint64_t in, uint64_t out, const float *c
 }
 
 const clg_layer_type clg_layer_relu = {
-    "ReLU",   CLG_LAYER_RELU, 0,        {NULL, NULL}, NULL,         NULL,   forward,
-    backward, release,        describe, sketch,       check_record, append,
+    "ReLU",  CLG_LAYER_RELU, 0,      {NULL, NULL, NULL}, NULL,   NULL, forward, backward,
+    release, describe,       sketch, check_record,       append,
 };
 
 clg_status clg_model_add_relu(clg_model *m)
@@ -55,7 +61,7 @@ clg_status clg_model_add_relu(clg_model *m)
         return clg_fail(m->ctx, CLG_ERR_STATE,
                         "clg_model_add_relu: add a Linear layer first (its width sets the ReLU's)");
     size_t w = clg_model_outputs(m);
-    clg_layer L = {&clg_layer_relu, CLG_LAYER_RELU, w, w, NULL, NULL, NULL, NULL, NULL, NULL};
+    clg_layer L = {.type = &clg_layer_relu, .kind = CLG_LAYER_RELU, .in = w, .out = w};
     clg_nn_append(m, &L);
     return CLG_OK;
 }

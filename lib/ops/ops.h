@@ -57,4 +57,12 @@ clg_status clg_op_rmsprop_update(clg_context *ctx, cl_mem p, cl_mem g, cl_mem sq
                                  cl_mem momentum_buffer, cl_mem grad_avg, size_t n,
                                  const clg_optimizer_options *o, float grad_scale, unsigned fresh);
 
+/* phm.cl: the PHM layer of n factors, d×q (dn = ceil(d/n), qn = ceil(q/n); A n·n×n, S
+ * n·dn×qn, stacked as lib/nn/phm.c says). build: W (d×q) = top-left block of
+ * Σ_i A_i ⊗ S_i. grad: dA and dS from dW (d×q, the gradient of that block). */
+clg_status clg_op_phm_build(clg_context *ctx, cl_mem A, cl_mem S, cl_mem W, size_t d, size_t q,
+                            size_t n);
+clg_status clg_op_phm_grad(clg_context *ctx, cl_mem A, cl_mem S, cl_mem dW, cl_mem dA, cl_mem dS,
+                           size_t d, size_t q, size_t n);
+
 #endif

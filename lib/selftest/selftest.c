@@ -208,6 +208,52 @@ static clg_status check_relu(st_run *r)
     return s;
 }
 
+/* The PHM layer's kernels on a padded shape (13→10, n = 4: a 16×12 Kronecker grid): W, the
+ * top-left block of Σ_i A_i ⊗ S_i, and dA, dS from a dW (lib/nn/phm.c's layout). */
+static clg_status check_phm(st_run *r)
+{
+    const size_t d = 13, q = 10, n = 4, dn = 4, qn = 3, nA = n * n * n, nS = n * dn * qn;
+    st_bufs b = {0};
+    clg_status s = rand_tensor(r, &b, 0, n * n, n);         /* A */
+    if (s == CLG_OK) s = rand_tensor(r, &b, 1, n * dn, qn); /* S */
+    if (s == CLG_OK) s = rand_tensor(r, &b, 2, d, q);       /* dW */
+    if (s == CLG_OK) s = out_tensor(r, &b, 3, d, q);        /* W */
+    if (s == CLG_OK) s = out_tensor(r, &b, 4, n * n, n);    /* dA */
+    if (s == CLG_OK) s = out_tensor(r, &b, 5, n * dn, qn);  /* dS */
+    if (s == CLG_OK) s = clg_op_phm_build(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[3]->mem, d, q, n);
+    if (s == CLG_OK)
+        s = clg_op_phm_grad(r->ctx, b.t[0]->mem, b.t[1]->mem, b.t[2]->mem, b.t[4]->mem, b.t[5]->mem,
+                            d, q, n);
+    for (int k = 3; s == CLG_OK && k < 6; k++) s = fetch(&b, k);
+    double *W = s == CLG_OK ? ref_alloc(&b, 0, d * q) : NULL;
+    double *dA = W ? ref_alloc(&b, 1, nA) : NULL, *dS = dA ? ref_alloc(&b, 2, nS) : NULL;
+    if (s == CLG_OK && !dS)
+        s = clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory");
+    if (s != CLG_OK) {
+        bufs_free(&b);
+        return s;
+    }
+    const float *A = b.h[0], *S = b.h[1], *dW = b.h[2];
+    /* The Kronecker products on the padded grid, cut to d×q. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t rr = 0; rr < n; rr++)
+            for (size_t c = 0; c < n; c++)
+                for (size_t a = 0; a < dn; a++)
+                    for (size_t bb = 0; bb < qn; bb++) {
+                        size_t j = rr * dn + a, k = c * qn + bb;
+                        if (j >= d || k >= q) continue;
+                        double av = A[(i * n + rr) * n + c], sv = S[(i * dn + a) * qn + bb];
+                        W[j * q + k] += av * sv;
+                        dA[(i * n + rr) * n + c] += sv * dW[j * q + k];
+                        dS[(i * dn + a) * qn + bb] += av * dW[j * q + k];
+                    }
+    record(r, "phm_build", max_err(b.h[3], W, d * q), 1e-5);
+    record(r, "phm_grad dA", max_err(b.h[4], dA, nA), 1e-5);
+    record(r, "phm_grad dS", max_err(b.h[5], dS, nS), 1e-5);
+    bufs_free(&b);
+    return CLG_OK;
+}
+
 static clg_status check_loss(st_run *r, clg_loss_kind kind)
 {
     const size_t B = 29, q = 3, n = B * q;
@@ -664,6 +710,7 @@ clg_status clg_selftest(clg_context *ctx, clg_selftest_result *results, size_t c
     if (s == CLG_OK) s = check_linear(&r, "own");
     if (s == CLG_OK) s = check_linear(&r, "clblast");
     if (s == CLG_OK) s = check_relu(&r);
+    if (s == CLG_OK) s = check_phm(&r);
     if (s == CLG_OK) s = check_loss(&r, CLG_LOSS_SQUARED);
     if (s == CLG_OK) s = check_loss(&r, CLG_LOSS_MSE);
     if (s == CLG_OK) s = check_xent(&r);

@@ -152,7 +152,7 @@ clg_status clg_model_save(const clg_model *m, const clg_optimizer *opt, const ch
     clg_put_le32(q + 20, (uint32_t)metalen);
     q += CK_HEADER;
     for (size_t i = 0; i < m->nlayers; i++, q += CK_LAYER_BYTES) {
-        clg_put_le32(q, m->layers[i].type->code);
+        clg_put_le32(q, m->layers[i].type->code | m->layers[i].arg << 16); /* ck_format.c */
         clg_put_le64(q + 4, m->layers[i].in);
         clg_put_le64(q + 12, m->layers[i].out);
     }
@@ -203,7 +203,7 @@ clg_status clg_model_load(clg_context *ctx, const char *path, clg_model **out, c
         if (!ok)
             s = clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_model_load: out of host memory");
         else
-            s = L->type->append(m, L->in, L->out, (const float *const *)values);
+            s = L->type->append(m, L->in, L->out, L->kind >> 16, (const float *const *)values);
         for (size_t k = 0; k < L->type->nparams; k++) free(values[k]);
     }
     clg_model_meta mm;
@@ -231,9 +231,10 @@ static clg_status compare_arch(const clg_model *m, const ck_file *f, const char 
     for (size_t i = 0; i < n; i++) {
         const ck_layer *F = &f->layers[i];
         const clg_layer *L = &m->layers[i];
-        if (F->type == L->type && F->in == L->in && F->out == L->out) continue;
-        F->type->sketch(a, sizeof a, F->in, F->out);
-        L->type->sketch(b, sizeof b, L->in, L->out);
+        if (F->type == L->type && F->in == L->in && F->out == L->out && F->kind >> 16 == L->arg)
+            continue;
+        F->type->sketch(a, sizeof a, F->in, F->out, F->kind >> 16);
+        L->type->sketch(b, sizeof b, L->in, L->out, L->arg);
         return clg_fail(m->ctx, CLG_ERR_SHAPE,
                         "clg_model_load_into: %s: layer %zu: file has %s, "
                         "model has %s",

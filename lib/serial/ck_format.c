@@ -11,13 +11,18 @@
  *                       names present; other bits must be 0
  *   16      4   u32     layer count L (1..32)
  *   20      4   u32     meta length M (0..65536)
- *   24      20·L        per layer: u32 kind (0 Linear, 1 ReLU: clg_layer_type.code), u64 in,
- *                       u64 out
+ *   24      20·L        per layer: u32 kind word, u64 in, u64 out; the kind word holds the
+ *                       kind code in its low 16 bits (0 Linear, 1 ReLU, 2 PHM:
+ *                       clg_layer_type.code) and the layer's argument in its high 16 bits
+ *                       (clg_layer.arg: PHM's n; 0 for Linear and ReLU, so every file
+ *                       written before PHM reads the same, and a library without PHM
+ *                       refuses a PHM record as an unknown kind)
  *   24+20L  M           meta bytes (the text given to clg_model_save, no NUL)
  *   ...                 parameters, in parameter order (layer 0 weight, layer 0 bias, ...):
  *                       each layer stores its kind's parameters in the kind's order, each as
  *                       rows·cols f32 (param_shape); a Linear(d→q) layer stores W as d·q f32
- *                       (row-major d×q) then b as q f32
+ *                       (row-major d×q) then b as q f32; a PHM(d→q, n) layer A (n·n×n), S
+ *                       (n·ceil(d/n) × ceil(q/n)) then b (q), see docs/layers.md
  *   ...                 only when flags bit 0 is set, the optimizer:
  *                         u32 kind K (clg_optimizer_kind: 0 SGD, 1 Adam, 2 AdamW, 3 RMSprop)
  *                         u32 state buffers per parameter S (the kind's clg_optim_impl
@@ -42,8 +47,9 @@
  *
  * Validation on load (all before anything is created or changed): magic, version, flags,
  * counts, layer kinds (known to the table of lib/nn/layer.h), shapes (non-zero; in·out below
- * 2^32; each layer's input equals the previous output; the kind's own rule, check_record: a
- * ReLU's in equals its out; the first layer has parameters, i.e. is a Linear), the optimizer
+ * 2^32; each layer's input equals the previous output; the kind's own rule on shape and
+ * argument, check_record: a ReLU's in equals its out, Linear and ReLU take no argument, a
+ * PHM's n is in 1..16 and at most max(in, out); the first layer has parameters), the optimizer
  * kind and its state count, the group options (the kind's checks), group indices, the exact
  * file length and finally the CRC. Every failure is CLG_ERR_FORMAT naming the field.
  */
@@ -175,13 +181,14 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
     f->nparams = 0;
     for (uint32_t i = 0; i < f->nlayers; i++, c.pos += CK_LAYER_BYTES) {
         ck_layer *L = &f->layers[i];
-        L->kind = clg_get_le32(d + c.pos);
+        L->kind = clg_get_le32(d + c.pos); /* the whole word: code and argument */
         L->in = clg_get_le64(d + c.pos + 4);
         L->out = clg_get_le64(d + c.pos + 12);
-        L->type = clg_layer_type_by_code(L->kind);
+        L->type = clg_layer_type_by_code(L->kind & 0xFFFFu);
+        const uint32_t arg = L->kind >> 16;
         if (!L->type)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: unknown kind %u", op, path, i,
-                            L->kind);
+                            L->kind & 0xFFFFu);
         if (i == 0 && L->type->nparams == 0)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer 0: the first layer must be Linear",
                             op, path);
@@ -189,7 +196,12 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: invalid shape %s(%llu→%llu)",
                             op, path, i, L->type->name, (unsigned long long)L->in,
                             (unsigned long long)L->out);
-        const char *why = L->type->check_record(L->in, L->out);
+        const char *why = L->type->check_record(L->in, L->out, arg);
+        if (why && arg)
+            return clg_fail(ctx, CLG_ERR_FORMAT,
+                            "%s: %s: layer %u: %s(%llu→%llu) with argument %u: %s", op, path, i,
+                            L->type->name, (unsigned long long)L->in, (unsigned long long)L->out,
+                            arg, why);
         if (why)
             return clg_fail(ctx, CLG_ERR_FORMAT, "%s: %s: layer %u: %s(%llu→%llu) %s", op, path, i,
                             L->type->name, (unsigned long long)L->in, (unsigned long long)L->out,
@@ -209,7 +221,7 @@ static clg_status parse_layout(ck_cursor *cur, ck_file *f)
         for (size_t k = 0; k < L->type->nparams; k++) {
             size_t rows = 0, cols = 0;
             char what[64];
-            L->type->param_shape(L->in, L->out, k, &rows, &cols);
+            L->type->param_shape(L->in, L->out, L->kind >> 16, k, &rows, &cols);
             size_t count = rows * cols;
             snprintf(what, sizeof what, "a %s", L->type->param_names[k]);
             s = need(&c, (uint64_t)count * 4, what);
