@@ -92,7 +92,8 @@ static void resume_case(const char *model)
     char cmd[1024], a[256], b[256];
     snprintf(a, sizeof a, "%s/whole.clg", test_tmpdir());
     snprintf(b, sizeof b, "%s/parts.clg", test_tmpdir());
-    const char *common = "--standardize --momentum 0.9 --schedule cosine --warmup 2 --no-progress";
+    const char *common =
+        "--standardize --momentum 0.9 --schedule cosine:0:4 --warmup 2 --no-progress";
     snprintf(cmd, sizeof cmd, "tools/clgrad train --data %s --model %s %s --epochs 6 --save %s",
              wine(), model, common, a);
     cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
@@ -100,7 +101,7 @@ static void resume_case(const char *model)
              wine(), model, common, b);
     cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
     snprintf(cmd, sizeof cmd,
-             "tools/clgrad train --data %s --resume %s --schedule cosine --warmup 2 --epochs 6 "
+             "tools/clgrad train --data %s --resume %s --schedule cosine:0:4 --warmup 2 --epochs 6 "
              "--no-progress --save %s",
              wine(), b, b);
     cr_assert_eq(run_in_build(cmd, out, sizeof out), 0, "%s", out);
@@ -110,6 +111,23 @@ static void resume_case(const char *model)
     size_t nx = slurp(a, x, sizeof x), ny = slurp(b, y, sizeof y);
     cr_expect(nx == ny && memcmp(x, y, nx) == 0, "%s: resumed checkpoint differs (%zu, %zu bytes)",
               model, nx, ny);
+    /* another schedule, seed or batch size would not go on as one run: refused */
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --resume %s --schedule cosine:0:4 --warmup 1 --epochs 8",
+             wine(), b);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "was trained with batch=10 seed=42 shuffle=1 schedule=cosine:0:4 "
+                          "warmup=2; this run has batch=10 seed=42 shuffle=1 "
+                          "schedule=cosine:0:4 warmup=1"),
+              "%s", out);
+    bad_input_record("clgrad train --resume (a checkpoint of --warmup 2) --warmup 1", "exit 2",
+                     out);
+    snprintf(cmd, sizeof cmd,
+             "tools/clgrad train --data %s --resume %s --schedule cosine --warmup 2 --epochs 8",
+             wine(), b);
+    cr_expect_eq(run_in_build(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "--resume with --schedule cosine needs its T_MAX"), "%s", out);
+    bad_input_record("clgrad train --resume --schedule cosine (no T_MAX)", "exit 2", out);
     remove(a);
     remove(b);
 }

@@ -226,3 +226,60 @@ Test(schedule, invalid_schedules_are_refused)
 Test(schedule, resumed_fit_is_bit_identical_adam_linear) { resume(0, CLG_OPTIMIZER_ADAM); }
 Test(schedule, resumed_fit_is_bit_identical_adamw_mlp) { resume(8, CLG_OPTIMIZER_ADAMW); }
 Test(schedule, resumed_fit_is_bit_identical_rmsprop_mlp) { resume(8, CLG_OPTIMIZER_RMSPROP); }
+
+/* A checkpoint saved by on_epoch in the middle of a scheduled fit holds the base rates
+ * (the scheduled ones apply only while an epoch's steps are enqueued), so resuming from it
+ * gives the bits of the fit that never stopped; and on_epoch sees the base rate. */
+typedef struct saver {
+    clg_model *m;
+    clg_optimizer *opt;
+    const char *path;
+    float lr_seen;
+} saver;
+
+static void save_at_2(size_t epoch, double loss, void *user)
+{
+    (void)loss;
+    saver *s = user;
+    CLG_OK_OR_FAIL(NULL, clg_optimizer_get_lr(s->opt, 0, &s->lr_seen));
+    if (epoch == 2) CLG_OK_OR_FAIL(NULL, clg_model_save(s->m, s->opt, "mid", s->path));
+}
+
+Test(schedule, checkpoint_from_a_callback_resumes_exactly)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds = data(ctx);
+    clg_fit_options o = fit_options(4);
+    o.schedule.kind = CLG_SCHEDULE_STEP;
+    o.schedule.step_size = 1;
+    o.schedule.gamma = 0.5;
+    char path[512];
+    snprintf(path, sizeof path, "%s/mid.clg", test_tmpdir());
+    clg_model *whole = linear_model(ctx, 3, 8), *resumed;
+    clg_optimizer *ow, * or ;
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(whole, &o.optimizer, &ow));
+    saver sv = {whole, ow, path, 0};
+    o.on_epoch = save_at_2;
+    o.user = &sv;
+    CLG_OK_OR_FAIL(ctx, clg_fit(whole, ds, &o, ow, NULL));
+    cr_expect_eq(sv.lr_seen, o.optimizer.lr, "on_epoch saw rate %g, the base is %g",
+                 (double)sv.lr_seen, (double)o.optimizer.lr);
+    CLG_OK_OR_FAIL(ctx, clg_model_load(ctx, path, &resumed, NULL, 0));
+    CLG_OK_OR_FAIL(ctx, clg_optimizer_create(resumed, &o.optimizer, & or));
+    CLG_OK_OR_FAIL(ctx, clg_model_load_into(resumed, or, path));
+    o.on_epoch = NULL;
+    o.first_epoch = 2;
+    o.epochs = 2;
+    CLG_OK_OR_FAIL(ctx, clg_fit(resumed, ds, &o, or, NULL));
+    remove(path);
+    float pa[64], pb[64];
+    size_t n = params_of(whole, pa, 64);
+    cr_assert_eq(params_of(resumed, pb, 64), n);
+    cr_expect(memcmp(pa, pb, n * sizeof *pa) == 0, "resumed from epoch 2's checkpoint != whole");
+    clg_optimizer_destroy(ow);
+    clg_optimizer_destroy(or);
+    clg_model_destroy(whole);
+    clg_model_destroy(resumed);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}

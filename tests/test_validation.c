@@ -1,6 +1,7 @@
 /* Validation during clg_fit: the stratified split, the per-epoch validation loss against
  * clg_evaluate, the best epoch's parameters kept, early stopping, and refusals. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,8 @@ typedef struct record {
     size_t epochs[32], nval;
     double val[32], acc[32];
     float w[16][4];
+    size_t cancel_at; /* sets cancel after validating this epoch (0: never) */
+    volatile sig_atomic_t cancel;
 } record;
 
 static void on_epoch(size_t epoch, double loss, void *user)
@@ -122,6 +125,7 @@ static void on_validation(size_t epoch, double loss, double acc, void *user)
     r->epochs[r->nval] = epoch;
     r->val[r->nval] = loss;
     r->acc[r->nval++] = acc;
+    if (r->cancel_at && epoch == r->cancel_at) r->cancel = 1;
 }
 
 /* Training data y = 2·x1 − x2 + 1; a validation set whose targets are all 0, so the
@@ -148,6 +152,8 @@ Test(validation, best_epoch_is_kept_and_early_stopping_stops)
     o.user = &rec;
     o.validation = val;
     o.early_stop = 3;
+    clg_validation_result vr;
+    o.validation_result = &vr;
     clg_fit_report rep;
     CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &rep));
     cr_expect_eq(rec.nval, 4, "validated epochs: %zu", rec.nval);
@@ -155,10 +161,10 @@ Test(validation, best_epoch_is_kept_and_early_stopping_stops)
         cr_expect(rec.val[i] > rec.val[0], "epoch %zu's validation loss %g beats epoch 1's %g",
                   i + 1, rec.val[i], rec.val[0]);
     cr_expect_eq(rep.epochs_run, 4);
-    cr_expect_eq(rep.best_epoch, 1);
-    cr_expect(rep.stopped_early);
-    cr_expect_eq(rep.best_loss, rec.val[0]);
-    cr_expect_eq(rep.best_accuracy, -1.0);
+    cr_expect_eq(vr.best_epoch, 1);
+    cr_expect(vr.stopped_early);
+    cr_expect_eq(vr.best_loss, rec.val[0]);
+    cr_expect_eq(vr.best_accuracy, -1.0);
     /* The model holds epoch 1's parameters, and its validation loss is the one reported. */
     float now[4] = {0};
     CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, now, 2));
@@ -166,7 +172,7 @@ Test(validation, best_epoch_is_kept_and_early_stopping_stops)
     cr_expect(memcmp(now, rec.w[0], sizeof now) == 0, "the model is not epoch 1's");
     clg_eval_result ev;
     CLG_OK_OR_FAIL(ctx, clg_evaluate(m, val, CLG_LOSS_SQUARED, &ev));
-    cr_expect_eq(ev.loss, rep.best_loss);
+    cr_expect_eq(ev.loss, vr.best_loss);
     /* Without early stopping all 10 epochs run; the model is still epoch 1's. */
     record rec2 = {.m = m};
     o.user = &rec2;
@@ -175,8 +181,8 @@ Test(validation, best_epoch_is_kept_and_early_stopping_stops)
     CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &rep));
     cr_expect_eq(rec2.nval, 10);
     cr_expect_eq(rep.epochs_run, 10);
-    cr_expect(!rep.stopped_early);
-    cr_expect_eq(rep.best_epoch, 1);
+    cr_expect(!vr.stopped_early);
+    cr_expect_eq(vr.best_epoch, 1);
     clg_model_destroy(m);
     clg_dataset_destroy(val);
     clg_dataset_destroy(ds);
@@ -205,16 +211,18 @@ Test(validation, fraction_holds_out_a_stratified_part)
     o.on_validation = on_validation;
     o.user = &rec;
     o.validation_fraction = 0.25;
+    clg_validation_result vr;
+    o.validation_result = &vr;
     clg_fit_report rep;
     CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, &rep));
     cr_expect_eq(rep.steps, 20 * 12, "90 training rows in batches of 8: %zu steps", rep.steps);
     cr_expect_eq(rec.nval, 20);
-    cr_expect(rep.best_accuracy >= 0.9, "validation accuracy %g", rep.best_accuracy);
+    cr_expect(vr.best_accuracy >= 0.9, "validation accuracy %g", vr.best_accuracy);
     size_t best = 0;
     for (size_t i = 1; i < rec.nval; i++)
         if (rec.val[i] < rec.val[best]) best = i;
-    cr_expect_eq(rep.best_epoch, best + 1);
-    cr_expect_eq(rep.best_loss, rec.val[best]);
+    cr_expect_eq(vr.best_epoch, best + 1);
+    cr_expect_eq(vr.best_loss, rec.val[best]);
     clg_model_destroy(m);
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);
@@ -250,6 +258,46 @@ Test(validation, bad_options_are_refused)
                    "a validation set with 1 feature for a 2-feature model");
     clg_model_destroy(m);
     clg_dataset_destroy(other);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+
+/* A cancel (or a divergence) after the best epoch: the model still ends on the best epoch's
+ * parameters, and the message says which. Same data as above: the best epoch is the first. */
+Test(validation, a_cancelled_fit_keeps_the_best_epoch)
+{
+    clg_context *ctx = test_context();
+    static const float w[2] = {2.0f, -1.0f};
+    clg_dataset *ds, *val;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 300, w, 2, 1.0f, 0.01f, 9, &ds));
+    float Xv[40], Yv[20] = {0};
+    for (int i = 0; i < 40; i++) Xv[i] = (float)((i * 37) % 11) / 5.0f - 1.0f;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, Xv, Yv, 20, 2, 1, &val));
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 1, NULL));
+    record rec = {.m = m, .cancel_at = 3};
+    clg_fit_options o = clg_fit_defaults();
+    o.epochs = 10;
+    o.optimizer.lr = 0.01f;
+    o.on_epoch = on_epoch;
+    o.on_validation = on_validation;
+    o.user = &rec;
+    o.validation = val;
+    o.cancel = &rec.cancel;
+    clg_validation_result vr;
+    o.validation_result = &vr;
+    EXPECT_REFUSED(ctx, clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_CANCELLED,
+                   "with validation, it holds the best epoch's instead: 1",
+                   "clg_fit cancelled after the best validation epoch");
+    cr_expect_eq(rec.nval, 3);
+    cr_expect_eq(vr.best_epoch, 1);
+    float now[4] = {0};
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 0, now, 2));
+    CLG_OK_OR_FAIL(ctx, clg_model_get_param(m, 1, now + 2, 1));
+    cr_expect(memcmp(now, rec.w[0], sizeof now) == 0, "the model is not epoch 1's");
+    clg_model_destroy(m);
+    clg_dataset_destroy(val);
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);
 }

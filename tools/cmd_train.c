@@ -44,7 +44,7 @@ typedef struct run_state {
     clg_optimizer *opt;
     const char *save; /* --save-every: a checkpoint every save_every epochs, but the last */
     size_t save_every, epochs;
-    char meta[256];
+    char meta[512];
     clg_status failed;          /* an evaluation, log row or checkpoint in on_epoch failed */
     volatile sig_atomic_t stop; /* then set (or by SIGINT / SIGTERM): the fit stops */
     float *mean, *scale;        /* --standardize: the training set's, per feature (else NULL) */
@@ -59,10 +59,10 @@ typedef struct run_state {
     history_row pend;      /* the epoch being reported (on_epoch, then on_validation) */
     size_t pend_epoch;
     double pend_rate;
-    clg_status pend_status; /* its test evaluation's */
-    size_t rows;            /* the rows clg_fit trains on (less --val's) */
-    size_t last_epoch;      /* the last epoch reported */
-    clg_fit_report rep;     /* clg_fit's */
+    clg_status pend_status;   /* its test evaluation's */
+    size_t rows;              /* the rows clg_fit trains on (less --val's) */
+    size_t last_epoch;        /* the last epoch reported */
+    clg_validation_result vr; /* clg_fit's, with --val */
 } run_state;
 
 /* SIGINT / SIGTERM during the fit: the signal, and the flag clg_fit reads (cancel). */
@@ -313,6 +313,22 @@ static int check_outputs(const cli_command *c, const train_args *a)
     return CLI_RUN;
 }
 
+/* What a resumed run must repeat to go on as one run: "batch=10 seed=42 shuffle=1
+ * schedule=cosine:0:4 warmup=2" (the checkpoint's meta line setup=). */
+static void setup_text(const train_args *a, char *buf, size_t n)
+{
+    const clg_schedule *s = &a->fa.fit.schedule;
+    char sched[80];
+    if (s->kind == CLG_SCHEDULE_STEP)
+        snprintf(sched, sizeof sched, "step:%zu:%.9g", s->step_size, s->gamma);
+    else if (s->kind == CLG_SCHEDULE_COSINE)
+        snprintf(sched, sizeof sched, "cosine:%.9g:%zu", s->eta_min, s->t_max);
+    else
+        snprintf(sched, sizeof sched, "constant");
+    snprintf(buf, n, "batch=%zu seed=%llu shuffle=%d schedule=%s warmup=%zu", a->fa.fit.batch_size,
+             (unsigned long long)a->data.seed, a->fa.fit.shuffle, sched, s->warmup);
+}
+
 /* --resume FILE: the model and loss the checkpoint's meta names, and its epochs. */
 static int resume_model(const cli_command *c, train_args *a)
 {
@@ -323,7 +339,9 @@ static int resume_model(const cli_command *c, train_args *a)
         return cli_usage_error(c, "--resume takes the input scaling from the checkpoint; drop "
                                   "--standardize");
     clg_checkpoint_info info;
+    char meta[1024], setup[160], now[160];
     clg_status st = clg_checkpoint_inspect(a->resume, &info);
+    if (st == CLG_OK) st = clg_checkpoint_meta(a->resume, meta, sizeof meta);
     if (st != CLG_OK) return cli_fail(NULL, st);
     const char *opt_options[] = {"--optimizer", "--lr", "--wd", "--momentum", "--betas", "--eps"};
     for (size_t i = 0; info.has_optimizer && i < sizeof opt_options / sizeof *opt_options; i++)
@@ -333,18 +351,32 @@ static int resume_model(const cli_command *c, train_args *a)
                                    "checkpoint; drop %s",
                                    a->resume, opt_options[i]);
     if (info.has_optimizer) a->fa.fit.optimizer.kind = info.optimizer;
-    const char *spec = strstr(info.meta, "model="), *ep = strstr(info.meta, "epochs=");
+    const char *spec = strstr(meta, "model="), *ep = strstr(meta, "epochs=");
+    const char *was = strstr(meta, "setup=");
     char text[160];
     unsigned long long done = 0;
     if (!spec || sscanf(spec + 6, "%159[^\n]", text) != 1 ||
-        model_spec_read(text, &a->model.spec) || meta_loss(info.meta, &a->model.loss) || !ep ||
-        sscanf(ep + 7, "%llu", &done) != 1 || done == 0) {
+        model_spec_read(text, &a->model.spec) || meta_loss(meta, &a->model.loss) || !ep ||
+        sscanf(ep + 7, "%llu", &done) != 1 || done == 0 || !was ||
+        sscanf(was + 6, "%159[^\n]", setup) != 1) {
         fprintf(stderr,
                 "clgrad train: --resume %s: not a checkpoint of clgrad train (its meta "
-                "text lacks model=, loss= or epochs=)\n",
+                "text lacks model=, loss=, setup= or epochs=)\n",
                 a->resume);
         return 1;
     }
+    /* The same shuffle orders and rates need the same batches, seed and schedule. */
+    const clg_schedule *sc = &a->fa.fit.schedule;
+    if (sc->kind == CLG_SCHEDULE_COSINE && !sc->t_max)
+        return cli_usage_error(c, "--resume with --schedule cosine needs its T_MAX "
+                                  "(cosine:ETA_MIN:T_MAX, in both runs): by default T comes "
+                                  "from --epochs, which differs between them");
+    setup_text(a, now, sizeof now);
+    if (strcmp(setup, now))
+        return cli_usage_error(c,
+                               "--resume %s was trained with %s; this run has %s (a resumed "
+                               "run needs the same, to go on as one run would)",
+                               a->resume, setup, now);
     /* An MLP saved with a regression loss is a regressor. */
     if (a->model.loss != CLG_LOSS_SOFTMAX_XENT) a->model.spec.classify = 0;
     a->done = (size_t)done;
@@ -376,8 +408,9 @@ static int parse(train_args *a, int argc, char **argv)
                  "\"event\":\"end\" and \"status\" (messages stay on stderr; no progress bar).\n"
                  "--val F: each epoch also reports the validation loss (and accuracy), and the\n"
                  "run keeps and saves the epoch with the lowest. --resume FILE --epochs N: the\n"
-                 "epochs after the checkpoint's up to N, on the same data, --seed and schedule,\n"
-                 "give the same model as one run of N epochs."};
+                 "epochs after the checkpoint's up to N, on the same data (the batch size, seed,\n"
+                 "shuffle, schedule and warm-up must match the checkpoint's; cosine needs its\n"
+                 "T_MAX), give the same model as one run of N epochs."};
     int rc = cli_parse(&c, argc, argv);
     if (rc == CLI_RUN && a->resume) rc = resume_model(&c, a);
     if (rc != CLI_RUN) return rc;
@@ -599,9 +632,9 @@ static int end_json(const train_args *a, const run_state *r, clg_status s)
     if (a->model.spec.classify)
         json_field_num(&j, "train_accuracy", h->count ? train_accuracy(a, r) : NAN);
     if (r->hist.validating) {
-        json_field_int(&j, "best_epoch", (long long)r->rep.best_epoch);
-        json_field_num(&j, "best_val_loss", r->rep.best_epoch ? r->rep.best_loss : NAN);
-        json_field_bool(&j, "stopped_early", r->rep.stopped_early);
+        json_field_int(&j, "best_epoch", (long long)r->vr.best_epoch);
+        json_field_num(&j, "best_val_loss", r->vr.best_epoch ? r->vr.best_loss : NAN);
+        json_field_bool(&j, "stopped_early", r->vr.stopped_early);
     }
     json_field_str(&j, "saved", r->saved);
     if (!a->model.spec.classify && clg_model_param_count(r->model) == 2) json_linear(&j, a, r);
@@ -642,7 +675,10 @@ static void join(char *buf, size_t n, const char *part)
  * line says so. */
 static clg_status stopped(train_args *a, run_state *r, clg_status s)
 {
-    size_t done = r->hist.count;
+    /* epochs reported, and the numbers of the last one and of the one the model holds (with
+     * --val the best; after --resume the numbers go on from the checkpoint's) */
+    size_t done = r->hist.count, last = r->hist.first + done;
+    size_t kept = r->hist.validating && r->vr.best_epoch ? r->vr.best_epoch : last;
     char what[64], save[600] = "", cover[128] = "", line[900] = "";
     if (s == CLG_ERR_CANCELLED)
         snprintf(what, sizeof what, "interrupted (%s)",
@@ -654,8 +690,7 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
     if (s != CLG_ERR_CANCELLED) cli_fail(r->ctx, s); /* the library's why */
     warn_scale(r, s);
     clg_status w = CLG_OK;
-    if (a->save && done && (w = save_model(r, a->save, r->hist.first + done, 0)) != CLG_OK)
-        cli_fail(r->ctx, w);
+    if (a->save && done && (w = save_model(r, a->save, kept, 0)) != CLG_OK) cli_fail(r->ctx, w);
     if (a->save && done && w == CLG_OK) r->saved = a->save;
     const char *none = s == CLG_ERR_CANCELLED ? "finished" : "passed";
     if (!done && a->save)
@@ -664,22 +699,23 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
         snprintf(save, sizeof save, "no epoch %s", none);
     else if (a->save)
         snprintf(save, sizeof save, "%s %s with the parameters of epoch %zu",
-                 w == CLG_OK ? "saved" : "could not save", a->save, done);
+                 w == CLG_OK ? "saved" : "could not save", a->save, kept);
     else
-        snprintf(save, sizeof save, "the model of epoch %zu is not saved (no --save)", done);
+        snprintf(save, sizeof save, "the model of epoch %zu is not saved (no --save)", kept);
     if (history_log_close(&r->hist) || (a->plot && done && history_write_svg(&r->hist, a->plot)))
         w = CLG_ERR_IO;
     const char *outs = a->log && a->plot ? "log and plot cover"
                        : a->log          ? "log covers"
                                          : "plot covers";
     if ((a->log || a->plot) && done > 1)
-        snprintf(cover, sizeof cover, "%s epochs 1-%zu", outs, done);
+        snprintf(cover, sizeof cover, "%s epochs %zu-%zu", outs, r->hist.first + 1, last);
+    else if ((a->log || a->plot) && done)
+        snprintf(cover, sizeof cover, "%s epoch %zu", outs, last);
     else if (a->log || a->plot)
-        snprintf(cover, sizeof cover, "%s %s%s", outs, done ? "epoch 1" : "no epoch",
-                 a->plot && !done ? " (no plot written)" : "");
+        snprintf(cover, sizeof cover, "%s no epoch%s", outs, a->plot ? " (no plot written)" : "");
     join(line, sizeof line, save);
     join(line, sizeof line, cover);
-    fprintf(stderr, "clgrad train: %s in epoch %zu: %s\n", what, done + 1, line);
+    fprintf(stderr, "clgrad train: %s in epoch %zu: %s\n", what, last + 1, line);
     return w != CLG_OK && s == CLG_ERR_CANCELLED ? w : s;
 }
 
@@ -688,10 +724,10 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
 static void report_kept(const train_args *a, const run_state *r, size_t kept)
 {
     char fig[32];
-    printf("kept epoch %zu (val loss %s", kept, cli_figure(r->rep.best_loss, fig, sizeof fig));
-    if (r->rep.best_accuracy >= 0) printf(", val acc %.4f", r->rep.best_accuracy);
+    printf("kept epoch %zu (val loss %s", kept, cli_figure(r->vr.best_loss, fig, sizeof fig));
+    if (r->vr.best_accuracy >= 0) printf(", val acc %.4f", r->vr.best_accuracy);
     printf(")");
-    if (r->rep.stopped_early)
+    if (r->vr.stopped_early)
         printf("; stopped early: no better validation loss in %zu epochs", a->fa.fit.early_stop);
     printf("\n");
     fflush(stdout);
@@ -719,8 +755,8 @@ static clg_status resume_build(train_args *a, run_state *r)
     }
     if (s == CLG_OK && !a->resume_opt)
         fprintf(stderr,
-                "clgrad train: --resume %s has no optimizer state (a stopped run's): "
-                "the optimizer starts afresh\n",
+                "clgrad train: --resume %s has no optimizer state (saved after a stop, or "
+                "the best validation epoch before the last): the optimizer starts afresh\n",
                 a->resume);
     if (s == CLG_OK && a->verbose) print_setup(r, a->fa.fit.loss, a->json ? stderr : stdout);
     return s;
@@ -754,12 +790,19 @@ static clg_status fit(train_args *a, run_state *r)
     r->hist.first = a->done;
     r->hist.validating = o->validation_fraction != 0;
     meta_write(r->meta, sizeof r->meta, &a->model.spec, o->loss);
+    size_t used = strlen(r->meta);
+    snprintf(r->meta + used, sizeof r->meta - used, "setup=");
+    used = strlen(r->meta);
+    setup_text(a, r->meta + used, sizeof r->meta - used);
+    used = strlen(r->meta);
+    snprintf(r->meta + used, sizeof r->meta - used, "\n");
     if (s != CLG_OK) return cli_fail(r->ctx, s), s;
     if (a->log && history_log_open(&r->hist, a->log)) return CLG_ERR_IO;
     r->t0 = r->epoch_t0 = r->prog_t = now_s();
     struct sigaction old[2];
     catch_signals(&r->stop, old);
-    s = r->fit_status = clg_fit(r->model, r->train, o, r->opt, &r->rep);
+    o->validation_result = &r->vr;
+    s = r->fit_status = clg_fit(r->model, r->train, o, r->opt, NULL);
     r->fitted = 1;
     release_signals(old);
     clear_progress(r);
@@ -772,7 +815,7 @@ static clg_status fit(train_args *a, run_state *r)
     /* With validation the model is the best epoch's, and the optimizer's state (of the last
      * epoch) is saved only when that is the last one. */
     size_t last = a->done + r->hist.count;
-    size_t kept = r->hist.validating ? r->rep.best_epoch : last;
+    size_t kept = r->hist.validating ? r->vr.best_epoch : last;
     if (r->hist.validating && !a->json) report_kept(a, r, kept);
     if (a->save && (s = save_model(r, a->save, kept, kept == last)) != CLG_OK)
         return cli_fail(r->ctx, s), s;

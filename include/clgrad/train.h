@@ -60,6 +60,18 @@ CLG_API clg_schedule clg_schedule_defaults(void);
  * `total` epochs (first_epoch + epochs), by the rules above; NaN when s is not valid. */
 CLG_API double clg_schedule_lr(const clg_schedule *s, double base_lr, size_t epoch, size_t total);
 
+/* What validation found (clg_fit_options.validation_result): the epoch whose parameters the
+ * model holds (on_epoch's numbering; 0 when no epoch was validated), its validation loss (NaN
+ * then) and accuracy (-1 for regression data), and whether early_stop ended the fit. The
+ * model holds that epoch's parameters whenever one was validated: when the fit ends, and
+ * also after a cancel or a divergence (instead of the last whole or good epoch). */
+typedef struct clg_validation_result {
+    size_t best_epoch;
+    double best_loss;
+    double best_accuracy;
+    int stopped_early;
+} clg_validation_result;
+
 /* ABI: struct_size, set by clg_fit_defaults(), tells the library which fields the caller
  * knows; fields are only ever appended. Always start from the defaults. */
 typedef struct clg_fit_options {
@@ -110,13 +122,16 @@ typedef struct clg_fit_options {
      * ids, so each class keeps its share; clg_dataset_split otherwise), and trains on the
      * rest. After each epoch the validation loss (and accuracy) goes to on_validation, and
      * when the fit ends the model takes the parameters of the epoch with the lowest
-     * validation loss (the earliest on ties; clg_fit_report.best_epoch says which). */
+     * validation loss (the earliest on ties; validation_result says which). */
     clg_dataset *validation;
     double validation_fraction;
     clg_validation_callback on_validation; /* default clg_print_validation; NULL for silence */
     /* Default 0 (off). With validation: stop once the validation loss has not improved on
-     * its best for early_stop epochs (Keras's patience); report->stopped_early says so. */
+     * its best for early_stop epochs (Keras's patience); validation_result says so. A
+     * resumed fit (first_epoch) starts its tracking afresh. */
     size_t early_stop;
+    /* Default NULL. With validation, filled when clg_fit returns (below). */
+    clg_validation_result *validation_result;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 
@@ -124,13 +139,6 @@ typedef struct clg_fit_report {
     size_t epochs_run; /* epochs of this call */
     size_t steps;
     double final_loss; /* full-set mean loss after the last epoch */
-    /* With validation (else 0, NaN, -1, 0): the epoch whose parameters the model holds (in
-     * on_epoch's numbering), its validation loss and accuracy (-1 for regression data), and
-     * whether early_stop ended the fit. */
-    size_t best_epoch;
-    double best_loss;
-    double best_accuracy;
-    int stopped_early;
 } clg_fit_report;
 
 /* Trains m on ds. The host waits once per epoch (for the full-set loss). on_epoch(e)
@@ -196,9 +204,11 @@ typedef struct clg_checkpoint_info {
     clg_optimizer_kind optimizer; /* its kind */
     size_t optimizer_groups;      /* its parameter groups */
     uint64_t optimizer_steps;     /* steps it had taken */
-    char meta[1024];              /* the meta text given to clg_model_save (cut to 1023 bytes) */
 } clg_checkpoint_info;
 CLG_API clg_status clg_checkpoint_inspect(const char *path, clg_checkpoint_info *info);
+/* The meta text of a checkpoint (clg_model_save's), read and validated as clg_model_load does,
+ * no context needed: into meta, cut to len - 1 bytes and NUL-terminated (len > 0). */
+CLG_API clg_status clg_checkpoint_meta(const char *path, char *meta, size_t len);
 
 /* Loads parameters, the input scaling and class names (the file's, or none), and the
  * optimizer state when opt is not NULL and the file has it, into an existing model; a different architecture is CLG_ERR_SHAPE with

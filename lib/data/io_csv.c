@@ -1076,7 +1076,8 @@ clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_o
     t->X = t->y = NULL;
     t->ids = NULL;
     t->cap = 0;
-    cs->c.window = cs->index.chunk_rows;
+    /* rows a chunk read holds: no more than the file has, whatever chunk_rows asked */
+    cs->c.window = cs->index.chunk_rows < t->rows ? cs->index.chunk_rows : t->rows;
     cs->o.skip_columns = NULL; /* parsed already; the caller's memory need not outlive us */
     cs->o.class_names = NULL;
     cs->n = t->rows;

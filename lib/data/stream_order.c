@@ -94,11 +94,12 @@ clg_status clg_stream_cursor_create(const clg_dataset *ds, int shuffle, uint64_t
     c->wY = malloc(cap * ds->q * sizeof *c->wY);
     c->perm = c->shuffle ? malloc(cap * sizeof *c->perm) : NULL;
     if (!c->chunks || !c->wX || !c->wY || (c->shuffle && !c->perm)) {
+        const size_t b = c->b;
         clg_stream_cursor_destroy(c);
         return clg_fail(ds->ctx, CLG_ERR_HOST_MEMORY,
                         "clg_loader_create: out of host memory for a shuffle buffer of %zu rows "
                         "(%zu chunks of %zu; see clg_stream_options)",
-                        cap, c->b, f->chunk_rows);
+                        cap, b, f->chunk_rows);
     }
     *out = c;
     return CLG_OK;

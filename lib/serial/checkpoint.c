@@ -376,9 +376,21 @@ clg_status clg_checkpoint_inspect(const char *path, clg_checkpoint_info *info)
         info->optimizer_groups = f.ngroups;
         info->optimizer_steps = f.steps;
     }
-    size_t n = f.metalen < sizeof info->meta ? f.metalen : sizeof info->meta - 1;
-    memcpy(info->meta, f.data + f.meta, n);
-    info->meta[n] = '\0';
+    free(f.data);
+    return CLG_OK;
+}
+
+clg_status clg_checkpoint_meta(const char *path, char *meta, size_t len)
+{
+    const char *op = "clg_checkpoint_meta";
+    if (!path || !meta || !len)
+        return clg_fail(NULL, CLG_ERR_INVALID_ARGUMENT, "%s: NULL argument or no room", op);
+    ck_file f;
+    clg_status s = clg_ck_load_file(NULL, op, path, &f);
+    if (s != CLG_OK) return s;
+    size_t n = f.metalen < len ? f.metalen : len - 1;
+    memcpy(meta, f.data + f.meta, n);
+    meta[n] = '\0';
     free(f.data);
     return CLG_OK;
 }

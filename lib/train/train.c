@@ -250,7 +250,7 @@ typedef struct fit_state {
     clg_dataset *own_train, *own_val; /* the parts of a validation_fraction split */
     clg_dataset *val;                 /* the validation set, or NULL */
     cl_mem *best;                     /* the parameters of the best validation epoch */
-    double best_loss;
+    clg_validation_result vr;         /* which epoch that is */
 } fit_state;
 
 static void fit_state_free(fit_state *st)
@@ -527,14 +527,15 @@ static void schedule_set(clg_optimizer *opt, const clg_fit_options *o, fit_state
 /* After epoch e (of this call) with the model at that epoch: the validation loss to
  * on_validation, the best epoch's parameters kept, and *stop = 1 when early stopping ends
  * the fit. */
-static clg_status validate_epoch(clg_model *m, const clg_fit_options *o, fit_state *st,
-                                 clg_fit_report *r, size_t e, int *stop)
+static clg_status validate_epoch(clg_model *m, const clg_fit_options *o, fit_state *st, size_t e,
+                                 int *stop)
 {
     clg_eval_result res;
     clg_status s = clg_evaluate(m, st->val, o->loss, &res);
     if (s != CLG_OK) return s;
     e += (size_t)o->first_epoch;
     if (o->on_validation) o->on_validation(e, res.loss, res.accuracy, o->user);
+    clg_validation_result *r = &st->vr;
     if (r->best_epoch == 0 || isnan(r->best_loss) || res.loss < r->best_loss) {
         r->best_epoch = e;
         r->best_loss = res.loss;
@@ -560,30 +561,32 @@ static clg_status finish_epoch(clg_model *m, const clg_fit_options *o, fit_state
         s = clg_context_finish(m->ctx);
     }
     if (s == CLG_OK) s = report_epoch(m, o, st, r, e, loss);
-    if (s == CLG_OK && st->val) s = validate_epoch(m, o, st, r, e, stop);
+    if (s == CLG_OK && st->val) s = validate_epoch(m, o, st, e, stop);
     /* a later epoch may fail */
     if (s == CLG_OK && o->epoch_loss && e < o->epochs && !*stop) s = copy_good(m, st, 0, NULL);
     return s;
 }
 
-/* How a fit ends: back to the last epoch whose loss passed after a divergence (the initial
- * model if none did; epochs enqueued after it are undone; the message stays the
- * divergence's), or to the best validation epoch after a fit that ran to its end. */
-static clg_status fit_end(clg_model *m, const clg_fit_options *o, fit_state *st, clg_status s)
+/* How a fit ends. With a validated epoch: back to the best one, whatever ended the fit (a
+ * cancel or divergence keeps its status, its message saying so). Otherwise after a
+ * divergence: back to the last epoch whose loss passed (the initial model if none did;
+ * epochs enqueued after it are undone; the message stays the divergence's). */
+static clg_status fit_end(clg_model *m, fit_state *st, clg_status s)
 {
-    (void)o;
-    if (s == CLG_OK && st->best) {
-        s = copy_params(m, st, st->best, 1, NULL);
-        if (s == CLG_OK) s = clg_context_finish(m->ctx);
-        return s;
-    }
-    if (s != CLG_ERR_NONFINITE && s != CLG_ERR_DIVERGED) return s;
+    const int diverged = s == CLG_ERR_NONFINITE || s == CLG_ERR_DIVERGED;
+    const int best = st->best && (s == CLG_OK || s == CLG_ERR_CANCELLED || diverged);
+    if (!best && !diverged) return s;
     char msg[CLG_MSG_LEN], why[CLG_MSG_LEN];
     snprintf(msg, sizeof msg, "%s", m->ctx->err);
-    if (copy_good(m, st, 1, NULL) != CLG_OK || clg_context_finish(m->ctx) != CLG_OK) {
+    if (copy_params(m, st, best ? st->best : st->good, 1, NULL) != CLG_OK ||
+        clg_context_finish(m->ctx) != CLG_OK) {
         snprintf(why, sizeof why, "%s", m->ctx->err);
-        s = clg_fail(m->ctx, CLG_ERR_OPENCL, "%s; restoring the parameters failed: %s", msg, why);
+        return clg_fail(m->ctx, CLG_ERR_OPENCL, "%s%srestoring the parameters failed: %s",
+                        s == CLG_OK ? "" : msg, s == CLG_OK ? "" : "; ", why);
     }
+    if (best && s != CLG_OK)
+        s = clg_fail(m->ctx, s, "%s; with validation, it holds the best epoch's instead: %zu", msg,
+                     st->vr.best_epoch);
     return s;
 }
 
@@ -625,8 +628,8 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     s = fit_setup(m, &ds, &o, &opt, &st);
     const size_t count = loss_count(ds, o.loss);
     clg_fit_report r = {0};
-    r.best_loss = NAN;
-    r.best_accuracy = -1;
+    st.vr.best_loss = NAN;
+    st.vr.best_accuracy = -1;
     clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
     if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(m->ctx, &o))
         s = clg_epoch_loss_create(m, ds, o.loss, &ov);
@@ -652,6 +655,9 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
         }
         schedule_set(opt, &o, &st, o.first_epoch + e - 1, 0);
         s = run_epoch(m, opt, &o, &st, (size_t)o.first_epoch + e, &r.steps);
+        /* The steps took their rates when enqueued: the callbacks (which may save the
+         * optimizer) see the base rates, which a resumed fit schedules from. */
+        schedule_set(opt, &o, &st, 0, 1);
         if (s == CLG_ERR_CANCELLED) {
             s = CLG_OK;
             stop = undo = 1;
@@ -696,8 +702,9 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     }
     clg_epoch_loss_destroy(ov);
     if (s == CLG_OK && stop) s = fit_cancelled(m, &o, &st, whole, undo);
-    s = fit_end(m, &o, &st, s);
+    s = fit_end(m, &st, s);
     if (opt) schedule_set(opt, &o, &st, 0, 1);
+    if (o.validation_result && st.val) *o.validation_result = st.vr;
     fit_state_free(&st);
     if (report) *report = r;
     return s;
