@@ -20,4 +20,16 @@ LD_LIBRARY_PATH="$libdir" "$tmp/consumer/consumer" | grep -q "consumer ok .* 7.0
 PKG_CONFIG_PATH="$libdir/pkgconfig" cc $san -o "$tmp/pc" "$src/tests/install/consumer.c" \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs clgrad)
 LD_LIBRARY_PATH="$libdir" "$tmp/pc" | grep -q "consumer ok .* 7.0"
-echo "install check: find_package and pkg-config consumers ran a kernel"
+# $4 (optional): the python3 the package was installed for; the installed package finds the
+# installed library by itself (not through CLGRAD_LIBRARY). Not with a sanitized library.
+py=""
+if [ -n "${4:-}" ] && [ -z "$san" ]; then
+  pkg=$(dirname "$(find "$tmp/prefix" -path '*/clgrad/_install.py' | head -1)")
+  out=$(env -u CLGRAD_LIBRARY PYTHONPATH="$(dirname "$pkg")" "$4" -c \
+    'import clgrad; ctx = clgrad.Context(); print("python ok", clgrad.version()); ctx.close()')
+  case $out in
+    "python ok"*) py=", and the installed Python package loaded it" ;;
+    *) echo "install check: the installed Python package printed: $out" >&2; exit 1 ;;
+  esac
+fi
+echo "install check: find_package and pkg-config consumers ran a kernel$py"

@@ -1,0 +1,126 @@
+"""The seeds' linear regression (examples/linreg_scratch.c): 1000×2, w=[2,-3.4], b=4.2,
+noise 0.01, seed 42, 3 epochs, batch 10, SGD lr 0.03 on a summed squared loss."""
+import ctypes
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import clgrad
+from clgrad import _lib
+
+L = _lib.lib
+TRUE_W, TRUE_B = [2.0, -3.4], 4.2
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "build-lead", "examples",
+                       "linreg_scratch")
+
+
+def run_fit(ctx, verbose=False):
+    data = clgrad.Dataset.synthetic_linear(ctx, 1000, TRUE_W, TRUE_B, 0.01, 42)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+    h = clgrad.fit(net, data, epochs=3, batch_size=10, lr=0.03, loss="squared",
+                   reduction="sum", seed=42, verbose=verbose)
+    return net.params(), h
+
+
+def run_c_api_loop(ctx):
+    """linreg_scratch.c's loop, call for call, through the raw C API."""
+    c = ctx._h
+    ck = lambda s: clgrad.errors.check(s, c)  # noqa: E731
+    w = (ctypes.c_float * 2)(*TRUE_W)
+    data, net, opt, it, dl = (ctypes.c_void_p() for _ in range(5))
+    ck(L.clg_dataset_synthetic_linear(c, 1000, w, 2, TRUE_B, 0.01, 42, ctypes.byref(data)))
+    ck(L.clg_model_create(c, ctypes.byref(net)))
+    ck(L.clg_model_add_linear(net, 2, 1, None))
+    sgd = L.clg_optimizer_defaults(0)
+    sgd.lr = 0.03
+    ck(L.clg_optimizer_create(net, ctypes.byref(sgd), ctypes.byref(opt)))
+    lo = L.clg_loader_defaults()
+    lo.batch_size, lo.seed = 10, 42
+    ck(L.clg_loader_create(data, ctypes.byref(lo), ctypes.byref(it)))
+    ck(L.clg_tensor_create(c, 10, 1, ctypes.byref(dl)))
+    losses = []
+    try:
+        for _ in range(3):
+            ck(L.clg_loader_start_epoch(it))
+            b, more = _lib.Batch(), ctypes.c_int()
+            while True:
+                ck(L.clg_loader_next(it, ctypes.byref(b), ctypes.byref(more)))
+                if not more.value:
+                    break
+                yhat = ctypes.c_void_p()
+                ck(L.clg_model_forward(net, b.X, ctypes.byref(yhat)))
+                ck(L.clg_tensor_resize(dl, b.rows, 1))
+                ck(L.clg_loss_backward(c, 0, 1, yhat, b.Y, dl))
+                ck(L.clg_model_backward(net, dl))
+                ck(L.clg_optimizer_step(opt, ctypes.c_float(1.0 / b.rows)))
+            tl = ctypes.c_double()
+            ck(L.clg_evaluate_loss(net, data, 0, ctypes.byref(tl)))
+            losses.append(tl.value)
+        W = np.empty(2, np.float32)
+        B = np.empty(1, np.float32)
+        ck(L.clg_model_get_param(net, 0, W.ctypes.data_as(_lib.float_p), 2))
+        ck(L.clg_model_get_param(net, 1, B.ctypes.data_as(_lib.float_p), 1))
+    finally:
+        L.clg_tensor_destroy(dl)
+        L.clg_loader_destroy(it)
+        L.clg_optimizer_destroy(opt)
+        L.clg_model_destroy(net)
+        L.clg_dataset_destroy(data)
+    return W, B, losses
+
+
+def test_fit_equals_c_api_loop_bit_for_bit(ctx):
+    p, h = run_fit(ctx)
+    W, B, losses = run_c_api_loop(ctx)
+    assert p["0.weight"].ravel().tobytes() == W.tobytes()
+    assert p["0.bias"].tobytes() == B.tobytes()
+    assert list(h["train_loss"]) == losses
+    assert list(h["epoch"]) == [1, 2, 3]
+    assert h.epochs_run == 3 and h.steps == 300
+
+
+def test_deterministic(ctx):
+    p1, h1 = run_fit(ctx)
+    p2, h2 = run_fit(ctx)
+    for k in p1:
+        assert p1[k].tobytes() == p2[k].tobytes()
+    assert np.array_equal(h1["train_loss"], h2["train_loss"])
+
+
+def test_recovers_true_parameters(ctx):
+    p, h = run_fit(ctx)
+    assert np.allclose(p["0.weight"].ravel(), TRUE_W, atol=5e-3)
+    assert abs(p["0.bias"][0] - TRUE_B) < 5e-3
+    assert h["train_loss"][-1] < 1e-3
+
+
+def _lines(ctx, capsys):
+    p, _ = run_fit(ctx, verbose=True)
+    out = capsys.readouterr().out
+    w, b = p["0.weight"].ravel(), p["0.bias"]
+    out += "w error: [%f, %f]\n" % (TRUE_W[0] - w[0], TRUE_W[1] - w[1])
+    out += "b error: [%f]\n" % (TRUE_B - b[0])
+    return out
+
+
+@pytest.mark.skipif(not os.access(EXAMPLE, os.X_OK), reason="build-lead/examples/linreg_scratch "
+                    "not built")
+def test_same_output_as_c_example(ctx, capsys):
+    ours = _lines(ctx, capsys)
+    env = dict(os.environ)
+    env.pop("CLGRAD_LIBRARY", None)
+    theirs = subprocess.run([EXAMPLE], capture_output=True, text=True, timeout=60, env=env).stdout
+    assert ours == theirs
+    assert re.match(r"epoch 1, loss \d+\.\d{6}\n", ours)
+
+
+def test_solve_closed_form(ctx):
+    data = clgrad.Dataset.synthetic_linear(ctx, 1000, TRUE_W, TRUE_B, 0.01, 42)
+    w, b = clgrad.solve(ctx, data)
+    assert w.shape == (2, 1) and b.shape == (1,)
+    assert np.allclose(w.ravel(), TRUE_W, atol=2e-3) and abs(b[0] - TRUE_B) < 2e-3
+    with pytest.raises(clgrad.InvalidArgumentError):
+        clgrad.solve(ctx, data, ridge=-1)
