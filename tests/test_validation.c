@@ -128,21 +128,29 @@ static void on_validation(size_t epoch, double loss, double acc, void *user)
     if (r->cancel_at && epoch == r->cancel_at) r->cancel = 1;
 }
 
+/* Training data y = 2·x1 − x2 + 1 (300 rows), a validation set of 20 rows whose targets are
+ * all 0, and a Linear(2 → 1) model. */
+static clg_model *zero_target_setup(clg_context *ctx, clg_dataset **ds, clg_dataset **val)
+{
+    static const float w[2] = {2.0f, -1.0f};
+    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 300, w, 2, 1.0f, 0.01f, 9, ds));
+    float Xv[40], Yv[20] = {0};
+    for (int i = 0; i < 40; i++) Xv[i] = (float)((i * 37) % 11) / 5.0f - 1.0f;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, Xv, Yv, 20, 2, 1, val));
+    clg_model *m;
+    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 1, NULL));
+    return m;
+}
+
 /* Training data y = 2·x1 − x2 + 1; a validation set whose targets are all 0, so the
  * validation loss is lowest near the initial (tiny) weights and grows as the fit learns:
  * the best epoch is the first, and early stopping ends the fit `patience` epochs later. */
 Test(validation, best_epoch_is_kept_and_early_stopping_stops)
 {
     clg_context *ctx = test_context();
-    static const float w[2] = {2.0f, -1.0f};
     clg_dataset *ds, *val;
-    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 300, w, 2, 1.0f, 0.01f, 9, &ds));
-    float Xv[40], Yv[20] = {0};
-    for (int i = 0; i < 40; i++) Xv[i] = (float)((i * 37) % 11) / 5.0f - 1.0f;
-    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, Xv, Yv, 20, 2, 1, &val));
-    clg_model *m;
-    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
-    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 1, NULL));
+    clg_model *m = zero_target_setup(ctx, &ds, &val);
     record rec = {.m = m};
     clg_fit_options o = clg_fit_defaults();
     o.epochs = 10;
@@ -267,15 +275,8 @@ Test(validation, bad_options_are_refused)
 Test(validation, a_cancelled_fit_keeps_the_best_epoch)
 {
     clg_context *ctx = test_context();
-    static const float w[2] = {2.0f, -1.0f};
     clg_dataset *ds, *val;
-    CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, 300, w, 2, 1.0f, 0.01f, 9, &ds));
-    float Xv[40], Yv[20] = {0};
-    for (int i = 0; i < 40; i++) Xv[i] = (float)((i * 37) % 11) / 5.0f - 1.0f;
-    CLG_OK_OR_FAIL(ctx, clg_dataset_from_host(ctx, Xv, Yv, 20, 2, 1, &val));
-    clg_model *m;
-    CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
-    CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, 2, 1, NULL));
+    clg_model *m = zero_target_setup(ctx, &ds, &val);
     record rec = {.m = m, .cancel_at = 3};
     clg_fit_options o = clg_fit_defaults();
     o.epochs = 10;

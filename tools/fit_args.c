@@ -1,8 +1,6 @@
 /* clgrad train's training options (fit_args.h). */
 #include <float.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli_num.h"
@@ -21,20 +19,20 @@ const char *fit_optimizer_word(clg_optimizer_kind k)
     return "?";
 }
 
-/* A number of the whole text, finite. */
-static int real_of(const char *text, double *v)
+/* The parts of --schedule and --betas go through cli_num.h; the message names the whole
+ * form, so a part's own reason is dropped. */
+static int real_in(const char *text, double min, double max, double *v)
 {
-    char *end;
-    if (!text[0] || strchr(" \t+", text[0])) return -1;
-    *v = strtod(text, &end);
-    return *end || !isfinite(*v) ? -1 : 0;
+    char why[128];
+    return cli_real(text, min, max, v, why, sizeof why);
 }
 
-/* A count of the whole text, 1..CLI_MAX_EPOCHS. */
+/* A count of epochs, 1..CLI_MAX_EPOCHS. */
 static int count_of(const char *text, size_t *v)
 {
-    double x;
-    if (real_of(text, &x) || x < 1 || x > CLI_MAX_EPOCHS || x != floor(x)) return -1;
+    char why[128];
+    long long x;
+    if (cli_int(text, 1, CLI_MAX_EPOCHS, &x, why, sizeof why)) return -1;
     *v = (size_t)x;
     return 0;
 }
@@ -61,13 +59,13 @@ static int parse_schedule(const char *text, void *member, char *why, size_t n)
         r.kind = CLG_SCHEDULE_STEP;
         bad = count_of(part[1], &r.step_size);
         if (!bad && k == 3) {
-            bad = real_of(part[2], &x) || !(x > 0 && x <= 1);
+            bad = real_in(part[2], 0, 1, &x) || x == 0;
             r.gamma = x;
         }
     } else if (!bad && !strcmp(part[0], "cosine") && k <= 3) {
         r.kind = CLG_SCHEDULE_COSINE;
         if (k >= 2) {
-            bad = real_of(part[1], &x) || x < 0;
+            bad = real_in(part[1], 0, DBL_MAX, &x);
             r.eta_min = x;
         }
         if (!bad && k == 3) bad = count_of(part[2], &r.t_max);
@@ -95,7 +93,7 @@ static int parse_betas(const char *text, void *member, char *why, size_t n)
     double x, y;
     if (strlen(text) < sizeof buf && comma) {
         *comma = '\0';
-        if (!real_of(buf, &x) && !real_of(comma + 1, &y) && x >= 0 && x < 1 && y >= 0 && y < 1) {
+        if (!real_in(buf, 0, 1, &x) && !real_in(comma + 1, 0, 1, &y) && x < 1 && y < 1) {
             b[0] = (float)x;
             b[1] = (float)y;
             return 0;

@@ -432,6 +432,21 @@ static clg_status check_sgd(st_run *r)
     return s;
 }
 
+/* An optimizer check's buffers: tensors 0 (the parameter p), 1 and 2 (two gradients taking
+ * turns), 3..5 (the kind's three state buffers), all 1×n, and the double references of p
+ * (ref[0], from tensor 0) and of the three state buffers (ref[1..3], zeros). */
+static clg_status optim_bufs(st_run *r, st_bufs *b, size_t n, double *ref[4])
+{
+    clg_status s = CLG_OK;
+    for (int k = 0; k < 3 && s == CLG_OK; k++) s = rand_tensor(r, b, k, 1, n);
+    for (int k = 3; k < 6 && s == CLG_OK; k++) s = out_tensor(r, b, k, 1, n);
+    for (int k = 0; k < 4 && s == CLG_OK; k++)
+        if (!(ref[k] = ref_alloc(b, k, n)))
+            s = clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory");
+    for (size_t i = 0; i < n && s == CLG_OK; i++) ref[0][i] = b->h[0][i];
+    return s;
+}
+
 /* Three steps of Adam (decoupled 0: L2 weight decay) or AdamW (1), amsgrad on, with two
  * gradients taking turns (so max_exp_avg_sq keeps an earlier, larger value), against
  * PyTorch's rule in double; the buffers start "fresh" (read as zeros). */
@@ -447,17 +462,9 @@ static clg_status check_adam(st_run *r, int decoupled)
     o.eps = 1e-6f;
     o.weight_decay = 0.1f;
     o.amsgrad = 1;
-    clg_status s = rand_tensor(r, &b, 0, 1, n);                                 /* p */
-    for (int k = 1; k < 3 && s == CLG_OK; k++) s = rand_tensor(r, &b, k, 1, n); /* g1, g2 */
-    for (int k = 3; k < 6 && s == CLG_OK; k++) s = out_tensor(r, &b, k, 1, n);  /* m, v, vmax */
-    double *p = s == CLG_OK ? ref_alloc(&b, 0, n) : NULL, *m = p ? ref_alloc(&b, 1, n) : NULL;
-    double *v = m ? ref_alloc(&b, 2, n) : NULL, *vmax = v ? ref_alloc(&b, 3, n) : NULL;
-    if (!vmax) {
-        bufs_free(&b);
-        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
-                           : s;
-    }
-    for (size_t i = 0; i < n; i++) p[i] = b.h[0][i];
+    double *ref[4] = {0};
+    clg_status s = optim_bufs(r, &b, n, ref);
+    double *p = ref[0], *m = ref[1], *v = ref[2], *vmax = ref[3]; /* exp_avg, _sq, max_ */
     for (int step = 1; step <= 3 && s == CLG_OK; step++) {
         const int k = step == 2 ? 2 : 1;
         s = clg_op_adam_update(r->ctx, b.t[0]->mem, b.t[k]->mem, b.t[3]->mem, b.t[4]->mem,
@@ -497,17 +504,9 @@ static clg_status check_rmsprop(st_run *r)
     o.momentum = 0.5f;
     o.weight_decay = 0.05f;
     o.centered = 1;
-    clg_status s = rand_tensor(r, &b, 0, 1, n);                                 /* p */
-    for (int k = 1; k < 3 && s == CLG_OK; k++) s = rand_tensor(r, &b, k, 1, n); /* g1, g2 */
-    for (int k = 3; k < 6 && s == CLG_OK; k++) s = out_tensor(r, &b, k, 1, n);  /* v, buf, a */
-    double *p = s == CLG_OK ? ref_alloc(&b, 0, n) : NULL, *v = p ? ref_alloc(&b, 1, n) : NULL;
-    double *buf = v ? ref_alloc(&b, 2, n) : NULL, *a = buf ? ref_alloc(&b, 3, n) : NULL;
-    if (!a) {
-        bufs_free(&b);
-        return s == CLG_OK ? clg_fail(r->ctx, CLG_ERR_HOST_MEMORY, "selftest: out of host memory")
-                           : s;
-    }
-    for (size_t i = 0; i < n; i++) p[i] = b.h[0][i];
+    double *ref[4] = {0};
+    clg_status s = optim_bufs(r, &b, n, ref);
+    double *p = ref[0], *v = ref[1], *buf = ref[2], *a = ref[3]; /* square_avg, momentum, avg */
     for (int step = 1; step <= 3 && s == CLG_OK; step++) {
         const int k = step == 2 ? 2 : 1;
         s = clg_op_rmsprop_update(r->ctx, b.t[0]->mem, b.t[k]->mem, b.t[3]->mem, b.t[4]->mem,
