@@ -25,6 +25,7 @@
 #include "clgrad/nn.h"     /* models, losses */
 #include "clgrad/optim.h"  /* optimizers */
 #include "clgrad/train.h"  /* fit, evaluate, predict, checkpoints */
+#include "clgrad/dist.h"   /* data-parallel training over a communicator */
 #include "clgrad/extras.h" /* closed form, CLBlast tuning, self-test */
 
 #endif

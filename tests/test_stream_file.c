@@ -1012,3 +1012,83 @@ Test(stream_file, trains_beyond_the_memory_limit, .timeout = 300)
               (long long)st.st_size);
 #endif
 }
+
+/* clg_stream_options.part/parts: a shard holds rows [N·p/P, N·(p+1)/P) and reads the
+ * file's rows there (the same floats as the whole file's), says so (clg_dataset_parts),
+ * and the options are checked; classes fixes the class count for shards that lack an id. */
+Test(stream_file, npy_shards)
+{
+    clg_context *ctx = test_context();
+    files f;
+    make_files(&f);
+    float *X = NULL, *Y = NULL;
+    clg_dataset *whole;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, NULL, &whole));
+    download(ctx, whole, &X, &Y);
+    size_t part = 7, rows = 0;
+    cr_assert_eq(clg_dataset_parts(whole, &part, &rows), 0);
+    cr_assert(part == 0 && rows == N);
+    for (size_t P = 1; P <= 4; P++) {
+        size_t total = 0;
+        for (size_t p = 0; p < P; p++) {
+            clg_stream_options so = stream_opts(7, 2);
+            so.part = p, so.parts = P, so.classes = CL;
+            clg_dataset *shard;
+            CLG_OK_OR_FAIL(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &shard));
+            const size_t lo = N * p / P, hi = N * (p + 1) / P;
+            cr_assert_eq(clg_dataset_size(shard), hi - lo, "P=%zu p=%zu", P, p);
+            cr_assert_eq(clg_dataset_parts(shard, &part, &rows), P);
+            cr_assert(part == p && rows == N);
+            cr_assert_eq(clg_dataset_classes(shard), (size_t)CL);
+            float *sx, *sy;
+            download(ctx, shard, &sx, &sy);
+            expect_same_floats(sx, X + lo * D, (hi - lo) * D, "shard X");
+            expect_same_floats(sy, Y + lo, hi - lo, "shard labels");
+            free(sx), free(sy);
+            total += clg_dataset_size(shard);
+            clg_dataset_destroy(shard);
+        }
+        cr_assert_eq(total, (size_t)N);
+    }
+    /* a shard whose labels stop below the top id: classes from the options, or from its own */
+    size_t low = 0;
+    while (Y[low] == CL - 1) low++; /* the first row with a label below the top one */
+    clg_stream_options so = stream_opts(0, 4);
+    so.part = low, so.parts = N; /* one row */
+    clg_dataset *one;
+    CLG_OK_OR_FAIL(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &one));
+    cr_assert_lt(clg_dataset_classes(one), (size_t)CL);
+    clg_dataset_destroy(one);
+    clg_dataset *bad = NULL;
+    so = stream_opts(0, 4);
+    so.part = 2, so.parts = 2;
+    EXPECT_REFUSED(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &bad),
+                   CLG_ERR_INVALID_ARGUMENT, "need part < parts", "stream npy part 2 of 2 parts");
+    so.part = 1, so.parts = 0;
+    EXPECT_REFUSED(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &bad),
+                   CLG_ERR_INVALID_ARGUMENT, "both 0", "stream npy part 1 of 0 parts");
+    so.part = 0, so.parts = N + 1;
+    EXPECT_REFUSED(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &bad),
+                   CLG_ERR_SHAPE, "holds none", "stream npy: more parts than rows");
+    so = stream_opts(0, 4);
+    so.classes = 1;
+    EXPECT_REFUSED(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &bad),
+                   CLG_ERR_INVALID_ARGUMENT, "classes 1", "stream npy classes 1");
+    so.classes = CL - 1;
+    EXPECT_REFUSED(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_labels, 1, &so, &bad),
+                   CLG_ERR_FORMAT, "the options say 2 classes",
+                   "stream npy: a label beyond the classes option");
+    so.classes = CL;
+    EXPECT_REFUSED(ctx, clg_dataset_stream_npy(ctx, f.npy_X, f.npy_y, 0, &so, &bad),
+                   CLG_ERR_INVALID_ARGUMENT, "without classification",
+                   "stream npy: classes for regression data");
+    so = stream_opts(0, 4);
+    so.parts = 2;
+    clg_csv_options co = clg_csv_defaults();
+    EXPECT_REFUSED(ctx, clg_dataset_stream_csv(ctx, f.csv, &co, 0, &so, &bad, NULL),
+                   CLG_ERR_UNSUPPORTED, "for .npy files", "stream csv with parts");
+    cr_assert_null(bad);
+    free(X), free(Y);
+    clg_dataset_destroy(whole);
+    clg_context_destroy(ctx);
+}

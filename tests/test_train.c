@@ -702,3 +702,51 @@ Test(train, cancel_during_an_epoch_undoes_it)
     cr_expect(memcmp(w, want_w, sizeof w) == 0 && b == want_b, "initial model kept");
     clg_context_destroy(ctx);
 }
+
+/* clg_record_epoch, and a callback flagged on_epoch_records_only, let the next epoch run
+ * while the loss is computed (the overlapped loss, where it pays: the default setting), as
+ * the printer does; a plain callback does not. The losses are the same floats either way,
+ * and the recorder keeps what fits its array, counting the rest. */
+Test(train, recorder_and_records_only_callbacks_overlap, .timeout = 120)
+{
+    enum { D = 64, N = 20000, EPOCHS = 4 }; /* N·D above the size where the overlap pays */
+    double losses[3][EPOCHS];
+    for (int mode = 0; mode < 3; mode++) { /* recorder, records-only callback, plain callback */
+        clg_context *ctx = test_context();
+        float w[D];
+        for (size_t j = 0; j < D; j++) w[j] = (float)j / 32.0f - 1.0f;
+        clg_dataset *ds;
+        CLG_OK_OR_FAIL(ctx, clg_dataset_synthetic_linear(ctx, N, w, D, 0.5f, 0.01f, 11, &ds));
+        clg_model *m;
+        CLG_OK_OR_FAIL(ctx, clg_model_create(ctx, &m));
+        CLG_OK_OR_FAIL(ctx, clg_model_add_linear(m, D, 1, NULL));
+        clg_fit_options o = clg_fit_defaults();
+        o.epochs = EPOCHS;
+        o.batch_size = 100;
+        o.optimizer.lr = 0.01f;
+        double kept[2];
+        clg_epoch_log log = {kept, 2, 0, 0, 0};
+        epochs_seen seen = {0};
+        o.on_epoch = mode == 0 ? clg_record_epoch : on_epoch;
+        o.user = mode == 0 ? (void *)&log : (void *)&seen;
+        o.on_epoch_records_only = mode == 1;
+        CLG_OK_OR_FAIL(ctx, clg_fit(m, ds, &o, NULL, NULL));
+        if (mode == 0) {
+            cr_assert(log.count == 2 && log.dropped == EPOCHS - 2 && log.last == EPOCHS,
+                      "recorded %zu, dropped %zu, last %zu", log.count, log.dropped, log.last);
+            losses[0][0] = kept[0], losses[0][1] = kept[1];
+        } else {
+            cr_assert_eq(seen.count, EPOCHS);
+            for (size_t e = 0; e < EPOCHS; e++) losses[mode][e] = seen.loss[e];
+        }
+        cr_assert_eq(ctx->aux_queue != NULL, mode != 2, "mode %d: the loss overlapped: %d", mode,
+                     ctx->aux_queue != NULL);
+        clg_model_destroy(m);
+        clg_dataset_destroy(ds);
+        clg_context_destroy(ctx);
+    }
+    for (size_t e = 0; e < EPOCHS; e++) {
+        cr_expect_eq(losses[1][e], losses[2][e], "epoch %zu", e + 1);
+        if (e < 2) cr_expect_eq(losses[0][e], losses[2][e], "recorded epoch %zu", e + 1);
+    }
+}

@@ -61,11 +61,14 @@ static void on_build(const char *program, const char *device, void *user)
     fflush(stderr);
 }
 
-clg_context *cli_context(void)
+clg_context *cli_context(void) { return cli_context_on(NULL); }
+
+clg_context *cli_context_on(const char *device)
 {
     static clg_context *ctx;
     ctx = NULL;
     clg_context_options o = clg_context_options_defaults();
+    o.device = device;
     o.on_build = on_build;
     o.on_build_user = &ctx;
     clg_status s = clg_context_create_with(&ctx, &o);

@@ -13,6 +13,8 @@ int cmd_info(int argc, char **argv);
 int cli_fail(const clg_context *ctx, clg_status s);
 /* A context on $CLGRAD_DEVICE or the default device; NULL after printing why. */
 clg_context *cli_context(void);
+/* The same on the device `device` names (NULL: as cli_context). */
+clg_context *cli_context_on(const char *device);
 int cmd_tune(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_version(int argc, char **argv);

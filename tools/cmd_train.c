@@ -15,6 +15,7 @@
 #include "cli_num.h"
 #include "cli_opt.h"
 #include "data_args.h"
+#include "dist_cli.h"
 #include "fit_args.h"
 #include "history.h"
 #include "json.h"
@@ -63,6 +64,7 @@ typedef struct run_state {
     size_t rows;              /* the rows clg_fit trains on (less --val's) */
     size_t last_epoch;        /* the last epoch reported */
     clg_validation_result vr; /* clg_fit's, with --val */
+    double shard_acc;         /* --shard: the training accuracy over every rank's shard */
 } run_state;
 
 /* SIGINT / SIGTERM during the fit: the signal, and the flag clg_fit reads (cancel). */
@@ -258,7 +260,7 @@ typedef struct train_args {
     size_t save_every;
     size_t done;    /* --resume: the epochs the checkpoint had run */
     int resume_opt; /* --resume: it holds the optimizer's state */
-    int progress, standardize, json, verbose;
+    int progress, standardize, json, verbose, distributed, shard;
 } train_args;
 
 static const cli_opt train_options[] = {
@@ -281,6 +283,10 @@ static const cli_opt train_options[] = {
              "print the model, the loss and the optimizer before training (as d2l does)"),
     CLI_FLAG("--json", train_args, json, 1,
              "JSON Lines on stdout instead of the text: per epoch, then at the end"),
+    CLI_FLAG("--distributed", train_args, distributed, 1,
+             "one rank of a data-parallel run under mpirun (docs/distributed.md)"),
+    CLI_FLAG("--shard", train_args, shard, 1,
+             "with --distributed --stream: each rank reads only its part of an .npy --data"),
     CLI_END};
 
 /* --verbose: print(net), the loss and print(optimizer), as the chapter shows them (on
@@ -432,6 +438,13 @@ static int parse(train_args *a, int argc, char **argv)
     if (a->data.stream && cli_given(&c, "--val"))
         return cli_usage_error(&c, "--val holds rows out of data in memory, and --stream keeps "
                                    "them in the file: split the file and give the part as --test");
+    if (a->shard &&
+        (!a->distributed || !a->data.stream || !a->data.csv || data_file_is_csv(a->data.csv)))
+        return cli_usage_error(&c, "--shard needs --distributed, --stream and an .npy --data file "
+                                   "(each rank then reads only its part of the rows)");
+    if (a->shard && a->standardize)
+        return cli_usage_error(&c, "--standardize with --shard would scale each rank's rows by "
+                                   "its own shard's statistics: standardize the file first");
     if (a->resume && a->done >= a->fa.fit.epochs)
         return cli_usage_error(&c,
                                "--resume %s: the checkpoint is at epoch %zu, --epochs %zu "
@@ -524,12 +537,24 @@ static float *linear_params(const train_args *a, const run_state *r, size_t *d, 
     return w;
 }
 
-/* A classifier's accuracy on the training set (NaN when it cannot be evaluated). */
+/* A classifier's accuracy on the training set (NaN when it cannot be evaluated); with
+ * --shard the one shard_accuracy found. */
 static double train_accuracy(const train_args *a, const run_state *r)
 {
+    if (a->shard) return r->shard_acc;
     clg_eval_result res;
-    if (clg_evaluate(r->model, r->train, a->fa.fit.loss, &res) != CLG_OK) return NAN;
-    return res.accuracy;
+    return clg_evaluate(r->model, r->train, a->fa.fit.loss, &res) == CLG_OK ? res.accuracy : NAN;
+}
+
+/* --shard: the shards' correct rows summed over the ranks (a collective: every rank calls it
+ * right after clg_fit, before any branch of its own). */
+static double shard_accuracy(const train_args *a, const run_state *r)
+{
+    clg_eval_result res;
+    int ok = clg_evaluate(r->model, r->train, a->fa.fit.loss, &res) == CLG_OK;
+    const clg_comm *c = a->fa.fit.comm;
+    float v[2] = {ok ? (float)(res.accuracy * (double)res.n) : NAN, ok ? (float)res.n : 0.0f};
+    return c->allreduce_sum(v, 2, c->user) ? NAN : (double)v[0] / (double)v[1];
 }
 
 static void finish_report(train_args *a, run_state *r)
@@ -680,7 +705,9 @@ static clg_status stopped(train_args *a, run_state *r, clg_status s)
     size_t done = r->hist.count, last = r->hist.first + done;
     size_t kept = r->hist.validating && r->vr.best_epoch ? r->vr.best_epoch : last;
     char what[64], save[600] = "", cover[128] = "", line[900] = "";
-    if (s == CLG_ERR_CANCELLED)
+    if (s == CLG_ERR_CANCELLED && !caught_signal) /* --distributed: another rank's stop */
+        snprintf(what, sizeof what, "stopped with another rank");
+    else if (s == CLG_ERR_CANCELLED)
         snprintf(what, sizeof what, "interrupted (%s)",
                  caught_signal == SIGTERM ? "SIGTERM" : "SIGINT");
     else
@@ -796,8 +823,13 @@ static clg_status fit(train_args *a, run_state *r)
     setup_text(a, r->meta + used, sizeof r->meta - used);
     used = strlen(r->meta);
     snprintf(r->meta + used, sizeof r->meta - used, "\n");
-    if (s != CLG_OK) return cli_fail(r->ctx, s), s;
-    if (a->log && history_log_open(&r->hist, a->log)) return CLG_ERR_IO;
+    if (s != CLG_OK)
+        cli_fail(r->ctx, s);
+    else if (a->log && history_log_open(&r->hist, a->log))
+        s = CLG_ERR_IO;
+    /* --distributed: every rank or none goes on to clg_fit, whose first step is collective */
+    s = cli_dist_check(o->comm, r->ctx, s, "clgrad train: building the model");
+    if (s != CLG_OK) return s;
     r->t0 = r->epoch_t0 = r->prog_t = now_s();
     struct sigaction old[2];
     catch_signals(&r->stop, old);
@@ -806,6 +838,12 @@ static clg_status fit(train_args *a, run_state *r)
     r->fitted = 1;
     release_signals(old);
     clear_progress(r);
+    if (o->comm) { /* every rank, before any branch of its own */
+        clg_status all = cli_dist_check(o->comm, r->ctx, s, "clgrad train: training");
+        if (all != s) return all; /* another rank failed as the fit ended: said */
+        r->shard_acc = NAN;
+        if (s == CLG_OK && a->shard && a->model.spec.classify) r->shard_acc = shard_accuracy(a, r);
+    }
     if (r->failed != CLG_OK) return r->failed; /* printed in on_epoch; the fit was cancelled */
     if (s == CLG_ERR_CANCELLED || s == CLG_ERR_DIVERGED || s == CLG_ERR_NONFINITE)
         return stopped(a, r, s);
@@ -825,6 +863,23 @@ static clg_status fit(train_args *a, run_state *r)
     return CLG_OK;
 }
 
+/* --data: the whole file, or with --shard this rank's part; class ids of shards are counted
+ * over every rank, as a shard may lack the largest. Collectives with --distributed. */
+static clg_status load_train(train_args *a, run_state *r, const cli_dist *dist)
+{
+    const char *what = "clgrad train: loading the data";
+    r->train = data_args_load(&a->data, r->ctx, a->model.spec.classify ? 1 : 0);
+    clg_status s = cli_dist_check(dist->comm, r->ctx, r->train ? CLG_OK : CLG_ERR_IO, what);
+    if (s != CLG_OK || !a->shard || !a->model.spec.classify) return s;
+    size_t top = cli_dist_max(dist, clg_dataset_classes(r->train));
+    if (top != clg_dataset_classes(r->train)) {
+        clg_dataset_destroy(r->train);
+        a->data.classes = top;
+        r->train = data_args_load(&a->data, r->ctx, 1);
+    }
+    return cli_dist_check(dist->comm, r->ctx, r->train ? CLG_OK : CLG_ERR_IO, what);
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_args a = {0};
@@ -837,14 +892,34 @@ int cmd_train(int argc, char **argv)
     a.fa.fit.seed = a.data.seed;
     run_state r = {0};
     r.json = a.json;
-    r.ctx = cli_context();
+    cli_dist dist = {0};
+    if (a.distributed && cli_dist_start(&dist, &argc, &argv)) return 1;
+    if (dist.rank) /* rank 0 writes the outputs */
+        a.save = a.log = a.plot = NULL, a.save_every = 0;
+    if (a.shard) a.data.part = (size_t)dist.rank, a.data.parts = (size_t)dist.size;
+    r.ctx = cli_context_on(dist.device[0] ? dist.device : NULL);
+    if (dist.comm) {
+        cli_dist_devices(&dist, r.ctx, a.json ? stderr : stdout);
+        if (cli_dist_check(dist.comm, r.ctx, r.ctx ? CLG_OK : CLG_ERR_NO_DEVICE,
+                           "clgrad train: choosing the device") != CLG_OK) {
+            clg_context_destroy(r.ctx);
+            cli_dist_end(&dist);
+            return 1;
+        }
+    }
     if (!r.ctx) return 1;
     r.loss = a.fa.fit.loss;
     r.batch = a.fa.fit.batch_size;
-    r.train = data_args_load(&a.data, r.ctx, a.model.spec.classify ? 1 : 0);
+    clg_status s = load_train(&a, &r, &dist);
+    a.data.part = a.data.parts = a.data.classes = 0; /* --test is read whole by every rank */
     size_t classes = r.train ? clg_dataset_classes(r.train) : 0;
-    if (r.train && a.test) r.test = data_file_load(r.ctx, a.test, a.test_labels, &a.data, classes);
-    clg_status s = r.train && (!a.test || r.test) ? fit(&a, &r) : CLG_ERR_IO;
+    if (s == CLG_OK && a.test) {
+        r.test = data_file_load(r.ctx, a.test, a.test_labels, &a.data, classes);
+        s = cli_dist_check(dist.comm, r.ctx, r.test ? CLG_OK : CLG_ERR_IO,
+                           "clgrad train: loading the test set");
+    }
+    a.fa.fit.comm = dist.comm;
+    if (s == CLG_OK) s = fit(&a, &r);
     int signalled = s == CLG_ERR_CANCELLED && caught_signal; /* 130 SIGINT, 143 SIGTERM */
     if (a.json && r.fitted && !ferror(stdout) && end_json(&a, &r, s) && s == CLG_OK) s = CLG_ERR_IO;
     history_free(&r.hist);
@@ -855,5 +930,6 @@ int cmd_train(int argc, char **argv)
     clg_dataset_destroy(r.test);
     clg_dataset_destroy(r.train);
     clg_context_destroy(r.ctx);
+    cli_dist_end(&dist);
     return s == CLG_OK ? 0 : signalled ? 128 + caught_signal : 1;
 }

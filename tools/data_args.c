@@ -128,6 +128,9 @@ static clg_status stream_file(clg_context *ctx, const char *path, const char *la
 {
     clg_stream_options so = clg_stream_defaults();
     so.chunk_rows = fmt->chunk_rows;
+    so.part = fmt->part;
+    so.parts = fmt->parts;
+    so.classes = classes ? fmt->classes : 0;
     if (!data_file_is_csv(path))
         return clg_dataset_stream_npy(ctx, path, labels, classes != 0, &so, ds);
     clg_csv_options co = data_csv_options(fmt);

@@ -18,6 +18,10 @@ typedef struct data_args {
                                      chunk (clg_dataset_stream_csv / _npy), --test too */
     size_t chunk_rows;            /* --chunk-rows N (with --stream; default 0: sized by the
                                      library, 4 MiB of rows) */
+    size_t part, parts;           /* clgrad train --shard: the --data file's part to read
+                                     (clg_stream_options.part, parts; 0 and 0: all of it) */
+    size_t classes;               /* and its class count (clg_stream_options.classes; 0: its
+                                     own largest id + 1) */
     const clg_class_names *names; /* set by data_args_load: the class names of a CSV
                                      label column of names (a --test file maps onto them) */
     struct data_shape {

@@ -40,6 +40,7 @@ typedef enum clg_status {
     CLG_ERR_STATE,            /* call out of order (e.g. backward before forward) */
     CLG_ERR_DIVERGED,         /* training diverged: the loss grew beyond diverge_factor */
     CLG_ERR_CANCELLED,        /* stopped by its cancel flag (clg_fit_options.cancel) */
+    CLG_ERR_COMM,             /* a distributed fit's communicator failed, or another rank did */
     CLG_STATUS_COUNT
 } clg_status;
 
@@ -52,6 +53,13 @@ typedef struct clg_context clg_context;
  * call when ctx is NULL. Empty string when there was none. Valid until the
  * next failing call on the same context / thread. */
 CLG_API const char *clg_last_error(const clg_context *ctx);
+/* Records a failure's message (printf format) where clg_last_error(ctx) reads it, and
+ * returns s: for code that extends clgrad (libclgrad_mpi, a clg_comm of the caller's). */
+CLG_API clg_status clg_set_error(const clg_context *ctx, clg_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Build log of the last kernel build that failed on ctx (empty if none). */
 CLG_API const char *clg_build_log(const clg_context *ctx);

@@ -314,6 +314,15 @@ typedef struct clg_stream_options {
     /* Default 4: a shuffling loader reads this many chunks, drawn at random, into its
      * shuffle buffer and shuffles their rows together (docs/streaming.md, "Order"). >= 1. */
     size_t buffer_chunks;
+    /* Default 0 and 0: the whole file. parts >= 1: only part `part` (0-based) of the file cut
+     * into `parts` contiguous row ranges of near-equal size, rows [N·part/parts,
+     * N·(part+1)/parts) of its N: one rank's shard of a distributed fit, which then reads no
+     * other row (docs/distributed.md). .npy files (a CSV file: CLG_ERR_UNSUPPORTED). */
+    size_t part, parts;
+    /* Default 0: classes = the largest class id + 1 (at least 2). k >= 2: exactly k classes,
+     * a larger id being CLG_ERR_FORMAT; a shard may lack the largest id, so ranks give k.
+     * .npy with classification only. */
+    size_t classes;
 } clg_stream_options;
 CLG_API clg_stream_options clg_stream_defaults(void);
 
@@ -341,6 +350,11 @@ CLG_API clg_status clg_dataset_stream_csv(clg_context *ctx, const char *path,
                                           const clg_csv_options *csv, int classification,
                                           const clg_stream_options *opts, clg_dataset **out,
                                           clg_class_names *names);
+
+/* A shard (clg_stream_options.part, parts): parts, *part its index and *file_rows the rows of
+ * the whole file; a dataset that is no shard: 0 (and *part 0, *file_rows its rows). Either
+ * pointer may be NULL. */
+CLG_API size_t clg_dataset_parts(const clg_dataset *ds, size_t *part, size_t *file_rows);
 
 /* Where a dataset's rows are: on the device, in host memory (streamed), or in a file
  * (file-streamed: clg_dataset_streamed() is 1 too). */

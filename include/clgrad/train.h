@@ -19,6 +19,14 @@ extern "C" {
 typedef void (*clg_epoch_callback)(size_t epoch, double train_loss, void *user);
 /* Prints "epoch 1, loss 0.000203" to stdout, like d2l ("epoch 1" for a NaN loss). */
 CLG_API void clg_print_epoch(size_t epoch, double train_loss, void *user);
+/* Records the losses instead, into the clg_epoch_log user points to: loss[count++] while
+ * count < capacity (later ones are counted in `dropped`), last the last epoch. Reading no
+ * parameters, it lets the next epoch run meanwhile, as the printer does. */
+typedef struct clg_epoch_log {
+    double *loss;
+    size_t capacity, count, dropped, last;
+} clg_epoch_log;
+CLG_API void clg_record_epoch(size_t epoch, double train_loss, void *user);
 
 /* Called after each epoch's validation (clg_fit_options.validation or validation_fraction)
  * with the 1-based epoch, the validation set's mean loss and its accuracy (-1 for
@@ -132,6 +140,16 @@ typedef struct clg_fit_options {
     size_t early_stop;
     /* Default NULL. With validation, filled when clg_fit returns (below). */
     clg_validation_result *validation_result;
+    /* Default NULL: one process. A communicator (<clgrad/dist.h>): this process is one rank
+     * of a synchronous data-parallel fit, every rank calling clg_fit with the same data,
+     * model and options (docs/distributed.md). */
+    const struct clg_comm *comm;
+    /* Default 0: an on_epoch other than clg_print_epoch and clg_record_epoch may read or
+     * save the model, so it sees the model of the epoch it reports and no epoch is enqueued
+     * before it returns. 1: on_epoch only uses what it is given, as those two do, so the
+     * next epoch may already run on the device meanwhile, its loss overlapped
+     * (docs/performance.md; the Python binding's printing history does this). */
+    int on_epoch_records_only;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 

@@ -20,6 +20,7 @@ struct clg_dataset {
     struct clg_stream_file *file; /* file-streamed (stream_file.c): rows stay in the file and
                                      are read chunk by chunk; streamed = 1, hX = hY = NULL */
     size_t loaders; /* live loaders borrowing ds (clg_dataset_set_streaming refuses then) */
+    size_t part, parts, file_rows; /* a shard of a file (clg_stream_options.parts > 0) */
 };
 
 struct clg_loader {
@@ -45,6 +46,9 @@ struct clg_loader {
     /* File-streamed datasets only (ds->file): the epoch's order comes from the cursor
      * (stream_order.c), which reads chunks into its shuffle buffer; order is NULL. */
     struct clg_stream_cursor *cursor;
+    /* A rank of a distributed fit (clg_loader_set_part): each batch yields only this
+     * part's contiguous share of the rows. */
+    unsigned part, parts;
 };
 
 /* Loader's permutation tag in Philox counter word 3 ("SHUF"): the order of an epoch of a
@@ -67,6 +71,10 @@ typedef struct clg_loader_view {
 int clg_loader_view_of(const clg_loader *ld, clg_loader_view *v);
 /* loader.c: marks the started epoch's batches consumed (a fused epoch ran them). */
 void clg_loader_consume_epoch(clg_loader *ld);
+/* From now on each batch of ld (the same global batch on every rank, same order) yields
+ * rows [c·part/parts, c·(part+1)/parts) of its c rows: this rank's contiguous share, which
+ * may be empty (batch.rows 0, X and Y unset). */
+void clg_loader_set_part(clg_loader *ld, unsigned part, unsigned parts);
 
 /* scaling.c: why mean and scale (d floats each) are no standardization, or NULL. */
 const char *clg_scaling_invalid(const float *mean, const float *scale, size_t d);

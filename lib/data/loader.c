@@ -170,6 +170,11 @@ int clg_loader_view_of(const clg_loader *ld, clg_loader_view *v)
 
 void clg_loader_consume_epoch(clg_loader *ld) { ld->next = ld->batches; }
 
+void clg_loader_set_part(clg_loader *ld, unsigned part, unsigned parts)
+{
+    ld->part = part;
+    ld->parts = parts;
+}
 static void draw_order(clg_loader *ld, uint64_t epoch)
 {
     size_t n = ld->ds->n;
@@ -217,7 +222,8 @@ clg_status clg_loader_start_epoch(clg_loader *ld)
 
 /* Gathers rows order[offset .. offset+count) on the host into the current slot's
  * staging buffer and enqueues their upload into the slot's batch tensors. */
-static clg_status stream_batch(clg_loader *ld, size_t offset, size_t count, clg_batch *batch)
+static clg_status stream_batch(clg_loader *ld, size_t offset, size_t count, size_t skip,
+                               size_t take, clg_batch *batch)
 {
     const clg_dataset *ds = ld->ds;
     clg_context *ctx = ds->ctx;
@@ -229,15 +235,23 @@ static clg_status stream_batch(clg_loader *ld, size_t offset, size_t count, clg_
     if (err != CL_SUCCESS) return clg_fail_cl(ctx, err, "clWaitForEvents(loader batch upload)");
     float *sx = ld->stage[k], *sy = ld->stage[k] + cap * d;
     if (ld->cursor) {
+        /* the cursor hands rows out in order: the whole batch, then this part's share */
         clg_status s = clg_stream_cursor_take(ld->cursor, count, sx, sy);
         if (s != CLG_OK) return s;
+        if (skip) {
+            memmove(sx, sx + skip * d, take * d * sizeof(float));
+            memmove(sy, sy + skip * q, take * q * sizeof(float));
+        }
+        count = take;
     } else {
-        const uint32_t *order = ld->order + offset;
+        const uint32_t *order = ld->order + offset + skip;
+        count = take;
         for (size_t r = 0; r < count; r++) {
             memcpy(sx + r * d, ds->hX + (size_t)order[r] * d, d * sizeof(float));
             memcpy(sy + r * q, ds->hY + (size_t)order[r] * q, q * sizeof(float));
         }
     }
+    if (!count) return CLG_OK; /* a rank's empty share: the cursor moved on, no upload */
     clg_tensor *X = k ? ld->Xb2 : ld->Xb, *Y = k ? ld->Yb2 : ld->Yb;
     err = clEnqueueWriteBuffer(ctx->queue, X->mem, CL_FALSE, 0, count * d * sizeof(float), sx, 0,
                                NULL, &ld->upload[k][0]);
@@ -272,15 +286,22 @@ clg_status clg_loader_next(clg_loader *ld, clg_batch *batch, int *has_batch)
     if (ld->next >= ld->batches) return CLG_OK;
     size_t B = ld->opts.batch_size, n = ld->ds->n;
     size_t offset = ld->next * B;
-    size_t count = n - offset < B ? n - offset : B;
-    if (ld->ds->streamed) {
-        clg_status s = stream_batch(ld, offset, count, batch);
+    size_t count = n - offset < B ? n - offset : B, skip = 0, whole = count;
+    if (ld->parts > 1) { /* this rank's share of the global batch */
+        skip = count * ld->part / ld->parts;
+        count = count * (ld->part + 1) / ld->parts - skip;
+    }
+    if (ld->ds->streamed && (count || ld->cursor)) {
+        clg_status s = stream_batch(ld, offset, whole, skip, count, batch);
         if (s != CLG_OK) return s;
+    }
+    if (ld->ds->streamed || !count) {
         batch->rows = count;
         batch->index = ld->next++;
         *has_batch = 1;
         return CLG_OK;
     }
+    offset += skip;
     clg_status s = clg_op_gather_rows(ctx, ld->ds->X->mem, ld->order_dev, offset, count, ld->ds->d,
                                       ld->Xb->mem);
     if (s == CLG_OK)

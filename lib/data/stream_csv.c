@@ -41,6 +41,11 @@ clg_status clg_dataset_stream_csv(clg_context *ctx, const char *path, const clg_
     clg_stream_options o;
     clg_status s = clg_stream_options_of(ctx, op, opts, &o);
     if (s != CLG_OK) return s;
+    if (o.parts || o.classes)
+        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
+                        "%s: parts and classes of clg_stream_options are for .npy files (a CSV "
+                        "file's classes: clg_csv_options.classes)",
+                        op);
     clg_csv_stream *cs = NULL;
     size_t n = 0, d = 0, classes = 0;
     s = clg_csv_stream_open(op, path, &co, classification, o.chunk_rows, &cs, &n, &d, &classes,

@@ -41,12 +41,20 @@ clg_status clg_stream_options_of(clg_context *ctx, const char *op, const clg_str
 {
     *o = clg_stream_defaults();
     if (opts) {
-        clg_status s =
-            clg_options_copy(ctx, op, "clg_stream_defaults", o, sizeof *o, opts, sizeof *o);
+        /* the first published clg_stream_options ended with buffer_chunks */
+        const size_t v1 = offsetof(clg_stream_options, part);
+        clg_status s = clg_options_copy(ctx, op, "clg_stream_defaults", o, sizeof *o, opts, v1);
         if (s != CLG_OK) return s;
     }
     if (o->buffer_chunks == 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: buffer_chunks must be >= 1", op);
+    if (o->parts ? o->part >= o->parts : o->part != 0)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: part %zu of %zu parts: need part < parts (or both 0: the whole file)",
+                        op, o->part, o->parts);
+    if (o->classes == 1 || o->classes > ((size_t)1 << 24))
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: classes %zu: 0 (from the data) or 2 .. 2^24", op, o->classes);
     if (o->chunk_rows > UINT32_MAX)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "%s: chunk_rows %zu exceeds 2^32-1 (a dataset's rows)", op, o->chunk_rows);
@@ -234,4 +242,11 @@ clg_storage clg_dataset_storage(const clg_dataset *ds)
 size_t clg_dataset_chunk_rows(const clg_dataset *ds)
 {
     return ds && ds->file ? ds->file->chunk_rows : 0;
+}
+
+size_t clg_dataset_parts(const clg_dataset *ds, size_t *part, size_t *file_rows)
+{
+    if (part) *part = ds ? ds->part : 0;
+    if (file_rows) *file_rows = !ds ? 0 : ds->parts ? ds->file_rows : ds->n;
+    return ds ? ds->parts : 0;
 }

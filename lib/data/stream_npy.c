@@ -26,6 +26,7 @@ typedef struct npy_file {
 typedef struct npy_src {
     npy_file x, y;
     size_t d, q;
+    size_t base, n; /* the rows read: [base, base + n) of the files' (a shard's) */
 } npy_src;
 
 static void file_close(npy_file *f)
@@ -78,6 +79,7 @@ static clg_status src_read(void *p, size_t k, size_t first, size_t rows, float *
     clg_status s = clg_stream_check_unchanged(fileno(src->x.fp), src->x.path, &src->x.at_open);
     if (s == CLG_OK)
         s = clg_stream_check_unchanged(fileno(src->y.fp), src->y.path, &src->y.at_open);
+    first += src->base;
     if (s == CLG_OK) s = convert(&src->x, first * src->d, rows * src->d, X);
     if (s == CLG_OK) s = convert(&src->y, first * src->q, rows * src->q, Y);
     return s;
@@ -85,10 +87,10 @@ static clg_status src_read(void *p, size_t k, size_t first, size_t rows, float *
 
 static const clg_stream_format npy_format = {"npy", src_read, src_close};
 
-/* The validation pass: every element of X finite (convert refuses others), and of y too,
- * or (classification) a class id, as clg_dataset_from_npy checks them; *classes = the
- * largest id + 1, at least 2. */
-static clg_status check_data(clg_context *ctx, const npy_src *src, int classification,
+/* The validation pass over the rows read: every element of X finite (convert refuses
+ * others), and of y too, or (classification) a class id, as clg_dataset_from_npy checks
+ * them; *classes = want, or else the largest id + 1, at least 2. */
+static clg_status check_data(clg_context *ctx, const npy_src *src, int classification, size_t want,
                              size_t *classes)
 {
     float *buf = malloc(CHECK_STEP * sizeof *buf);
@@ -96,8 +98,9 @@ static clg_status check_data(clg_context *ctx, const npy_src *src, int classific
     const npy_file *files[2] = {&src->x, &src->y};
     float top = 0;
     for (int f = 0; f < 2; f++) {
-        const size_t count = files[f]->layout.array.count;
-        for (size_t e = 0; e < count; e += CHECK_STEP) {
+        const size_t width = f ? src->q : src->d;
+        const size_t begin = src->base * width, count = begin + src->n * width;
+        for (size_t e = begin; e < count; e += CHECK_STEP) {
             const size_t m = count - e < CHECK_STEP ? count - e : CHECK_STEP;
             clg_status s = convert(files[f], e, m, buf);
             if (s != CLG_OK) {
@@ -112,12 +115,19 @@ static clg_status check_data(clg_context *ctx, const npy_src *src, int classific
                                     "%s: label %zu is %g; class ids must be integers in [0, 2^24)",
                                     src->y.path, e + i, (double)v);
                 }
+                if (want && v >= (float)want) {
+                    free(buf);
+                    return clg_fail(ctx, CLG_ERR_FORMAT,
+                                    "%s: label %zu is %g, but the options say %zu classes "
+                                    "(ids 0 .. %zu)",
+                                    src->y.path, e + i, (double)v, want, want - 1);
+                }
                 if (v > top) top = v;
             }
         }
     }
     free(buf);
-    *classes = !classification ? 0 : (size_t)top + 1 < 2 ? 2 : (size_t)top + 1;
+    *classes = !classification ? 0 : want ? want : (size_t)top + 1 < 2 ? 2 : (size_t)top + 1;
     return CLG_OK;
 }
 
@@ -169,10 +179,26 @@ clg_status clg_dataset_stream_npy(clg_context *ctx, const char *X_path, const ch
     }
     size_t n, classes = 0;
     s = check_shapes(ctx, src, classification, X_path, y_path, &n, &src->d, &src->q);
-    if (s == CLG_OK) s = check_data(ctx, src, classification, &classes);
+    if (s == CLG_OK && o.classes && !classification)
+        s = clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: classes %zu without classification", op,
+                     o.classes);
+    const size_t parts = o.parts ? o.parts : 1;
+    src->base = n * o.part / parts;
+    src->n = n * (o.part + 1) / parts - src->base;
+    if (s == CLG_OK && !src->n)
+        s = clg_fail(ctx, CLG_ERR_SHAPE, "%s: part %zu of %zu of the %zu rows of %s holds none", op,
+                     o.part, parts, n, X_path);
+    if (s == CLG_OK) s = check_data(ctx, src, classification, o.classes, &classes);
     if (s != CLG_OK) {
         src_close(src);
         return s;
     }
-    return clg_dataset_from_stream(ctx, op, n, src->d, src->q, classes, &npy_format, src, &o, out);
+    s = clg_dataset_from_stream(ctx, op, src->n, src->d, src->q, classes, &npy_format, src, &o,
+                                out);
+    if (s == CLG_OK && o.parts) {
+        (*out)->part = o.part;
+        (*out)->parts = o.parts;
+        (*out)->file_rows = n;
+    }
+    return s;
 }

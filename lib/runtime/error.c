@@ -25,6 +25,7 @@ static const char *const status_names[CLG_STATUS_COUNT] = {
     [CLG_ERR_STATE] = "CLG_ERR_STATE",
     [CLG_ERR_DIVERGED] = "CLG_ERR_DIVERGED",
     [CLG_ERR_CANCELLED] = "CLG_ERR_CANCELLED",
+    [CLG_ERR_COMM] = "CLG_ERR_COMM",
 };
 
 const char *clg_status_string(clg_status s)
@@ -48,13 +49,28 @@ void clg_clear_error(const clg_context *ctx)
     buf[0] = '\0';
 }
 
-clg_status clg_fail(const clg_context *ctx, clg_status s, const char *fmt, ...)
+static clg_status vfail(const clg_context *ctx, clg_status s, const char *fmt, va_list ap)
 {
     /* The message buffer is diagnostic state, not part of the context's logical value. */
     char *buf = ctx ? (char *)ctx->err : thread_err;
+    vsnprintf(buf, CLG_MSG_LEN, fmt, ap);
+    return s;
+}
+
+clg_status clg_set_error(const clg_context *ctx, clg_status s, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, CLG_MSG_LEN, fmt, ap);
+    vfail(ctx, s, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+clg_status clg_fail(const clg_context *ctx, clg_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(ctx, s, fmt, ap);
     va_end(ap);
     return s;
 }

@@ -21,6 +21,17 @@ void clg_print_epoch(size_t epoch, double train_loss, void *user)
     fflush(stdout);
 }
 
+void clg_record_epoch(size_t epoch, double train_loss, void *user)
+{
+    clg_epoch_log *log = user;
+    if (!log) return;
+    if (log->count < log->capacity && log->loss)
+        log->loss[log->count++] = train_loss;
+    else
+        log->dropped++;
+    log->last = epoch;
+}
+
 void clg_print_validation(size_t epoch, double loss, double accuracy, void *user)
 {
     (void)user;
@@ -108,8 +119,9 @@ static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kin
 {
     clg_status s = clg_tensor_fill(acc, 0.0f);
     int fused = 0;
-    /* The fused kernels read a device dataset; a streamed one goes through the loader. */
-    if (s == CLG_OK && !correct && !eval->ds->streamed)
+    /* The fused kernels read a device dataset; a streamed one goes through the loader, as
+     * does a rank's share of one. */
+    if (s == CLG_OK && !correct && !eval->ds->streamed && eval->parts < 2)
         s = clg_fused_full_loss(m, eval->ds, kind, NULL, NULL, acc, m->ctx->queue, &fused);
     if (s != CLG_OK || fused) return s;
     if (correct) s = clg_tensor_fill(correct, 0.0f);
@@ -117,6 +129,7 @@ static clg_status enqueue_full_pass(clg_model *m, clg_loader *eval, clg_loss_kin
     clg_batch b;
     int more = 1;
     while (s == CLG_OK && (s = clg_loader_next(eval, &b, &more)) == CLG_OK && more) {
+        if (!b.rows) continue; /* a rank's empty share */
         const clg_tensor *pred;
         s = clg_model_forward(m, b.X, &pred);
         if (s == CLG_OK)
@@ -249,6 +262,7 @@ typedef struct fit_state {
     size_t ngroups;
     clg_dataset *own_train, *own_val; /* the parts of a validation_fraction split */
     clg_dataset *val;                 /* the validation set, or NULL */
+    clg_dist *dist;                   /* a distributed fit's gradient buffer, or NULL */
     cl_mem *best;                     /* the parameters of the best validation epoch */
     clg_validation_result vr;         /* which epoch that is */
 } fit_state;
@@ -269,6 +283,7 @@ static void fit_state_free(fit_state *st)
     free(st->base_lr);
     clg_dataset_destroy(st->own_train);
     clg_dataset_destroy(st->own_val);
+    clg_dist_destroy(st->dist);
 }
 
 /* Enqueues copies between the model's parameters and a set of st->ngood buffers (st->good
@@ -376,10 +391,54 @@ static clg_status fused_progress(void *user, size_t done, size_t total)
     return fit_progress(p->ctx, p->o, p->epoch, done, total);
 }
 
+/* One epoch of a distributed fit's steps (docs/distributed.md): this rank's rows of each
+ * global batch (its share of the batch, or its shard's next local batch), their gradient
+ * summed over the rows and then over the ranks with the ranks' row counts, the same update
+ * everywhere, scaled by the batch's rows. Every rank runs every step's exchange; a local
+ * failure or cancel is carried into the next one (or the epoch's closing exchange in
+ * clg_fit), so that every rank stops together. */
+static clg_status run_epoch_dist(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
+                                 fit_state *st, size_t epoch, size_t *steps)
+{
+    clg_status s = clg_loader_start_epoch(st->train);
+    const size_t total = st->dist->steps, mine = clg_loader_batches(st->train);
+    const size_t q = o->loss == CLG_LOSS_SOFTMAX_XENT ? 1 : clg_model_outputs(m);
+    for (size_t k = 0; k < total; k++) {
+        clg_batch b = {0};
+        int more = 0;
+        if (s == CLG_OK && k < mine) { /* a shard may run out of batches before the others */
+            s = clg_loader_next(st->train, &b, &more);
+            if (s == CLG_OK && !more)
+                s = clg_fail(m->ctx, CLG_ERR_STATE, "clg_fit: the loader ended at batch %zu", k);
+        }
+        if (s == CLG_OK && cancelled(o)) s = CLG_ERR_CANCELLED;
+        if (s == CLG_OK && b.rows) {
+            const clg_tensor *pred;
+            st->grad->rows = b.rows;
+            s = clg_model_forward(m, b.X, &pred);
+            if (s == CLG_OK)
+                s = clg_op_loss_grad(m->ctx, o->loss, CLG_REDUCE_SUM, pred->mem, b.Y->mem,
+                                     st->grad->mem, b.rows, pred->cols);
+            if (s == CLG_OK) s = clg_model_backward(m, st->grad);
+        }
+        float rows = (float)b.rows; /* an empty share adds zeros */
+        const clg_status all = clg_dist_sum_grads(st->dist, m, s, b.rows == 0, &rows);
+        if (all != CLG_OK) return all; /* every rank sees it and stops */
+        /* what fails here, on this rank alone, goes into the next exchange */
+        s = clg_dist_put_grads(st->dist, m);
+        const float scale = 1.0f / (o->reduction == CLG_REDUCE_MEAN ? rows * (float)q : rows);
+        if (s == CLG_OK) s = clg_optimizer_step(opt, scale);
+        (*steps)++;
+        if (s == CLG_OK) s = fit_progress(m->ctx, o, epoch, k + 1, total);
+    }
+    return s;
+}
+
 /* One epoch of minibatch steps, enqueued without any wait (but for progress reports). */
 static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
                             fit_state *st, size_t epoch, size_t *steps)
 {
+    if (st->dist) return run_epoch_dist(m, opt, o, st, epoch, steps);
     int fused = 0;
     clg_status s = CLG_OK;
     progress_ctx pc = {m->ctx, o, epoch};
@@ -404,6 +463,30 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
         if (s == CLG_OK)
             s = fit_progress(m->ctx, o, epoch, b.index + 1, clg_loader_batches(st->train));
     }
+    return s;
+}
+
+/* A distributed fit's per-epoch collectives: the epoch loss summed over the ranks' shares
+ * (the initial model's too), and the closing exchange of an epoch, which carries each
+ * rank's status and stop request so that all go on, or all stop. */
+static clg_status full_loss(clg_model *m, fit_state *st, clg_loss_kind kind, size_t count,
+                            double *out)
+{
+    clg_status s = enqueue_full_pass(m, st->eval, kind, st->acc, NULL);
+    if (!st->dist) return s == CLG_OK ? read_mean(st->acc, count, out) : s;
+    float sum = 0;
+    if (s == CLG_OK) s = clg_tensor_download(st->acc, &sum, 1, 1);
+    s = clg_dist_sum(st->dist, m->ctx, &sum, s, "clg_fit (epoch loss)");
+    if (s == CLG_OK) *out = (double)sum / (double)count;
+    return s;
+}
+
+static clg_status epoch_sync(clg_model *m, fit_state *st, clg_status s, int *stop)
+{
+    if (!st->dist) return s;
+    float any = (float)(*stop != 0);
+    s = clg_dist_sum(st->dist, m->ctx, &any, s, "clg_fit");
+    if (s == CLG_OK) *stop = any > 0;
     return s;
 }
 
@@ -457,7 +540,8 @@ static clg_status fit_cancelled(clg_model *m, const clg_fit_options *o, fit_stat
 static int callback_allows_overlap(const clg_context *ctx, const clg_fit_options *o)
 {
     if (o->validation || o->validation_fraction != 0) return 0; /* it reads the model too */
-    return !o->on_epoch || o->on_epoch == clg_print_epoch || ctx->cfg.epoch_loss_overlap == 2;
+    return !o->on_epoch || o->on_epoch == clg_print_epoch || o->on_epoch == clg_record_epoch ||
+           o->on_epoch_records_only || ctx->cfg.epoch_loss_overlap == 2;
 }
 
 /* The caller's options over the defaults (as far as its header knew them), checked with
@@ -555,8 +639,7 @@ static clg_status finish_epoch(clg_model *m, const clg_fit_options *o, fit_state
     double loss = NAN;
     clg_status s = CLG_OK;
     if (o->epoch_loss) {
-        s = enqueue_full_pass(m, st->eval, o->loss, st->acc, NULL);
-        if (s == CLG_OK) s = read_mean(st->acc, count, &loss);
+        s = full_loss(m, st, o->loss, count, &loss);
     } else if (e == o->epochs) {
         s = clg_context_finish(m->ctx);
     }
@@ -564,7 +647,7 @@ static clg_status finish_epoch(clg_model *m, const clg_fit_options *o, fit_state
     if (s == CLG_OK && st->val) s = validate_epoch(m, o, st, e, stop);
     /* a later epoch may fail */
     if (s == CLG_OK && o->epoch_loss && e < o->epochs && !*stop) s = copy_good(m, st, 0, NULL);
-    return s;
+    return epoch_sync(m, st, s, stop);
 }
 
 /* How a fit ends. With a validated epoch: back to the best one, whatever ended the fit (a
@@ -602,8 +685,14 @@ static clg_status fit_setup(clg_model *m, clg_dataset **ds, const clg_fit_option
     lo.drop_last = o->drop_last;
     lo.seed = o->seed;
     lo.first_epoch = o->first_epoch;
+    if (o->comm && (*ds)->parts) { /* a shard: its share of each batch, its own order */
+        const size_t P = (size_t)o->comm->size, r = (size_t)o->comm->rank;
+        lo.batch_size = o->batch_size / P + (r < o->batch_size % P); /* near-equal parts */
+        lo.seed = o->seed + 0x9e3779b97f4a7c15ULL * r;               /* rank 0: as one process */
+        if (!lo.batch_size) lo.batch_size = 1; /* refused with its reason in dist_begin */
+    }
     /* A batch never holds more rows than the dataset, whatever batch_size says. */
-    size_t cap = o->batch_size < (*ds)->n ? o->batch_size : (*ds)->n;
+    size_t cap = lo.batch_size < (*ds)->n ? lo.batch_size : (*ds)->n;
     s = clg_loader_create(*ds, &lo, &st->train);
     if (s == CLG_OK && o->epoch_loss) s = eval_loader(*ds, &st->eval);
     if (s == CLG_OK && !*opt &&
@@ -617,21 +706,164 @@ static clg_status fit_setup(clg_model *m, clg_dataset **ds, const clg_fit_option
     return s;
 }
 
+/* The caller's communicator, read even from options that fail their checks: a rank whose
+ * arguments are wrong must still tell the others. */
+static const clg_comm *fit_comm(const clg_fit_options *opts)
+{
+    const size_t end = offsetof(clg_fit_options, comm) + sizeof opts->comm;
+    return opts && opts->struct_size >= end ? opts->comm : NULL;
+}
+
+/* What a shard asks of the fit (docs/distributed.md): to be this rank's part. */
+static clg_status shard_check(const clg_context *ctx, const clg_dataset *ds,
+                              const clg_fit_options *o, const clg_comm *comm)
+{
+    if (!ds->parts) return CLG_OK;
+    if (o->validation_fraction != 0)
+        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
+                        "clg_fit: validation_fraction on a shard would hold out other rows on "
+                        "each rank; give a validation set (whole on every rank) instead");
+    if (ds->parts != (size_t)comm->size || ds->part != (size_t)comm->rank)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: the dataset is part %zu of %zu of its file, but this rank is %d "
+                        "of %d (open part = rank, parts = size)",
+                        ds->part, ds->parts, comm->rank, comm->size);
+    if (o->batch_size < ds->parts)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: batch_size %zu is below the %zu ranks: each rank's share of a "
+                        "batch would be empty",
+                        o->batch_size, ds->parts);
+    if (o->validation && o->validation->parts)
+        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
+                        "clg_fit: the validation set is a shard; every rank evaluates the whole "
+                        "validation set, so give it whole");
+    return CLG_OK;
+}
+
+/* What must be the same on every rank beyond the shapes, as three hashes: the initial
+ * parameters (downloaded), the optimizer's groups, and the schedule with the validation
+ * options. A failed download is *s. */
+static void fit_hashes(clg_model *m, const clg_optimizer *opt, const clg_fit_options *o,
+                       uint64_t h[3], clg_status *s)
+{
+    h[0] = h[1] = h[2] = CLG_HASH_SEED;
+    for (size_t i = 0; *s == CLG_OK && i < clg_model_param_count(m); i++) {
+        clg_param_ref ref;
+        float *v = NULL;
+        *s = clg_model_param_ref(m, i, &ref);
+        if (*s == CLG_OK && !(v = malloc(ref.count * sizeof *v)))
+            *s = clg_fail(m->ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+        cl_int err = *s != CLG_OK ? CL_SUCCESS
+                                  : clEnqueueReadBuffer(m->ctx->queue, ref.value, CL_TRUE, 0,
+                                                        ref.count * sizeof *v, v, 0, NULL, NULL);
+        if (err != CL_SUCCESS) *s = clg_fail_cl(m->ctx, err, "clEnqueueReadBuffer(parameters)");
+        if (*s == CLG_OK) h[0] = clg_hash64(v, ref.count * sizeof *v, h[0]);
+        free(v);
+    }
+    h[1] = clg_hash64(opt->groups, opt->ngroups * sizeof *opt->groups, h[1]); /* no padding */
+    h[1] = clg_hash64(opt->group_of, opt->nparams * sizeof *opt->group_of, h[1]);
+    const clg_schedule *sc = &o->schedule;
+    const double reals[] = {sc->gamma, sc->eta_min, sc->warmup_start, o->validation_fraction};
+    const uint64_t ints[] = {(uint64_t)sc->kind, sc->step_size, sc->t_max, sc->warmup,
+                             o->early_stop};
+    h[2] = clg_hash64(reals, sizeof reals, h[2]);
+    h[2] = clg_hash64(ints, sizeof ints, h[2]);
+}
+
+/* A distributed fit's start: the ranks agree that they fit the same thing (and learn of any
+ * rank whose setup failed) and on the steps of an epoch; then, with the same data on every
+ * rank, each takes its share of every batch; with a shard, its shard's batches. */
+static clg_status dist_begin(clg_model *m, const clg_dataset *given, const clg_dataset *ds,
+                             const clg_fit_options *o, const clg_optimizer *opt,
+                             const clg_comm *comm, fit_state *st, clg_status s)
+{
+    const clg_context *ctx = m ? m->ctx : NULL;
+    if (s == CLG_OK) s = shard_check(ctx, given, o, comm);
+    if (s == CLG_OK) s = clg_dist_create(comm, m, &st->dist);
+    uint64_t h[3] = {0, 0, 0};
+    if (s == CLG_OK) fit_hashes(m, opt, o, h, &s);
+    static const char *const names[] = {"the training rows",
+                                        "features",
+                                        "targets",
+                                        "classes",
+                                        "sharded",
+                                        "batch_size",
+                                        "epochs",
+                                        "first_epoch",
+                                        "seed",
+                                        "shuffle",
+                                        "drop_last",
+                                        "loss",
+                                        "reduction",
+                                        "epoch_loss",
+                                        "diverge_factor",
+                                        "the parameters' floats",
+                                        "the initial parameters (a hash)",
+                                        "the optimizer's options (a hash)",
+                                        "the schedule and validation options (a hash)"};
+    uint64_t v[sizeof names / sizeof *names] = {0};
+    if (s == CLG_OK) {
+        double df = o->diverge_factor;
+        uint64_t dbits;
+        memcpy(&dbits, &df, sizeof dbits);
+        uint64_t w[] = {ds->parts ? ds->file_rows : ds->n,
+                        ds->d,
+                        ds->q,
+                        ds->classes,
+                        ds->parts != 0,
+                        o->batch_size,
+                        o->epochs,
+                        o->first_epoch,
+                        o->seed,
+                        (uint64_t)o->shuffle,
+                        (uint64_t)o->drop_last,
+                        (uint64_t)o->loss,
+                        (uint64_t)o->reduction,
+                        (uint64_t)o->epoch_loss,
+                        dbits,
+                        st->dist->floats,
+                        h[0],
+                        h[1],
+                        h[2]};
+        memcpy(v, w, sizeof v);
+    }
+    s = clg_dist_agree(comm, ctx, v, names, sizeof names / sizeof *names, s, "clg_fit");
+    if (s != CLG_OK) return s;
+    if (!ds->parts) {
+        clg_loader_set_part(st->train, (unsigned)comm->rank, (unsigned)comm->size);
+        if (st->eval) clg_loader_set_part(st->eval, (unsigned)comm->rank, (unsigned)comm->size);
+        st->dist->steps = clg_loader_batches(st->train);
+        return CLG_OK;
+    }
+    /* shards: as many steps as the rank with the most batches has */
+    return clg_dist_max(st->dist, ctx, clg_loader_batches(st->train), &st->dist->steps);
+}
+
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
                    clg_fit_report *report)
 {
     clg_fit_options o;
+    const clg_comm *comm = fit_comm(opts);
+    if (comm) {
+        clg_status s = clg_dist_comm_valid(comm, m ? m->ctx : NULL, "clg_fit");
+        if (s != CLG_OK) return s;
+    }
     clg_status s = fit_arguments(m, ds, opts, opt, &o);
-    if (s != CLG_OK) return s;
+    if (s != CLG_OK && !comm) return s;
     fit_state st = {0};
     st.initial = NAN;
-    s = fit_setup(m, &ds, &o, &opt, &st);
-    const size_t count = loss_count(ds, o.loss);
+    clg_dataset *given = ds;
+    if (s == CLG_OK) s = fit_setup(m, &ds, &o, &opt, &st);
+    if (comm) s = dist_begin(m, given, ds, &o, opt, comm, &st, s);
+    if (s != CLG_OK && !m) return s;
+    size_t count = s == CLG_OK ? loss_count(ds, o.loss) : 1;
+    if (s == CLG_OK && st.dist && ds->parts) /* the ranks sum their shards' passes */
+        count = count / ds->n * ds->file_rows;
     clg_fit_report r = {0};
     st.vr.best_loss = NAN;
     st.vr.best_accuracy = -1;
     clg_epoch_loss *ov = NULL; /* the overlapped loss, where the setup allows it */
-    if (s == CLG_OK && o.epoch_loss && callback_allows_overlap(m->ctx, &o))
+    if (s == CLG_OK && o.epoch_loss && !st.dist && callback_allows_overlap(m->ctx, &o))
         s = clg_epoch_loss_create(m, ds, o.loss, &ov);
     /* The initial model's loss: overlapped with epoch 1 where possible. */
     int initial_pending = 0;
@@ -642,19 +874,18 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
             ov = NULL;
         }
     }
-    if (s == CLG_OK && o.epoch_loss && o.diverge_factor > 0 && !initial_pending) {
-        s = enqueue_full_pass(m, st.eval, o.loss, st.acc, NULL);
-        if (s == CLG_OK) s = read_mean(st.acc, count, &st.initial);
-    }
+    if (s == CLG_OK && o.epoch_loss && o.diverge_factor > 0 && !initial_pending)
+        s = full_loss(m, &st, o.loss, count, &st.initial);
     size_t whole = 0;                  /* epochs enqueued in full */
     int stop = 0, undo = 0, early = 0; /* cancelled; during an epoch; early stopping */
     for (size_t e = 1; s == CLG_OK && e <= o.epochs; e++) {
-        if (cancelled(&o)) {
+        if (cancelled(&o) && !st.dist) { /* a distributed fit's steps exchange it */
             stop = 1;
             break;
         }
         schedule_set(opt, &o, &st, o.first_epoch + e - 1, 0);
         s = run_epoch(m, opt, &o, &st, (size_t)o.first_epoch + e, &r.steps);
+        s = epoch_sync(m, &st, s, &early); /* a failure in the last step reaches every rank */
         /* The steps took their rates when enqueued: the callbacks (which may save the
          * optimizer) see the base rates, which a resumed fit schedules from. */
         schedule_set(opt, &o, &st, 0, 1);

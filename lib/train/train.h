@@ -44,6 +44,31 @@ void clg_epoch_loss_destroy(clg_epoch_loss *el);
 clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kind kind, cl_mem W,
                                cl_mem b, clg_tensor *acc, cl_command_queue queue, int *handled);
 
+/* dist.c: clg_fit over a communicator (see there). Each call but _valid, _create and
+ * _destroy is a collective taking this rank's status `mine`. */
+typedef struct clg_dist {
+    const clg_comm *comm;
+    float *buf;    /* every parameter's gradient, the step's rows, one status per rank */
+    size_t floats; /* parameters' floats */
+    size_t steps;  /* per epoch, the same on every rank */
+} clg_dist;
+clg_status clg_dist_comm_valid(const clg_comm *c, const clg_context *ctx, const char *op);
+clg_status clg_dist_exchange(const clg_comm *c, const clg_context *ctx, float *buf, size_t n,
+                             clg_status mine, const char *what);
+clg_status clg_dist_agree(const clg_comm *c, const clg_context *ctx, const uint64_t *v,
+                          const char *const *names, size_t k, clg_status mine, const char *what);
+clg_status clg_dist_create(const clg_comm *c, clg_model *m, clg_dist **out);
+void clg_dist_destroy(clg_dist *d);
+/* The gradients summed over the ranks, and *rows (this rank's rows of the step) too, kept in
+ * d->buf; zeros: this rank adds zeros (its share of the batch was empty; no backward ran).
+ * _put_grads (not collective): the sums into the model's gradient buffers. */
+clg_status clg_dist_sum_grads(clg_dist *d, clg_model *m, clg_status mine, int zeros, float *rows);
+clg_status clg_dist_put_grads(clg_dist *d, clg_model *m);
+/* The largest of the ranks' values (each below 2^24). */
+clg_status clg_dist_max(clg_dist *d, const clg_context *ctx, size_t mine, size_t *max);
+clg_status clg_dist_sum(clg_dist *d, const clg_context *ctx, float *x, clg_status mine,
+                        const char *what);
+
 /* schedule.c: why s is not a valid schedule ("gamma must be in (0, 1]"), or NULL. */
 const char *clg_schedule_invalid(const clg_schedule *s);
 

@@ -9,10 +9,11 @@
 from . import _lib
 from .core import Context, devices, version
 from .data import Dataset
-from .errors import (BlasError, BuildError, CancelledError, ClosedError, DeviceMemoryError,
-                     DivergedError, Error, FileError, FormatError, HostMemoryError,
-                     InvalidArgumentError, NoDeviceError, NonFiniteError, NoPlatformError,
-                     OpenCLError, ShapeError, SingularError, StateError, UnsupportedError)
+from .errors import (BlasError, BuildError, CancelledError, ClosedError, CommError,
+                     DeviceMemoryError, DivergedError, Error, FileError, FormatError,
+                     HostMemoryError, InvalidArgumentError, NoDeviceError, NonFiniteError,
+                     NoPlatformError, OpenCLError, ShapeError, SingularError, StateError,
+                     UnsupportedError)
 from .nn import Model, Sequential
 from .optim import Optimizer
 from .train import History, evaluate, fit, predict, solve
@@ -25,4 +26,4 @@ __all__ = ["Context", "devices", "version", "Dataset", "Model", "Sequential", "O
            "InvalidArgumentError", "ShapeError", "NoPlatformError", "NoDeviceError",
            "OpenCLError", "BuildError", "HostMemoryError", "DeviceMemoryError",
            "NonFiniteError", "FileError", "FormatError", "SingularError", "BlasError",
-           "UnsupportedError", "StateError", "DivergedError", "CancelledError"]
+           "UnsupportedError", "StateError", "DivergedError", "CancelledError", "CommError"]

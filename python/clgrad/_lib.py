@@ -68,6 +68,19 @@ PROGRESS_CB = CFUNCTYPE(None, c_size_t, c_size_t, c_size_t, c_void_p)
 BUILD_CB = CFUNCTYPE(None, c_char_p, c_char_p, c_void_p)
 
 
+class ContextStats(Structure):
+    _fields_ = [("programs_built", c_uint), ("programs_from_cache", c_uint),
+                ("cache_rejected", c_uint), ("cache_write_failures", c_uint),
+                ("kernels_enqueued", c_uint), ("blas_tuned_from_cache", c_uint),
+                ("blas_tune_rejected", c_uint)]
+
+
+class StreamOptions(Structure):
+    _fields_ = [("struct_size", c_size_t), ("chunk_rows", c_size_t),
+                ("buffer_chunks", c_size_t), ("part", c_size_t), ("parts", c_size_t),
+                ("classes", c_size_t)]
+
+
 class DeviceInfo(Structure):
     _fields_ = [("platform_index", c_uint), ("device_index", c_uint), ("type", c_int),
                 ("platform_name", c_char * 128), ("device_name", c_char * 128),
@@ -145,7 +158,14 @@ class FitOptions(Structure):
                 ("cancel", POINTER(sig_atomic_t)), ("schedule", Schedule),
                 ("first_epoch", c_uint64), ("validation", c_void_p),
                 ("validation_fraction", c_double), ("on_validation", VALIDATION_CB),
-                ("early_stop", c_size_t), ("validation_result", POINTER(ValidationResult))]
+                ("early_stop", c_size_t), ("validation_result", POINTER(ValidationResult)),
+                ("comm", c_void_p),  # a clg_comm (distributed fits): not bound yet
+                ("on_epoch_records_only", c_int)]
+
+
+class EpochLog(Structure):
+    _fields_ = [("loss", POINTER(c_double)), ("capacity", c_size_t), ("count", c_size_t),
+                ("dropped", c_size_t), ("last", c_size_t)]
 
 
 class FitReport(Structure):
@@ -184,6 +204,7 @@ _f("clg_context_destroy", None, p)
 _f("clg_context_device", status, p, POINTER(DeviceInfo))
 _f("clg_context_finish", status, p)
 _f("clg_context_cache_dir", c_char_p, p)
+_f("clg_context_get_stats", status, p, POINTER(ContextStats))
 _f("clg_tensor_create", status, p, c_size_t, c_size_t, POINTER(p))
 _f("clg_tensor_destroy", None, p)
 _f("clg_tensor_resize", status, p, c_size_t, c_size_t)
@@ -215,6 +236,13 @@ _f("clg_dataset_from_csv", status, p, c_char_p, POINTER(CsvOptions), POINTER(p))
 _f("clg_dataset_from_csv_classes", status, p, c_char_p, POINTER(CsvOptions), POINTER(p),
    POINTER(ClassNames))
 _f("clg_dataset_from_npy", status, p, c_char_p, c_char_p, c_int, POINTER(p))
+_f("clg_stream_defaults", StreamOptions)
+_f("clg_dataset_stream_npy", status, p, c_char_p, c_char_p, c_int, POINTER(StreamOptions),
+   POINTER(p))
+_f("clg_dataset_stream_csv", status, p, c_char_p, POINTER(CsvOptions), c_int,
+   POINTER(StreamOptions), POINTER(p), POINTER(ClassNames))
+_f("clg_dataset_storage", c_int, p)
+_f("clg_dataset_chunk_rows", c_size_t, p)
 # nn
 _f("clg_linear_init_defaults", LinearInit)
 _f("clg_model_create", status, p, POINTER(p))
@@ -255,6 +283,7 @@ _f("clg_optimizer_describe", c_size_t, p, c_char_p, c_size_t)
 _f("clg_schedule_defaults", Schedule)
 _f("clg_schedule_lr", c_double, POINTER(Schedule), c_double, c_size_t, c_size_t)
 _f("clg_fit_defaults", FitOptions)
+_f("clg_record_epoch", None, c_size_t, c_double, c_void_p)
 _f("clg_fit", status, p, p, POINTER(FitOptions), p, POINTER(FitReport))
 _f("clg_evaluate", status, p, p, c_int, POINTER(EvalResult))
 _f("clg_evaluate_loss", status, p, p, c_int, POINTER(c_double))
@@ -274,7 +303,8 @@ def _check_abi():
                      ("clg_linear_init", lib.clg_linear_init_defaults),
                      ("clg_loader_options", lib.clg_loader_defaults),
                      ("clg_csv_options", lib.clg_csv_defaults),
-                     ("clg_fit_options", lib.clg_fit_defaults)):
+                     ("clg_fit_options", lib.clg_fit_defaults),
+                     ("clg_stream_options", lib.clg_stream_defaults)):
         s = fn()
         if s.struct_size != ctypes.sizeof(type(s)):
             raise ImportError("clgrad: %s is %d bytes in %s but %d in these bindings: the "

@@ -4,9 +4,34 @@ import threading
 import weakref
 
 from . import _lib
-from .errors import ClosedError, check
+from .errors import ClosedError, Error, StateError, check
 
 _L = _lib.lib
+
+
+_busy_lock = threading.RLock()  # close() against _using: check and mark as one step
+
+
+class _using:
+    """with _using(a, b, ...): the open handles among the arguments are marked busy, so
+    that close() from a callback or another thread raises instead of freeing them under
+    a running C call; a closed one raises ClosedError on entry."""
+
+    def __init__(self, *objs):
+        self.objs = [o for o in objs if isinstance(o, _Handle)]
+
+    def __enter__(self):
+        with _busy_lock:
+            for o in self.objs:
+                o._h
+            for o in self.objs:
+                o._busy += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _busy_lock:
+            for o in self.objs:
+                o._busy -= 1
 
 
 class _Handle:
@@ -15,6 +40,7 @@ class _Handle:
 
     _destroy = None  # the C destroy function
     _kind = "object"
+    _busy = 0  # > 0 while a fit running on another thread uses this handle
 
     def __init__(self, ptr, parent=None):
         self._ptr = ptr
@@ -37,17 +63,31 @@ class _Handle:
     def closed(self):
         return not self._ptr
 
+    def _in_use(self):
+        if self._busy:
+            return True
+        return any(c is not None and c._in_use() for c in (r() for r in self._children))
+
     def close(self):
-        """Destroys the C object (and first every object made from it). Idempotent."""
-        if not self._ptr:
-            return
-        for r in reversed(self._children):
-            c = r()
-            if c is not None:
-                c.close()
-        self._children = []
-        ptr, self._ptr = self._ptr, None
-        type(self)._destroy(ptr)
+        """Destroys the C object (and first every object made from it). Idempotent.
+        While a fit or evaluation uses it (or anything made from it), raises
+        clgrad.StateError and leaves it open: cancel the fit first."""
+        with _busy_lock:
+            if not self._ptr:
+                return
+            if self._in_use():
+                e = StateError.__new__(StateError)
+                Error.__init__(e, 15, "a fit or evaluation is running on this %s: cancel it "
+                               "(Ctrl-C, or an exception from its callback) and close "
+                               "afterwards" % type(self).__name__, "close")
+                raise e
+            for r in reversed(self._children):
+                c = r()
+                if c is not None:
+                    c.close()
+            self._children = []
+            ptr, self._ptr = self._ptr, None
+            type(self)._destroy(ptr)
 
     def __enter__(self):
         self._h
@@ -136,6 +176,14 @@ class Context(_Handle):
     @property
     def cache_dir(self):
         return _s(_L.clg_context_cache_dir(self._h))
+
+    def stats(self):
+        """Counters of this context (clg_context_get_stats) as a dict: programs_built,
+        programs_from_cache, cache_rejected, cache_write_failures, kernels_enqueued,
+        blas_tuned_from_cache, blas_tune_rejected."""
+        st = _lib.ContextStats()
+        self._check(_L.clg_context_get_stats(self._h, ctypes.byref(st)), "clg_context_get_stats")
+        return {name: getattr(st, name) for name, _ in st._fields_}
 
     def finish(self):
         self._check(_L.clg_context_finish(self._h), "clg_context_finish")

@@ -108,11 +108,8 @@ class Dataset(_Handle):
                    "clg_dataset_synthetic_linear")
         return cls._wrap(ctx, ptr.value)
 
-    @classmethod
-    def from_csv(cls, ctx, path, classes=False, *, header=None, label_column=-1,
-                 delimiter=",", skip_columns=None, max_classes=0):
-        """A CSV file (clg_dataset_from_csv). classes=True: the label column holds class
-        ids or names (names land in .class_names); classes=k: exactly k classes."""
+    @staticmethod
+    def _csv_options(header, label_column, delimiter, skip_columns, max_classes, classes):
         o = _L.clg_csv_defaults()
         o.header = -1 if header is None else int(bool(header))
         o.label_column = int(label_column)
@@ -124,21 +121,61 @@ class Dataset(_Handle):
                 skip_columns = ",".join(str(c) for c in skip_columns)
             o.skip_columns = skip_columns.encode()
         o.max_classes = int(max_classes)
+        if classes is not False and classes is not None and classes is not True:
+            o.classes = int(classes)
+        return o
+
+    @staticmethod
+    def _stream_options(chunk_rows, buffer_chunks):
+        so = _L.clg_stream_defaults()
+        so.chunk_rows = int(chunk_rows)
+        if buffer_chunks is not None:
+            so.buffer_chunks = int(buffer_chunks)
+        return so
+
+    @classmethod
+    def _csv(cls, ctx, path, classes, o, stream=None):
         ptr = ctypes.c_void_p()
         bpath = os.fsencode(path)
         if classes is False or classes is None:
-            ctx._check(_L.clg_dataset_from_csv(ctx._h, bpath, ctypes.byref(o), ctypes.byref(ptr)),
-                       "clg_dataset_from_csv")
+            if stream is None:
+                ctx._check(_L.clg_dataset_from_csv(ctx._h, bpath, ctypes.byref(o),
+                                                   ctypes.byref(ptr)), "clg_dataset_from_csv")
+            else:
+                ctx._check(_L.clg_dataset_stream_csv(ctx._h, bpath, ctypes.byref(o), 0,
+                                                     ctypes.byref(stream), ctypes.byref(ptr),
+                                                     None), "clg_dataset_stream_csv")
             return cls._wrap(ctx, ptr.value)
-        if classes is not True:
-            o.classes = int(classes)
         names = _lib.ClassNames()
-        ctx._check(_L.clg_dataset_from_csv_classes(ctx._h, bpath, ctypes.byref(o),
-                                                   ctypes.byref(ptr), ctypes.byref(names)),
-                   "clg_dataset_from_csv_classes")
+        if stream is None:
+            ctx._check(_L.clg_dataset_from_csv_classes(ctx._h, bpath, ctypes.byref(o),
+                                                       ctypes.byref(ptr), ctypes.byref(names)),
+                       "clg_dataset_from_csv_classes")
+        else:
+            ctx._check(_L.clg_dataset_stream_csv(ctx._h, bpath, ctypes.byref(o), 1,
+                                                 ctypes.byref(stream), ctypes.byref(ptr),
+                                                 ctypes.byref(names)), "clg_dataset_stream_csv")
         cn = [names.names[i].decode() for i in range(names.count)] or None
         _L.clg_class_names_free(ctypes.byref(names))
         return cls._wrap(ctx, ptr.value, cn)
+
+    @classmethod
+    def from_csv(cls, ctx, path, classes=False, *, header=None, label_column=-1,
+                 delimiter=",", skip_columns=None, max_classes=0):
+        """A CSV file (clg_dataset_from_csv). classes=True: the label column holds class
+        ids or names (names land in .class_names); classes=k: exactly k classes."""
+        o = cls._csv_options(header, label_column, delimiter, skip_columns, max_classes, classes)
+        return cls._csv(ctx, path, classes, o)
+
+    @classmethod
+    def stream_csv(cls, ctx, path, classes=False, *, header=None, label_column=-1,
+                   delimiter=",", skip_columns=None, max_classes=0, chunk_rows=0,
+                   buffer_chunks=None):
+        """A CSV file left on disk and read chunk by chunk while training
+        (clg_dataset_stream_csv, docs/streaming.md); options as from_csv, chunk_rows 0:
+        4 MiB chunks; buffer_chunks: chunks a shuffling loader mixes (default 4)."""
+        o = cls._csv_options(header, label_column, delimiter, skip_columns, max_classes, classes)
+        return cls._csv(ctx, path, classes, o, cls._stream_options(chunk_rows, buffer_chunks))
 
     @classmethod
     def from_npy(cls, ctx, X_path, y_path, classification=False):
@@ -146,6 +183,19 @@ class Dataset(_Handle):
         ctx._check(_L.clg_dataset_from_npy(ctx._h, os.fsencode(X_path), os.fsencode(y_path),
                                            int(bool(classification)), ctypes.byref(ptr)),
                    "clg_dataset_from_npy")
+        return cls._wrap(ctx, ptr.value)
+
+    @classmethod
+    def stream_npy(cls, ctx, X_path, y_path, classification=False, *, chunk_rows=0,
+                   buffer_chunks=None):
+        """.npy files mapped and read chunk by chunk while training
+        (clg_dataset_stream_npy, docs/streaming.md); chunk_rows and buffer_chunks as
+        stream_csv."""
+        ptr = ctypes.c_void_p()
+        so = cls._stream_options(chunk_rows, buffer_chunks)
+        ctx._check(_L.clg_dataset_stream_npy(ctx._h, os.fsencode(X_path), os.fsencode(y_path),
+                                             int(bool(classification)), ctypes.byref(so),
+                                             ctypes.byref(ptr)), "clg_dataset_stream_npy")
         return cls._wrap(ctx, ptr.value)
 
     # -- properties
@@ -172,6 +222,16 @@ class Dataset(_Handle):
     @property
     def streamed(self):
         return bool(_L.clg_dataset_streamed(self._h))
+
+    @property
+    def storage(self):
+        """Where the rows are: "device", "host" (streamed) or "file" (file-streamed)."""
+        return ("device", "host", "file")[_L.clg_dataset_storage(self._h)]
+
+    @property
+    def chunk_rows(self):
+        """Rows per chunk of a file-streamed dataset, else 0."""
+        return _L.clg_dataset_chunk_rows(self._h)
 
     def split(self, test_fraction, seed=0, stratified=False):
         """(train, test): a seeded shuffled split (stratified keeps each class's share)."""

@@ -49,13 +49,14 @@ class UnsupportedError(Error): pass
 class StateError(Error): pass
 class DivergedError(Error): pass
 class CancelledError(Error): pass
+class CommError(Error): pass
 
 
 _BY_STATUS = {1: InvalidArgumentError, 2: ShapeError, 3: NoPlatformError, 4: NoDeviceError,
               5: OpenCLError, 6: BuildError, 7: HostMemoryError, 8: DeviceMemoryError,
               9: NonFiniteError, 10: FileError, 11: FormatError, 12: SingularError,
               13: BlasError, 14: UnsupportedError, 15: StateError, 16: DivergedError,
-              17: CancelledError}
+              17: CancelledError, 18: CommError}
 
 
 def make_error(status, ctx_ptr=None, function=""):

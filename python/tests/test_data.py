@@ -87,3 +87,40 @@ def test_standardize(ctx):
     m, s = ds.standardize()
     X, _ = ds.numpy()
     assert np.allclose(X.mean(0), 0, atol=1e-5) and np.allclose(X.std(0), 1, atol=1e-4)
+
+
+def test_file_streamed_datasets(ctx, tmp_path):
+    """stream_npy/stream_csv keep the rows in the file; trained without shuffling they
+    give the in-memory dataset's parameters (docs/streaming.md: file order, same floats)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    y = np.arange(300) % 3
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y.astype(np.int64))
+    with open(tmp_path / "d.csv", "w") as f:
+        f.write("a,b,c,label\n")
+        for row, c in zip(X, y):
+            f.write("%r,%r,%r,%s\n" % (float(row[0]), float(row[1]), float(row[2]),
+                                       "abc"[c]))
+    mem = clgrad.Dataset(ctx, X, y)
+    sn = clgrad.Dataset.stream_npy(ctx, tmp_path / "X.npy", tmp_path / "y.npy", True,
+                                   chunk_rows=64)
+    sc = clgrad.Dataset.stream_csv(ctx, tmp_path / "d.csv", classes=True, chunk_rows=50,
+                                   buffer_chunks=2)
+    assert (mem.storage, sn.storage, sc.storage) == ("device", "file", "file")
+    assert (sn.chunk_rows, sc.chunk_rows, mem.chunk_rows) == (64, 50, 0)
+    assert sc.class_names == ["a", "b", "c"] and sn.classes == sc.classes == 3
+    assert np.array_equal(sn.numpy()[0], X) and np.array_equal(sc.numpy()[0], X)
+    params = []
+    for ds in (mem, sn, sc):
+        net = clgrad.Model(ctx).add_linear(3, 3, seed=5)
+        clgrad.fit(net, ds, epochs=2, batch_size=32, lr=0.1, shuffle=False, verbose=False)
+        params.append(net.get_param(0))
+    assert np.array_equal(params[0], params[1]) and np.array_equal(params[0], params[2])
+    with pytest.raises(clgrad.UnsupportedError):
+        sn.split(0.2)
+    with pytest.raises(clgrad.FileError):
+        clgrad.Dataset.stream_npy(ctx, tmp_path / "missing.npy", tmp_path / "y.npy")
+    with pytest.raises(clgrad.InvalidArgumentError):
+        clgrad.Dataset.stream_npy(ctx, tmp_path / "X.npy", tmp_path / "y.npy", True,
+                                  buffer_chunks=0)

@@ -105,3 +105,55 @@ def test_no_growth_over_many_cycles():
     gc.collect()
     grown = rss_kib() - before
     assert grown < 8 * 1024, "RSS grew %d KiB over 1000 context cycles" % grown
+
+
+def test_close_during_fit_raises_and_fit_completes():
+    """close() of anything a running fit uses (from its callback, or from another thread)
+    raises StateError and frees nothing; afterwards it closes normally."""
+    ctx = clgrad.Context()
+    ds = clgrad.Dataset.synthetic_linear(ctx, 2000, [2.0, -3.4], 4.2, 0.01, 1)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+    opt = clgrad.Optimizer(net, "sgd", lr=0.03)
+    seen = []
+
+    def cb(epoch, logs):
+        for obj in (ctx, net, ds, opt):
+            with pytest.raises(clgrad.StateError, match="running"):
+                obj.close()
+            seen.append(obj.closed)
+
+    h = clgrad.fit(net, ds, epochs=2, optimizer=opt, callback=cb, verbose=False)
+    assert seen == [False] * 8 and len(h["epoch"]) == 2
+
+    import threading
+    tried = []
+
+    def closer():
+        try:
+            ctx.close()
+        except clgrad.StateError:
+            tried.append("refused")
+
+    started = threading.Event()
+
+    def cb2(epoch, logs):
+        if epoch == 1:
+            t = threading.Thread(target=closer)
+            t.start()
+            t.join()
+            started.set()
+
+    clgrad.fit(net, ds, epochs=2, optimizer=opt, callback=cb2, verbose=False)
+    assert started.is_set() and tried == ["refused"] and not ctx.closed
+    assert clgrad.evaluate(net, ds)[0] < 1e-3
+    ctx.close()
+    assert net.closed and ds.closed and opt.closed
+
+
+def test_context_stats_count_kernels(ctx):
+    before = ctx.stats()
+    assert set(before) >= {"programs_built", "programs_from_cache", "kernels_enqueued"}
+    ds = clgrad.Dataset.synthetic_linear(ctx, 100, [1.0], 0.0, 0.01, 1)
+    net = clgrad.Model(ctx).add_linear(1, 1)
+    clgrad.fit(net, ds, epochs=1, verbose=False)
+    assert ctx.stats()["kernels_enqueued"] > before["kernels_enqueued"]

@@ -1,0 +1,200 @@
+/* clg_fit's side of a communicator (docs/distributed.md): the status exchange that every
+ * collective carries, the agreement check at the start of a fit, and the per-step sum of
+ * the gradients. Every function here is a collective: each rank calls it at the same point
+ * of the fit whatever its own state, passing its status instead of returning early, so that
+ * a rank that fails never leaves the others waiting in an allreduce. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+clg_status clg_dist_comm_valid(const clg_comm *c, const clg_context *ctx, const char *op)
+{
+    if (c->struct_size < offsetof(clg_comm, user) + sizeof c->user)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: comm->struct_size %zu is too small (set it to sizeof(clg_comm))", op,
+                        c->struct_size);
+    if (c->size < 1 || c->rank < 0 || c->rank >= c->size || !c->allreduce_sum)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: comm has rank %d of size %d%s (need 0 <= rank < size and an "
+                        "allreduce_sum)",
+                        op, c->rank, c->size, c->allreduce_sum ? "" : " and no allreduce_sum");
+    return CLG_OK;
+}
+
+/* buf[0 .. n) is summed over the ranks; buf[n .. n + size) carries each rank's status. */
+clg_status clg_dist_exchange(const clg_comm *c, const clg_context *ctx, float *buf, size_t n,
+                             clg_status mine, const char *what)
+{
+    float *st = buf + n;
+    for (int r = 0; r < c->size; r++) st[r] = 0.0f;
+    st[c->rank] = (float)mine;
+    int err = c->allreduce_sum(buf, n + (size_t)c->size, c->user);
+    if (err)
+        return clg_fail(ctx, CLG_ERR_COMM, "%s: the communicator's allreduce failed (code %d)",
+                        what, err);
+    if (mine != CLG_OK) return mine;
+    int cancelled = -1;
+    for (int r = 0; r < c->size; r++) {
+        int s = (int)st[r];
+        if (s == CLG_OK) continue;
+        if (s == CLG_ERR_CANCELLED) {
+            if (cancelled < 0) cancelled = r;
+            continue;
+        }
+        return clg_fail(ctx, CLG_ERR_COMM,
+                        "%s: rank %d of %d failed with %s (its message is in "
+                        "its own output); every rank stops",
+                        what, r, c->size, clg_status_string((clg_status)s));
+    }
+    if (cancelled >= 0)
+        return clg_fail(ctx, CLG_ERR_CANCELLED, "%s: rank %d of %d was cancelled; every rank stops",
+                        what, cancelled, c->size);
+    return CLG_OK;
+}
+
+clg_status clg_comm_check(const clg_comm *comm, const clg_context *ctx, clg_status mine,
+                          const char *what)
+{
+    if (!comm) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_comm_check: NULL comm");
+    clg_status s = clg_dist_comm_valid(comm, ctx, "clg_comm_check");
+    if (s != CLG_OK) return s;
+    float *buf = calloc((size_t)comm->size, sizeof *buf);
+    if (!buf) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_comm_check: out of host memory");
+    s = clg_dist_exchange(comm, ctx, buf, 0, mine, what ? what : "clg_comm_check");
+    free(buf);
+    return s;
+}
+
+/* Each value split into 16-bit pieces, one slot per rank: exact in float whatever the
+ * value, so every rank sees every rank's values. */
+#define PIECES 4
+clg_status clg_dist_agree(const clg_comm *c, const clg_context *ctx, const uint64_t *v,
+                          const char *const *names, size_t k, clg_status mine, const char *what)
+{
+    const size_t P = (size_t)c->size, n = k * PIECES * P;
+    float *buf = calloc(n + P, sizeof *buf);
+    if (!buf) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory", what);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < PIECES; j++)
+            buf[(i * PIECES + j) * P + (size_t)c->rank] = (float)((v[i] >> (16 * j)) & 0xffffu);
+    clg_status s = clg_dist_exchange(c, ctx, buf, n, mine, what);
+    for (size_t i = 0; s == CLG_OK && i < k; i++) {
+        uint64_t first = 0;
+        for (size_t r = 0; r < P; r++) {
+            uint64_t x = 0;
+            for (size_t j = 0; j < PIECES; j++)
+                x |= (uint64_t)buf[(i * PIECES + j) * P + r] << (16 * j);
+            if (r == 0)
+                first = x;
+            else if (x != first)
+                s = clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                             "%s: the ranks disagree: %s is %llu on rank 0 but %llu on rank %zu "
+                             "(every rank must fit the same data, model and options)",
+                             what, names[i], (unsigned long long)first, (unsigned long long)x, r);
+        }
+    }
+    free(buf);
+    return s;
+}
+
+clg_status clg_dist_create(const clg_comm *c, clg_model *m, clg_dist **out)
+{
+    *out = NULL;
+    size_t total = 0, np = clg_model_param_count(m);
+    for (size_t i = 0; i < np; i++) {
+        clg_param_ref ref;
+        clg_status s = clg_model_param_ref(m, i, &ref);
+        if (s != CLG_OK) return s;
+        total += ref.count;
+    }
+    clg_dist *d = calloc(1, sizeof *d);
+    if (d) d->buf = malloc((total + 1 + (size_t)c->size) * sizeof *d->buf);
+    if (!d || !d->buf) {
+        free(d);
+        return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY,
+                        "clg_fit: out of host memory for the %zu-float gradient buffer", total);
+    }
+    d->comm = c;
+    d->floats = total;
+    *out = d;
+    return CLG_OK;
+}
+
+void clg_dist_destroy(clg_dist *d)
+{
+    if (!d) return;
+    free(d->buf);
+    free(d);
+}
+
+/* Every parameter's gradient, in parameter order, into one buffer, summed over the ranks
+ * with the step's rows; clg_dist_put_grads puts the sums back into the gradient buffers. */
+clg_status clg_dist_sum_grads(clg_dist *d, clg_model *m, clg_status mine, int zeros, float *rows)
+{
+    clg_context *ctx = m->ctx;
+    size_t np = clg_model_param_count(m), off = 0;
+    for (size_t i = 0; mine == CLG_OK && !zeros && i < np; i++) {
+        clg_param_ref ref;
+        mine = clg_model_param_ref(m, i, &ref);
+        cl_int err = mine != CLG_OK ? CL_SUCCESS
+                                    : clEnqueueReadBuffer(ctx->queue, ref.grad, CL_TRUE, 0,
+                                                          ref.count * sizeof(float), d->buf + off,
+                                                          0, NULL, NULL);
+        if (err != CL_SUCCESS) mine = clg_fail_cl(ctx, err, "clEnqueueReadBuffer(gradients)");
+        off += ref.count;
+    }
+    if (zeros || mine != CLG_OK) memset(d->buf, 0, d->floats * sizeof *d->buf);
+    d->buf[d->floats] = mine == CLG_OK ? *rows : 0.0f;
+    clg_status s = clg_dist_exchange(d->comm, ctx, d->buf, d->floats + 1, mine, "clg_fit");
+    if (s == CLG_OK) *rows = d->buf[d->floats];
+    return s;
+}
+
+clg_status clg_dist_put_grads(clg_dist *d, clg_model *m)
+{
+    clg_context *ctx = m->ctx;
+    size_t np = clg_model_param_count(m), off = 0;
+    clg_status s = CLG_OK;
+    for (size_t i = 0; s == CLG_OK && i < np; i++) {
+        clg_param_ref ref;
+        s = clg_model_param_ref(m, i, &ref);
+        cl_int err = s != CLG_OK ? CL_SUCCESS
+                                 : clEnqueueWriteBuffer(ctx->queue, ref.grad, CL_TRUE, 0,
+                                                        ref.count * sizeof(float), d->buf + off, 0,
+                                                        NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clEnqueueWriteBuffer(gradients)");
+        off += ref.count;
+    }
+    return s;
+}
+
+clg_status clg_dist_max(clg_dist *d, const clg_context *ctx, size_t mine, size_t *max)
+{
+    const size_t P = (size_t)d->comm->size; /* the buffer holds floats + 1 + P >= 2P - 1 */
+    float *v = P <= d->floats + 1 ? d->buf : NULL, *own = NULL;
+    if (!v && !(v = own = calloc(2 * P, sizeof *v)))
+        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    for (size_t r = 0; r < P; r++) v[r] = 0.0f;
+    clg_status s = CLG_OK;
+    if (mine >= ((size_t)1 << 24)) /* exact in a float below that */
+        s = clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                     "clg_fit: %zu batches an epoch in a distributed fit (at most 2^24 - 1)", mine);
+    v[d->comm->rank] = s == CLG_OK ? (float)mine : 0.0f;
+    s = clg_dist_exchange(d->comm, ctx, v, P, s, "clg_fit");
+    for (size_t r = 0; s == CLG_OK && r < P; r++)
+        if (r == 0 || (size_t)v[r] > *max) *max = (size_t)v[r];
+    free(own);
+    return s;
+}
+
+/* A sum of one float over the ranks (a loss), with the rank's status. */
+clg_status clg_dist_sum(clg_dist *d, const clg_context *ctx, float *x, clg_status mine,
+                        const char *what)
+{
+    d->buf[0] = mine == CLG_OK ? *x : 0.0f;
+    clg_status s = clg_dist_exchange(d->comm, ctx, d->buf, 1, mine, what);
+    if (s == CLG_OK) *x = d->buf[0];
+    return s;
+}

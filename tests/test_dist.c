@@ -1,0 +1,524 @@
+/* Data-parallel clg_fit over MPI (docs/distributed.md), run by ctest under
+ * `mpirun --oversubscribe -np P` for P = 1, 2, 3 on the default device. A plain MPI
+ * program (Criterion forks, which MPI does not survive); every rank checks, and the
+ * exit status is 1 when any check failed on any rank.
+ *  - Same mathematics as one process: for each setup (squared loss summed, MSE mean with
+ *    momentum and weight decay, an MLP with Adam on class ids, a host-streamed and a
+ *    file-streamed dataset, a validation fraction), n is chosen so that the last global
+ *    batch is partial and, for P = 2 and 3, some ranks' share of it is empty. The
+ *    parameters after training agree with a one-process fit at the same global batch within
+ *    1e-5 (relative to max(1, |p|)), the per-epoch losses within 1e-4 relative (a float sum
+ *    of about 1000 per-element losses, grouped otherwise), and every rank holds the same
+ *    bits.
+ *  - Failure: a rank with other data, a rank whose arguments are wrong, a rank cancelled
+ *    in its second epoch, a rank whose device fails mid-epoch (faults/cl_faults.c): every
+ *    rank returns within seconds, the failing one with its own status and message, the
+ *    others with CLG_ERR_COMM (or CLG_ERR_CANCELLED) naming it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clgrad_mpi.h"
+#include "faults/cl_faults.h"
+
+static int rank, size, failures, checks;
+static clg_context *ctx;
+static clg_comm *comm;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "test_dist: rank %d of %d: line %d: ", rank, size, __LINE__);          \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        clg_status s_ = (call);                                                                    \
+        CHECK(s_ == CLG_OK, "%s: %s: %s", #call, clg_status_string(s_), clg_last_error(ctx));      \
+        if (s_ != CLG_OK) return;                                                                  \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ data */
+
+static uint64_t rng_state;
+static double gauss(void)
+{
+    double u[2];
+    for (int k = 0; k < 2; k++) {
+        rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+        u[k] = ((rng_state * 2685821657736338717ULL >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+/* n rows of 3 blobs in d dimensions; labels as int32 and as float. */
+static void blobs(size_t n, size_t d, float *X, int32_t *y)
+{
+    rng_state = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % 3);
+        for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(gauss() + (j % 3 == (size_t)y[i]));
+    }
+}
+
+/* ------------------------------------------------------------------ setups */
+
+/* FILE_SHARD: each rank opens only its part of the .npy files (clg_stream_options.parts) */
+typedef enum data_kind { DEVICE, HOST_STREAMED, FILE_STREAMED, FILE_SHARD } data_kind;
+
+typedef struct setup {
+    const char *name;
+    size_t n, batch, epochs;
+    int classify, hidden; /* hidden > 0: Linear-ReLU-Linear */
+    clg_loss_kind loss;
+    clg_reduction reduction;
+    clg_optimizer_options opt;
+    data_kind data;
+    double val_fraction;
+} setup;
+
+#define MAX_EPOCHS 4
+typedef struct run {
+    double losses[MAX_EPOCHS + 1];
+    size_t epochs;
+    float params[4][64];
+    size_t counts[4], nparams;
+} run;
+
+static void on_epoch(size_t epoch, double loss, void *user)
+{
+    run *r = user;
+    if (epoch <= MAX_EPOCHS) r->losses[epoch] = loss;
+    r->epochs = epoch;
+}
+
+static char npy_dir[64];
+
+static void write_npy(const char *path, const char *descr, size_t rows, size_t cols,
+                      const void *data, size_t bytes)
+{
+    char hdr[128];
+    int len = cols ? snprintf(hdr, sizeof hdr,
+                              "{'descr': '%s', 'fortran_order': False, "
+                              "'shape': (%zu, %zu), }",
+                              descr, rows, cols)
+                   : snprintf(hdr, sizeof hdr,
+                              "{'descr': '%s', 'fortran_order': False, "
+                              "'shape': (%zu,), }",
+                              descr, rows);
+    int pad = 64 - (10 + len + 1) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    unsigned short hl = (unsigned short)(len + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fwrite(&hl, 2, 1, f);
+    fwrite(hdr, 1, (size_t)len, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    fwrite(data, 1, bytes, f);
+    fclose(f);
+}
+
+static clg_status make_data(const setup *su, size_t d, const clg_comm *c, clg_dataset **out)
+{
+    float *X = malloc(su->n * d * sizeof *X);
+    int32_t *y = malloc(su->n * sizeof *y);
+    float *t = malloc(su->n * sizeof *t);
+    clg_status s = CLG_ERR_HOST_MEMORY;
+    if (X && y && t) {
+        blobs(su->n, d, X, y);
+        for (size_t i = 0; i < su->n; i++) /* a regression target: a linear map plus noise */
+            t[i] = 2.0f * X[i * d] - 3.4f * X[i * d + 1] + 4.2f + 0.01f * (float)gauss();
+        if (su->data == FILE_STREAMED || su->data == FILE_SHARD) {
+            char xp[96], yp[96];
+            snprintf(xp, sizeof xp, "%s/X.npy", npy_dir);
+            snprintf(yp, sizeof yp, "%s/y.npy", npy_dir);
+            write_npy(xp, "<f4", su->n, d, X, su->n * d * sizeof *X);
+            if (su->classify)
+                write_npy(yp, "<i4", su->n, 0, y, su->n * sizeof *y);
+            else
+                write_npy(yp, "<f4", su->n, 0, t, su->n * sizeof *t);
+            clg_stream_options so = clg_stream_defaults();
+            so.chunk_rows = 97; /* chunks that do not line up with the batches */
+            if (su->data == FILE_SHARD && c) {
+                so.part = (size_t)c->rank;
+                so.parts = (size_t)c->size;
+                so.classes = su->classify ? 3 : 0; /* a shard might lack the largest id */
+            }
+            s = clg_dataset_stream_npy(ctx, xp, yp, su->classify, &so, out);
+        } else if (su->classify) {
+            s = clg_dataset_from_host_labels(ctx, X, y, su->n, d, 3, out);
+        } else {
+            s = clg_dataset_from_host(ctx, X, t, su->n, d, 1, out);
+        }
+        if (s == CLG_OK && su->data == HOST_STREAMED) s = clg_dataset_set_streaming(*out, 1);
+    }
+    free(X), free(y), free(t);
+    return s;
+}
+
+static clg_status make_model(const setup *su, size_t d, clg_model **m)
+{
+    clg_status s = clg_model_create(ctx, m);
+    size_t q = su->classify ? 3 : 1;
+    if (s == CLG_OK && su->hidden) {
+        clg_linear_init li = clg_linear_init_defaults();
+        li.kind = CLG_INIT_KAIMING_UNIFORM;
+        li.seed = 7;
+        s = clg_model_add_linear(*m, d, (size_t)su->hidden, &li);
+        if (s == CLG_OK) s = clg_model_add_relu(*m);
+        d = (size_t)su->hidden;
+    }
+    return s == CLG_OK ? clg_model_add_linear(*m, d, q, NULL) : s;
+}
+
+static clg_status train(const setup *su, const clg_comm *c, run *r)
+{
+    const size_t d = 4;
+    clg_dataset *ds = NULL;
+    clg_model *m = NULL;
+    memset(r, 0, sizeof *r);
+    clg_status s = make_data(su, d, c, &ds);
+    if (s == CLG_OK) s = make_model(su, d, &m);
+    clg_fit_options o = clg_fit_defaults();
+    o.epochs = su->epochs;
+    o.batch_size = su->batch;
+    o.seed = 11;
+    o.loss = su->loss;
+    o.reduction = su->reduction;
+    o.optimizer = su->opt;
+    o.on_epoch = on_epoch;
+    o.on_validation = NULL;
+    o.user = r;
+    o.validation_fraction = su->val_fraction;
+    o.comm = c;
+    if (s == CLG_OK) s = clg_fit(m, ds, &o, NULL, NULL);
+    r->nparams = s == CLG_OK ? clg_model_param_count(m) : 0;
+    for (size_t i = 0; i < r->nparams && s == CLG_OK; i++) {
+        clg_param_info pi;
+        s = clg_model_param_info(m, i, &pi);
+        r->counts[i] = pi.rows * pi.cols;
+        if (s == CLG_OK && r->counts[i] <= 64)
+            s = clg_model_get_param(m, i, r->params[i], r->counts[i]);
+    }
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    return s;
+}
+
+static void same_math(const setup *su)
+{
+    run one, many;
+    OK(train(su, NULL, &one));
+    OK(train(su, comm, &many));
+    CHECK(many.epochs == su->epochs && one.epochs == su->epochs, "%s: epochs %zu and %zu", su->name,
+          many.epochs, one.epochs);
+    for (size_t e = 1; e <= su->epochs && e <= MAX_EPOCHS; e++)
+        CHECK(fabs(many.losses[e] - one.losses[e]) <= 1e-4 * fabs(one.losses[e]),
+              "%s: epoch %zu loss %.9g with P=%d, %.9g in one process", su->name, e, many.losses[e],
+              size, one.losses[e]);
+    double worst = 0;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < one.nparams; i++)
+        for (size_t k = 0; k < one.counts[i] && k < 64; k++) {
+            float a = many.params[i][k], b = one.params[i][k];
+            double err = fabs((double)a - b) / fmax(1.0, fabs(b));
+            worst = fmax(worst, err);
+            uint32_t bits;
+            memcpy(&bits, &a, sizeof bits);
+            h = (h ^ bits) * 1099511628211ULL;
+        }
+    CHECK(worst <= 1e-5, "%s: parameters differ from one process's by %.3g", su->name, worst);
+    /* every rank the same bits: the hash's minimum and maximum over the ranks agree */
+    unsigned long long lo = h, hi = h;
+    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+    CHECK(lo == hi, "%s: the ranks' parameters differ", su->name);
+    if (rank == 0)
+        printf("test_dist: P=%d %-34s max parameter difference to one process %.2g\n", size,
+               su->name, worst);
+}
+
+/* Shards: each rank reads rows [N·r/P, N·(r+1)/P) of the files and trains on its shard's
+ * batches of its share of the global batch. Not one process's order (but for P = 1, where
+ * it is), so: every rank the same bits; the epoch losses reported are the whole file's
+ * (the final one equals the model's loss over all rows, evaluated in one process, within
+ * 1e-5 relative); the fit learns (its final loss within 5% + 0.002 of one process's: the
+ * regression starts near 10 and ends near its noise, where orders differ by 1e-3). */
+static void sharded(const setup *su)
+{
+    run one, many;
+    OK(train(su, NULL, &one));
+    OK(train(su, comm, &many));
+    const double l1 = one.losses[su->epochs], lp = many.losses[su->epochs];
+    CHECK(many.epochs == su->epochs, "%s: %zu epochs", su->name, many.epochs);
+    CHECK(fabs(lp - l1) <= 0.05 * l1 + 2e-3,
+          "%s: final loss %.6g with P=%d shards, %.6g in one process", su->name, lp, size, l1);
+    /* the reported loss is the whole file's: evaluate the shards' model on all rows */
+    clg_dataset *all = NULL;
+    clg_model *m = NULL;
+    OK(make_data(su, 4, NULL, &all));
+    OK(make_model(su, 4, &m));
+    for (size_t i = 0; i < many.nparams; i++)
+        OK(clg_model_set_param(m, i, many.params[i], many.counts[i]));
+    clg_eval_result r;
+    OK(clg_evaluate(m, all, su->loss, &r));
+    CHECK(fabs(r.loss - lp) <= 1e-5 * lp, "%s: reported loss %.9g, the model's over all rows %.9g",
+          su->name, lp, r.loss);
+    size_t part = 9, rows = 0, parts = 0;
+    clg_dataset *shard = NULL;
+    clg_stream_options so = clg_stream_defaults();
+    so.part = (size_t)rank, so.parts = (size_t)size, so.classes = su->classify ? 3 : 0;
+    char xp[96], yp[96];
+    snprintf(xp, sizeof xp, "%s/X.npy", npy_dir);
+    snprintf(yp, sizeof yp, "%s/y.npy", npy_dir);
+    OK(clg_dataset_stream_npy(ctx, xp, yp, su->classify, &so, &shard));
+    parts = clg_dataset_parts(shard, &part, &rows);
+    const size_t lo = su->n * (size_t)rank / (size_t)size;
+    const size_t hi = su->n * ((size_t)rank + 1) / (size_t)size;
+    CHECK(parts == (size_t)size && part == (size_t)rank && rows == su->n &&
+              clg_dataset_size(shard) == hi - lo,
+          "%s: the shard says part %zu of %zu of %zu rows, holding %zu", su->name, part, parts,
+          rows, clg_dataset_size(shard));
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < many.nparams; i++)
+        for (size_t k = 0; k < many.counts[i]; k++) {
+            uint32_t bits;
+            memcpy(&bits, &many.params[i][k], sizeof bits);
+            h = (h ^ bits) * 1099511628211ULL;
+        }
+    unsigned long long hl = h, hh = h;
+    MPI_Allreduce(MPI_IN_PLACE, &hl, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &hh, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+    CHECK(hl == hh, "%s: the ranks' parameters differ", su->name);
+    if (size == 1) {
+        double worst = 0;
+        for (size_t i = 0; i < one.nparams; i++)
+            for (size_t k = 0; k < one.counts[i]; k++)
+                worst = fmax(worst, fabs((double)many.params[i][k] - one.params[i][k]) /
+                                        fmax(1.0, fabs(one.params[i][k])));
+        CHECK(worst <= 1e-5, "%s: one shard differs from one process by %.3g", su->name, worst);
+    }
+    if (rank == 0)
+        printf("test_dist: P=%d %-34s final loss %.6g, one process %.6g\n", size, su->name, lp, l1);
+    clg_dataset_destroy(shard);
+    clg_model_destroy(m);
+    clg_dataset_destroy(all);
+}
+
+/* ------------------------------------------------------------------ failures */
+
+static int fail_rank(void) { return size - 1; }
+
+static volatile sig_atomic_t cancel_flag;
+static void cancel_in_epoch_2(size_t epoch, double loss, void *user)
+{
+    (void)loss, (void)user;
+    if (epoch == 1 && rank == fail_rank()) cancel_flag = 1;
+}
+
+typedef enum fault { OTHER_DATA, OTHER_INIT, OTHER_LR, BAD_ARGUMENT, CANCEL, DEVICE_FAILS } fault;
+static const char *const fault_names[] = {"a rank with other data", "a rank with other parameters",
+                                          "a rank with another lr", "a rank with bad arguments",
+                                          "a rank cancelled",       "a rank whose device fails"};
+
+static void failure(fault f)
+{
+    if ((f == OTHER_DATA || f == OTHER_INIT || f == OTHER_LR) && size == 1) return;
+    const size_t d = 4;
+    setup su = {.n = 301,
+                .batch = 16,
+                .epochs = 3,
+                .loss = CLG_LOSS_MSE,
+                .opt = clg_optimizer_defaults(CLG_OPTIMIZER_SGD)};
+    if (f == OTHER_DATA && rank == fail_rank()) su.n = 300;
+    clg_dataset *ds = NULL;
+    clg_model *m = NULL;
+    OK(make_data(&su, d, NULL, &ds));
+    OK(make_model(&su, d, &m));
+    clg_fit_options o = clg_fit_defaults();
+    o.epochs = su.epochs;
+    o.batch_size = su.batch;
+    o.loss = su.loss;
+    o.on_epoch = f == CANCEL ? cancel_in_epoch_2 : NULL;
+    o.comm = comm;
+    cancel_flag = 0;
+    o.cancel = &cancel_flag;
+    int me = rank == fail_rank();
+    if (f == OTHER_LR && me) o.optimizer.lr *= 2;
+    const float one = 1.0f;
+    if (f == OTHER_INIT && me) OK(clg_model_set_param(m, 1, &one, 1));
+    if (f == DEVICE_FAILS && me) cl_faults_arm(CL_FAULT_ENQUEUE, 150); /* within epoch 1 */
+    double t0 = now_s();
+    clg_status s = clg_fit(m, f == BAD_ARGUMENT && me ? NULL : ds, &o, NULL, NULL);
+    double took = now_s() - t0;
+    cl_faults_disarm();
+    const char *msg = clg_last_error(ctx);
+    char want[64];
+    snprintf(want, sizeof want, "rank %d of %d", fail_rank(), size);
+    switch (f) {
+    case OTHER_DATA:
+    case OTHER_INIT:
+    case OTHER_LR: {
+        const char *what = f == OTHER_DATA   ? "the training rows"
+                           : f == OTHER_INIT ? "the initial parameters"
+                                             : "the optimizer's options";
+        CHECK(s == CLG_ERR_INVALID_ARGUMENT && strstr(msg, "disagree") && strstr(msg, what),
+              "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+        break;
+    }
+    case BAD_ARGUMENT:
+        if (me)
+            CHECK(s == CLG_ERR_INVALID_ARGUMENT && strstr(msg, "NULL"), "%s: %s: %s",
+                  fault_names[f], clg_status_string(s), msg);
+        else
+            CHECK(s == CLG_ERR_COMM && strstr(msg, want) && strstr(msg, "CLG_ERR_INVALID_ARGUMENT"),
+                  "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+        break;
+    case CANCEL:
+        CHECK(s == CLG_ERR_CANCELLED && strstr(msg, "cancelled"), "%s: %s: %s", fault_names[f],
+              clg_status_string(s), msg);
+        break;
+    case DEVICE_FAILS:
+        CHECK(cl_faults_fired() == me, "%s: the fault fired %d", fault_names[f], cl_faults_fired());
+        if (me)
+            CHECK(s == CLG_ERR_OPENCL, "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+        else
+            CHECK(s == CLG_ERR_COMM && strstr(msg, want) && strstr(msg, "CLG_ERR_OPENCL"),
+                  "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+        break;
+    }
+    CHECK(took < 20, "%s: clg_fit took %.1f s to stop", fault_names[f], took);
+    if (rank == 0)
+        printf("test_dist: P=%d %-34s stopped every rank: %s\n", size, fault_names[f],
+               clg_status_string(s));
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+}
+
+/* The failing rank's device fails at each of its OpenCL enqueues in turn (every one of a
+ * small fit: gathers, kernels, the gradients' reads and writes, the epoch losses): whatever
+ * fails where, every rank returns within seconds, all OK or none (a fault the library
+ * absorbs is no failure), the failing rank with its own status, the others with
+ * CLG_ERR_COMM naming it. Before, a failure after a step's exchange left the others waiting. */
+static void device_fails_anywhere(void)
+{
+    setup su = {.n = 61,
+                .batch = 16,
+                .epochs = 2,
+                .loss = CLG_LOSS_MSE,
+                .opt = clg_optimizer_defaults(CLG_OPTIMIZER_SGD)};
+    clg_dataset *ds = NULL;
+    OK(make_data(&su, 4, NULL, &ds));
+    const int me = rank == fail_rank();
+    long calls = 0, failed = 0;
+    for (long nth = 1;; nth++) {
+        clg_model *m = NULL;
+        OK(make_model(&su, 4, &m));
+        clg_fit_options o = clg_fit_defaults();
+        o.epochs = su.epochs, o.batch_size = su.batch, o.loss = su.loss;
+        o.on_epoch = NULL;
+        o.comm = comm;
+        if (me) cl_faults_arm(CL_FAULT_ENQUEUE, nth);
+        double t0 = now_s();
+        clg_status s = clg_fit(m, ds, &o, NULL, NULL);
+        double took = now_s() - t0;
+        int fired = me && cl_faults_fired();
+        if (me) calls = cl_faults_calls(CL_FAULT_ENQUEUE);
+        cl_faults_disarm();
+        int any[2] = {fired, s != CLG_OK};
+        MPI_Allreduce(MPI_IN_PLACE, any, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        const char *msg = clg_last_error(ctx);
+        char want[64];
+        snprintf(want, sizeof want, "rank %d of %d", fail_rank(), size);
+        CHECK(took < 20, "enqueue %ld failing: clg_fit took %.1f s", nth, took);
+        if (any[1] && !me)
+            CHECK(s == CLG_ERR_COMM && strstr(msg, want), "enqueue %ld failing: %s: %s", nth,
+                  clg_status_string(s), msg);
+        if (any[1] && me) CHECK(s != CLG_OK, "enqueue %ld failing: the failing rank passed", nth);
+        if (!any[1]) CHECK(s == CLG_OK, "enqueue %ld: %s", nth, clg_status_string(s));
+        failed += any[1];
+        clg_model_destroy(m);
+        if (!any[0]) break; /* the fault no longer fires: every enqueue was walked */
+    }
+    CHECK(failed > 10, "only %ld of the walked enqueues failed the fit", failed);
+    if (rank == 0)
+        printf("test_dist: P=%d %-34s %ld fits stopped every rank\n", size,
+               "a device failing at each enqueue", failed);
+    (void)calls;
+    clg_dataset_destroy(ds);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    snprintf(npy_dir, sizeof npy_dir, "/tmp/clgrad_test_dist_%d_%d", (int)getppid(), rank);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", npy_dir);
+    if (system(cmd) != 0) return 2;
+    clg_status s = clg_comm_mpi_create(MPI_COMM_WORLD, &comm);
+    if (s == CLG_OK) s = clg_context_create(&ctx, NULL);
+    CHECK(s == CLG_OK, "setup: %s: %s", clg_status_string(s), clg_last_error(ctx));
+    if (s == CLG_OK) {
+        CHECK(comm->rank == rank && comm->size == size, "comm says rank %d of %d", comm->rank,
+              comm->size);
+        CHECK(clg_comm_check(comm, ctx, CLG_OK, "setup") == CLG_OK, "clg_comm_check");
+        clg_optimizer_options sgd = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
+        clg_optimizer_options mom = sgd;
+        mom.lr = 0.05f, mom.momentum = 0.9f, mom.weight_decay = 1e-3f;
+        clg_optimizer_options adam = clg_optimizer_defaults(CLG_OPTIMIZER_ADAM);
+        adam.lr = 0.01f;
+        /* n % batch leaves 1, 9, 52, 1, 5 and 7 rows in the last global batch */
+        const setup setups[] = {
+            {"squared sum (d2l scratch)", 1001, 10, 3, 0, 0, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, sgd,
+             DEVICE, 0},
+            {"mse mean, momentum, decay", 1001, 32, 3, 0, 0, CLG_LOSS_MSE, CLG_REDUCE_MEAN, mom,
+             DEVICE, 0},
+            {"mlp 4-8-3, adam, class ids", 500, 64, 3, 1, 8, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN,
+             adam, DEVICE, 0},
+            {"softmax, host-streamed", 401, 16, 2, 1, 0, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN,
+             sgd, HOST_STREAMED, 0},
+            {"softmax, file-streamed (npy)", 405, 16, 2, 1, 0, CLG_LOSS_SOFTMAX_XENT,
+             CLG_REDUCE_MEAN, sgd, FILE_STREAMED, 0},
+            {"mse, validation fraction 0.2", 509, 25, 2, 0, 0, CLG_LOSS_MSE, CLG_REDUCE_MEAN, sgd,
+             DEVICE, 0.2},
+        };
+        for (size_t i = 0; i < sizeof setups / sizeof *setups; i++) same_math(&setups[i]);
+        const setup shards[] = {
+            {"softmax, npy shards", 1003, 48, 3, 1, 0, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, sgd,
+             FILE_SHARD, 0},
+            {"mse, npy shards, momentum", 1001, 32, 3, 0, 0, CLG_LOSS_MSE, CLG_REDUCE_MEAN, mom,
+             FILE_SHARD, 0},
+        };
+        for (size_t i = 0; i < sizeof shards / sizeof *shards; i++) sharded(&shards[i]);
+        for (fault f = OTHER_DATA; f <= DEVICE_FAILS; f++) failure(f);
+        device_fails_anywhere();
+    }
+    clg_context_destroy(ctx);
+    clg_comm_mpi_destroy(comm);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", npy_dir);
+    if (system(cmd) != 0) failures++;
+    int all[2] = {failures, checks};
+    MPI_Allreduce(MPI_IN_PLACE, all, 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0)
+        printf("test_dist: P=%d: %d of %d checks failed over all ranks\n", size, all[0], all[1]);
+    MPI_Finalize();
+    return all[0] ? 1 : 0;
+}
