@@ -178,6 +178,9 @@ Test(cli_fit, bad_training_options_are_refused)
         {"--resume x.clg --model linear", "--resume takes the model and the loss"},
         {"--stream --val 0.2",
          "--val holds rows out of data in memory, and --stream keeps them in the file"},
+        {"--shard", "--shard needs --distributed, --stream and an .npy --data file"},
+        {"--stream --distributed --shard", "--shard needs --distributed, --stream and an .npy"},
+        {"--shard --standardize", "--standardize with --shard would scale each rank's rows"},
     };
     char cmd[512];
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {

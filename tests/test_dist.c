@@ -28,7 +28,10 @@ static int rank, size, failures, checks;
 static clg_context *ctx;
 static clg_comm *comm;
 
-#define CHECK(cond, ...)                                                                           \
+/* EXPECT is cr_expect for an MPI program: a failed expectation prints its rank and line and
+ * counts; main sums the failures over the ranks and exits 1 (ctest: failed) when any
+ * rank had one. EXPECT_OK expects CLG_OK and leaves the function otherwise. */
+#define EXPECT(cond, ...)                                                                          \
     do {                                                                                           \
         checks++;                                                                                  \
         if (!(cond)) {                                                                             \
@@ -39,10 +42,10 @@ static clg_comm *comm;
         }                                                                                          \
     } while (0)
 
-#define OK(call)                                                                                   \
+#define EXPECT_OK(call)                                                                            \
     do {                                                                                           \
         clg_status s_ = (call);                                                                    \
-        CHECK(s_ == CLG_OK, "%s: %s: %s", #call, clg_status_string(s_), clg_last_error(ctx));      \
+        EXPECT(s_ == CLG_OK, "%s: %s: %s", #call, clg_status_string(s_), clg_last_error(ctx));     \
         if (s_ != CLG_OK) return;                                                                  \
     } while (0)
 
@@ -221,34 +224,48 @@ static clg_status train(const setup *su, const clg_comm *c, run *r)
     return s;
 }
 
-static void same_math(const setup *su)
+/* The largest parameter difference of a to b, relative to max(1, |b|). */
+static double max_difference(const run *a, const run *b)
 {
-    run one, many;
-    OK(train(su, NULL, &one));
-    OK(train(su, comm, &many));
-    CHECK(many.epochs == su->epochs && one.epochs == su->epochs, "%s: epochs %zu and %zu", su->name,
-          many.epochs, one.epochs);
-    for (size_t e = 1; e <= su->epochs && e <= MAX_EPOCHS; e++)
-        CHECK(fabs(many.losses[e] - one.losses[e]) <= 1e-4 * fabs(one.losses[e]),
-              "%s: epoch %zu loss %.9g with P=%d, %.9g in one process", su->name, e, many.losses[e],
-              size, one.losses[e]);
     double worst = 0;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < one.nparams; i++)
-        for (size_t k = 0; k < one.counts[i] && k < 64; k++) {
-            float a = many.params[i][k], b = one.params[i][k];
-            double err = fabs((double)a - b) / fmax(1.0, fabs(b));
-            worst = fmax(worst, err);
+    for (size_t i = 0; i < b->nparams; i++)
+        for (size_t k = 0; k < b->counts[i] && k < 64; k++)
+            worst = fmax(worst, fabs((double)a->params[i][k] - b->params[i][k]) /
+                                    fmax(1.0, fabs(b->params[i][k])));
+    return worst;
+}
+
+/* Every rank holds the same parameter bits: a hash's minimum and maximum over the ranks
+ * agree (a collective). */
+static int same_on_every_rank(const run *r)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < r->nparams; i++)
+        for (size_t k = 0; k < r->counts[i] && k < 64; k++) {
             uint32_t bits;
-            memcpy(&bits, &a, sizeof bits);
+            memcpy(&bits, &r->params[i][k], sizeof bits);
             h = (h ^ bits) * 1099511628211ULL;
         }
-    CHECK(worst <= 1e-5, "%s: parameters differ from one process's by %.3g", su->name, worst);
-    /* every rank the same bits: the hash's minimum and maximum over the ranks agree */
     unsigned long long lo = h, hi = h;
     MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
     MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
-    CHECK(lo == hi, "%s: the ranks' parameters differ", su->name);
+    return lo == hi;
+}
+
+static void same_math(const setup *su)
+{
+    run one, many;
+    EXPECT_OK(train(su, NULL, &one));
+    EXPECT_OK(train(su, comm, &many));
+    EXPECT(many.epochs == su->epochs && one.epochs == su->epochs, "%s: epochs %zu and %zu",
+           su->name, many.epochs, one.epochs);
+    for (size_t e = 1; e <= su->epochs && e <= MAX_EPOCHS; e++)
+        EXPECT(fabs(many.losses[e] - one.losses[e]) <= 1e-4 * fabs(one.losses[e]),
+               "%s: epoch %zu loss %.9g with P=%d, %.9g in one process", su->name, e,
+               many.losses[e], size, one.losses[e]);
+    const double worst = max_difference(&many, &one);
+    EXPECT(worst <= 1e-5, "%s: parameters differ from one process's by %.3g", su->name, worst);
+    EXPECT(same_on_every_rank(&many), "%s: the ranks' parameters differ", su->name);
     if (rank == 0)
         printf("test_dist: P=%d %-34s max parameter difference to one process %.2g\n", size,
                su->name, worst);
@@ -263,23 +280,23 @@ static void same_math(const setup *su)
 static void sharded(const setup *su)
 {
     run one, many;
-    OK(train(su, NULL, &one));
-    OK(train(su, comm, &many));
+    EXPECT_OK(train(su, NULL, &one));
+    EXPECT_OK(train(su, comm, &many));
     const double l1 = one.losses[su->epochs], lp = many.losses[su->epochs];
-    CHECK(many.epochs == su->epochs, "%s: %zu epochs", su->name, many.epochs);
-    CHECK(fabs(lp - l1) <= 0.05 * l1 + 2e-3,
-          "%s: final loss %.6g with P=%d shards, %.6g in one process", su->name, lp, size, l1);
+    EXPECT(many.epochs == su->epochs, "%s: %zu epochs", su->name, many.epochs);
+    EXPECT(fabs(lp - l1) <= 0.05 * l1 + 2e-3,
+           "%s: final loss %.6g with P=%d shards, %.6g in one process", su->name, lp, size, l1);
     /* the reported loss is the whole file's: evaluate the shards' model on all rows */
     clg_dataset *all = NULL;
     clg_model *m = NULL;
-    OK(make_data(su, 4, NULL, &all));
-    OK(make_model(su, 4, &m));
+    EXPECT_OK(make_data(su, 4, NULL, &all));
+    EXPECT_OK(make_model(su, 4, &m));
     for (size_t i = 0; i < many.nparams; i++)
-        OK(clg_model_set_param(m, i, many.params[i], many.counts[i]));
+        EXPECT_OK(clg_model_set_param(m, i, many.params[i], many.counts[i]));
     clg_eval_result r;
-    OK(clg_evaluate(m, all, su->loss, &r));
-    CHECK(fabs(r.loss - lp) <= 1e-5 * lp, "%s: reported loss %.9g, the model's over all rows %.9g",
-          su->name, lp, r.loss);
+    EXPECT_OK(clg_evaluate(m, all, su->loss, &r));
+    EXPECT(fabs(r.loss - lp) <= 1e-5 * lp, "%s: reported loss %.9g, the model's over all rows %.9g",
+           su->name, lp, r.loss);
     size_t part = 9, rows = 0, parts = 0;
     clg_dataset *shard = NULL;
     clg_stream_options so = clg_stream_defaults();
@@ -287,33 +304,19 @@ static void sharded(const setup *su)
     char xp[96], yp[96];
     snprintf(xp, sizeof xp, "%s/X.npy", npy_dir);
     snprintf(yp, sizeof yp, "%s/y.npy", npy_dir);
-    OK(clg_dataset_stream_npy(ctx, xp, yp, su->classify, &so, &shard));
+    EXPECT_OK(clg_dataset_stream_npy(ctx, xp, yp, su->classify, &so, &shard));
     parts = clg_dataset_parts(shard, &part, &rows);
     const size_t lo = su->n * (size_t)rank / (size_t)size;
     const size_t hi = su->n * ((size_t)rank + 1) / (size_t)size;
-    CHECK(parts == (size_t)size && part == (size_t)rank && rows == su->n &&
-              clg_dataset_size(shard) == hi - lo,
-          "%s: the shard says part %zu of %zu of %zu rows, holding %zu", su->name, part, parts,
-          rows, clg_dataset_size(shard));
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < many.nparams; i++)
-        for (size_t k = 0; k < many.counts[i]; k++) {
-            uint32_t bits;
-            memcpy(&bits, &many.params[i][k], sizeof bits);
-            h = (h ^ bits) * 1099511628211ULL;
-        }
-    unsigned long long hl = h, hh = h;
-    MPI_Allreduce(MPI_IN_PLACE, &hl, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
-    MPI_Allreduce(MPI_IN_PLACE, &hh, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
-    CHECK(hl == hh, "%s: the ranks' parameters differ", su->name);
-    if (size == 1) {
-        double worst = 0;
-        for (size_t i = 0; i < one.nparams; i++)
-            for (size_t k = 0; k < one.counts[i]; k++)
-                worst = fmax(worst, fabs((double)many.params[i][k] - one.params[i][k]) /
-                                        fmax(1.0, fabs(one.params[i][k])));
-        CHECK(worst <= 1e-5, "%s: one shard differs from one process by %.3g", su->name, worst);
-    }
+    EXPECT(parts == (size_t)size && part == (size_t)rank && rows == su->n &&
+               clg_dataset_size(shard) == hi - lo,
+           "%s: the shard says part %zu of %zu of %zu rows, holding %zu", su->name, part, parts,
+           rows, clg_dataset_size(shard));
+    EXPECT(same_on_every_rank(&many), "%s: the ranks' parameters differ", su->name);
+    if (size == 1)
+        EXPECT(max_difference(&many, &one) <= 1e-5,
+               "%s: one shard differs from one process by %.3g", su->name,
+               max_difference(&many, &one));
     if (rank == 0)
         printf("test_dist: P=%d %-34s final loss %.6g, one process %.6g\n", size, su->name, lp, l1);
     clg_dataset_destroy(shard);
@@ -349,8 +352,8 @@ static void failure(fault f)
     if (f == OTHER_DATA && rank == fail_rank()) su.n = 300;
     clg_dataset *ds = NULL;
     clg_model *m = NULL;
-    OK(make_data(&su, d, NULL, &ds));
-    OK(make_model(&su, d, &m));
+    EXPECT_OK(make_data(&su, d, NULL, &ds));
+    EXPECT_OK(make_model(&su, d, &m));
     clg_fit_options o = clg_fit_defaults();
     o.epochs = su.epochs;
     o.batch_size = su.batch;
@@ -362,7 +365,7 @@ static void failure(fault f)
     int me = rank == fail_rank();
     if (f == OTHER_LR && me) o.optimizer.lr *= 2;
     const float one = 1.0f;
-    if (f == OTHER_INIT && me) OK(clg_model_set_param(m, 1, &one, 1));
+    if (f == OTHER_INIT && me) EXPECT_OK(clg_model_set_param(m, 1, &one, 1));
     if (f == DEVICE_FAILS && me) cl_faults_arm(CL_FAULT_ENQUEUE, 150); /* within epoch 1 */
     double t0 = now_s();
     clg_status s = clg_fit(m, f == BAD_ARGUMENT && me ? NULL : ds, &o, NULL, NULL);
@@ -378,32 +381,34 @@ static void failure(fault f)
         const char *what = f == OTHER_DATA   ? "the training rows"
                            : f == OTHER_INIT ? "the initial parameters"
                                              : "the optimizer's options";
-        CHECK(s == CLG_ERR_INVALID_ARGUMENT && strstr(msg, "disagree") && strstr(msg, what),
-              "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+        EXPECT(s == CLG_ERR_INVALID_ARGUMENT && strstr(msg, "disagree") && strstr(msg, what),
+               "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
         break;
     }
     case BAD_ARGUMENT:
         if (me)
-            CHECK(s == CLG_ERR_INVALID_ARGUMENT && strstr(msg, "NULL"), "%s: %s: %s",
-                  fault_names[f], clg_status_string(s), msg);
+            EXPECT(s == CLG_ERR_INVALID_ARGUMENT && strstr(msg, "NULL"), "%s: %s: %s",
+                   fault_names[f], clg_status_string(s), msg);
         else
-            CHECK(s == CLG_ERR_COMM && strstr(msg, want) && strstr(msg, "CLG_ERR_INVALID_ARGUMENT"),
-                  "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+            EXPECT(s == CLG_ERR_COMM && strstr(msg, want) &&
+                       strstr(msg, "CLG_ERR_INVALID_ARGUMENT"),
+                   "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
         break;
     case CANCEL:
-        CHECK(s == CLG_ERR_CANCELLED && strstr(msg, "cancelled"), "%s: %s: %s", fault_names[f],
-              clg_status_string(s), msg);
+        EXPECT(s == CLG_ERR_CANCELLED && strstr(msg, "cancelled"), "%s: %s: %s", fault_names[f],
+               clg_status_string(s), msg);
         break;
     case DEVICE_FAILS:
-        CHECK(cl_faults_fired() == me, "%s: the fault fired %d", fault_names[f], cl_faults_fired());
+        EXPECT(cl_faults_fired() == me, "%s: the fault fired %d", fault_names[f],
+               cl_faults_fired());
         if (me)
-            CHECK(s == CLG_ERR_OPENCL, "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+            EXPECT(s == CLG_ERR_OPENCL, "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
         else
-            CHECK(s == CLG_ERR_COMM && strstr(msg, want) && strstr(msg, "CLG_ERR_OPENCL"),
-                  "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
+            EXPECT(s == CLG_ERR_COMM && strstr(msg, want) && strstr(msg, "CLG_ERR_OPENCL"),
+                   "%s: %s: %s", fault_names[f], clg_status_string(s), msg);
         break;
     }
-    CHECK(took < 20, "%s: clg_fit took %.1f s to stop", fault_names[f], took);
+    EXPECT(took < 20, "%s: clg_fit took %.1f s to stop", fault_names[f], took);
     if (rank == 0)
         printf("test_dist: P=%d %-34s stopped every rank: %s\n", size, fault_names[f],
                clg_status_string(s));
@@ -424,12 +429,12 @@ static void device_fails_anywhere(void)
                 .loss = CLG_LOSS_MSE,
                 .opt = clg_optimizer_defaults(CLG_OPTIMIZER_SGD)};
     clg_dataset *ds = NULL;
-    OK(make_data(&su, 4, NULL, &ds));
+    EXPECT_OK(make_data(&su, 4, NULL, &ds));
     const int me = rank == fail_rank();
     long calls = 0, failed = 0;
     for (long nth = 1;; nth++) {
         clg_model *m = NULL;
-        OK(make_model(&su, 4, &m));
+        EXPECT_OK(make_model(&su, 4, &m));
         clg_fit_options o = clg_fit_defaults();
         o.epochs = su.epochs, o.batch_size = su.batch, o.loss = su.loss;
         o.on_epoch = NULL;
@@ -446,17 +451,17 @@ static void device_fails_anywhere(void)
         const char *msg = clg_last_error(ctx);
         char want[64];
         snprintf(want, sizeof want, "rank %d of %d", fail_rank(), size);
-        CHECK(took < 20, "enqueue %ld failing: clg_fit took %.1f s", nth, took);
+        EXPECT(took < 20, "enqueue %ld failing: clg_fit took %.1f s", nth, took);
         if (any[1] && !me)
-            CHECK(s == CLG_ERR_COMM && strstr(msg, want), "enqueue %ld failing: %s: %s", nth,
-                  clg_status_string(s), msg);
-        if (any[1] && me) CHECK(s != CLG_OK, "enqueue %ld failing: the failing rank passed", nth);
-        if (!any[1]) CHECK(s == CLG_OK, "enqueue %ld: %s", nth, clg_status_string(s));
+            EXPECT(s == CLG_ERR_COMM && strstr(msg, want), "enqueue %ld failing: %s: %s", nth,
+                   clg_status_string(s), msg);
+        if (any[1] && me) EXPECT(s != CLG_OK, "enqueue %ld failing: the failing rank passed", nth);
+        if (!any[1]) EXPECT(s == CLG_OK, "enqueue %ld: %s", nth, clg_status_string(s));
         failed += any[1];
         clg_model_destroy(m);
         if (!any[0]) break; /* the fault no longer fires: every enqueue was walked */
     }
-    CHECK(failed > 10, "only %ld of the walked enqueues failed the fit", failed);
+    EXPECT(failed > 10, "only %ld of the walked enqueues failed the fit", failed);
     if (rank == 0)
         printf("test_dist: P=%d %-34s %ld fits stopped every rank\n", size,
                "a device failing at each enqueue", failed);
@@ -475,11 +480,11 @@ int main(int argc, char **argv)
     if (system(cmd) != 0) return 2;
     clg_status s = clg_comm_mpi_create(MPI_COMM_WORLD, &comm);
     if (s == CLG_OK) s = clg_context_create(&ctx, NULL);
-    CHECK(s == CLG_OK, "setup: %s: %s", clg_status_string(s), clg_last_error(ctx));
+    EXPECT(s == CLG_OK, "setup: %s: %s", clg_status_string(s), clg_last_error(ctx));
     if (s == CLG_OK) {
-        CHECK(comm->rank == rank && comm->size == size, "comm says rank %d of %d", comm->rank,
-              comm->size);
-        CHECK(clg_comm_check(comm, ctx, CLG_OK, "setup") == CLG_OK, "clg_comm_check");
+        EXPECT(comm->rank == rank && comm->size == size, "comm says rank %d of %d", comm->rank,
+               comm->size);
+        EXPECT(clg_comm_check(comm, ctx, CLG_OK, "setup") == CLG_OK, "clg_comm_check");
         clg_optimizer_options sgd = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
         clg_optimizer_options mom = sgd;
         mom.lr = 0.05f, mom.momentum = 0.9f, mom.weight_decay = 1e-3f;

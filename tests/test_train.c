@@ -750,3 +750,42 @@ Test(train, recorder_and_records_only_callbacks_overlap, .timeout = 120)
         if (e < 2) cr_expect_eq(losses[0][e], losses[2][e], "recorded epoch %zu", e + 1);
     }
 }
+
+static int never_called(float *buf, size_t n, void *user)
+{
+    (void)buf, (void)n, (void)user;
+    cr_assert_fail("a communicator clg_fit refuses is never called");
+    return 1;
+}
+
+/* A communicator clg_fit cannot use is refused before any collective (no MPI here: the
+ * allreduce must not be reached), and clg_comm_check without one. */
+Test(train, bad_communicators_refused)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *ds;
+    clg_model *m;
+    make_seeds(ctx, &ds, &m);
+    clg_fit_options o = clg_fit_defaults();
+    o.on_epoch = NULL;
+    const struct {
+        clg_comm c;
+        const char *needle, *input;
+    } cases[] = {
+        {{sizeof(clg_comm), 0, 0, never_called, NULL}, "rank 0 of size 0", "comm of size 0"},
+        {{sizeof(clg_comm), 2, 2, never_called, NULL}, "rank 2 of size 2", "comm rank 2 of 2"},
+        {{sizeof(clg_comm), -1, 2, never_called, NULL}, "rank -1", "comm rank -1"},
+        {{sizeof(clg_comm), 0, 1, NULL, NULL}, "no allreduce_sum", "comm without an allreduce"},
+        {{8, 0, 1, never_called, NULL}, "struct_size 8 is too small", "comm struct_size 8"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        o.comm = &cases[i].c;
+        EXPECT_REFUSED(ctx, clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT,
+                       cases[i].needle, cases[i].input);
+    }
+    EXPECT_REFUSED(NULL, clg_comm_check(NULL, NULL, CLG_OK, "x"), CLG_ERR_INVALID_ARGUMENT,
+                   "NULL comm", "clg_comm_check without a communicator");
+    clg_model_destroy(m);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}

@@ -438,13 +438,13 @@ static int parse(train_args *a, int argc, char **argv)
     if (a->data.stream && cli_given(&c, "--val"))
         return cli_usage_error(&c, "--val holds rows out of data in memory, and --stream keeps "
                                    "them in the file: split the file and give the part as --test");
+    if (a->shard && a->standardize)
+        return cli_usage_error(&c, "--standardize with --shard would scale each rank's rows by "
+                                   "its own shard's statistics: standardize the file first");
     if (a->shard &&
         (!a->distributed || !a->data.stream || !a->data.csv || data_file_is_csv(a->data.csv)))
         return cli_usage_error(&c, "--shard needs --distributed, --stream and an .npy --data file "
                                    "(each rank then reads only its part of the rows)");
-    if (a->shard && a->standardize)
-        return cli_usage_error(&c, "--standardize with --shard would scale each rank's rows by "
-                                   "its own shard's statistics: standardize the file first");
     if (a->resume && a->done >= a->fa.fit.epochs)
         return cli_usage_error(&c,
                                "--resume %s: the checkpoint is at epoch %zu, --epochs %zu "

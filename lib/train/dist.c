@@ -110,7 +110,10 @@ clg_status clg_dist_create(const clg_comm *c, clg_model *m, clg_dist **out)
         total += ref.count;
     }
     clg_dist *d = calloc(1, sizeof *d);
-    if (d) d->buf = malloc((total + 1 + (size_t)c->size) * sizeof *d->buf);
+    /* every collective of a fit uses it: the gradients, the rows and the statuses, or one
+     * value per rank (clg_dist_max) and the statuses */
+    const size_t P = (size_t)c->size, values = total + 1 > P ? total + 1 : P;
+    if (d) d->buf = malloc((values + P) * sizeof *d->buf);
     if (!d || !d->buf) {
         free(d);
         return clg_fail(m->ctx, CLG_ERR_HOST_MEMORY,
@@ -172,10 +175,8 @@ clg_status clg_dist_put_grads(clg_dist *d, clg_model *m)
 
 clg_status clg_dist_max(clg_dist *d, const clg_context *ctx, size_t mine, size_t *max)
 {
-    const size_t P = (size_t)d->comm->size; /* the buffer holds floats + 1 + P >= 2P - 1 */
-    float *v = P <= d->floats + 1 ? d->buf : NULL, *own = NULL;
-    if (!v && !(v = own = calloc(2 * P, sizeof *v)))
-        return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_fit: out of host memory");
+    const size_t P = (size_t)d->comm->size;
+    float *v = d->buf;
     for (size_t r = 0; r < P; r++) v[r] = 0.0f;
     clg_status s = CLG_OK;
     if (mine >= ((size_t)1 << 24)) /* exact in a float below that */
@@ -185,7 +186,6 @@ clg_status clg_dist_max(clg_dist *d, const clg_context *ctx, size_t mine, size_t
     s = clg_dist_exchange(d->comm, ctx, v, P, s, "clg_fit");
     for (size_t r = 0; s == CLG_OK && r < P; r++)
         if (r == 0 || (size_t)v[r] > *max) *max = (size_t)v[r];
-    free(own);
     return s;
 }
 
