@@ -81,8 +81,10 @@ for k in range(max(args.fits, 1)):
         times.append(time.perf_counter() - t0)
 t = sorted(times)[len(times) // 2]
 extra = ""
-if ctimes:
-    extra = " us_per_step_c %.2f" % (sorted(ctimes)[len(ctimes) // 2] * 1e6 / h.steps)
+if ctimes:  # and the median of the per-pair ratios: fits next to each other share the host's state
+    pairs = sorted(a / b for a, b in zip(times, ctimes))
+    extra = " us_per_step_c %.2f pair_ratio %.3f" % (
+        sorted(ctimes)[len(ctimes) // 2] * 1e6 / h.steps, pairs[len(pairs) // 2])
 
 if args.case == "linreg":
     W, b = net.get_param("0.weight").ravel(), net.get_param("0.bias")

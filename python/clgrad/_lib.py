@@ -9,7 +9,7 @@ import ctypes.util
 import glob
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int,
-                    c_long, c_size_t, c_uint, c_uint32, c_uint64, c_void_p, c_int32, c_uint8)
+                    c_long, c_size_t, c_uint, c_uint32, c_uint64, c_void_p, c_int32)
 
 # ------------------------------------------------------------------ loading
 
@@ -164,7 +164,9 @@ class FitOptions(Structure):
 
 
 class EpochLog(Structure):
-    _fields_ = [("loss", POINTER(c_double)), ("capacity", c_size_t), ("count", c_size_t),
+    # C's loss (double *) as an address, named apart from clg_fit_options.loss: the fit
+    # block (_block.py) reads both structs' fields as its own
+    _fields_ = [("loss_values", c_void_p), ("capacity", c_size_t), ("count", c_size_t),
                 ("dropped", c_size_t), ("last", c_size_t)]
 
 
@@ -284,7 +286,8 @@ _f("clg_schedule_defaults", Schedule)
 _f("clg_schedule_lr", c_double, POINTER(Schedule), c_double, c_size_t, c_size_t)
 _f("clg_fit_defaults", FitOptions)
 _f("clg_record_epoch", None, c_size_t, c_double, c_void_p)
-_f("clg_fit", status, p, p, POINTER(FitOptions), p, POINTER(FitReport))
+# options and report as addresses: clgrad.fit passes them inside one block (_block.py)
+_f("clg_fit", status, p, p, p, p, p)
 _f("clg_evaluate", status, p, p, c_int, POINTER(EvalResult))
 _f("clg_evaluate_loss", status, p, p, c_int, POINTER(c_double))
 _f("clg_predict", status, p, float_p, c_size_t, float_p)

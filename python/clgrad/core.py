@@ -12,26 +12,31 @@ _L = _lib.lib
 _busy_lock = threading.RLock()  # close() against _using: check and mark as one step
 
 
+def _mark_busy(objs, step):
+    """Marks the handles objs busy (step 1: each must be open, else ClosedError) or not
+    (step -1): close() from a callback or another thread raises instead of freeing them
+    under a running C call."""
+    with _busy_lock:
+        if step > 0:
+            for o in objs:
+                if not o._ptr:
+                    o._h  # raises ClosedError
+        for o in objs:
+            o._busy += step
+
+
 class _using:
-    """with _using(a, b, ...): the open handles among the arguments are marked busy, so
-    that close() from a callback or another thread raises instead of freeing them under
-    a running C call; a closed one raises ClosedError on entry."""
+    """with _using(a, b, ...): _mark_busy of the handles among the arguments."""
 
     def __init__(self, *objs):
         self.objs = [o for o in objs if isinstance(o, _Handle)]
 
     def __enter__(self):
-        with _busy_lock:
-            for o in self.objs:
-                o._h
-            for o in self.objs:
-                o._busy += 1
+        _mark_busy(self.objs, 1)
         return self
 
     def __exit__(self, *exc):
-        with _busy_lock:
-            for o in self.objs:
-                o._busy -= 1
+        _mark_busy(self.objs, -1)
 
 
 class _Handle:

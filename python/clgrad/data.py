@@ -89,6 +89,11 @@ class Dataset(_Handle):
         self.ctx = ctx
         self.class_names = class_names
         _Handle.__init__(self, ptr, ctx)
+        # (rows, features, model outputs it needs: classes or targets, classes), fixed for
+        # the dataset's life: fit reads them without calling C
+        classes = _L.clg_dataset_classes(ptr)
+        self._dims = (_L.clg_dataset_size(ptr), _L.clg_dataset_features(ptr),
+                      classes or _L.clg_dataset_targets(ptr), classes)
 
     @classmethod
     def _wrap(cls, ctx, ptr, class_names=None):

@@ -1,18 +1,20 @@
 """fit, evaluate, predict and the closed-form solve."""
 import ctypes
-from ctypes import c_double, c_void_p
+from ctypes import c_void_p
 import math
 import signal
 import threading
+import types
 
 import numpy as np
 
 from . import _lib
-from .core import _using
+from . import _block
+from .core import _Handle, _mark_busy, _using
 from .data import Dataset, _f32, _fp
-from .errors import CancelledError, make_error
+from .errors import make_error
 from .nn import Model
-from .optim import KINDS, Optimizer, options
+from .optim import Optimizer, options
 
 _L = _lib.lib
 
@@ -52,9 +54,37 @@ class History(dict):
     "val_loss" and "val_accuracy" (-1 for regression). Attributes: epochs_run, steps,
     final_loss and, when validating, best_epoch, best_loss, best_accuracy, stopped_early."""
 
+    # fit's clg_fit_report (the fit block), read when asked: each read is a ctypes operation,
+    # 3-4 times dearer just after clg_fit, when fit returns
+    _report = None
+    epochs_run = property(lambda self: self._report.epochs_run)
+    steps = property(lambda self: self._report.steps)
+    final_loss = property(lambda self: self._report.final_loss)
+
+    def __getstate__(self):  # pickle and deepcopy: the report as plain numbers
+        state = dict(self.__dict__)
+        r = state.get("_report")
+        if r is not None:
+            state["_report"] = types.SimpleNamespace(
+                epochs_run=r.epochs_run, steps=r.steps, final_loss=r.final_loss)
+        return state
+
 
 _RECORD = _lib.EPOCH_CB(ctypes.cast(_L.clg_record_epoch, c_void_p).value)  # C, no Python
 _NO_VALIDATION_CB = _lib.VALIDATION_CB(0)  # NULL
+
+
+def _fit_template():
+    """clg_fit_defaults() with the silent recorder: a silent fit without a callback records
+    its losses in C (clg_record_epoch), no Python per epoch, and on_epoch_records_only keeps
+    the overlapped loss; _Epochs replaces them for the other fits."""
+    o = _L.clg_fit_defaults()
+    o.on_epoch = _RECORD
+    o.on_epoch_records_only = 1
+    return bytes(o)
+
+
+_FIT_TEMPLATE = _fit_template()  # copied per fit: cheaper than calling C and setting both
 
 
 def _fmt(x):
@@ -68,11 +98,7 @@ def _fmt(x):
 _INLINE_WORK = 1 << 22
 
 
-def _inline(o, dataset, model):
-    if threading.current_thread() is not threading.main_thread():
-        return True  # Ctrl-C reaches the main thread only: a thread buys nothing here
-    work = o.epochs * len(dataset) * max(dataset.features * model.outputs, 64)
-    return work <= _INLINE_WORK
+_MAIN = threading.main_thread().ident
 
 
 class _SigintCancels:
@@ -81,15 +107,15 @@ class _SigintCancels:
     KeyboardInterrupt wherever Python happens to be (in a ctypes callback, which would
     swallow it, or in the wait for the worker); fit raises it once clg_fit has returned."""
 
-    def __init__(self, cancel, wanted=True):
-        self.cancel, self.hit, self.prev, self.wanted = cancel, False, None, wanted
+    def __init__(self, cancel):
+        self.cancel, self.hit, self.prev = cancel, False, None
 
     def _on(self, signum, frame):
         self.hit = True
         self.cancel.value = 1
 
     def __enter__(self):
-        if (self.wanted and threading.current_thread() is threading.main_thread() and
+        if (threading.current_thread() is threading.main_thread() and
                 signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self.prev = signal.signal(signal.SIGINT, self._on)
         return self
@@ -97,6 +123,132 @@ class _SigintCancels:
     def __exit__(self, *exc):
         if self.prev is not None:
             signal.signal(signal.SIGINT, self.prev)
+
+
+class _Epochs:
+    """The Python side of a fit's epoch reports when it has any (verbose, a callback or
+    validation): prints, keeps the validation figures, calls the caller's callback. ctypes
+    swallows what a callback raises: a Ctrl-C in one (a fit on the calling thread) or a
+    failed print is kept, cancels the fit and is raised when it returns."""
+
+    def __init__(self, o, callback, verbose, validating):
+        self.block = o
+        self.callback, self.verbose, self.validating = callback, verbose, validating
+        self.val = {"val_loss": [], "val_accuracy": []}
+        self.errors = []
+        self.cancel = None  # the fit's cancel flag, set by fit
+        o.on_epoch = self.on_epoch_cb = _lib.EPOCH_CB(self.on_epoch)
+        o.on_validation = self.on_validation_cb = (_lib.VALIDATION_CB(self.on_validation)
+                                                   if validating else _NO_VALIDATION_CB)
+        # the printer only records: the next epoch may run meanwhile (the overlapped loss)
+        o.on_epoch_records_only = int(callback is None)
+
+    def _failed(self, ex):
+        self.errors.append(ex)
+        self.cancel.value = 1
+
+    def _user(self, e):
+        if self.callback is None or self.errors:
+            return
+        count = self.block.count
+        logs = {"train_loss": self.block.data[count - 1] if count else math.nan}
+        if self.validating:
+            logs["val_loss"] = self.val["val_loss"][-1]
+            logs["val_accuracy"] = self.val["val_accuracy"][-1]
+        try:
+            self.callback(e, logs)
+        except BaseException as ex:  # stop the fit, re-raise in the caller
+            self._failed(ex)
+
+    def on_epoch(self, e, l, user):
+        try:
+            _L.clg_record_epoch(e, l, user)
+            if self.verbose:
+                print("epoch %d" % e if math.isnan(l) else "epoch %d, loss %s" % (e, _fmt(l)),
+                      flush=True)
+            if not self.validating:
+                self._user(e)
+        except BaseException as ex:
+            self._failed(ex)
+
+    def on_validation(self, e, l, acc, user):
+        try:
+            self.val["val_loss"].append(l)
+            self.val["val_accuracy"].append(acc)
+            if self.verbose:
+                if acc >= 0:
+                    print("epoch %d, validation loss %s, accuracy %.4f" % (e, _fmt(l), acc),
+                          flush=True)
+                else:
+                    print("epoch %d, validation loss %s" % (e, _fmt(l)), flush=True)
+            self._user(e)
+        except BaseException as ex:
+            self._failed(ex)
+
+
+_IMAGES = {}  # fit's arguments (no handle among them) -> (block type, the block's bytes)
+
+
+def _fit_block(model, dataset, *args):
+    """The fit block (_block.py) of fit's arguments after model and dataset, and the
+    optimizer handle (None: the block's options name it). Arguments without a handle, the
+    usual case, are converted once (up to 4096 epochs): one copy of an image instead of
+    some thirty ctypes operations, 2% of a d2l-sized fit."""
+    key = None
+    if (args[3] is None or isinstance(args[3], str)) and args[10] is None:
+        key = args + (dataset._dims[3],)  # the default loss follows the data's kind
+        try:
+            image = _IMAGES.get(key)
+        except TypeError:  # unhashable: a schedule given as a dict
+            key, image = None, None
+        if image is not None:
+            return image[0].from_buffer_copy(image[1]), None
+    o, opt_h = _build_options(model, dataset, *args)
+    b = _block.new(o, int(args[-1]))
+    if key is not None and o.epochs <= 4096:
+        if len(_IMAGES) >= 256:
+            _IMAGES.clear()
+        _IMAGES[key] = (type(b), bytes(b))
+    return b, opt_h
+
+
+def _build_options(model, dataset, epochs, batch_size, lr, optimizer, loss, reduction, shuffle,
+                   drop_last, seed, schedule, validation, validation_fraction, early_stop,
+                   epoch_loss, diverge_factor, first_epoch):
+    o = _lib.FitOptions.from_buffer_copy(_FIT_TEMPLATE)
+    o.epochs = int(epochs)
+    o.batch_size = int(batch_size)
+    o.shuffle = int(bool(shuffle))
+    o.drop_last = int(bool(drop_last))
+    o.seed = int(seed)
+    o.loss = _loss(loss, dataset)
+    if reduction not in REDUCTIONS:
+        raise ValueError("reduction must be 'mean' or 'sum'")
+    o.reduction = REDUCTIONS[reduction]
+    opt_h = None
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            raise ValueError("give lr to the Optimizer, not to fit, when passing one")
+        if optimizer.model is not model:
+            raise ValueError("the optimizer belongs to another model")
+        opt_h = optimizer._h
+    elif optimizer not in (None, "sgd"):
+        o.optimizer = options(optimizer, lr=lr)
+    elif lr is not None:  # the defaults' SGD
+        o.optimizer.lr = float(lr)
+    o.epoch_loss = int(bool(epoch_loss))
+    if diverge_factor is not None:
+        o.diverge_factor = float(diverge_factor)
+    if schedule is not None:
+        o.schedule = _schedule(schedule)
+    o.first_epoch = int(first_epoch)
+    if validation is not None:
+        if not isinstance(validation, Dataset):
+            raise TypeError("validation must be a clgrad.Dataset")
+        o.validation = validation._h
+    o.validation_fraction = float(validation_fraction)
+    o.early_stop = int(early_stop)
+    return o, opt_h
 
 
 def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=None,
@@ -125,119 +277,73 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
         raise TypeError("model must be a clgrad.Model")
     if not isinstance(dataset, Dataset):
         raise TypeError("dataset must be a clgrad.Dataset")
-    o = _L.clg_fit_defaults()
-    o.epochs = int(epochs)
-    o.batch_size = int(batch_size)
-    o.shuffle = int(bool(shuffle))
-    o.drop_last = int(bool(drop_last))
-    o.seed = int(seed)
-    o.loss = _loss(loss, dataset)
-    if reduction not in REDUCTIONS:
-        raise ValueError("reduction must be 'mean' or 'sum'")
-    o.reduction = REDUCTIONS[reduction]
-    opt_h = None
-    if isinstance(optimizer, Optimizer):
-        if lr is not None:
-            raise ValueError("give lr to the Optimizer, not to fit, when passing one")
-        if optimizer.model is not model:
-            raise ValueError("the optimizer belongs to another model")
-        opt_h = optimizer._h
-    elif optimizer not in (None, "sgd"):
-        o.optimizer = options(optimizer, lr=lr)
-    elif lr is not None:  # the defaults' SGD
-        o.optimizer.lr = float(lr)
-    o.epoch_loss = int(bool(epoch_loss))
-    if diverge_factor is not None:
-        o.diverge_factor = float(diverge_factor)
-    if schedule is not None:
-        o.schedule = _schedule(schedule)
-    o.first_epoch = int(first_epoch)
-    vr = _lib.ValidationResult()
+    b, opt_h = _fit_block(model, dataset, epochs, batch_size, lr, optimizer, loss, reduction,
+                          shuffle, drop_last, seed, schedule, validation, validation_fraction,
+                          early_stop, epoch_loss, diverge_factor, first_epoch)
+    address = _block.point(b)
     validating = validation is not None or validation_fraction
-    if validation is not None:
-        if not isinstance(validation, Dataset):
-            raise TypeError("validation must be a clgrad.Dataset")
-        o.validation = validation._h
-    o.validation_fraction = float(validation_fraction)
-    o.early_stop = int(early_stop)
     if validating:
-        o.validation_result = ctypes.pointer(vr)
+        vr = _lib.ValidationResult()
+        b.validation_result = ctypes.pointer(vr)
+    epochs_py = None  # silent without a callback: b records the losses in C (_FIT_TEMPLATE)
+    if verbose or callback is not None or validating:
+        epochs_py = _Epochs(b, callback, verbose, validating)
+    # on the calling thread when small, or when not the main thread (Ctrl-C reaches the main
+    # thread only: a thread buys nothing there); a model of other outputs is refused by C
+    rows, features, outputs, _ = dataset._dims
+    inline = (b.epochs * rows * max(features * outputs, 64) <= _INLINE_WORK or
+              threading.get_ident() != _MAIN)
+    # busy marks (close() raises meanwhile), set here rather than by `with _using(...)`: the
+    # context manager costs 2-3% of a d2l-sized fit
+    plain = validation is None and opt_h is None
+    busy = (model, dataset) if plain else \
+        [x for x in (model, dataset, validation, optimizer) if isinstance(x, _Handle)]
+    _mark_busy(busy, 1)
+    try:
+        if inline and epochs_py is None:
+            # nothing in Python until clg_fit returns; a Ctrl-C meanwhile is raised after it:
+            # no cancel flag or SIGINT handler needed (they cost 3% of the d2l seeds' fit)
+            st, interrupted = _L.clg_fit(model._ptr, dataset._ptr, address, opt_h,
+                                         address + _block.REPORT), False
+        else:
+            st, interrupted = _run_cancellable(model, dataset, b, opt_h, inline, epochs_py)
+    finally:
+        _mark_busy(busy, -1)
+    if epochs_py is not None and epochs_py.errors:
+        raise epochs_py.errors[0]
+    if interrupted:
+        raise KeyboardInterrupt
+    if st != 0:
+        raise make_error(st, model.ctx._ptr, "clg_fit")
+    h = History()
+    h._report = b  # the block: its report's fields are its own
+    h["epoch"], h["train_loss"] = _block.arrays(b)
+    if validating:
+        val = epochs_py.val
+        h["val_loss"] = np.asarray(val["val_loss"], dtype=np.float64)
+        h["val_accuracy"] = np.asarray(val["val_accuracy"], dtype=np.float64)
+        h.best_epoch = vr.best_epoch
+        h.best_loss = vr.best_loss
+        h.best_accuracy = vr.best_accuracy
+        h.stopped_early = bool(vr.stopped_early)
+    return h
 
-    # the losses land in a clg_epoch_log (clg_record_epoch); validation in Python lists
-    losses = (c_double * max(o.epochs, 1))()  # a ctypes array: cheaper to make than numpy's
-    log = _lib.EpochLog(losses, o.epochs, 0, 0, 0)
-    o.user = ctypes.addressof(log)
-    val = {"val_loss": [], "val_accuracy": []}
-    errors = []
+
+def _run_cancellable(model, dataset, b, opt_h, inline, epochs_py):
+    """clg_fit of the fit block b with a cancel flag that Ctrl-C sets, on this thread (inline)
+    or on a worker while this one waits; (status, interrupted)."""
     cancel = ctypes.c_int(0)
-    o.cancel = ctypes.pointer(cancel)
-
-    def user_cb(e):
-        if callback is None or errors:
-            return
-        logs = {"train_loss": losses[log.count - 1] if log.count else math.nan}
-        if validating:
-            logs["val_loss"] = val["val_loss"][-1]
-            logs["val_accuracy"] = val["val_accuracy"][-1]
-        try:
-            callback(e, logs)
-        except BaseException as ex:  # stop the fit, re-raise in the caller
-            errors.append(ex)
-            cancel.value = 1
-
-    # ctypes swallows what a callback raises: a Ctrl-C in one (a fit on the calling thread)
-    # or a failed print is kept, cancels the fit and is raised when it returns
-    def on_epoch(e, l, user):
-        try:
-            _L.clg_record_epoch(e, l, user)
-            if verbose:
-                print("epoch %d" % e if math.isnan(l) else "epoch %d, loss %s" % (e, _fmt(l)),
-                      flush=True)
-            if not validating:
-                user_cb(e)
-        except BaseException as ex:
-            errors.append(ex)
-            cancel.value = 1
-
-    def on_validation(e, l, acc, user):
-        try:
-            val["val_loss"].append(l)
-            val["val_accuracy"].append(acc)
-            if verbose:
-                if acc >= 0:
-                    print("epoch %d, validation loss %s, accuracy %.4f" % (e, _fmt(l), acc),
-                          flush=True)
-                else:
-                    print("epoch %d, validation loss %s" % (e, _fmt(l)), flush=True)
-            user_cb(e)
-        except BaseException as ex:
-            errors.append(ex)
-            cancel.value = 1
-
-    # Silent and without a callback, the losses are recorded in C: no Python per epoch.
-    # Otherwise the Python printer only records too (the next epoch may run meanwhile, the
-    # overlapped loss), unless the caller's callback may read the model.
-    quiet = not verbose and callback is None
-    cb_e = _RECORD if quiet else _lib.EPOCH_CB(on_epoch)
-    cb_v = _lib.VALIDATION_CB(on_validation) if validating else _NO_VALIDATION_CB
-    o.on_epoch = cb_e
-    o.on_validation = cb_v
-    o.on_epoch_records_only = int(callback is None)
-    rep = _lib.FitReport()
+    b.cancel = ctypes.pointer(cancel)
+    if epochs_py is not None:
+        epochs_py.cancel = cancel
     result = {}
-    keep = (model, dataset, validation, optimizer, cb_e, cb_v, cancel, vr, o, log, losses)
-    mh, dh = model._h, dataset._h
-    ctx = model.ctx
+    mh, dh, address = model._ptr, dataset._ptr, ctypes.addressof(b)
 
     def work():
-        result["status"] = _L.clg_fit(mh, dh, ctypes.byref(o), opt_h, ctypes.byref(rep))
+        result["status"] = _L.clg_fit(mh, dh, address, opt_h, address + _block.REPORT)
 
     interrupted = False
-    inline = _inline(o, dataset, model)
-    # quiet and inline, no Python runs until clg_fit returns, and a Ctrl-C meanwhile is raised
-    # after it: no handler needed (it costs 20 µs, 3% of the d2l seeds' fit)
-    with _using(model, dataset, validation, optimizer), \
-            _SigintCancels(cancel, not (quiet and inline)) as sigint:
+    with _SigintCancels(cancel) as sigint:
         if inline:
             work()
         else:
@@ -249,31 +355,7 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
                 except KeyboardInterrupt:  # from a program's own SIGINT handler
                     interrupted = True
                     cancel.value = 1
-    interrupted = interrupted or sigint.hit
-    del keep
-    st = result.get("status", 0)
-    if errors:
-        raise errors[0]
-    if interrupted:
-        raise KeyboardInterrupt
-    if st != 0:
-        err = make_error(st, ctx._ptr, "clg_fit")
-        raise err
-    h = History()
-    count = log.count
-    h["epoch"] = np.arange(o.first_epoch + 1, o.first_epoch + 1 + count, dtype=np.int64)
-    h["train_loss"] = np.frombuffer(losses, np.float64, count).copy()
-    if validating:
-        h["val_loss"] = np.asarray(val["val_loss"], dtype=np.float64)
-        h["val_accuracy"] = np.asarray(val["val_accuracy"], dtype=np.float64)
-        h.best_epoch = vr.best_epoch
-        h.best_loss = vr.best_loss
-        h.best_accuracy = vr.best_accuracy
-        h.stopped_early = bool(vr.stopped_early)
-    h.epochs_run = rep.epochs_run
-    h.steps = rep.steps
-    h.final_loss = rep.final_loss
-    return h
+    return result.get("status", 0), interrupted or sigint.hit
 
 
 def evaluate(model, dataset, loss=None):

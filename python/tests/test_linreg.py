@@ -10,11 +10,10 @@ import pytest
 
 import clgrad
 from clgrad import _lib
+from conftest import C_EXAMPLE, needs_c_example
 
 L = _lib.lib
 TRUE_W, TRUE_B = [2.0, -3.4], 4.2
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "build-lead", "examples",
-                       "linreg_scratch")
 
 
 def run_fit(ctx, verbose=False):
@@ -106,13 +105,12 @@ def _lines(ctx, capsys):
     return out
 
 
-@pytest.mark.skipif(not os.access(EXAMPLE, os.X_OK), reason="build-lead/examples/linreg_scratch "
-                    "not built")
+@needs_c_example
 def test_same_output_as_c_example(ctx, capsys):
     ours = _lines(ctx, capsys)
     env = dict(os.environ)
     env.pop("CLGRAD_LIBRARY", None)
-    theirs = subprocess.run([EXAMPLE], capture_output=True, text=True, timeout=60, env=env).stdout
+    theirs = subprocess.run([C_EXAMPLE], capture_output=True, text=True, timeout=60, env=env).stdout
     assert ours == theirs
     assert re.match(r"epoch 1, loss \d+\.\d{6}\n", ours)
 
@@ -124,3 +122,52 @@ def test_solve_closed_form(ctx):
     assert np.allclose(w.ravel(), TRUE_W, atol=2e-3) and abs(b[0] - TRUE_B) < 2e-3
     with pytest.raises(clgrad.InvalidArgumentError):
         clgrad.solve(ctx, data, ridge=-1)
+
+
+def test_fit_arguments_converted_once_give_the_same_fit(ctx):
+    """fit keeps the converted arguments (clgrad/_block.py): a second call with the same
+    ones copies them and must train exactly as the first; other arguments, a first_epoch
+    or a handle among them, must not reuse them."""
+    from clgrad import train
+    train._IMAGES.clear()
+    p1, h1 = run_fit(ctx)
+    assert len(train._IMAGES) == 1
+    p2, h2 = run_fit(ctx)
+    assert len(train._IMAGES) == 1
+    for k in p1:
+        assert p1[k].tobytes() == p2[k].tobytes()
+    assert h1["train_loss"].tobytes() == h2["train_loss"].tobytes()
+    h2["epoch"][0] = 99  # each history owns its arrays
+    assert list(h1["epoch"]) == [1, 2, 3]
+    data = clgrad.Dataset.synthetic_linear(ctx, 1000, TRUE_W, TRUE_B, 0.01, 42)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+    h3 = clgrad.fit(net, data, epochs=2, batch_size=10, lr=0.03, loss="squared",
+                    reduction="sum", seed=42, verbose=False, first_epoch=3)
+    assert list(h3["epoch"]) == [4, 5] and h3.epochs_run == 2
+    opt = clgrad.Optimizer(net, lr=0.03)
+    h4 = clgrad.fit(net, data, epochs=2, batch_size=10, optimizer=opt, loss="squared",
+                    reduction="sum", seed=42, verbose=False)
+    assert list(h4["epoch"]) == [1, 2] and len(train._IMAGES) == 2
+
+
+def test_history_copies_and_pickles_and_ends_where_the_fit_stopped(ctx):
+    import copy
+    import pickle
+    _, h = run_fit(ctx)
+    for h2 in (pickle.loads(pickle.dumps(h)), copy.deepcopy(h)):
+        assert h2.keys() == h.keys() and h2["train_loss"].tobytes() == h["train_loss"].tobytes()
+        assert (h2.epochs_run, h2.steps, h2.final_loss) == (h.epochs_run, h.steps, h.final_loss)
+    data = clgrad.Dataset.synthetic_linear(ctx, 1000, TRUE_W, TRUE_B, 0.01, 42)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+
+    def stop_after_two(epoch, logs):
+        if epoch == 2:
+            raise StopIteration
+
+    with pytest.raises(StopIteration):
+        clgrad.fit(net, data, epochs=5, verbose=False, callback=stop_after_two)
+    h = clgrad.fit(net, data, epochs=40, lr=0.5, validation_fraction=0.2, early_stop=1,
+                   verbose=False)
+    n = len(h["epoch"])
+    assert h.stopped_early and n < 40 and list(h["epoch"]) == list(range(1, n + 1))
+    assert len(h["train_loss"]) == n and np.all(np.isfinite(h["train_loss"]))
