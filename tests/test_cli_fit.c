@@ -178,8 +178,11 @@ Test(cli_fit, bad_training_options_are_refused)
         {"--resume x.clg --model linear", "--resume takes the model and the loss"},
         {"--stream --val 0.2",
          "--val holds rows out of data in memory, and --stream keeps them in the file"},
-        {"--shard", "--shard needs --distributed, --stream and an .npy --data file"},
-        {"--stream --distributed --shard", "--shard needs --distributed, --stream and an .npy"},
+        {"--shard", "--shard needs --distributed, --stream and a --data file (.npy or CSV"},
+        {"--stream --shard", "--shard needs --distributed, --stream and a --data file"},
+        {"--average-every 2", "--average-every averages the models of the ranks of a "
+                              "--distributed run"},
+        {"--distributed --average-every 0", "--average-every: '0' is below the minimum 1"},
         {"--shard --standardize", "--standardize with --shard would scale each rank's rows"},
     };
     char cmd[512];

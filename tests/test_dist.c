@@ -93,6 +93,8 @@ typedef struct setup {
     clg_optimizer_options opt;
     data_kind data;
     double val_fraction;
+    size_t every;   /* average_every: 0 for the gradient sum */
+    int no_shuffle; /* file order (the averaging reference walks it) */
 } setup;
 
 #define MAX_EPOCHS 4
@@ -137,6 +139,14 @@ static void write_npy(const char *path, const char *descr, size_t rows, size_t c
     fclose(f);
 }
 
+/* Blobs, their labels and a regression target (a linear map plus noise). */
+static void make_arrays(size_t n, size_t d, float *X, int32_t *y, float *t)
+{
+    blobs(n, d, X, y);
+    for (size_t i = 0; i < n; i++)
+        t[i] = 2.0f * X[i * d] - 3.4f * X[i * d + 1] + 4.2f + 0.01f * (float)gauss();
+}
+
 static clg_status make_data(const setup *su, size_t d, const clg_comm *c, clg_dataset **out)
 {
     float *X = malloc(su->n * d * sizeof *X);
@@ -144,9 +154,7 @@ static clg_status make_data(const setup *su, size_t d, const clg_comm *c, clg_da
     float *t = malloc(su->n * sizeof *t);
     clg_status s = CLG_ERR_HOST_MEMORY;
     if (X && y && t) {
-        blobs(su->n, d, X, y);
-        for (size_t i = 0; i < su->n; i++) /* a regression target: a linear map plus noise */
-            t[i] = 2.0f * X[i * d] - 3.4f * X[i * d + 1] + 4.2f + 0.01f * (float)gauss();
+        make_arrays(su->n, d, X, y, t);
         if (su->data == FILE_STREAMED || su->data == FILE_SHARD) {
             char xp[96], yp[96];
             snprintf(xp, sizeof xp, "%s/X.npy", npy_dir);
@@ -210,6 +218,8 @@ static clg_status train(const setup *su, const clg_comm *c, run *r)
     o.user = r;
     o.validation_fraction = su->val_fraction;
     o.comm = c;
+    o.average_every = c ? su->every : 0;
+    o.shuffle = !su->no_shuffle;
     if (s == CLG_OK) s = clg_fit(m, ds, &o, NULL, NULL);
     r->nparams = s == CLG_OK ? clg_model_param_count(m) : 0;
     for (size_t i = 0; i < r->nparams && s == CLG_OK; i++) {
@@ -324,6 +334,254 @@ static void sharded(const setup *su)
     clg_dataset_destroy(all);
 }
 
+/* ------------------------------------------------------------------ model averaging */
+
+/* The host reference of a model-averaging fit of Linear(d -> 1) with MSE (mean) and SGD with
+ * momentum mu (PyTorch's rule: the first step sets the buffer), in double: with shuffle off
+ * rank r of P walks rows [n·r/P, n·(r+1)/P) in order, in batches of its share of B; after
+ * every K local steps below the fewest batches of any rank the ranks average w, and at each
+ * epoch's end w and the momentum buffers. w (d + 1: weights, bias) starts as given; losses[e]
+ * is the whole set's MSE after epoch e. */
+static void averaged_reference(const float *X, const float *t, size_t n, size_t d, size_t B,
+                               size_t K, size_t epochs, double lr, double mu, double *w,
+                               double *losses)
+{
+    const size_t P = (size_t)size, D = d + 1;
+    double *rw = calloc(P * D, sizeof *rw), *buf = calloc(P * D, sizeof *buf);
+    double *g = calloc(D, sizeof *g);
+    size_t lo[16], rows[16], b[16], nb[16], nb_min = SIZE_MAX, nb_max = 0;
+    for (size_t r = 0; r < P; r++) {
+        memcpy(rw + r * D, w, D * sizeof *w);
+        lo[r] = n * r / P, rows[r] = n * (r + 1) / P - lo[r];
+        b[r] = B / P + (r < B % P);
+        nb[r] = (rows[r] + b[r] - 1) / b[r];
+        nb_min = nb[r] < nb_min ? nb[r] : nb_min, nb_max = nb[r] > nb_max ? nb[r] : nb_max;
+    }
+    int first = 1;
+    for (size_t e = 1; e <= epochs; e++) {
+        for (size_t j = 0; j < nb_max; j++) {
+            for (size_t r = 0; r < P; r++) {
+                if (j >= nb[r]) continue;
+                double *v = rw + r * D, *m = buf + r * D;
+                size_t i0 = lo[r] + j * b[r],
+                       cnt = rows[r] - j * b[r] < b[r] ? rows[r] - j * b[r] : b[r];
+                memset(g, 0, D * sizeof *g);
+                for (size_t i = i0; i < i0 + cnt; i++) {
+                    double yh = v[d];
+                    for (size_t k = 0; k < d; k++) yh += v[k] * X[i * d + k];
+                    double e2 = 2.0 * (yh - t[i]) / (double)cnt;
+                    for (size_t k = 0; k < d; k++) g[k] += e2 * X[i * d + k];
+                    g[d] += e2;
+                }
+                for (size_t k = 0; k < D; k++) {
+                    m[k] = first ? g[k] : mu * m[k] + g[k];
+                    v[k] -= lr * (mu != 0 ? m[k] : g[k]);
+                }
+            }
+            first = 0;
+            const size_t done = j + 1;
+            const int mid = done % K == 0 && done < nb_min, end = done == nb_max;
+            for (size_t k = 0; (mid || end) && k < D; k++) {
+                double sw = 0, sb = 0;
+                for (size_t r = 0; r < P; r++) sw += rw[r * D + k], sb += buf[r * D + k];
+                for (size_t r = 0; r < P; r++) {
+                    rw[r * D + k] = sw / (double)P;
+                    if (end) buf[r * D + k] = sb / (double)P;
+                }
+            }
+        }
+        double l = 0;
+        for (size_t i = 0; i < n; i++) {
+            double yh = rw[d];
+            for (size_t k = 0; k < d; k++) yh += rw[k] * X[i * d + k];
+            l += (yh - t[i]) * (yh - t[i]);
+        }
+        losses[e] = l / (double)n;
+    }
+    memcpy(w, rw, D * sizeof *w);
+    free(rw), free(buf), free(g);
+}
+
+/* A model-averaging fit against averaged_reference: the parameters within 1e-5 (relative to
+ * max(1, |p|)), the epoch losses within 1e-4 relative plus 1e-7 (near the noise floor, 2e-4,
+ * rounding a float prediction of about 10 moves a squared residual by up to 3e-8), every rank
+ * the same bits; on the fused path (the default for a single Linear layer with SGD) and on
+ * the unfused one. */
+static void averaged_math(size_t K, float mu, int unfused)
+{
+    const size_t d = 4, n = 1001, B = 32, epochs = 3;
+    clg_optimizer_options sgd = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
+    sgd.lr = 0.05f, sgd.momentum = mu;
+    setup su = {"averaging",     n,   B,      epochs, 0, 0, CLG_LOSS_MSE,
+                CLG_REDUCE_MEAN, sgd, DEVICE, 0,      K, 1};
+    clg_context *shared = ctx, *own = NULL;
+    if (unfused) {
+        clg_context_options co = clg_context_options_defaults();
+        co.fused = CLG_FUSED_OFF;
+        EXPECT_OK(clg_context_create_with(&own, &co));
+        ctx = own;
+    }
+    clg_model *m0 = NULL;
+    run r;
+    double w[5], losses[MAX_EPOCHS + 1];
+    float *X = malloc(n * d * sizeof *X), *t = malloc(n * sizeof *t);
+    int32_t *y = malloc(n * sizeof *y);
+    clg_status s = make_model(&su, d, &m0);
+    float init[5];
+    clg_context_stats before, after;
+    if (s == CLG_OK) s = clg_model_get_param(m0, 0, init, d);
+    if (s == CLG_OK) s = clg_model_get_param(m0, 1, init + d, 1);
+    if (s == CLG_OK) s = clg_context_get_stats(ctx, &before);
+    if (s == CLG_OK) s = train(&su, comm, &r);
+    if (s == CLG_OK) s = clg_context_get_stats(ctx, &after);
+    ctx = shared;
+    /* the fused path ran: about one launch per average (31 batches, 3 epochs), not ~8 per
+     * step as the unfused one */
+    static unsigned fused_kernels;
+    const unsigned kernels = after.kernels_enqueued - before.kernels_enqueued;
+    if (s == CLG_OK && !unfused) fused_kernels = kernels;
+    if (s == CLG_OK && unfused)
+        EXPECT(fused_kernels && fused_kernels * 4 < kernels,
+               "averaging K=%zu: %u kernels fused, %u unfused: the fused path did not run", K,
+               fused_kernels, kernels);
+    EXPECT(s == CLG_OK, "averaging K=%zu: %s: %s", K, clg_status_string(s),
+           clg_last_error(own ? own : ctx));
+    if (s == CLG_OK) {
+        make_arrays(n, d, X, y, t);
+        for (size_t k = 0; k <= d; k++) w[k] = init[k];
+        averaged_reference(X, t, n, d, B, K, epochs, 0.05, mu, w, losses);
+        double worst = 0;
+        for (size_t k = 0; k <= d; k++)
+            worst = fmax(worst, fabs(((k < d ? r.params[0][k] : r.params[1][0]) - w[k])) /
+                                    fmax(1.0, fabs(w[k])));
+        EXPECT(worst <= 1e-5,
+               "averaging K=%zu mu=%g%s: parameters differ from the reference by %.3g", K,
+               (double)mu, unfused ? " unfused" : "", worst);
+        for (size_t e = 1; e <= epochs; e++)
+            EXPECT(fabs(r.losses[e] - losses[e]) <= 1e-4 * losses[e] + 1e-7,
+                   "averaging K=%zu: epoch %zu loss %.9g, reference %.9g", K, e, r.losses[e],
+                   losses[e]);
+        EXPECT(same_on_every_rank(&r), "averaging K=%zu: the ranks' parameters differ", K);
+        if (rank == 0)
+            printf("test_dist: P=%d averaging K=%zu mu=%g %-9s difference to the reference %.2g\n",
+                   size, K, (double)mu, unfused ? "unfused" : "fused", worst);
+    }
+    free(X), free(t), free(y);
+    clg_model_destroy(m0);
+    clg_context_destroy(own);
+}
+
+/* Model averaging learns what one process learns: on the same data everywhere (each rank its
+ * block of the shared shuffle) and on shards, with SGD, momentum and Adam (whose state the
+ * epoch's close averages), fused and not: the final loss within 15% + 0.01 of one process's
+ * at the same global batch, the loss reported the final model's over all rows, and every
+ * rank the same bits. */
+static void averaged_learns(const setup *su)
+{
+    run one, many;
+    EXPECT_OK(train(su, NULL, &one));
+    EXPECT_OK(train(su, comm, &many));
+    const double l1 = one.losses[su->epochs], lp = many.losses[su->epochs];
+    EXPECT(many.epochs == su->epochs, "%s: %zu epochs", su->name, many.epochs);
+    EXPECT(lp <= 1.15 * l1 + 0.01, "%s: final loss %.6g with P=%d, %.6g in one process", su->name,
+           lp, size, l1);
+    clg_dataset *all = NULL;
+    clg_model *m = NULL;
+    EXPECT_OK(make_data(su, 4, NULL, &all));
+    EXPECT_OK(make_model(su, 4, &m));
+    for (size_t i = 0; i < many.nparams; i++)
+        EXPECT_OK(clg_model_set_param(m, i, many.params[i], many.counts[i]));
+    clg_eval_result r;
+    EXPECT_OK(clg_evaluate(m, all, su->loss, &r));
+    EXPECT(fabs(r.loss - lp) <= 1e-5 * lp, "%s: reported loss %.9g, the model's over all rows %.9g",
+           su->name, lp, r.loss);
+    EXPECT(same_on_every_rank(&many), "%s: the ranks' parameters differ", su->name);
+    if (rank == 0)
+        printf("test_dist: P=%d %-34s final loss %.6g, one process %.6g\n", size, su->name, lp, l1);
+    clg_model_destroy(m);
+    clg_dataset_destroy(all);
+}
+
+/* A model-averaging fit resumed from rank 0's checkpoint (parameters and optimizer state) on
+ * every rank: 2 + 2 epochs give the bits of 4, SGD with momentum (the epoch's close averages
+ * the buffers, so that every rank holds rank 0's state). */
+static void averaged_resume(void)
+{
+    const size_t d = 4;
+    clg_optimizer_options mom = clg_optimizer_defaults(CLG_OPTIMIZER_SGD);
+    mom.lr = 0.05f, mom.momentum = 0.9f;
+    setup su = {"averaging resume", 1001, 32,     4, 0, 0, CLG_LOSS_MSE,
+                CLG_REDUCE_MEAN,    mom,  DEVICE, 0, 3, 0};
+    clg_dataset *ds = NULL;
+    clg_model *a = NULL, *b = NULL;
+    clg_optimizer *oa = NULL, *ob = NULL;
+    EXPECT_OK(make_data(&su, d, NULL, &ds));
+    EXPECT_OK(make_model(&su, d, &a));
+    EXPECT_OK(make_model(&su, d, &b));
+    EXPECT_OK(clg_optimizer_create(a, &mom, &oa));
+    EXPECT_OK(clg_optimizer_create(b, &mom, &ob));
+    clg_fit_options o = clg_fit_defaults();
+    o.batch_size = su.batch, o.loss = su.loss, o.seed = 5, o.on_epoch = NULL;
+    o.comm = comm, o.average_every = su.every;
+    o.epochs = 4;
+    EXPECT_OK(clg_fit(a, ds, &o, oa, NULL));
+    o.epochs = 2;
+    EXPECT_OK(clg_fit(b, ds, &o, ob, NULL));
+    char path[96];
+    snprintf(path, sizeof path, "/tmp/clgrad_test_dist_%d_resume.clg", (int)getppid());
+    clg_status s = rank == 0 ? clg_model_save(b, ob, NULL, path) : CLG_OK;
+    EXPECT_OK(clg_comm_check(comm, ctx, s, "save"));
+    EXPECT_OK(clg_model_load_into(b, ob, path));
+    o.first_epoch = 2;
+    EXPECT_OK(clg_fit(b, ds, &o, ob, NULL));
+    float pa[4], pb[4], ba, bb;
+    EXPECT_OK(clg_model_get_param(a, 0, pa, d));
+    EXPECT_OK(clg_model_get_param(b, 0, pb, d));
+    EXPECT_OK(clg_model_get_param(a, 1, &ba, 1));
+    EXPECT_OK(clg_model_get_param(b, 1, &bb, 1));
+    EXPECT(!memcmp(pa, pb, sizeof pa) && !memcmp(&ba, &bb, sizeof ba),
+           "averaging resumed: 2 + 2 epochs differ from 4 (w0 %.9g and %.9g)", (double)pb[0],
+           (double)pa[0]);
+    EXPECT_OK(clg_comm_check(comm, ctx, CLG_OK, "resume checked"));
+    if (rank == 0) {
+        remove(path);
+        printf("test_dist: P=%d %-34s 2 + 2 epochs are 4, bit for bit\n", size,
+               "averaging, resumed from rank 0");
+    }
+    clg_optimizer_destroy(oa), clg_optimizer_destroy(ob);
+    clg_model_destroy(a), clg_model_destroy(b);
+    clg_dataset_destroy(ds);
+}
+
+/* What a model-averaging fit refuses: a file-streamed dataset whole on every rank (its
+ * chunk order cannot be split: shards instead), a batch smaller than the ranks. */
+static void averaged_refusals(void)
+{
+    setup su = {"refusals",
+                61,
+                16,
+                1,
+                1,
+                0,
+                CLG_LOSS_SOFTMAX_XENT,
+                CLG_REDUCE_MEAN,
+                clg_optimizer_defaults(CLG_OPTIMIZER_SGD),
+                FILE_STREAMED,
+                0,
+                2,
+                0};
+    run r;
+    clg_status s = train(&su, comm, &r);
+    EXPECT(s == CLG_ERR_UNSUPPORTED && strstr(clg_last_error(ctx), "shard"),
+           "averaging a file-streamed dataset: %s: %s", clg_status_string(s), clg_last_error(ctx));
+    if (size < 2) return;
+    su.data = DEVICE, su.batch = (size_t)size - 1;
+    s = train(&su, comm, &r);
+    EXPECT(s == CLG_ERR_INVALID_ARGUMENT && strstr(clg_last_error(ctx), "batch_size"),
+           "averaging with a batch below the ranks: %s: %s", clg_status_string(s),
+           clg_last_error(ctx));
+}
+
 /* ------------------------------------------------------------------ failures */
 
 static int fail_rank(void) { return size - 1; }
@@ -340,7 +598,7 @@ static const char *const fault_names[] = {"a rank with other data", "a rank with
                                           "a rank with another lr", "a rank with bad arguments",
                                           "a rank cancelled",       "a rank whose device fails"};
 
-static void failure(fault f)
+static void failure(fault f, size_t every)
 {
     if ((f == OTHER_DATA || f == OTHER_INIT || f == OTHER_LR) && size == 1) return;
     const size_t d = 4;
@@ -360,6 +618,7 @@ static void failure(fault f)
     o.loss = su.loss;
     o.on_epoch = f == CANCEL ? cancel_in_epoch_2 : NULL;
     o.comm = comm;
+    o.average_every = every;
     cancel_flag = 0;
     o.cancel = &cancel_flag;
     int me = rank == fail_rank();
@@ -410,8 +669,8 @@ static void failure(fault f)
     }
     EXPECT(took < 20, "%s: clg_fit took %.1f s to stop", fault_names[f], took);
     if (rank == 0)
-        printf("test_dist: P=%d %-34s stopped every rank: %s\n", size, fault_names[f],
-               clg_status_string(s));
+        printf("test_dist: P=%d %-34s stopped every rank%s: %s\n", size, fault_names[f],
+               every ? " (averaging)" : "", clg_status_string(s));
     clg_model_destroy(m);
     clg_dataset_destroy(ds);
 }
@@ -421,7 +680,7 @@ static void failure(fault f)
  * fails where, every rank returns within seconds, all OK or none (a fault the library
  * absorbs is no failure), the failing rank with its own status, the others with
  * CLG_ERR_COMM naming it. Before, a failure after a step's exchange left the others waiting. */
-static void device_fails_anywhere(void)
+static void device_fails_anywhere(size_t every)
 {
     setup su = {.n = 61,
                 .batch = 16,
@@ -439,6 +698,7 @@ static void device_fails_anywhere(void)
         o.epochs = su.epochs, o.batch_size = su.batch, o.loss = su.loss;
         o.on_epoch = NULL;
         o.comm = comm;
+        o.average_every = every;
         if (me) cl_faults_arm(CL_FAULT_ENQUEUE, nth);
         double t0 = now_s();
         clg_status s = clg_fit(m, ds, &o, NULL, NULL);
@@ -464,7 +724,8 @@ static void device_fails_anywhere(void)
     EXPECT(failed > 10, "only %ld of the walked enqueues failed the fit", failed);
     if (rank == 0)
         printf("test_dist: P=%d %-34s %ld fits stopped every rank\n", size,
-               "a device failing at each enqueue", failed);
+               every ? "a device failing anywhere, averaging" : "a device failing at each enqueue",
+               failed);
     (void)calls;
     clg_dataset_destroy(ds);
 }
@@ -493,28 +754,49 @@ int main(int argc, char **argv)
         /* n % batch leaves 1, 9, 52, 1, 5 and 7 rows in the last global batch */
         const setup setups[] = {
             {"squared sum (d2l scratch)", 1001, 10, 3, 0, 0, CLG_LOSS_SQUARED, CLG_REDUCE_SUM, sgd,
-             DEVICE, 0},
+             DEVICE, 0, 0, 0},
             {"mse mean, momentum, decay", 1001, 32, 3, 0, 0, CLG_LOSS_MSE, CLG_REDUCE_MEAN, mom,
-             DEVICE, 0},
+             DEVICE, 0, 0, 0},
             {"mlp 4-8-3, adam, class ids", 500, 64, 3, 1, 8, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN,
-             adam, DEVICE, 0},
+             adam, DEVICE, 0, 0, 0},
             {"softmax, host-streamed", 401, 16, 2, 1, 0, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN,
-             sgd, HOST_STREAMED, 0},
+             sgd, HOST_STREAMED, 0, 0, 0},
             {"softmax, file-streamed (npy)", 405, 16, 2, 1, 0, CLG_LOSS_SOFTMAX_XENT,
-             CLG_REDUCE_MEAN, sgd, FILE_STREAMED, 0},
+             CLG_REDUCE_MEAN, sgd, FILE_STREAMED, 0, 0, 0},
             {"mse, validation fraction 0.2", 509, 25, 2, 0, 0, CLG_LOSS_MSE, CLG_REDUCE_MEAN, sgd,
-             DEVICE, 0.2},
+             DEVICE, 0.2, 0, 0},
         };
         for (size_t i = 0; i < sizeof setups / sizeof *setups; i++) same_math(&setups[i]);
         const setup shards[] = {
             {"softmax, npy shards", 1003, 48, 3, 1, 0, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, sgd,
-             FILE_SHARD, 0},
+             FILE_SHARD, 0, 0, 0},
             {"mse, npy shards, momentum", 1001, 32, 3, 0, 0, CLG_LOSS_MSE, CLG_REDUCE_MEAN, mom,
-             FILE_SHARD, 0},
+             FILE_SHARD, 0, 0, 0},
         };
         for (size_t i = 0; i < sizeof shards / sizeof *shards; i++) sharded(&shards[i]);
-        for (fault f = OTHER_DATA; f <= DEVICE_FAILS; f++) failure(f);
-        device_fails_anywhere();
+        for (fault f = OTHER_DATA; f <= DEVICE_FAILS; f++) failure(f, 0);
+        device_fails_anywhere(0);
+        /* model averaging: against its reference, learning, resuming, failing */
+        averaged_math(1, 0.0f, 0);
+        averaged_math(3, 0.9f, 0);
+        averaged_math(3, 0.9f, 1);
+        const setup averaged[] = {
+            {"avg K=4 softmax", 1003, 48, 3, 1, 0, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN, sgd,
+             DEVICE, 0, 4, 0},
+            {"avg K=4 softmax, npy shards", 1003, 48, 3, 1, 0, CLG_LOSS_SOFTMAX_XENT,
+             CLG_REDUCE_MEAN, sgd, FILE_SHARD, 0, 4, 0},
+            {"avg K=2 mse, momentum, host-streamed", 1001, 32, 3, 0, 0, CLG_LOSS_MSE,
+             CLG_REDUCE_MEAN, mom, HOST_STREAMED, 0, 2, 0},
+            {"avg K=4 mlp 4-8-3, adam", 500, 64, 3, 1, 8, CLG_LOSS_SOFTMAX_XENT, CLG_REDUCE_MEAN,
+             adam, DEVICE, 0, 4, 0},
+        };
+        for (size_t i = 0; i < sizeof averaged / sizeof *averaged; i++)
+            averaged_learns(&averaged[i]);
+        averaged_resume();
+        averaged_refusals();
+        failure(CANCEL, 2);
+        failure(DEVICE_FAILS, 2);
+        device_fails_anywhere(2);
     }
     clg_context_destroy(ctx);
     clg_comm_mpi_destroy(comm);

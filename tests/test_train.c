@@ -759,7 +759,8 @@ static int never_called(float *buf, size_t n, void *user)
 }
 
 /* A communicator clg_fit cannot use is refused before any collective (no MPI here: the
- * allreduce must not be reached), and clg_comm_check without one. */
+ * allreduce must not be reached), clg_comm_check without one, and model averaging without
+ * one. */
 Test(train, bad_communicators_refused)
 {
     clg_context *ctx = test_context();
@@ -785,6 +786,10 @@ Test(train, bad_communicators_refused)
     }
     EXPECT_REFUSED(NULL, clg_comm_check(NULL, NULL, CLG_OK, "x"), CLG_ERR_INVALID_ARGUMENT,
                    "NULL comm", "clg_comm_check without a communicator");
+    o.comm = NULL;
+    o.average_every = 2;
+    EXPECT_REFUSED(ctx, clg_fit(m, ds, &o, NULL, NULL), CLG_ERR_INVALID_ARGUMENT,
+                   "average_every 2 needs a communicator", "average_every without comm");
     clg_model_destroy(m);
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);

@@ -258,8 +258,9 @@ typedef struct train_args {
     fit_args fa;
     const char *test, *test_labels, *save, *log, *plot, *resume;
     size_t save_every;
-    size_t done;    /* --resume: the epochs the checkpoint had run */
-    int resume_opt; /* --resume: it holds the optimizer's state */
+    size_t average_every; /* --average-every K: model averaging (0: the gradient sum) */
+    size_t done;          /* --resume: the epochs the checkpoint had run */
+    int resume_opt;       /* --resume: it holds the optimizer's state */
     int progress, standardize, json, verbose, distributed, shard;
 } train_args;
 
@@ -286,7 +287,10 @@ static const cli_opt train_options[] = {
     CLI_FLAG("--distributed", train_args, distributed, 1,
              "one rank of a data-parallel run under mpirun (docs/distributed.md)"),
     CLI_FLAG("--shard", train_args, shard, 1,
-             "with --distributed --stream: each rank reads only its part of an .npy --data"),
+             "with --distributed --stream: each rank reads only its part of the --data file"),
+    CLI_INT("--average-every", "K", train_args, average_every, 1, 1000000000, "off",
+            "with --distributed: each rank steps on its own rows, and the ranks average their "
+            "models every K steps (fused paths run), instead of summing gradients every step"),
     CLI_END};
 
 /* --verbose: print(net), the loss and print(optimizer), as the chapter shows them (on
@@ -320,7 +324,8 @@ static int check_outputs(const cli_command *c, const train_args *a)
 }
 
 /* What a resumed run must repeat to go on as one run: "batch=10 seed=42 shuffle=1
- * schedule=cosine:0:4 warmup=2" (the checkpoint's meta line setup=). */
+ * schedule=cosine:0:4 warmup=2" (the checkpoint's meta line setup=), " average=K" added for
+ * model averaging. */
 static void setup_text(const train_args *a, char *buf, size_t n)
 {
     const clg_schedule *s = &a->fa.fit.schedule;
@@ -331,8 +336,11 @@ static void setup_text(const train_args *a, char *buf, size_t n)
         snprintf(sched, sizeof sched, "cosine:%.9g:%zu", s->eta_min, s->t_max);
     else
         snprintf(sched, sizeof sched, "constant");
-    snprintf(buf, n, "batch=%zu seed=%llu shuffle=%d schedule=%s warmup=%zu", a->fa.fit.batch_size,
-             (unsigned long long)a->data.seed, a->fa.fit.shuffle, sched, s->warmup);
+    int len = snprintf(buf, n, "batch=%zu seed=%llu shuffle=%d schedule=%s warmup=%zu",
+                       a->fa.fit.batch_size, (unsigned long long)a->data.seed, a->fa.fit.shuffle,
+                       sched, s->warmup);
+    if (a->average_every && len > 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len, " average=%zu", a->average_every);
 }
 
 /* --resume FILE: the model and loss the checkpoint's meta names, and its epochs. */
@@ -438,13 +446,15 @@ static int parse(train_args *a, int argc, char **argv)
     if (a->data.stream && cli_given(&c, "--val"))
         return cli_usage_error(&c, "--val holds rows out of data in memory, and --stream keeps "
                                    "them in the file: split the file and give the part as --test");
+    if (a->average_every && !a->distributed)
+        return cli_usage_error(&c, "--average-every averages the models of the ranks of a "
+                                   "--distributed run under mpirun");
     if (a->shard && a->standardize)
         return cli_usage_error(&c, "--standardize with --shard would scale each rank's rows by "
                                    "its own shard's statistics: standardize the file first");
-    if (a->shard &&
-        (!a->distributed || !a->data.stream || !a->data.csv || data_file_is_csv(a->data.csv)))
-        return cli_usage_error(&c, "--shard needs --distributed, --stream and an .npy --data file "
-                                   "(each rank then reads only its part of the rows)");
+    if (a->shard && (!a->distributed || !a->data.stream || !a->data.csv))
+        return cli_usage_error(&c, "--shard needs --distributed, --stream and a --data file (.npy "
+                                   "or CSV; each rank then reads only its part of the rows)");
     if (a->resume && a->done >= a->fa.fit.epochs)
         return cli_usage_error(&c,
                                "--resume %s: the checkpoint is at epoch %zu, --epochs %zu "
@@ -919,6 +929,7 @@ int cmd_train(int argc, char **argv)
                            "clgrad train: loading the test set");
     }
     a.fa.fit.comm = dist.comm;
+    a.fa.fit.average_every = a.average_every;
     if (s == CLG_OK) s = fit(&a, &r);
     int signalled = s == CLG_ERR_CANCELLED && caught_signal; /* 130 SIGINT, 143 SIGTERM */
     if (a.json && r.fitted && !ferror(stdout) && end_json(&a, &r, s) && s == CLG_OK) s = CLG_ERR_IO;

@@ -315,13 +315,16 @@ typedef struct clg_stream_options {
      * shuffle buffer and shuffles their rows together (docs/streaming.md, "Order"). >= 1. */
     size_t buffer_chunks;
     /* Default 0 and 0: the whole file. parts >= 1: only part `part` (0-based) of the file cut
-     * into `parts` contiguous row ranges of near-equal size, rows [N·part/parts,
-     * N·(part+1)/parts) of its N: one rank's shard of a distributed fit, which then reads no
-     * other row (docs/distributed.md). .npy files (a CSV file: CLG_ERR_UNSUPPORTED). */
+     * into `parts` contiguous pieces of near-equal size: one rank's shard of a distributed
+     * fit, which then reads no other row (docs/distributed.md). .npy: rows [N·part/parts,
+     * N·(part+1)/parts) of its N. CSV: the lines that start in bytes [S·part/parts,
+     * S·(part+1)/parts) of its S bytes (and the first non-blank line, for the layout; a
+     * header is no row); class names are refused there (docs/streaming.md, "CSV parts"). */
     size_t part, parts;
     /* Default 0: classes = the largest class id + 1 (at least 2). k >= 2: exactly k classes,
      * a larger id being CLG_ERR_FORMAT; a shard may lack the largest id, so ranks give k.
-     * .npy with classification only. */
+     * Classification only; for CSV the same as clg_csv_options.classes (give either, or both
+     * equal). */
     size_t classes;
 } clg_stream_options;
 CLG_API clg_stream_options clg_stream_defaults(void);
@@ -345,15 +348,19 @@ CLG_API clg_status clg_dataset_stream_npy(clg_context *ctx, const char *X_path, 
  * fixes the classes and notes where each chunk starts (O(rows / chunk_rows) memory); a
  * chunk is read by seeking there and parsing its rows. A file without a label column
  * (CLG_CSV_NO_LABEL) is CLG_ERR_INVALID_ARGUMENT. The file must stay unchanged, as above.
- * csv or opts NULL: defaults. Errors go to ctx; on error *out is NULL, *names zeroed. */
+ * A part (opts->parts): only its byte range is checked and read; messages name its lines
+ * "part p of P, its line i (byte b)"; class names, unless given as csv->class_names, are
+ * CLG_ERR_UNSUPPORTED; a part of no row is CLG_ERR_SHAPE. csv or opts NULL: defaults.
+ * Errors go to ctx; on error *out is NULL, *names zeroed. */
 CLG_API clg_status clg_dataset_stream_csv(clg_context *ctx, const char *path,
                                           const clg_csv_options *csv, int classification,
                                           const clg_stream_options *opts, clg_dataset **out,
                                           clg_class_names *names);
 
 /* A shard (clg_stream_options.part, parts): parts, *part its index and *file_rows the rows of
- * the whole file; a dataset that is no shard: 0 (and *part 0, *file_rows its rows). Either
- * pointer may be NULL. */
+ * the whole file, or 0 for a CSV shard ("unknown": counting them would read the whole file);
+ * a dataset that is no shard: 0 (and *part 0, *file_rows its rows). Either pointer may be
+ * NULL. */
 CLG_API size_t clg_dataset_parts(const clg_dataset *ds, size_t *part, size_t *file_rows);
 
 /* Where a dataset's rows are: on the device, in host memory (streamed), or in a file

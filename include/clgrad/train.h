@@ -150,6 +150,13 @@ typedef struct clg_fit_options {
      * next epoch may already run on the device meanwhile, its loss overlapped
      * (docs/performance.md; the Python binding's printing history does this). */
     int on_epoch_records_only;
+    /* Default 0: with comm, the ranks sum their gradients every step (the mathematics of
+     * one process at batch_size). K >= 1: periodic model averaging instead (local SGD,
+     * docs/distributed.md): each rank takes steps of batch_size / size rows on its own rows
+     * of the epoch (its block of the shared shuffle, or its shard), on the fused paths
+     * where they apply, and every K of its steps and at each epoch's end the ranks average
+     * their parameters (at the epoch's end the optimizer's state too). Needs comm. */
+    size_t average_every;
 } clg_fit_options;
 CLG_API clg_fit_options clg_fit_defaults(void);
 

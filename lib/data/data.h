@@ -49,6 +49,9 @@ struct clg_loader {
     /* A rank of a distributed fit (clg_loader_set_part): each batch yields only this
      * part's contiguous share of the rows. */
     unsigned part, parts;
+    /* The rows an epoch walks: the permutation's positions [start, start + rows), all n
+     * unless clg_loader_set_block took a rank's block; order_dev holds them from 0. */
+    size_t start, rows;
 };
 
 /* Loader's permutation tag in Philox counter word 3 ("SHUF"): the order of an epoch of a
@@ -64,7 +67,8 @@ typedef struct clg_dataset_view {
 int clg_dataset_view_of(const clg_dataset *ds, clg_dataset_view *v);
 typedef struct clg_loader_view {
     clg_dataset_view data;
-    cl_mem order; /* the epoch's permutation on the device (n uint32) */
+    cl_mem order; /* the epoch's rows on the device (rows uint32 indices into data) */
+    size_t rows;  /* of an epoch: data.n, or a rank's block (clg_loader_set_block) */
     size_t batch_size, batches;
 } clg_loader_view;
 /* loader.c: as clg_dataset_view_of, for the loader's dataset and order. */
@@ -75,6 +79,11 @@ void clg_loader_consume_epoch(clg_loader *ld);
  * rows [c·part/parts, c·(part+1)/parts) of its c rows: this rank's contiguous share, which
  * may be empty (batch.rows 0, X and Y unset). */
 void clg_loader_set_part(clg_loader *ld, unsigned part, unsigned parts);
+/* From now on each epoch of ld walks only block `part` of `parts` of the epoch's permutation
+ * (the same on every rank): positions [n·part/parts, n·(part+1)/parts), in batches of its
+ * batch_size; a rank's rows of a model-averaging fit. CLG_ERR_UNSUPPORTED for a
+ * file-streamed dataset (its order is the cursor's), CLG_ERR_SHAPE for an empty block. */
+clg_status clg_loader_set_block(clg_loader *ld, unsigned part, unsigned parts);
 
 /* scaling.c: why mean and scale (d floats each) are no standardization, or NULL. */
 const char *clg_scaling_invalid(const float *mean, const float *scale, size_t d);
@@ -114,13 +123,17 @@ clg_status clg_npy_convert(const char *path, const clg_npy_layout *layout, const
  * as clg_csv_read(_classes) checks it (the same messages, through clg_last_error(NULL);
  * fn names the caller in option errors), rows counted, classes and class names fixed
  * (names: as clg_csv_read_classes gives them; NULL: not wanted), and the byte offset and
- * line of every chunk_rows-th row noted (chunk_rows 0: clg_stream_auto_chunk_rows(d + 1)).
- * opts: a full clg_csv_options (the caller copied it); its pointers need not outlive the
- * call. Memory: one row, the chunk offsets, the class names; then one chunk. */
+ * line of every chunk_rows-th row noted (so->chunk_rows 0: clg_stream_auto_chunk_rows(d + 1)).
+ * so->parts > 0: only part so->part, the lines that start in bytes [S·part/parts,
+ * S·(part+1)/parts) of the file's S, plus its first non-blank line for the layout; its
+ * messages name "part p of P, its line i (byte b)"; class names (not given ones) are
+ * CLG_ERR_UNSUPPORTED; no row is CLG_ERR_SHAPE. opts: a full clg_csv_options (the caller
+ * copied it); its pointers need not outlive the call. Memory: one row, the chunk offsets,
+ * the class names; then one chunk. */
 typedef struct clg_csv_stream clg_csv_stream;
 clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_options *opts,
-                               int classes, size_t chunk_rows, clg_csv_stream **out, size_t *n,
-                               size_t *d, size_t *nclasses, clg_class_names *names);
+                               int classes, const clg_stream_options *so, clg_csv_stream **out,
+                               size_t *n, size_t *d, size_t *nclasses, clg_class_names *names);
 size_t clg_csv_stream_chunk_rows(const clg_csv_stream *cs);
 /* Parses chunk k: X (rows×d), Y (rows labels, or class ids as floats). CLG_ERR_IO when the
  * file changed since it was opened. */

@@ -5,7 +5,12 @@
  * File-streamed datasets (stream_file.c) use the same reader twice: a first pass validates
  * every line, counts the rows and notes where each chunk of rows starts (clg_csv_stream_open,
  * keeping one row at a time), and a chunk is read later by seeking there and parsing its
- * rows into a buffer of one chunk (clg_csv_stream_read). Same code, same messages. */
+ * rows into a buffer of one chunk (clg_csv_stream_read). Same code, same messages.
+ *
+ * A part of a streamed file (clg_stream_options.part, parts) is the lines that start in its
+ * byte range. Because the reader is line-based, every '\n' ends a line (none hides inside
+ * quotes), so a part finds its first line from the byte before its range alone, and the
+ * parts of a file partition its lines without reading each other's bytes. */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -287,13 +292,16 @@ typedef struct table {
     size_t base;           /* rows before the one at X[0]: 0 unless csv.window is set */
     int kind;              /* the labels so far: 0 (none yet), LABEL_IDS or LABEL_NAMES */
     size_t kind_line;      /* the line of the first label, */
+    uint64_t kind_pos;     /* its byte offset */
     char kind_text[48];    /* and its text */
     size_t limit;          /* class ids must be below it */
     size_t top;            /* largest id + 1 */
     name_table names;      /* the names seen, or the given class_names */
     int given;             /* names holds opts->class_names */
     char *line1;           /* a copy of the first non-blank line, */
-    size_t line1_len;      /* its length */
+    size_t line1_len;      /* its length, */
+    uint64_t first_pos;    /* its byte offset */
+    int header;            /* 1: that line is a header (given, or by header_rule) */
 } table;
 
 /* Where each chunk of chunk_rows rows starts (a streamed file's first pass). */
@@ -317,7 +325,35 @@ typedef struct csv {
     uint64_t pos;     /* byte offset of the line being read */
     size_t line0;     /* lines before the position reading starts at */
     size_t stop;      /* > 0: reading ends once t.rows reaches it (a chunk read) */
+    int layout;       /* 1: read up to the first non-blank line, which fixes the columns and
+                         is no row here (a part's first step: every part needs the layout) */
+    const struct csv_part *part; /* a part of the file is read (NULL: all of it) */
 } csv;
+
+/* A part of a streamed file: the lines that start in bytes [begin, end). Its lines are
+ * counted from its first: their numbers in the file are unknown without the bytes before. */
+typedef struct csv_part {
+    size_t part, parts;
+    uint64_t begin, end, size; /* the range, and the file's size */
+} csv_part;
+
+/* A line as messages name it: "line 12" in a whole file; in a part, which does not read
+ * the bytes before it, "part 2 of 4, its line 12 (byte 123456)" (pos: the line's offset).
+ * Returned by value: the array lives until the end of the caller's full expression. */
+typedef struct line_name {
+    char s[112];
+} line_name;
+
+static line_name name_line(const csv *c, size_t lineno, uint64_t pos)
+{
+    line_name n;
+    if (c->part)
+        snprintf(n.s, sizeof n.s, "part %zu of %zu, its line %zu (byte %llu)", c->part->part,
+                 c->part->parts, lineno, (unsigned long long)pos);
+    else
+        snprintf(n.s, sizeof n.s, "line %zu", lineno);
+    return n;
+}
 
 /* Marks the skipped columns of a first line of count fields; *skipped is how many. */
 static clg_status mark_skipped(csv *c, size_t lineno, size_t *skipped)
@@ -450,8 +486,8 @@ static clg_status grow(csv *c, size_t lineno)
                 : t->label == SIZE_MAX ? X /* no label column */
                                        : (void *)realloc(t->y, ncap * sizeof *t->y);
     if (!lab)
-        return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", c->path,
-                        lineno);
+        return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at %s", c->path,
+                        name_line(c, lineno, c->pos).s);
     if (c->classes)
         t->ids = lab;
     else if (t->label != SIZE_MAX)
@@ -466,16 +502,16 @@ static clg_status number(const csv *c, const field *f, size_t lineno, size_t col
     int st = parse_number(f, out);
     if (st == NUM_NOT_A_NUMBER && col == c->t.label)
         return clg_fail(NULL, CLG_ERR_FORMAT,
-                        "%s: line %zu, column %zu: label \"%.40s\" is not a number (class names "
-                        "as labels: clg_dataset_from_csv_classes; clgrad --model softmax or mlp)",
-                        c->path, lineno, col + 1, f->text);
+                        "%s: %s, column %zu: label \"%.40s\" is not a number (class names as "
+                        "labels: clg_dataset_from_csv_classes; clgrad --model softmax or mlp)",
+                        c->path, name_line(c, lineno, c->pos).s, col + 1, f->text);
     if (st == NUM_NOT_A_NUMBER)
-        return clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu, column %zu: \"%.40s\" is not a number",
-                        c->path, lineno, col + 1, f->text);
+        return clg_fail(NULL, CLG_ERR_FORMAT, "%s: %s, column %zu: \"%.40s\" is not a number",
+                        c->path, name_line(c, lineno, c->pos).s, col + 1, f->text);
     if (st == NUM_NONFINITE)
         return clg_fail(NULL, CLG_ERR_NONFINITE,
-                        "%s: line %zu, column %zu: \"%.40s\" is not finite in float32", c->path,
-                        lineno, col + 1, f->text);
+                        "%s: %s, column %zu: \"%.40s\" is not finite in float32", c->path,
+                        name_line(c, lineno, c->pos).s, col + 1, f->text);
     return CLG_OK;
 }
 
@@ -486,16 +522,18 @@ static clg_status label_kind(csv *c, int kind, const field *f, size_t lineno, si
     if (!t->kind) {
         t->kind = kind;
         t->kind_line = lineno;
+        t->kind_pos = c->pos;
         snprintf(t->kind_text, sizeof t->kind_text, "%s", f->text);
         return CLG_OK;
     }
     if (t->kind == kind) return CLG_OK;
     return clg_fail(NULL, CLG_ERR_FORMAT,
-                    "%s: line %zu, column %zu: label \"%.40s\" is %s, but the first label (line "
-                    "%zu: \"%s\") is %s: a label column holds class ids (integers) or class "
-                    "names, not both",
-                    c->path, lineno, col + 1, f->text,
-                    kind == LABEL_IDS ? "a number" : "not a number", t->kind_line, t->kind_text,
+                    "%s: %s, column %zu: label \"%.40s\" is %s, but the first label (%s: "
+                    "\"%s\") is %s: a label column holds class ids (integers) or class names, not "
+                    "both",
+                    c->path, name_line(c, lineno, c->pos).s, col + 1, f->text,
+                    kind == LABEL_IDS ? "a number" : "not a number",
+                    name_line(c, t->kind_line, t->kind_pos).s, t->kind_text,
                     kind == LABEL_IDS ? "a name" : "a class id");
 }
 
@@ -517,18 +555,17 @@ static clg_status class_label(csv *c, const field *f, size_t lineno, size_t col,
     table *t = &c->t;
     const size_t row = t->rows + 1;
     if (f->len == 0)
-        return clg_fail(NULL, CLG_ERR_FORMAT,
-                        "%s: line %zu, column %zu, row %zu: the label is empty", c->path, lineno,
-                        col + 1, row);
+        return clg_fail(NULL, CLG_ERR_FORMAT, "%s: %s, column %zu, row %zu: the label is empty",
+                        c->path, name_line(c, lineno, c->pos).s, col + 1, row);
     size_t k;
     if (t->given) {
         char list[512];
         if ((k = names_find(&t->names, f->text)) == t->names.count)
             return clg_fail(NULL, CLG_ERR_FORMAT,
-                            "%s: line %zu, column %zu, row %zu: label \"%.40s\" is not one of the "
-                            "%zu class names (%s)",
-                            c->path, lineno, col + 1, row, f->text, t->names.count,
-                            some_names(&t->names, list, sizeof list));
+                            "%s: %s, column %zu, row %zu: label \"%.40s\" is not one of the %zu "
+                            "class names (%s)",
+                            c->path, name_line(c, lineno, c->pos).s, col + 1, row, f->text,
+                            t->names.count, some_names(&t->names, list, sizeof list));
         *id = (int32_t)k;
         return CLG_OK;
     }
@@ -537,6 +574,13 @@ static clg_status class_label(csv *c, const field *f, size_t lineno, size_t col,
     int numeric = end == f->text + f->len;
     clg_status s = label_kind(c, numeric ? LABEL_IDS : LABEL_NAMES, f, lineno, col);
     if (s != CLG_OK) return s;
+    if (!numeric && c->part)
+        return clg_fail(NULL, CLG_ERR_UNSUPPORTED,
+                        "%s: %s, column %zu: label \"%.40s\" is a class name, but the parts of a "
+                        "file cannot agree on class names (ids follow the sorted order of all the "
+                        "names, and a part sees only its own): write class ids (integers) in the "
+                        "file, give every name as class_names, or convert the file to .npy",
+                        c->path, name_line(c, lineno, c->pos).s, col + 1, f->text);
     if (numeric) {
         int in_range = v >= 0 && v < (double)t->limit;
         if (!in_range || v != floor(v)) {
@@ -546,18 +590,20 @@ static clg_status class_label(csv *c, const field *f, size_t lineno, size_t col,
             else
                 snprintf(shown, sizeof shown, "%g", v);
             return clg_fail(NULL, CLG_ERR_FORMAT,
-                            "%s: line %zu, column %zu, row %zu: label %s is not a class id (an "
-                            "integer in 0..%zu)",
-                            c->path, lineno, col + 1, row, shown, t->limit - 1);
+                            "%s: %s, column %zu, row %zu: label %s is not a class id (an integer "
+                            "in 0..%zu)",
+                            c->path, name_line(c, lineno, c->pos).s, col + 1, row, shown,
+                            t->limit - 1);
         }
         k = (size_t)v;
         if (k + 1 > t->top) t->top = k + 1;
     } else if ((k = names_find(&t->names, f->text)) == t->names.count) {
         if (k == t->limit)
             return clg_fail(NULL, CLG_ERR_FORMAT,
-                            "%s: line %zu, column %zu, row %zu: label \"%.40s\" is one class name "
-                            "too many: the limit is %zu classes",
-                            c->path, lineno, col + 1, row, f->text, t->limit);
+                            "%s: %s, column %zu, row %zu: label \"%.40s\" is one class name too "
+                            "many: the limit is %zu classes",
+                            c->path, name_line(c, lineno, c->pos).s, col + 1, row, f->text,
+                            t->limit);
         if (names_add(&t->names, f->text))
             return clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory", c->path);
     }
@@ -617,7 +663,9 @@ static clg_status append_row(csv *c, size_t lineno)
 static clg_status read_line(csv *c, char *p, size_t len, size_t lineno)
 {
     table *t = &c->t;
-    if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
+    /* A part that holds the header line meets it again after its layout step: no row. */
+    if (c->part && t->header && c->pos == t->first_pos) return CLG_OK;
+    if (c->pos == 0 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
     while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
     size_t k = 0;
     while (k < len && (p[k] == ' ' || p[k] == '\t')) k++;
@@ -630,22 +678,22 @@ static clg_status read_line(csv *c, char *p, size_t len, size_t lineno)
         t->line1[len] = '\0';
         t->line1_len = len;
         t->first_line = lineno;
+        t->first_pos = c->pos;
     }
     clg_status s = CLG_OK;
     size_t bad = 0;
     size_t count = split(&c->r, p, len, &bad, &s);
     if (s == CLG_ERR_HOST_MEMORY) return clg_fail(NULL, s, "%s: out of host memory", c->path);
     if (s != CLG_OK)
-        return clg_fail(NULL, s, "%s: line %zu, column %zu: unbalanced or misplaced quote", c->path,
-                        lineno, bad);
+        return clg_fail(NULL, s, "%s: %s, column %zu: unbalanced or misplaced quote", c->path,
+                        name_line(c, lineno, c->pos).s, bad);
     if (t->cols == 0) {
-        int header = 0;
-        s = first_line(c, count, lineno, &header);
-        if (s != CLG_OK || header) return s;
+        s = first_line(c, count, lineno, &t->header);
+        if (s != CLG_OK || t->header || c->layout) return s;
     } else if (count != t->cols) {
         return clg_fail(NULL, CLG_ERR_FORMAT,
-                        "%s: line %zu has %zu fields, expected %zu (as on line %zu)", c->path,
-                        lineno, count, t->cols, t->first_line);
+                        "%s: %s has %zu fields, expected %zu (as on line %zu)", c->path,
+                        name_line(c, lineno, c->pos).s, count, t->cols, t->first_line);
     }
     return append_row(c, lineno);
 }
@@ -692,6 +740,15 @@ static void delimiter_hint(const csv *c, clg_status s)
                           : ",");
 }
 
+/* Whether reading goes on to the line at byte pos: not past a chunk's rows, a part's range
+ * or (layout) the first non-blank line. */
+static int reads_on(const csv *c, uint64_t pos)
+{
+    if (c->stop && c->t.rows >= c->stop) return 0;
+    if (c->part && pos >= c->part->end) return 0;
+    return !(c->layout && c->t.cols);
+}
+
 static clg_status read_rows(FILE *fp, csv *c)
 {
     char *line = NULL;
@@ -701,28 +758,28 @@ static clg_status read_rows(FILE *fp, csv *c)
     ssize_t got;
 
     flockfile(fp); /* for getc_unlocked */
-    while (s == CLG_OK && !(c->stop && c->t.rows >= c->stop) &&
-           (got = next_line(fp, &line, &linecap)) != LINE_END) {
+    while (s == CLG_OK && reads_on(c, pos) && (got = next_line(fp, &line, &linecap)) != LINE_END) {
         lineno++;
         c->pos = pos;
         if (got >= 0) pos += (uint64_t)got + 1; /* the next line's offset (after a '\n') */
         if (got == LINE_TOO_LONG)
             s = clg_fail(NULL, CLG_ERR_FORMAT,
-                         "%s: line %zu is longer than the limit of %zu bytes (no newline within "
-                         "it: not a CSV file?)",
-                         c->path, lineno, CSV_MAX_LINE);
+                         "%s: %s is longer than the limit of %zu bytes (no newline within it: "
+                         "not a CSV file?)",
+                         c->path, name_line(c, lineno, c->pos).s, CSV_MAX_LINE);
         else if (got == LINE_NO_MEMORY)
-            s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at line %zu", c->path,
-                         lineno);
+            s = clg_fail(NULL, CLG_ERR_HOST_MEMORY, "%s: out of host memory at %s", c->path,
+                         name_line(c, lineno, c->pos).s);
         else
             s = read_line(c, line, (size_t)got, lineno);
     }
+    const int read_errno = errno; /* before name_line's snprintf may change it */
     if (s == CLG_OK && ferror(fp))
-        s = clg_fail(NULL, CLG_ERR_IO, "%s: read error after line %zu: %s", c->path, lineno,
-                     strerror(errno));
+        s = clg_fail(NULL, CLG_ERR_IO, "%s: read error after %s: %s", c->path,
+                     name_line(c, lineno, c->pos).s, strerror(read_errno));
     else if (s == CLG_OK && !c->stop && c->t.cols == 0)
         s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: the file is empty", c->path);
-    else if (s == CLG_OK && !c->stop && c->t.rows == 0)
+    else if (s == CLG_OK && !c->stop && !c->layout && !c->part && c->t.rows == 0)
         s = clg_fail(NULL, CLG_ERR_FORMAT, "%s: line %zu is a header and no data rows follow",
                      c->path, c->t.first_line);
     funlockfile(fp);
@@ -986,6 +1043,7 @@ struct clg_csv_stream {
     FILE *fp;
     struct stat at_open;
     csv_index index;
+    csv_part part; /* parts 0: the whole file */
     size_t n;
 };
 
@@ -1013,6 +1071,76 @@ static clg_status names_for_reads(clg_csv_stream *cs, const clg_class_names *nam
     return CLG_OK;
 }
 
+/* floor(size·r / parts) for r <= parts, exactly and without overflow: size = q·parts + m,
+ * and m·r / parts is built bit by bit of r as a quotient and a remainder below parts. */
+static uint64_t byte_at(uint64_t size, uint64_t r, uint64_t parts)
+{
+    const uint64_t q = size / parts, m = size % parts;
+    uint64_t quot = 0, rem = 0; /* m · (the bits of r so far) = quot · parts + rem */
+    for (int b = 63; b >= 0; b--) {
+        if (rem >= parts - rem) /* doubled */
+            quot = 2 * quot + 1, rem -= parts - rem;
+        else
+            quot *= 2, rem *= 2;
+        if (!((r >> b) & 1)) continue;
+        if (rem >= parts - m) /* plus m */
+            quot++, rem -= parts - m;
+        else
+            rem += m;
+    }
+    return q * r + quot;
+}
+
+/* The offset of the first line that starts at or after byte b, fp left there: lines start
+ * at 0 and after each '\n', so when the byte before b is no newline, the line it is in is
+ * skipped (its start lies before b: another part's line). The file's size when none does. */
+static clg_status seek_line_start(clg_csv_stream *cs, uint64_t b, uint64_t *start)
+{
+    *start = b;
+    if (fseeko(cs->fp, (off_t)(b ? b - 1 : 0), SEEK_SET) != 0)
+        return clg_fail(NULL, CLG_ERR_IO, "%s: cannot seek to byte %llu: %s", cs->path,
+                        (unsigned long long)b, strerror(errno));
+    if (b == 0) return CLG_OK;
+    int ch;
+    uint64_t at = b - 1; /* the byte ch was read from */
+    while ((ch = getc(cs->fp)) != EOF && ch != '\n') at++;
+    if (ferror(cs->fp))
+        return clg_fail(NULL, CLG_ERR_IO, "%s: read error after byte %llu: %s", cs->path,
+                        (unsigned long long)at, strerror(errno));
+    *start = ch == EOF ? cs->part.size : at + 1;
+    return CLG_OK;
+}
+
+/* A part's first pass. Every part reads the file's first non-blank line, which fixes the
+ * layout (the header's names, the column count, header or data): the one line outside its
+ * range it reads. Then the lines that start in its range, counted from its first; the
+ * header line, wherever it lies, is no row. */
+static clg_status part_first_pass(const char *fn, clg_csv_stream *cs)
+{
+    csv *c = &cs->c;
+    csv_part *p = &cs->part;
+    p->size = (uint64_t)cs->at_open.st_size;
+    p->begin = byte_at(p->size, p->part, p->parts);
+    p->end = byte_at(p->size, p->part + 1, p->parts);
+    c->layout = 1;
+    clg_status s = read_rows_c_locale(cs->fp, c);
+    c->layout = 0;
+    uint64_t start = 0;
+    if (s == CLG_OK) s = seek_line_start(cs, p->begin, &start);
+    if (s != CLG_OK) return s;
+    c->part = p;
+    c->pos = start;
+    c->line0 = 0;
+    s = read_rows_c_locale(cs->fp, c);
+    if (s == CLG_OK && c->t.rows == 0)
+        return clg_fail(NULL, CLG_ERR_SHAPE,
+                        "%s: part %zu of %zu of %s holds no row: no data line starts in its bytes "
+                        "[%llu, %llu) of %llu (more parts than lines?)",
+                        fn, p->part, p->parts, cs->path, (unsigned long long)p->begin,
+                        (unsigned long long)p->end, (unsigned long long)p->size);
+    return s;
+}
+
 /* The first pass; on success cs is ready for chunk reads. */
 static clg_status stream_first_pass(const char *fn, clg_csv_stream *cs, size_t *classes,
                                     clg_class_names *names)
@@ -1033,7 +1161,7 @@ static clg_status stream_first_pass(const char *fn, clg_csv_stream *cs, size_t *
                         cs->path);
     c->window = 1; /* validate every row, keep none */
     c->index = &cs->index;
-    s = read_rows_c_locale(cs->fp, c);
+    s = cs->part.parts ? part_first_pass(fn, cs) : read_rows_c_locale(cs->fp, c);
     c->index = NULL;
     clg_class_names found = {0};
     if (s == CLG_OK && c->classes) s = finish_classes(c, classes, &found);
@@ -1046,8 +1174,8 @@ static clg_status stream_first_pass(const char *fn, clg_csv_stream *cs, size_t *
 }
 
 clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_options *opts,
-                               int classes, size_t chunk_rows, clg_csv_stream **out, size_t *n,
-                               size_t *d, size_t *nclasses, clg_class_names *names)
+                               int classes, const clg_stream_options *so, clg_csv_stream **out,
+                               size_t *n, size_t *d, size_t *nclasses, clg_class_names *names)
 {
     *out = NULL;
     *n = *d = *nclasses = 0;
@@ -1062,7 +1190,9 @@ clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_o
     cs->c.o = &cs->o;
     cs->c.path = cs->path;
     cs->c.classes = classes != 0;
-    cs->index.chunk_rows = chunk_rows;
+    cs->index.chunk_rows = so->chunk_rows;
+    cs->part.part = so->part;
+    cs->part.parts = so->parts;
     clg_status s = stream_first_pass(fn, cs, nclasses, names);
     if (s != CLG_OK) {
         clg_csv_stream_close(cs);
@@ -1108,9 +1238,10 @@ clg_status clg_csv_stream_read(clg_csv_stream *cs, size_t k, float *X, float *Y,
     c->stop = 0;
     if (s == CLG_OK && t->rows != first + want)
         s = clg_fail(NULL, CLG_ERR_IO,
-                     "%s: the file changed since it was opened: chunk %zu (from line %zu) has "
-                     "%zu rows, not %zu",
-                     cs->path, k, cs->index.line[k], t->rows - first, want);
+                     "%s: the file changed since it was opened: chunk %zu (from %s) has %zu "
+                     "rows, not %zu",
+                     cs->path, k, name_line(c, cs->index.line[k], cs->index.offset[k]).s,
+                     t->rows - first, want);
     if (s != CLG_OK) return s;
     memcpy(X, t->X, want * t->d * sizeof *X);
     for (size_t i = 0; i < want; i++) Y[i] = c->classes ? (float)t->ids[i] : t->y[i];

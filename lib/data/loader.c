@@ -130,6 +130,7 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     ds->loaders++; /* clg_loader_destroy undoes it, on the error paths too */
     ld->opts = o;
     ld->epoch = o.first_epoch;
+    ld->rows = n;
     ld->batches = o.drop_last ? n / o.batch_size : (n + o.batch_size - 1) / o.batch_size;
     clg_status s = CLG_OK;
     if (ds->file)
@@ -163,6 +164,7 @@ int clg_loader_view_of(const clg_loader *ld, clg_loader_view *v)
 {
     if (!clg_dataset_view_of(ld->ds, &v->data)) return 0;
     v->order = ld->order_dev;
+    v->rows = ld->rows;
     v->batch_size = ld->opts.batch_size;
     v->batches = ld->batches;
     return 1;
@@ -174,6 +176,26 @@ void clg_loader_set_part(clg_loader *ld, unsigned part, unsigned parts)
 {
     ld->part = part;
     ld->parts = parts;
+}
+
+clg_status clg_loader_set_block(clg_loader *ld, unsigned part, unsigned parts)
+{
+    clg_context *ctx = ld->ds->ctx;
+    const size_t n = ld->ds->n, B = ld->opts.batch_size;
+    if (ld->cursor)
+        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
+                        "clg_fit: a file-streamed dataset's rows come in the file's chunk order, "
+                        "so the ranks cannot split its epochs; open each rank's shard of the "
+                        "file instead (clg_stream_options.part, parts)");
+    ld->start = n * part / parts;
+    ld->rows = n * (part + 1) / parts - ld->start;
+    if (!ld->rows || (ld->opts.drop_last && ld->rows < B))
+        return clg_fail(ctx, CLG_ERR_SHAPE, "clg_fit: rank %u of %u gets %zu of the %zu rows, %s",
+                        part, parts, ld->rows, n,
+                        ld->rows ? "fewer than a batch, and drop_last is set"
+                                 : "none: use fewer ranks than rows");
+    ld->batches = ld->opts.drop_last ? ld->rows / B : (ld->rows + B - 1) / B;
+    return CLG_OK;
 }
 static void draw_order(clg_loader *ld, uint64_t epoch)
 {
@@ -207,8 +229,9 @@ clg_status clg_loader_start_epoch(clg_loader *ld)
     }
     draw_order(ld, ld->epoch);
     cl_event ev = NULL;
-    cl_int err = clEnqueueWriteBuffer(ctx->queue, ld->order_dev, CL_FALSE, 0,
-                                      ld->ds->n * sizeof(cl_uint), ld->order, 0, NULL, &ev);
+    cl_int err =
+        clEnqueueWriteBuffer(ctx->queue, ld->order_dev, CL_FALSE, 0, ld->rows * sizeof(cl_uint),
+                             ld->order + ld->start, 0, NULL, &ev);
     if (err != CL_SUCCESS) {
         /* The device order is stale: this epoch yields no batch; a retry redraws it. */
         ld->next = ld->batches;
@@ -244,7 +267,7 @@ static clg_status stream_batch(clg_loader *ld, size_t offset, size_t count, size
         }
         count = take;
     } else {
-        const uint32_t *order = ld->order + offset + skip;
+        const uint32_t *order = ld->order + ld->start + offset + skip;
         count = take;
         for (size_t r = 0; r < count; r++) {
             memcpy(sx + r * d, ds->hX + (size_t)order[r] * d, d * sizeof(float));
@@ -284,7 +307,7 @@ clg_status clg_loader_next(clg_loader *ld, clg_batch *batch, int *has_batch)
         return clg_fail(ctx, CLG_ERR_STATE,
                         "clg_loader_next: no epoch started (call clg_loader_start_epoch first)");
     if (ld->next >= ld->batches) return CLG_OK;
-    size_t B = ld->opts.batch_size, n = ld->ds->n;
+    size_t B = ld->opts.batch_size, n = ld->rows;
     size_t offset = ld->next * B;
     size_t count = n - offset < B ? n - offset : B, skip = 0, whole = count;
     if (ld->parts > 1) { /* this rank's share of the global batch */

@@ -1,5 +1,6 @@
 /* File-streamed datasets from CSV files: io_csv.c's reader makes a first pass (every line
- * checked, chunk offsets noted) and parses one chunk when a loader needs it. */
+ * checked, chunk offsets noted) and parses one chunk when a loader needs it. A part of the
+ * file (clg_stream_options.part, parts) is a byte range of it: io_csv.c reads only that. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,19 +42,28 @@ clg_status clg_dataset_stream_csv(clg_context *ctx, const char *path, const clg_
     clg_stream_options o;
     clg_status s = clg_stream_options_of(ctx, op, opts, &o);
     if (s != CLG_OK) return s;
-    if (o.parts || o.classes)
-        return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
-                        "%s: parts and classes of clg_stream_options are for .npy files (a CSV "
-                        "file's classes: clg_csv_options.classes)",
-                        op);
+    /* The options' classes (which ranks give, as for .npy) are the CSV reader's. */
+    if (o.classes && !classification)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: classes %zu without classification", op,
+                        o.classes);
+    if (o.classes && co.classes && co.classes != o.classes)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "%s: classes %zu of clg_stream_options and %zu of clg_csv_options differ",
+                        op, o.classes, co.classes);
+    if (o.classes) co.classes = o.classes;
     clg_csv_stream *cs = NULL;
     size_t n = 0, d = 0, classes = 0;
-    s = clg_csv_stream_open(op, path, &co, classification, o.chunk_rows, &cs, &n, &d, &classes,
+    s = clg_csv_stream_open(op, path, &co, classification, &o, &cs, &n, &d, &classes,
                             classification ? names : NULL);
     if (s != CLG_OK) return clg_fail(ctx, s, "%s", clg_last_error(NULL));
     /* The first pass sized the chunks when chunk_rows was 0; the dataset takes its size. */
     o.chunk_rows = clg_csv_stream_chunk_rows(cs);
     s = clg_dataset_from_stream(ctx, op, n, d, 1, classes, &csv_format, cs, &o, out);
+    if (s == CLG_OK && o.parts) { /* the file's rows are unknown: only the part was read */
+        (*out)->part = o.part;
+        (*out)->parts = o.parts;
+        (*out)->file_rows = 0;
+    }
     if (s != CLG_OK) clg_class_names_free(names);
     return s;
 }

@@ -54,7 +54,9 @@ static void fill_info(cl_platform_id p, cl_device_id d, clg_device_info *info)
     cl_ulong gm = 0, ma = 0, lm = 0;
     size_t wg = 0;
     clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
-    snprintf(info->platform_name, sizeof info->platform_name, "%s", pname);
+    /* cut to the field (as the device strings are): said so, no truncation warning */
+    snprintf(info->platform_name, sizeof info->platform_name, "%.*s",
+             (int)sizeof info->platform_name - 1, pname);
     device_str(d, CL_DEVICE_NAME, info->device_name, sizeof info->device_name);
     device_str(d, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
     device_str(d, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version);

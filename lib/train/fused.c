@@ -128,7 +128,7 @@ static cl_float4 hyper(const clg_optimizer_options *o)
 
 /* Fills j from the views when the setup is eligible; 0 when it is not. */
 static int plan(clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
-                const clg_fit_options *o, clg_fused_job *j)
+                const clg_fit_options *o, size_t report_every, clg_fused_job *j)
 {
     memset(j, 0, sizeof *j);
     if (!clg_model_linear_view(m, &j->lin) || !clg_loader_view_of(ld, &j->ld)) return 0;
@@ -138,7 +138,7 @@ static int plan(clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
     if (code < 0 || !fits_u32(&j->ld.data)) return 0;
     j->ctx = m->ctx;
     j->kind = code;
-    j->n = j->ld.data.n;
+    j->n = j->ld.rows; /* the epoch's rows: all, or a rank's block */
     j->d = j->ld.data.d;
     j->q = j->lin.out;
     j->bs = j->ld.batch_size;
@@ -157,17 +157,18 @@ static int plan(clg_model *m, const clg_optimizer *opt, const clg_loader *ld,
     j->scales.s[1] = sum ? 1.0f / (float)j->bs : 1.0f;
     j->scales.s[2] = sum ? 1.0f : 1.0f / (float)(last * per_row);
     j->scales.s[3] = sum ? 1.0f / (float)last : 1.0f;
-    j->report_every = o->on_progress && o->progress_every ? o->progress_every : 0;
+    j->report_every = report_every;
     return 1;
 }
 
 /* The path the automatic setting takes for an eligible setup (docs/performance.md has the
  * measurements behind each rule). */
-static fused_mode auto_mode(const clg_fused_job *j, size_t local_free)
+static fused_mode auto_mode(const clg_fused_job *j, size_t local_free, int split_ok)
 {
     const clg_context *ctx = j->ctx;
     const size_t cus = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    if (ctx->info.type != CLG_DEVICE_CPU && cus >= 2 && j->cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
+    if (split_ok && ctx->info.type != CLG_DEVICE_CPU && cus >= 2 &&
+        j->cap >= 2 * FUSED_SPLIT_MIN_ROWS &&
         clg_fused_split_local_bytes(ctx, j->d, j->q, j->cap) <= local_free)
         return FUSED_SPLIT; /* a GPU: every step over many compute units, one launch */
     if (cus >= 2 && j->q >= FUSED_LANES && j->cap >= 2 * FUSED_PIPE_ROWS)
@@ -265,15 +266,19 @@ static void drop_new_momentum(clg_optimizer *opt, cl_int first_bits)
 }
 
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
-                           const clg_fit_options *o, clg_fused_progress_fn progress, void *user,
-                           int *handled, size_t *steps)
+                           const clg_fit_options *o, const clg_fused_reports *rep, int *handled,
+                           size_t *steps)
 {
     *handled = 0;
     fused_mode mode = read_mode(m->ctx);
     clg_fused_job job;
-    if (mode == FUSED_OFF || !plan(m, opt, ld, o, &job)) return CLG_OK;
-    job.progress = progress;
-    job.user = user;
+    if (mode == FUSED_OFF || !plan(m, opt, ld, o, rep->every, &job)) return CLG_OK;
+    /* The split step applies a batch's update in the next batch's launch, into buffers of its
+     * own: between its steps the model's parameters are not the current ones. */
+    const int split_ok = !rep->whole || rep->every >= job.ld.batches;
+    if (mode == FUSED_SPLIT && !split_ok) return CLG_OK;
+    job.progress = rep->progress;
+    job.user = rep->user;
     size_t group, items[2], local_free;
     clg_status s =
         clg_kernel_limits(m->ctx, "fused", "fused_sgd_epoch", &group, items, &local_free);
@@ -282,7 +287,7 @@ clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
     if (mode == FUSED_SPLIT &&
         clg_fused_split_local_bytes(m->ctx, job.d, job.q, job.cap) > local_free)
         return CLG_OK;
-    if (mode == FUSED_AUTO) mode = auto_mode(&job, local_free);
+    if (mode == FUSED_AUTO) mode = auto_mode(&job, local_free, split_ok);
 
     s = momentum_buffers(opt, &job);
     if (s == CLG_OK) s = clg_loader_start_epoch(ld);

@@ -357,6 +357,11 @@ static clg_status check_fit_options(const clg_context *ctx, const clg_fit_option
     if (o->validation_fraction != 0 && o->validation)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_fit: give a validation dataset or a validation_fraction, not both");
+    if (o->average_every && !o->comm)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: average_every %zu needs a communicator (comm): it is how the "
+                        "ranks of a distributed fit combine their models",
+                        o->average_every);
     if (o->early_stop && !o->validation && o->validation_fraction == 0)
         return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "clg_fit: early_stop needs validation data (validation or "
@@ -378,17 +383,49 @@ static clg_status fit_progress(clg_context *ctx, const clg_fit_options *o, size_
 
 static int cancelled(const clg_fit_options *o) { return o->cancel && *o->cancel; }
 
-/* The fused paths' progress callback. */
+/* After steps of an epoch: a model-averaging fit's averages, then the caller's reports. */
 typedef struct progress_ctx {
-    clg_context *ctx;
+    clg_model *m;
+    clg_optimizer *opt;
     const clg_fit_options *o;
+    fit_state *st;
     size_t epoch;
 } progress_ctx;
 
-static clg_status fused_progress(void *user, size_t done, size_t total)
+/* After `done` of the `total` batches of this rank's epoch: every average_every steps below
+ * the ranks' fewest batches, an average (a cancel goes into it, so that every rank stops);
+ * then o's progress report. */
+static clg_status after_steps(void *user, size_t done, size_t total)
 {
     const progress_ctx *p = user;
-    return fit_progress(p->ctx, p->o, p->epoch, done, total);
+    clg_dist *d = p->st->dist;
+    if (d && d->every && done % d->every == 0 && done < d->steps) {
+        clg_status s =
+            clg_dist_average(d, p->m, p->opt, cancelled(p->o) ? CLG_ERR_CANCELLED : CLG_OK, 0);
+        if (s != CLG_OK) return s;
+    }
+    return fit_progress(p->m->ctx, p->o, p->epoch, done, total);
+}
+
+static size_t gcd(size_t a, size_t b)
+{
+    while (b) {
+        size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* How often the fused paths must stop for after_steps: every average_every and every
+ * progress_every batches (their gcd), or never. */
+static clg_fused_reports fused_reports(const progress_ctx *pc)
+{
+    const clg_fit_options *o = pc->o;
+    const size_t k = pc->st->dist ? pc->st->dist->every : 0;
+    const size_t e = o->on_progress ? o->progress_every : 0;
+    clg_fused_reports r = {k && e ? gcd(k, e) : k ? k : e, k != 0, after_steps, (void *)pc};
+    return r;
 }
 
 /* One epoch of a distributed fit's steps (docs/distributed.md): this rank's rows of each
@@ -435,14 +472,14 @@ static clg_status run_epoch_dist(clg_model *m, clg_optimizer *opt, const clg_fit
 }
 
 /* One epoch of minibatch steps, enqueued without any wait (but for progress reports). */
-static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
-                            fit_state *st, size_t epoch, size_t *steps)
+static clg_status run_epoch_local(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
+                                  fit_state *st, size_t epoch, size_t *steps)
 {
-    if (st->dist) return run_epoch_dist(m, opt, o, st, epoch, steps);
     int fused = 0;
     clg_status s = CLG_OK;
-    progress_ctx pc = {m->ctx, o, epoch};
-    s = clg_fused_epoch(m, opt, st->train, o, fused_progress, &pc, &fused, steps);
+    progress_ctx pc = {m, opt, o, st, epoch};
+    const clg_fused_reports rep = fused_reports(&pc);
+    s = clg_fused_epoch(m, opt, st->train, o, &rep, &fused, steps);
     if (s != CLG_OK || fused) return s;
     s = clg_loader_start_epoch(st->train);
     clg_batch b;
@@ -460,10 +497,35 @@ static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_opti
             s = clg_optimizer_step(opt,
                                    o->reduction == CLG_REDUCE_SUM ? 1.0f / (float)b.rows : 1.0f);
         (*steps)++;
-        if (s == CLG_OK)
-            s = fit_progress(m->ctx, o, epoch, b.index + 1, clg_loader_batches(st->train));
+        if (s == CLG_OK) s = after_steps(&pc, b.index + 1, clg_loader_batches(st->train));
     }
     return s;
+}
+
+/* One epoch of a model-averaging fit: this rank's local steps (fused where they apply), with
+ * the averages after_steps makes among them; then the averages a rank that stopped early (a
+ * failure, a cancel) skipped, carrying its status, and the epoch's closing average of the
+ * parameters and the optimizer's state: every rank makes the same exchanges, and all stop at
+ * the first that fails. */
+static clg_status run_epoch_avg(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
+                                fit_state *st, size_t epoch, size_t *steps)
+{
+    clg_dist *d = st->dist;
+    d->pending = d->steps > 1 ? (d->steps - 1) / d->every : 0;
+    d->failed = 0;
+    clg_status s = run_epoch_local(m, opt, o, st, epoch, steps);
+    while (!d->failed && d->pending) s = clg_dist_average(d, m, opt, s, 0);
+    if (s == CLG_OK && cancelled(o)) s = CLG_ERR_CANCELLED;
+    if (!d->failed) s = clg_dist_average(d, m, opt, s, 1);
+    return s;
+}
+
+static clg_status run_epoch(clg_model *m, clg_optimizer *opt, const clg_fit_options *o,
+                            fit_state *st, size_t epoch, size_t *steps)
+{
+    if (st->dist && st->dist->every) return run_epoch_avg(m, opt, o, st, epoch, steps);
+    if (st->dist) return run_epoch_dist(m, opt, o, st, epoch, steps);
+    return run_epoch_local(m, opt, o, st, epoch, steps);
 }
 
 /* A distributed fit's per-epoch collectives: the epoch loss summed over the ranks' shares
@@ -685,10 +747,11 @@ static clg_status fit_setup(clg_model *m, clg_dataset **ds, const clg_fit_option
     lo.drop_last = o->drop_last;
     lo.seed = o->seed;
     lo.first_epoch = o->first_epoch;
-    if (o->comm && (*ds)->parts) { /* a shard: its share of each batch, its own order */
+    if (o->comm && ((*ds)->parts || o->average_every)) {
+        /* a shard, or a rank's block: its share of each batch; a shard its own order */
         const size_t P = (size_t)o->comm->size, r = (size_t)o->comm->rank;
-        lo.batch_size = o->batch_size / P + (r < o->batch_size % P); /* near-equal parts */
-        lo.seed = o->seed + 0x9e3779b97f4a7c15ULL * r;               /* rank 0: as one process */
+        lo.batch_size = o->batch_size / P + (r < o->batch_size % P);     /* near-equal parts */
+        if ((*ds)->parts) lo.seed = o->seed + 0x9e3779b97f4a7c15ULL * r; /* rank 0: one process's */
         if (!lo.batch_size) lo.batch_size = 1; /* refused with its reason in dist_begin */
     }
     /* A batch never holds more rows than the dataset, whatever batch_size says. */
@@ -714,10 +777,16 @@ static const clg_comm *fit_comm(const clg_fit_options *opts)
     return opts && opts->struct_size >= end ? opts->comm : NULL;
 }
 
-/* What a shard asks of the fit (docs/distributed.md): to be this rank's part. */
+/* What a shard asks of the fit (docs/distributed.md): to be this rank's part; and a
+ * model-averaging fit, rows for each rank's share of a batch. */
 static clg_status shard_check(const clg_context *ctx, const clg_dataset *ds,
                               const clg_fit_options *o, const clg_comm *comm)
 {
+    if (o->average_every && o->batch_size < (size_t)comm->size)
+        return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                        "clg_fit: batch_size %zu is below the %d ranks: with average_every each "
+                        "rank steps on its share of a batch, which would be empty",
+                        o->batch_size, comm->size);
     if (!ds->parts) return CLG_OK;
     if (o->validation_fraction != 0)
         return clg_fail(ctx, CLG_ERR_UNSUPPORTED,
@@ -779,7 +848,7 @@ static clg_status dist_begin(clg_model *m, const clg_dataset *given, const clg_d
 {
     const clg_context *ctx = m ? m->ctx : NULL;
     if (s == CLG_OK) s = shard_check(ctx, given, o, comm);
-    if (s == CLG_OK) s = clg_dist_create(comm, m, &st->dist);
+    if (s == CLG_OK) s = clg_dist_create(comm, m, opt, o->average_every, &st->dist);
     uint64_t h[3] = {0, 0, 0};
     if (s == CLG_OK) fit_hashes(m, opt, o, h, &s);
     static const char *const names[] = {"the training rows",
@@ -797,6 +866,7 @@ static clg_status dist_begin(clg_model *m, const clg_dataset *given, const clg_d
                                         "reduction",
                                         "epoch_loss",
                                         "diverge_factor",
+                                        "average_every",
                                         "the parameters' floats",
                                         "the initial parameters (a hash)",
                                         "the optimizer's options (a hash)",
@@ -821,6 +891,7 @@ static clg_status dist_begin(clg_model *m, const clg_dataset *given, const clg_d
                         (uint64_t)o->reduction,
                         (uint64_t)o->epoch_loss,
                         dbits,
+                        o->average_every,
                         st->dist->floats,
                         h[0],
                         h[1],
@@ -829,14 +900,23 @@ static clg_status dist_begin(clg_model *m, const clg_dataset *given, const clg_d
     }
     s = clg_dist_agree(comm, ctx, v, names, sizeof names / sizeof *names, s, "clg_fit");
     if (s != CLG_OK) return s;
-    if (!ds->parts) {
-        clg_loader_set_part(st->train, (unsigned)comm->rank, (unsigned)comm->size);
-        if (st->eval) clg_loader_set_part(st->eval, (unsigned)comm->rank, (unsigned)comm->size);
-        st->dist->steps = clg_loader_batches(st->train);
-        return CLG_OK;
+    clg_dist *d = st->dist;
+    const unsigned r = (unsigned)comm->rank, P = (unsigned)comm->size;
+    if (!ds->parts) { /* the same rows everywhere: each rank its part of every epoch */
+        if (st->eval) clg_loader_set_part(st->eval, r, P);
+        if (!d->every)
+            clg_loader_set_part(st->train, r, P); /* of every batch */
+        else
+            s = clg_loader_set_block(st->train, r, P); /* its block of the order */
     }
-    /* shards: as many steps as the rank with the most batches has */
-    return clg_dist_max(st->dist, ctx, clg_loader_batches(st->train), &st->dist->steps);
+    /* The steps: the gradient sum runs as many as the rank with the most batches (the same
+     * on every rank without shards), averaging falls below the fewest; and all the rows. */
+    size_t lo = 0, hi = 0, sum = 0;
+    s = clg_dist_range(d, ctx, clg_loader_batches(st->train), s, &lo, &hi, &sum);
+    if (s == CLG_OK) d->steps = d->every ? lo : hi;
+    s = clg_dist_range(d, ctx, ds->n, s, &lo, &hi, &sum);
+    if (s == CLG_OK) d->rows = ds->parts ? sum : ds->n;
+    return s;
 }
 
 clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, clg_optimizer *opt,
@@ -858,7 +938,7 @@ clg_status clg_fit(clg_model *m, clg_dataset *ds, const clg_fit_options *opts, c
     if (s != CLG_OK && !m) return s;
     size_t count = s == CLG_OK ? loss_count(ds, o.loss) : 1;
     if (s == CLG_OK && st.dist && ds->parts) /* the ranks sum their shards' passes */
-        count = count / ds->n * ds->file_rows;
+        count = count / ds->n * st.dist->rows;
     clg_fit_report r = {0};
     st.vr.best_loss = NAN;
     st.vr.best_accuracy = -1;

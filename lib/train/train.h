@@ -12,12 +12,19 @@
  * fused setting). *handled = 0 and nothing done when the setup is not eligible (the caller
  * runs its unfused epoch, loader untouched); else it starts the loader's epoch itself,
  * enqueues every step without waiting, adds the steps to *steps and sets *handled = 1.
- * progress(user, done, total) is called after `done` batches when o asks for progress
- * reports (o->on_progress, o->progress_every). */
+ * rep->progress(user, done, total) is called after `done` batches, every rep->every batches
+ * (the caller's progress reports, a model-averaging fit's averages). */
 typedef clg_status (*clg_fused_progress_fn)(void *user, size_t done, size_t total);
+typedef struct clg_fused_reports {
+    size_t every; /* batches between progress calls; 0: none */
+    int whole;    /* at each call the model must hold the parameters of `done` steps (a
+                     model-averaging fit reads and replaces them): not the split step */
+    clg_fused_progress_fn progress;
+    void *user;
+} clg_fused_reports;
 clg_status clg_fused_epoch(clg_model *m, clg_optimizer *opt, clg_loader *ld,
-                           const clg_fit_options *o, clg_fused_progress_fn progress, void *user,
-                           int *handled, size_t *steps);
+                           const clg_fit_options *o, const clg_fused_reports *rep, int *handled,
+                           size_t *steps);
 /* epoch_loss.c: clg_fit's per-epoch full-set loss overlapped with the next epoch
  * (see there). create: *out NULL when the model or dataset does not allow it. start:
  * snapshot the parameters and enqueue their loss in the second queue (*handled = 0:
@@ -48,24 +55,39 @@ clg_status clg_fused_full_loss(clg_model *m, const clg_dataset *ds, clg_loss_kin
  * _destroy is a collective taking this rank's status `mine`. */
 typedef struct clg_dist {
     const clg_comm *comm;
-    float *buf;    /* every parameter's gradient, the step's rows, one status per rank */
-    size_t floats; /* parameters' floats */
-    size_t steps;  /* per epoch, the same on every rank */
+    float *buf;          /* the exchanges' values, then one status per rank */
+    uint64_t *gathered;  /* one value per rank (clg_dist_range) */
+    size_t floats;       /* parameters' floats */
+    size_t state_floats; /* the optimizer's state floats that averaging moves */
+    size_t every;        /* average_every: 0 for the per-step gradient sum */
+    size_t steps;        /* gradient sum: steps per epoch, the same on every rank; averaging:
+                             the fewest batches of any rank (averages fall below it) */
+    size_t rows;         /* the training rows of all ranks (for shards: their sum) */
+    size_t pending;      /* averaging: the averages the epoch still owes */
+    int failed;          /* averaging: an exchange of this epoch failed on every rank */
 } clg_dist;
 clg_status clg_dist_comm_valid(const clg_comm *c, const clg_context *ctx, const char *op);
 clg_status clg_dist_exchange(const clg_comm *c, const clg_context *ctx, float *buf, size_t n,
                              clg_status mine, const char *what);
 clg_status clg_dist_agree(const clg_comm *c, const clg_context *ctx, const uint64_t *v,
                           const char *const *names, size_t k, clg_status mine, const char *what);
-clg_status clg_dist_create(const clg_comm *c, clg_model *m, clg_dist **out);
+/* every: average_every (sizes the buffer for the parameters and opt's state). */
+clg_status clg_dist_create(const clg_comm *c, clg_model *m, const clg_optimizer *opt, size_t every,
+                           clg_dist **out);
 void clg_dist_destroy(clg_dist *d);
 /* The gradients summed over the ranks, and *rows (this rank's rows of the step) too, kept in
  * d->buf; zeros: this rank adds zeros (its share of the batch was empty; no backward ran).
  * _put_grads (not collective): the sums into the model's gradient buffers. */
 clg_status clg_dist_sum_grads(clg_dist *d, clg_model *m, clg_status mine, int zeros, float *rows);
 clg_status clg_dist_put_grads(clg_dist *d, clg_model *m);
-/* The largest of the ranks' values (each below 2^24). */
-clg_status clg_dist_max(clg_dist *d, const clg_context *ctx, size_t mine, size_t *max);
+/* The smallest, largest and sum of the ranks' values. */
+clg_status clg_dist_range(clg_dist *d, const clg_context *ctx, size_t mine, clg_status s,
+                          size_t *min, size_t *max, size_t *sum);
+/* Model averaging: every rank's parameters replaced by their mean over the ranks; with state,
+ * the optimizer's state buffers too, and its step count by the largest. Counts one of
+ * d->pending; a failed exchange sets d->failed. */
+clg_status clg_dist_average(clg_dist *d, clg_model *m, clg_optimizer *opt, clg_status mine,
+                            int state);
 clg_status clg_dist_sum(clg_dist *d, const clg_context *ctx, float *x, clg_status mine,
                         const char *what);
 

@@ -160,7 +160,7 @@ class FitOptions(Structure):
                 ("validation_fraction", c_double), ("on_validation", VALIDATION_CB),
                 ("early_stop", c_size_t), ("validation_result", POINTER(ValidationResult)),
                 ("comm", c_void_p),  # a clg_comm (distributed fits): not bound yet
-                ("on_epoch_records_only", c_int)]
+                ("on_epoch_records_only", c_int), ("average_every", c_size_t)]
 
 
 class EpochLog(Structure):
