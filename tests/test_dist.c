@@ -281,6 +281,26 @@ static void same_math(const setup *su)
                su->name, worst);
 }
 
+/* The loss a distributed fit reported, lp, is the whole set's: its model evaluated in one
+ * process on all rows gives it within 1e-5 relative. */
+static void reported_loss_is_all_rows(const setup *su, const run *r, double lp)
+{
+    clg_dataset *all = NULL;
+    clg_model *m = NULL;
+    clg_eval_result ev;
+    clg_status s = make_data(su, 4, NULL, &all);
+    if (s == CLG_OK) s = make_model(su, 4, &m);
+    for (size_t i = 0; s == CLG_OK && i < r->nparams; i++)
+        s = clg_model_set_param(m, i, r->params[i], r->counts[i]);
+    if (s == CLG_OK) s = clg_evaluate(m, all, su->loss, &ev);
+    EXPECT(s == CLG_OK, "%s: evaluating on all rows: %s", su->name, clg_status_string(s));
+    if (s == CLG_OK)
+        EXPECT(fabs(ev.loss - lp) <= 1e-5 * lp,
+               "%s: reported loss %.9g, the model's over all rows %.9g", su->name, lp, ev.loss);
+    clg_model_destroy(m);
+    clg_dataset_destroy(all);
+}
+
 /* Shards: each rank reads rows [N·r/P, N·(r+1)/P) of the files and trains on its shard's
  * batches of its share of the global batch. Not one process's order (but for P = 1, where
  * it is), so: every rank the same bits; the epoch losses reported are the whole file's
@@ -296,17 +316,7 @@ static void sharded(const setup *su)
     EXPECT(many.epochs == su->epochs, "%s: %zu epochs", su->name, many.epochs);
     EXPECT(fabs(lp - l1) <= 0.05 * l1 + 2e-3,
            "%s: final loss %.6g with P=%d shards, %.6g in one process", su->name, lp, size, l1);
-    /* the reported loss is the whole file's: evaluate the shards' model on all rows */
-    clg_dataset *all = NULL;
-    clg_model *m = NULL;
-    EXPECT_OK(make_data(su, 4, NULL, &all));
-    EXPECT_OK(make_model(su, 4, &m));
-    for (size_t i = 0; i < many.nparams; i++)
-        EXPECT_OK(clg_model_set_param(m, i, many.params[i], many.counts[i]));
-    clg_eval_result r;
-    EXPECT_OK(clg_evaluate(m, all, su->loss, &r));
-    EXPECT(fabs(r.loss - lp) <= 1e-5 * lp, "%s: reported loss %.9g, the model's over all rows %.9g",
-           su->name, lp, r.loss);
+    reported_loss_is_all_rows(su, &many, lp);
     size_t part = 9, rows = 0, parts = 0;
     clg_dataset *shard = NULL;
     clg_stream_options so = clg_stream_defaults();
@@ -330,8 +340,6 @@ static void sharded(const setup *su)
     if (rank == 0)
         printf("test_dist: P=%d %-34s final loss %.6g, one process %.6g\n", size, su->name, lp, l1);
     clg_dataset_destroy(shard);
-    clg_model_destroy(m);
-    clg_dataset_destroy(all);
 }
 
 /* ------------------------------------------------------------------ model averaging */
@@ -485,21 +493,10 @@ static void averaged_learns(const setup *su)
     EXPECT(many.epochs == su->epochs, "%s: %zu epochs", su->name, many.epochs);
     EXPECT(lp <= 1.15 * l1 + 0.01, "%s: final loss %.6g with P=%d, %.6g in one process", su->name,
            lp, size, l1);
-    clg_dataset *all = NULL;
-    clg_model *m = NULL;
-    EXPECT_OK(make_data(su, 4, NULL, &all));
-    EXPECT_OK(make_model(su, 4, &m));
-    for (size_t i = 0; i < many.nparams; i++)
-        EXPECT_OK(clg_model_set_param(m, i, many.params[i], many.counts[i]));
-    clg_eval_result r;
-    EXPECT_OK(clg_evaluate(m, all, su->loss, &r));
-    EXPECT(fabs(r.loss - lp) <= 1e-5 * lp, "%s: reported loss %.9g, the model's over all rows %.9g",
-           su->name, lp, r.loss);
+    reported_loss_is_all_rows(su, &many, lp);
     EXPECT(same_on_every_rank(&many), "%s: the ranks' parameters differ", su->name);
     if (rank == 0)
         printf("test_dist: P=%d %-34s final loss %.6g, one process %.6g\n", size, su->name, lp, l1);
-    clg_model_destroy(m);
-    clg_dataset_destroy(all);
 }
 
 /* A model-averaging fit resumed from rank 0's checkpoint (parameters and optimizer state) on
