@@ -183,6 +183,7 @@ Test(cli_fit, bad_training_options_are_refused)
         {"--average-every 2", "--average-every averages the models of the ranks of a "
                               "--distributed run"},
         {"--distributed --average-every 0", "--average-every: '0' is below the minimum 1"},
+        {"--distributed --average-every 2 --stream", "--average-every with --stream needs --shard"},
         {"--shard --standardize", "--standardize with --shard would scale each rank's rows"},
     };
     char cmd[512];

@@ -259,6 +259,7 @@ typedef struct train_args {
     const char *test, *test_labels, *save, *log, *plot, *resume;
     size_t save_every;
     size_t average_every; /* --average-every K: model averaging (0: the gradient sum) */
+    int resume_ranks;     /* --resume of an averaging run: the ranks it ran on */
     size_t done;          /* --resume: the epochs the checkpoint had run */
     int resume_opt;       /* --resume: it holds the optimizer's state */
     int progress, standardize, json, verbose, distributed, shard;
@@ -324,8 +325,8 @@ static int check_outputs(const cli_command *c, const train_args *a)
 }
 
 /* What a resumed run must repeat to go on as one run: "batch=10 seed=42 shuffle=1
- * schedule=cosine:0:4 warmup=2" (the checkpoint's meta line setup=), " average=K" added for
- * model averaging. */
+ * schedule=cosine:0:4 warmup=2" (the checkpoint's meta line setup=), " average=K ranks=P"
+ * added for model averaging (whose steps depend on P; ranks is known once MPI started). */
 static void setup_text(const train_args *a, char *buf, size_t n)
 {
     const clg_schedule *s = &a->fa.fit.schedule;
@@ -340,7 +341,9 @@ static void setup_text(const train_args *a, char *buf, size_t n)
                        a->fa.fit.batch_size, (unsigned long long)a->data.seed, a->fa.fit.shuffle,
                        sched, s->warmup);
     if (a->average_every && len > 0 && (size_t)len < n)
-        snprintf(buf + len, n - (size_t)len, " average=%zu", a->average_every);
+        len += snprintf(buf + len, n - (size_t)len, " average=%zu", a->average_every);
+    if (a->average_every && a->fa.fit.comm && len > 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len, " ranks=%d", a->fa.fit.comm->size);
 }
 
 /* --resume FILE: the model and loss the checkpoint's meta names, and its epochs. */
@@ -385,6 +388,11 @@ static int resume_model(const cli_command *c, train_args *a)
         return cli_usage_error(c, "--resume with --schedule cosine needs its T_MAX "
                                   "(cosine:ETA_MIN:T_MAX, in both runs): by default T comes "
                                   "from --epochs, which differs between them");
+    char *ranks = strstr(setup, " ranks="); /* checked once MPI has started */
+    if (ranks) {
+        a->resume_ranks = (int)strtol(ranks + 7, NULL, 10);
+        *ranks = '\0';
+    }
     setup_text(a, now, sizeof now);
     if (strcmp(setup, now))
         return cli_usage_error(c,
@@ -449,6 +457,10 @@ static int parse(train_args *a, int argc, char **argv)
     if (a->average_every && !a->distributed)
         return cli_usage_error(&c, "--average-every averages the models of the ranks of a "
                                    "--distributed run under mpirun");
+    if (a->average_every && a->data.stream && !a->shard)
+        return cli_usage_error(&c, "--average-every with --stream needs --shard: a streamed "
+                                   "file's rows come in its chunk order, which the ranks cannot "
+                                   "split, so each rank opens its own part of the file");
     if (a->shard && a->standardize)
         return cli_usage_error(&c, "--standardize with --shard would scale each rank's rows by "
                                    "its own shard's statistics: standardize the file first");
@@ -907,6 +919,14 @@ int cmd_train(int argc, char **argv)
     if (dist.rank) /* rank 0 writes the outputs */
         a.save = a.log = a.plot = NULL, a.save_every = 0;
     if (a.shard) a.data.part = (size_t)dist.rank, a.data.parts = (size_t)dist.size;
+    if (a.resume_ranks && a.resume_ranks != dist.size) {
+        fprintf(stderr,
+                "clgrad train: --resume %s was trained on %d ranks; this run has %d (model "
+                "averaging steps differently on other ranks: resume on as many)\n",
+                a.resume, a.resume_ranks, dist.size);
+        cli_dist_end(&dist);
+        return 2;
+    }
     r.ctx = cli_context_on(dist.device[0] ? dist.device : NULL);
     if (dist.comm) {
         cli_dist_devices(&dist, r.ctx, a.json ? stderr : stdout);

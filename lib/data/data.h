@@ -20,7 +20,8 @@ struct clg_dataset {
     struct clg_stream_file *file; /* file-streamed (stream_file.c): rows stay in the file and
                                      are read chunk by chunk; streamed = 1, hX = hY = NULL */
     size_t loaders; /* live loaders borrowing ds (clg_dataset_set_streaming refuses then) */
-    size_t part, parts, file_rows; /* a shard of a file (clg_stream_options.parts > 0) */
+    size_t part, parts, file_rows; /* a shard of a file (clg_stream_options.parts > 0); */
+    uint64_t file_bytes;           /* a CSV shard: the file's size (its rows are unknown) */
 };
 
 struct clg_loader {
@@ -135,6 +136,8 @@ clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_o
                                int classes, const clg_stream_options *so, clg_csv_stream **out,
                                size_t *n, size_t *d, size_t *nclasses, clg_class_names *names);
 size_t clg_csv_stream_chunk_rows(const clg_csv_stream *cs);
+/* io_csv.c: the file's size when it was opened (what a part's byte ranges divide). */
+uint64_t clg_csv_stream_file_bytes(const clg_csv_stream *cs);
 /* Parses chunk k: X (rows×d), Y (rows labels, or class ids as floats). CLG_ERR_IO when the
  * file changed since it was opened. */
 clg_status clg_csv_stream_read(clg_csv_stream *cs, size_t k, float *X, float *Y, size_t *rows);

@@ -1219,6 +1219,11 @@ clg_status clg_csv_stream_open(const char *fn, const char *path, const clg_csv_o
 
 size_t clg_csv_stream_chunk_rows(const clg_csv_stream *cs) { return cs->index.chunk_rows; }
 
+uint64_t clg_csv_stream_file_bytes(const clg_csv_stream *cs)
+{
+    return (uint64_t)cs->at_open.st_size;
+}
+
 clg_status clg_csv_stream_read(clg_csv_stream *cs, size_t k, float *X, float *Y, size_t *rows)
 {
     csv *c = &cs->c;

@@ -63,6 +63,7 @@ clg_status clg_dataset_stream_csv(clg_context *ctx, const char *path, const clg_
         (*out)->part = o.part;
         (*out)->parts = o.parts;
         (*out)->file_rows = 0;
+        (*out)->file_bytes = clg_csv_stream_file_bytes(cs);
     }
     if (s != CLG_OK) clg_class_names_free(names);
     return s;

@@ -9,6 +9,14 @@
 
 #include "train.h"
 
+/* Values travel in 16-bit pieces, exact in a float (allgather). */
+#define PIECES 4
+/* Up to these sizes the exchanges made before clg_fit has its buffer use the stack: a rank
+ * out of host memory must still take part (the others wait in the allreduce), carrying
+ * CLG_ERR_HOST_MEMORY. clg_fit agrees on 21 values. */
+#define STACK_VALUES 24
+#define STACK_RANKS 16
+
 clg_status clg_dist_comm_valid(const clg_comm *c, const clg_context *ctx, const char *op)
 {
     if (c->struct_size < offsetof(clg_comm, user) + sizeof c->user)
@@ -60,17 +68,18 @@ clg_status clg_comm_check(const clg_comm *comm, const clg_context *ctx, clg_stat
     if (!comm) return clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_comm_check: NULL comm");
     clg_status s = clg_dist_comm_valid(comm, ctx, "clg_comm_check");
     if (s != CLG_OK) return s;
-    float *buf = calloc((size_t)comm->size, sizeof *buf);
+    float stack_buf[STACK_VALUES * PIECES * STACK_RANKS]; /* see STACK_RANKS */
+    const size_t P = (size_t)comm->size, small = P <= sizeof stack_buf / sizeof *stack_buf;
+    float *buf = small ? stack_buf : calloc(P, sizeof *buf);
     if (!buf) return clg_fail(ctx, CLG_ERR_HOST_MEMORY, "clg_comm_check: out of host memory");
     s = clg_dist_exchange(comm, ctx, buf, 0, mine, what ? what : "clg_comm_check");
-    free(buf);
+    if (!small) free(buf);
     return s;
 }
 
 /* Each value split into 16-bit pieces, one slot per rank: exact in float whatever the
  * value, so every rank learns every rank's values. buf holds k·PIECES·P + P floats; out
  * (k·P) gets value i of rank r at i·P + r. */
-#define PIECES 4
 static clg_status allgather(const clg_comm *c, const clg_context *ctx, float *buf,
                             const uint64_t *v, size_t k, uint64_t *out, clg_status mine,
                             const char *what)
@@ -95,8 +104,11 @@ clg_status clg_dist_agree(const clg_comm *c, const clg_context *ctx, const uint6
                           const char *const *names, size_t k, clg_status mine, const char *what)
 {
     const size_t P = (size_t)c->size;
-    float *buf = calloc(k * PIECES * P + P, sizeof *buf);
-    uint64_t *all = calloc(k * P, sizeof *all);
+    float stack_buf[STACK_VALUES * PIECES * STACK_RANKS + STACK_RANKS];
+    uint64_t stack_all[STACK_VALUES * STACK_RANKS];
+    const int small = k <= STACK_VALUES && P <= STACK_RANKS;
+    float *buf = small ? stack_buf : calloc(k * PIECES * P + P, sizeof *buf);
+    uint64_t *all = small ? stack_all : calloc(k * P, sizeof *all);
     if (!buf || !all) mine = clg_fail(ctx, CLG_ERR_HOST_MEMORY, "%s: out of host memory", what);
     clg_status s = buf && all ? allgather(c, ctx, buf, v, k, all, mine, what) : mine;
     for (size_t i = 0; s == CLG_OK && i < k; i++)
@@ -107,8 +119,10 @@ clg_status clg_dist_agree(const clg_comm *c, const clg_context *ctx, const uint6
                              "(every rank must fit the same data, model and options)",
                              what, names[i], (unsigned long long)all[i * P],
                              (unsigned long long)all[i * P + r], r);
-    free(buf);
-    free(all);
+    if (!small) {
+        free(buf);
+        free(all);
+    }
     return s;
 }
 

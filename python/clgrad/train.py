@@ -54,9 +54,9 @@ class History(dict):
     "val_loss" and "val_accuracy" (-1 for regression). Attributes: epochs_run, steps,
     final_loss and, when validating, best_epoch, best_loss, best_accuracy, stopped_early."""
 
-    # fit's clg_fit_report (the fit block), read when asked: each read is a ctypes operation,
-    # 3-4 times dearer just after clg_fit, when fit returns
-    _report = None
+    # fit's clg_fit_report (the fit block, or a copy), read when asked: each read is a ctypes
+    # operation, 3-4 times dearer just after clg_fit, when fit returns
+    _report = types.SimpleNamespace(epochs_run=0, steps=0, final_loss=math.nan)
     epochs_run = property(lambda self: self._report.epochs_run)
     steps = property(lambda self: self._report.steps)
     final_loss = property(lambda self: self._report.final_loss)
@@ -316,8 +316,12 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
     if st != 0:
         raise make_error(st, model.ctx._ptr, "clg_fit")
     h = History()
-    h._report = b  # the block: its report's fields are its own
     h["epoch"], h["train_loss"] = _block.arrays(b)
+    h._report = b  # the block: its report's fields are its own
+    if epochs_py is not None:
+        # the block holds the callbacks, which hold the caller's: keep copies, not the block
+        h["epoch"], h["train_loss"] = h["epoch"].copy(), h["train_loss"].copy()
+        h._report = _lib.FitReport.from_buffer_copy(b, _block.REPORT)
     if validating:
         val = epochs_py.val
         h["val_loss"] = np.asarray(val["val_loss"], dtype=np.float64)

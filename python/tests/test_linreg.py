@@ -171,3 +171,23 @@ def test_history_copies_and_pickles_and_ends_where_the_fit_stopped(ctx):
     n = len(h["epoch"])
     assert h.stopped_early and n < 40 and list(h["epoch"]) == list(range(1, n + 1))
     assert len(h["train_loss"]) == n and np.all(np.isfinite(h["train_loss"]))
+
+
+def test_history_does_not_keep_the_callback_alive(ctx):
+    """A History holds its values, not the fit's callbacks (nor what they refer to)."""
+    import gc
+    import weakref
+
+    class Seen(list):
+        pass
+
+    seen = Seen()
+    ref = weakref.ref(seen)
+    data = clgrad.Dataset.synthetic_linear(ctx, 200, TRUE_W, TRUE_B, 0.01, 1)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+    h = clgrad.fit(net, data, epochs=2, verbose=False, callback=lambda e, logs: seen.append(e))
+    assert list(seen) == [1, 2] and list(h["epoch"]) == [1, 2] and h.epochs_run == 2
+    del seen
+    gc.collect()
+    assert ref() is None
+    assert clgrad.History().epochs_run == 0

@@ -63,6 +63,11 @@ if run -np 2 "$clgrad" train --distributed --average-every 2 --data "$dir/d.csv"
   fail "--resume with another --average-every passed"
 fi
 grep -q 'average=3' "$dir/err" || { cat "$dir/err" >&2; fail "no reason for another --average-every"; }
+if run -np 3 "$clgrad" train $avg --resume "$dir/ah.clg" --epochs 4 >/dev/null 2>"$dir/err"; then
+  fail "--resume of a 2-rank averaging run on 3 ranks passed"
+fi
+grep -q 'was trained on 2 ranks; this run has 3' "$dir/err" ||
+  { cat "$dir/err" >&2; fail "no reason for the other ranks"; }
 if "$clgrad" train --average-every 2 --data "$dir/d.csv" 2>"$dir/err"; then
   fail "--average-every without --distributed passed"
 fi
