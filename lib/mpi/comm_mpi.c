@@ -79,3 +79,28 @@ int clg_comm_mpi_local_rank(const clg_comm *comm, int *local_size)
     if (local_size) *local_size = size;
     return rank;
 }
+
+static int initialised_here; /* clg_comm_mpi_world called MPI_Init_thread */
+
+clg_status clg_comm_mpi_world(clg_comm **out)
+{
+    int inited = 0, finalized = 0;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&finalized);
+    if (!inited && !finalized) {
+        int provided = 0;
+        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
+            return clg_set_error(NULL, CLG_ERR_COMM, "clg_comm_mpi_world: MPI_Init_thread failed");
+        initialised_here = 1;
+    }
+    return clg_comm_mpi_create(MPI_COMM_WORLD, out);
+}
+
+void clg_comm_mpi_world_end(clg_comm *c)
+{
+    clg_comm_mpi_destroy(c);
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (initialised_here && !finalized) MPI_Finalize();
+    initialised_here = 0;
+}

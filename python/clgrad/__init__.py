@@ -9,6 +9,7 @@
 from . import _lib
 from .core import Context, devices, version
 from .data import Dataset
+from .dist import Comm
 from .errors import (BlasError, BuildError, CancelledError, ClosedError, CommError,
                      DeviceMemoryError, DivergedError, Error, FileError, FormatError,
                      HostMemoryError, InvalidArgumentError, NoDeviceError, NonFiniteError,
@@ -21,7 +22,7 @@ from .train import History, evaluate, fit, predict, solve
 __version__ = "0.1.0"
 library_path = _lib.path
 
-__all__ = ["Context", "devices", "version", "Dataset", "Model", "Sequential", "Optimizer",
+__all__ = ["Context", "devices", "version", "Dataset", "Comm", "Model", "Sequential", "Optimizer",
            "fit", "evaluate", "predict", "solve", "History", "Error", "ClosedError",
            "InvalidArgumentError", "ShapeError", "NoPlatformError", "NoDeviceError",
            "OpenCLError", "BuildError", "HostMemoryError", "DeviceMemoryError",

@@ -159,7 +159,7 @@ class FitOptions(Structure):
                 ("first_epoch", c_uint64), ("validation", c_void_p),
                 ("validation_fraction", c_double), ("on_validation", VALIDATION_CB),
                 ("early_stop", c_size_t), ("validation_result", POINTER(ValidationResult)),
-                ("comm", c_void_p),  # a clg_comm (distributed fits): not bound yet
+                ("comm", c_void_p),  # a clg_comm: clgrad.Comm (dist.py)
                 ("on_epoch_records_only", c_int), ("average_every", c_size_t)]
 
 

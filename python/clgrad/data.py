@@ -131,11 +131,12 @@ class Dataset(_Handle):
         return o
 
     @staticmethod
-    def _stream_options(chunk_rows, buffer_chunks):
+    def _stream_options(chunk_rows, buffer_chunks, part=0, parts=0, classes=0):
         so = _L.clg_stream_defaults()
         so.chunk_rows = int(chunk_rows)
         if buffer_chunks is not None:
             so.buffer_chunks = int(buffer_chunks)
+        so.part, so.parts, so.classes = int(part), int(parts), int(classes)
         return so
 
     @classmethod
@@ -175,12 +176,15 @@ class Dataset(_Handle):
     @classmethod
     def stream_csv(cls, ctx, path, classes=False, *, header=None, label_column=-1,
                    delimiter=",", skip_columns=None, max_classes=0, chunk_rows=0,
-                   buffer_chunks=None):
+                   buffer_chunks=None, part=0, parts=0):
         """A CSV file left on disk and read chunk by chunk while training
         (clg_dataset_stream_csv, docs/streaming.md); options as from_csv, chunk_rows 0:
-        4 MiB chunks; buffer_chunks: chunks a shuffling loader mixes (default 4)."""
+        4 MiB chunks; buffer_chunks: chunks a shuffling loader mixes (default 4).
+        part, parts: only the lines that start in part `part` of `parts` byte ranges of the
+        file (a rank's shard: part=comm.rank, parts=comm.size; class ids, not names)."""
         o = cls._csv_options(header, label_column, delimiter, skip_columns, max_classes, classes)
-        return cls._csv(ctx, path, classes, o, cls._stream_options(chunk_rows, buffer_chunks))
+        so = cls._stream_options(chunk_rows, buffer_chunks, part, parts)
+        return cls._csv(ctx, path, classes, o, so)
 
     @classmethod
     def from_npy(cls, ctx, X_path, y_path, classification=False):
@@ -192,12 +196,13 @@ class Dataset(_Handle):
 
     @classmethod
     def stream_npy(cls, ctx, X_path, y_path, classification=False, *, chunk_rows=0,
-                   buffer_chunks=None):
+                   buffer_chunks=None, part=0, parts=0, classes=0):
         """.npy files mapped and read chunk by chunk while training
         (clg_dataset_stream_npy, docs/streaming.md); chunk_rows and buffer_chunks as
-        stream_csv."""
+        stream_csv. part, parts: only rows [N·part/parts, N·(part+1)/parts) (a rank's shard);
+        classes: the class count, so that shards lacking the largest id agree."""
         ptr = ctypes.c_void_p()
-        so = cls._stream_options(chunk_rows, buffer_chunks)
+        so = cls._stream_options(chunk_rows, buffer_chunks, part, parts, classes)
         ctx._check(_L.clg_dataset_stream_npy(ctx._h, os.fsencode(X_path), os.fsencode(y_path),
                                              int(bool(classification)), ctypes.byref(so),
                                              ctypes.byref(ptr)), "clg_dataset_stream_npy")

@@ -12,6 +12,7 @@ from . import _lib
 from . import _block
 from .core import _Handle, _mark_busy, _using
 from .data import Dataset, _f32, _fp
+from .dist import Comm
 from .errors import make_error
 from .nn import Model
 from .optim import Optimizer, options
@@ -195,7 +196,7 @@ def _fit_block(model, dataset, *args):
     usual case, are converted once (up to 4096 epochs): one copy of an image instead of
     some thirty ctypes operations, 2% of a d2l-sized fit."""
     key = None
-    if (args[3] is None or isinstance(args[3], str)) and args[10] is None:
+    if (args[3] is None or isinstance(args[3], str)) and args[10] is None and args[16] is None:
         key = args + (dataset._dims[3],)  # the default loss follows the data's kind
         try:
             image = _IMAGES.get(key)
@@ -204,7 +205,7 @@ def _fit_block(model, dataset, *args):
         if image is not None:
             return image[0].from_buffer_copy(image[1]), None
     o, opt_h = _build_options(model, dataset, *args)
-    b = _block.new(o, int(args[-1]))
+    b = _block.new(o, int(args[15]))  # first_epoch
     if key is not None and o.epochs <= 4096:
         if len(_IMAGES) >= 256:
             _IMAGES.clear()
@@ -214,7 +215,7 @@ def _fit_block(model, dataset, *args):
 
 def _build_options(model, dataset, epochs, batch_size, lr, optimizer, loss, reduction, shuffle,
                    drop_last, seed, schedule, validation, validation_fraction, early_stop,
-                   epoch_loss, diverge_factor, first_epoch):
+                   epoch_loss, diverge_factor, first_epoch, comm, average_every):
     o = _lib.FitOptions.from_buffer_copy(_FIT_TEMPLATE)
     o.epochs = int(epochs)
     o.batch_size = int(batch_size)
@@ -248,13 +249,19 @@ def _build_options(model, dataset, epochs, batch_size, lr, optimizer, loss, redu
         o.validation = validation._h
     o.validation_fraction = float(validation_fraction)
     o.early_stop = int(early_stop)
+    if comm is not None:
+        if not isinstance(comm, Comm):
+            raise TypeError("comm must be a clgrad.Comm")
+        o.comm = comm._h
+    o.average_every = int(average_every)
     return o, opt_h
 
 
 def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=None,
         reduction="mean", shuffle=True, drop_last=False, seed=0, schedule=None,
         validation=None, validation_fraction=0.0, early_stop=0, epoch_loss=True,
-        diverge_factor=None, first_epoch=0, callback=None, verbose=True):
+        diverge_factor=None, first_epoch=0, callback=None, verbose=True, comm=None,
+        average_every=0):
     """Trains model on dataset with clg_fit; returns a History.
 
     optimizer: an Optimizer (kept across calls), or a kind name ("sgd", "adam", "adamw",
@@ -272,6 +279,10 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
     free; a fit of under ~4M row-feature-output products, a few ms, runs on the calling
     thread instead, and Ctrl-C stops it at its next epoch when verbose or with a callback,
     else as it ends.)
+    comm: a clgrad.Comm, this process one rank of a data-parallel fit under mpirun
+    (docs/distributed.md): every rank calls fit alike; average_every=K averages the ranks'
+    models every K local steps instead of summing gradients every step. It runs on the
+    calling thread, where Ctrl-C cancels it on every rank.
     """
     if not isinstance(model, Model):
         raise TypeError("model must be a clgrad.Model")
@@ -279,7 +290,8 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
         raise TypeError("dataset must be a clgrad.Dataset")
     b, opt_h = _fit_block(model, dataset, epochs, batch_size, lr, optimizer, loss, reduction,
                           shuffle, drop_last, seed, schedule, validation, validation_fraction,
-                          early_stop, epoch_loss, diverge_factor, first_epoch)
+                          early_stop, epoch_loss, diverge_factor, first_epoch, comm,
+                          average_every)
     address = _block.point(b)
     validating = validation is not None or validation_fraction
     if validating:
@@ -292,15 +304,15 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
     # thread only: a thread buys nothing there); a model of other outputs is refused by C
     rows, features, outputs, _ = dataset._dims
     inline = (b.epochs * rows * max(features * outputs, 64) <= _INLINE_WORK or
-              threading.get_ident() != _MAIN)
+              threading.get_ident() != _MAIN or comm is not None)  # MPI: one thread
     # busy marks (close() raises meanwhile), set here rather than by `with _using(...)`: the
     # context manager costs 2-3% of a d2l-sized fit
-    plain = validation is None and opt_h is None
+    plain = validation is None and opt_h is None and comm is None
     busy = (model, dataset) if plain else \
-        [x for x in (model, dataset, validation, optimizer) if isinstance(x, _Handle)]
+        [x for x in (model, dataset, validation, optimizer, comm) if isinstance(x, _Handle)]
     _mark_busy(busy, 1)
     try:
-        if inline and epochs_py is None:
+        if inline and epochs_py is None and comm is None:
             # nothing in Python until clg_fit returns; a Ctrl-C meanwhile is raised after it:
             # no cancel flag or SIGINT handler needed (they cost 3% of the d2l seeds' fit)
             st, interrupted = _L.clg_fit(model._ptr, dataset._ptr, address, opt_h,
