@@ -912,12 +912,15 @@ static clg_status dist_begin(clg_model *m, const clg_dataset *given, const clg_d
             s = clg_loader_set_block(st->train, r, P); /* its block of the order */
     }
     /* The steps: the gradient sum runs as many as the rank with the most batches (the same
-     * on every rank without shards), averaging falls below the fewest; and all the rows. */
+     * on every rank without shards), averaging falls below the fewest; and the rows, summed
+     * over the shards (sharded or not is agreed above, so every rank makes this exchange or
+     * none). */
     size_t lo = 0, hi = 0, sum = 0;
     s = clg_dist_range(d, ctx, clg_loader_batches(st->train), s, &lo, &hi, &sum);
     if (s == CLG_OK) d->steps = d->every ? lo : hi;
-    s = clg_dist_range(d, ctx, ds->n, s, &lo, &hi, &sum);
-    if (s == CLG_OK) d->rows = ds->parts ? sum : ds->n;
+    d->rows = ds->n;
+    if (ds->parts) s = clg_dist_range(d, ctx, ds->n, s, &lo, &hi, &sum);
+    if (s == CLG_OK && ds->parts) d->rows = sum;
     return s;
 }
 
