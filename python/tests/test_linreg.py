@@ -191,3 +191,13 @@ def test_history_does_not_keep_the_callback_alive(ctx):
     gc.collect()
     assert ref() is None
     assert clgrad.History().epochs_run == 0
+
+
+def test_fit_refuses_a_communicator_of_another_type(ctx):
+    """comm must be a clgrad.Comm: anything else is refused before clg_fit (no MPI here)."""
+    data = clgrad.Dataset.synthetic_linear(ctx, 100, TRUE_W, TRUE_B, 0.01, 1)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+    with pytest.raises(TypeError, match="clgrad.Comm"):
+        clgrad.fit(net, data, verbose=False, comm="world")
+    with pytest.raises(clgrad.InvalidArgumentError, match="needs a communicator"):
+        clgrad.fit(net, data, verbose=False, average_every=2)
