@@ -185,7 +185,8 @@ def test_history_does_not_keep_the_callback_alive(ctx):
     ref = weakref.ref(seen)
     data = clgrad.Dataset.synthetic_linear(ctx, 200, TRUE_W, TRUE_B, 0.01, 1)
     net = clgrad.Model(ctx).add_linear(2, 1)
-    h = clgrad.fit(net, data, epochs=2, verbose=False, callback=lambda e, logs, s=seen: s.append(e))
+    h = clgrad.fit(net, data, epochs=2, verbose=False,
+                   callback=lambda e, logs, s=seen: s.append(e))
     assert list(seen) == [1, 2] and list(h["epoch"]) == [1, 2] and h.epochs_run == 2
     del seen
     gc.collect()
