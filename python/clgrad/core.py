@@ -15,14 +15,18 @@ _busy_lock = threading.RLock()  # close() against _using: check and mark as one 
 def _mark_busy(objs, step):
     """Marks the handles objs busy (step 1: each must be open, else ClosedError) or not
     (step -1): close() from a callback or another thread raises instead of freeing them
-    under a running C call."""
-    with _busy_lock:
-        if step > 0:
-            for o in objs:
-                if not o._ptr:
-                    o._h  # raises ClosedError
+    under a running C call. A mark is an entry in the handle's _calls: list.append and
+    list.pop are atomic, so only marking (check open, then mark) needs the lock."""
+    if step < 0:
         for o in objs:
-            o._busy += step
+            o._calls.pop()
+        return
+    with _busy_lock:
+        for o in objs:
+            if not o._ptr:
+                o._h  # raises ClosedError
+        for o in objs:
+            o._calls.append(None)
 
 
 class _using:
@@ -45,12 +49,13 @@ class _Handle:
 
     _destroy = None  # the C destroy function
     _kind = "object"
-    _busy = 0  # > 0 while a fit running on another thread uses this handle
+    _calls = ()  # one entry per C call (fit, evaluation) running with this handle
 
     def __init__(self, ptr, parent=None):
         self._ptr = ptr
         self._parent = parent  # strong: a parent cannot be freed before its children
         self._children = []    # weak references, closed (newest first) before this
+        self._calls = []
         if parent is not None:
             parent._adopt(self)
 
@@ -69,7 +74,7 @@ class _Handle:
         return not self._ptr
 
     def _in_use(self):
-        if self._busy:
+        if self._calls:
             return True
         return any(c is not None and c._in_use() for c in (r() for r in self._children))
 

@@ -61,14 +61,40 @@ class History(dict):
     epochs_run = property(lambda self: self._report.epochs_run)
     steps = property(lambda self: self._report.steps)
     final_loss = property(lambda self: self._report.final_loss)
+    _block = None  # a quiet fit's block, whose arrays the dict gets when first used
+
+    def _read(self):
+        b, self._block = self._block, None
+        if b is not None:
+            epoch, loss = _block.arrays(b)
+            dict.__setitem__(self, "epoch", epoch)
+            dict.__setitem__(self, "train_loss", loss)
 
     def __getstate__(self):  # pickle and deepcopy: the report as plain numbers
+        self._read()
         state = dict(self.__dict__)
+        state.pop("_block", None)
         r = state.get("_report")
         if r is not None:
             state["_report"] = types.SimpleNamespace(
                 epochs_run=r.epochs_run, steps=r.steps, final_loss=r.final_loss)
         return state
+
+
+def _reading_first(method):
+    def read_first(self, *args, **kwargs):
+        if self._block is not None:
+            self._read()
+        return method(self, *args, **kwargs)
+    read_first.__name__, read_first.__doc__ = method.__name__, method.__doc__
+    return read_first
+
+
+for _name in ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__",
+              "__reversed__", "__len__", "__repr__", "__eq__", "__ne__", "__or__", "__ror__",
+              "__ior__", "keys", "values", "items", "get", "copy", "pop", "popitem",
+              "setdefault", "update", "clear"):
+    setattr(History, _name, _reading_first(getattr(dict, _name)))
 
 
 _RECORD = _lib.EPOCH_CB(ctypes.cast(_L.clg_record_epoch, c_void_p).value)  # C, no Python
@@ -187,30 +213,25 @@ class _Epochs:
             self._failed(ex)
 
 
-_IMAGES = {}  # fit's arguments (no handle among them) -> (block type, the block's bytes)
+_IMAGES = {}  # fit's arguments -> (block type, the block's bytes, quiet): see fit
 
 
-def _fit_block(model, dataset, *args):
-    """The fit block (_block.py) of fit's arguments after model and dataset, and the
-    optimizer handle (None: the block's options name it). Arguments without a handle, the
-    usual case, are converted once (up to 4096 epochs): one copy of an image instead of
-    some thirty ctypes operations, 2% of a d2l-sized fit."""
-    key = None
-    if (args[3] is None or isinstance(args[3], str)) and args[10] is None and args[16] is None:
-        key = args + (dataset._dims[3],)  # the default loss follows the data's kind
-        try:
-            image = _IMAGES.get(key)
-        except TypeError:  # unhashable: a schedule given as a dict
-            key, image = None, None
-        if image is not None:
-            return image[0].from_buffer_copy(image[1]), None
-    o, opt_h = _build_options(model, dataset, *args)
-    b = _block.new(o, int(args[15]))  # first_epoch
-    if key is not None and o.epochs <= 4096:
-        if len(_IMAGES) >= 256:
-            _IMAGES.clear()
-        _IMAGES[key] = (type(b), bytes(b))
-    return b, opt_h
+def _fit_quiet(model, dataset, b):
+    """clg_fit of the block b on this thread, nothing in Python until it returns: a Ctrl-C
+    meanwhile is raised after it (no cancel flag or SIGINT handler: 3% of the seeds' fit).
+    The History reads its arrays when first used."""
+    address = _block.point(b)
+    busy = (model, dataset)
+    _mark_busy(busy, 1)
+    try:
+        st = _L.clg_fit(model._ptr, dataset._ptr, address, None, address + _block.REPORT)
+    finally:
+        _mark_busy(busy, -1)
+    if st != 0:
+        raise make_error(st, model.ctx._ptr, "clg_fit")
+    h = History()
+    h._report = h._block = b
+    return h
 
 
 def _build_options(model, dataset, epochs, batch_size, lr, optimizer, loss, reduction, shuffle,
@@ -288,10 +309,43 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
         raise TypeError("model must be a clgrad.Model")
     if not isinstance(dataset, Dataset):
         raise TypeError("dataset must be a clgrad.Dataset")
-    b, opt_h = _fit_block(model, dataset, epochs, batch_size, lr, optimizer, loss, reduction,
-                          shuffle, drop_last, seed, schedule, validation, validation_fraction,
-                          early_stop, epoch_loss, diverge_factor, first_epoch, comm,
-                          average_every)
+    # The arguments' block is made once (up to 4096 epochs) and copied per call: one copy
+    # instead of some thirty ctypes operations. A fit's Python is 3-4 times dearer than warm
+    # (after clg_fit, or after model creation: the device's threads have run on this core
+    # and evicted the interpreter), so a quiet one (no callback, print or validation) does
+    # a lookup, a copy and the call.
+    args = (epochs, batch_size, lr, optimizer, loss, reduction, shuffle, drop_last, seed,
+            schedule, validation, validation_fraction, early_stop, epoch_loss, diverge_factor,
+            first_epoch, comm, average_every, dataset._dims, callback is None and not verbose)
+    try:
+        image = _IMAGES.get(args)
+    except TypeError:  # unhashable: a schedule given as a dict
+        image = False
+    if image:
+        b = image[0].from_buffer_copy(image[1])
+        if image[2]:
+            return _fit_quiet(model, dataset, b)
+        return _fit(model, dataset, b, optimizer, callback, verbose, validation,
+                    validation_fraction, comm)
+    o, opt_h = _build_options(model, dataset, *args[:18])
+    b = _block.new(o, int(first_epoch))
+    rows, features, outputs, _ = dataset._dims
+    quiet = (args[19] and validation is None and not validation_fraction and opt_h is None and
+             comm is None and b.epochs * rows * max(features * outputs, 64) <= _INLINE_WORK)
+    if (image is None and validation is None and comm is None and
+            (optimizer is None or isinstance(optimizer, str)) and o.epochs <= 4096):
+        if len(_IMAGES) >= 256:
+            _IMAGES.clear()
+        _IMAGES[args] = (type(b), bytes(b), quiet)  # no handle in args: none kept alive
+    if quiet:
+        return _fit_quiet(model, dataset, b)
+    return _fit(model, dataset, b, optimizer, callback, verbose, validation,
+                validation_fraction, comm)
+
+
+def _fit(model, dataset, b, optimizer, callback, verbose, validation, validation_fraction, comm):
+    """fit of the block b with what the quiet path leaves out: Python per epoch (prints,
+    callback, validation), another thread, an optimizer, validation data or MPI."""
     address = _block.point(b)
     validating = validation is not None or validation_fraction
     if validating:
@@ -305,16 +359,11 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
     rows, features, outputs, _ = dataset._dims
     inline = (b.epochs * rows * max(features * outputs, 64) <= _INLINE_WORK or
               threading.get_ident() != _MAIN or comm is not None)  # MPI: one thread
-    # busy marks (close() raises meanwhile), set here rather than by `with _using(...)`: the
-    # context manager costs 2-3% of a d2l-sized fit
-    plain = validation is None and opt_h is None and comm is None
-    busy = (model, dataset) if plain else \
-        [x for x in (model, dataset, validation, optimizer, comm) if isinstance(x, _Handle)]
+    busy = [x for x in (model, dataset, validation, optimizer, comm) if isinstance(x, _Handle)]
     _mark_busy(busy, 1)
     try:
-        if inline and epochs_py is None and comm is None:
-            # nothing in Python until clg_fit returns; a Ctrl-C meanwhile is raised after it:
-            # no cancel flag or SIGINT handler needed (they cost 3% of the d2l seeds' fit)
+        opt_h = optimizer._ptr if isinstance(optimizer, Optimizer) else None
+        if inline and epochs_py is None and comm is None:  # as _fit_quiet's call
             st, interrupted = _L.clg_fit(model._ptr, dataset._ptr, address, opt_h,
                                          address + _block.REPORT), False
         else:

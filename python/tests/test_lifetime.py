@@ -1,5 +1,6 @@
 import gc
 import os
+import time
 
 import numpy as np
 import pytest
@@ -148,6 +149,36 @@ def test_close_during_fit_raises_and_fit_completes():
     assert clgrad.evaluate(net, ds)[0] < 1e-3
     ctx.close()
     assert net.closed and ds.closed and opt.closed
+
+
+def test_close_from_another_thread_during_a_quiet_fit_raises():
+    """A quiet fit (no callback: clg_fit on the calling thread, the GIL free) marks its
+    model and dataset busy: another thread's close() of them, or of their context, raises
+    StateError meanwhile and frees nothing."""
+    import threading
+    ctx = clgrad.Context()
+    ds = clgrad.Dataset.synthetic_linear(ctx, 2000, [2.0, -3.4], 4.2, 0.01, 1)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+    refused = []
+
+    def closer():
+        deadline = time.monotonic() + 10
+        while not net._calls and time.monotonic() < deadline:  # until the fit marks them
+            time.sleep(0)
+        for obj in (ctx, net, ds):
+            try:
+                obj.close()
+            except clgrad.StateError:
+                refused.append(obj.closed)
+
+    t = threading.Thread(target=closer)
+    t.start()
+    h = clgrad.fit(net, ds, epochs=30, verbose=False)  # about 6000 steps, on this thread
+    t.join()
+    assert refused == [False] * 3 and list(h["epoch"]) == list(range(1, 31))
+    assert not net._calls and not ds._calls and clgrad.evaluate(net, ds)[0] < 1e-3
+    ctx.close()
+    assert net.closed and ds.closed
 
 
 def test_context_stats_count_kernels(ctx):
