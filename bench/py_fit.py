@@ -68,9 +68,11 @@ def c_api(net):
 
 
 import ctypes
-times, ctimes = [], []
+times, ctimes, h = [], [], None
 for k in range(max(args.fits, 1)):
     for which in ((0, 1) if k % 2 else (1, 0)) if args.vs_c else (0,):
+        if not which:  # the previous history freed outside the timing, as C frees its model
+            h = None
         net = clgrad.Model(ctx).add_linear(d, q)  # a fresh model, made outside the timing
         ctx.finish()
         if which:
