@@ -361,7 +361,7 @@ static void averaged_reference(const float *X, const float *t, size_t n, size_t 
     for (size_t r = 0; r < P; r++) {
         memcpy(rw + r * D, w, D * sizeof *w);
         lo[r] = n * r / P, rows[r] = n * (r + 1) / P - lo[r];
-        b[r] = B / P + (r < B % P);
+        b[r] = B * (r + 1) / P - B * r / P; /* the ranks' shares, as the rows' */
         nb[r] = (rows[r] + b[r] - 1) / b[r];
         nb_min = nb[r] < nb_min ? nb[r] : nb_min, nb_max = nb[r] > nb_max ? nb[r] : nb_max;
     }

@@ -35,6 +35,15 @@ void clg_philox_uniform(uint64_t seed, uint32_t stream, float lo, float hi, floa
 void clg_philox_permutation(uint32_t *order, size_t n, uint64_t seed, uint64_t stream,
                             uint32_t tag);
 
+/* part.c: floor(total·r / parts) for r <= parts, exactly (no overflow): where part r of
+ * total split into parts near-equal parts starts. Part r holds clg_part_size of them: the
+ * sizes differ by one at most and sum to total. */
+uint64_t clg_part_start(uint64_t total, uint64_t r, uint64_t parts);
+static inline uint64_t clg_part_size(uint64_t total, uint64_t r, uint64_t parts)
+{
+    return clg_part_start(total, r + 1, parts) - clg_part_start(total, r, parts);
+}
+
 /* Text built piece by piece with snprintf's contract (NUL-terminated within the buffer,
  * the full length counted): after a piece of n characters (snprintf's return) was written at
  * *buf, moves past what fitted (keeping room for the NUL) and adds n to *used. *len >= 1. */

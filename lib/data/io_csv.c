@@ -1071,26 +1071,6 @@ static clg_status names_for_reads(clg_csv_stream *cs, const clg_class_names *nam
     return CLG_OK;
 }
 
-/* floor(size·r / parts) for r <= parts, exactly and without overflow: size = q·parts + m,
- * and m·r / parts is built bit by bit of r as a quotient and a remainder below parts. */
-static uint64_t byte_at(uint64_t size, uint64_t r, uint64_t parts)
-{
-    const uint64_t q = size / parts, m = size % parts;
-    uint64_t quot = 0, rem = 0; /* m · (the bits of r so far) = quot · parts + rem */
-    for (int b = 63; b >= 0; b--) {
-        if (rem >= parts - rem) /* doubled */
-            quot = 2 * quot + 1, rem -= parts - rem;
-        else
-            quot *= 2, rem *= 2;
-        if (!((r >> b) & 1)) continue;
-        if (rem >= parts - m) /* plus m */
-            quot++, rem -= parts - m;
-        else
-            rem += m;
-    }
-    return q * r + quot;
-}
-
 /* The offset of the first line that starts at or after byte b, fp left there: lines start
  * at 0 and after each '\n', so when the byte before b is no newline, the line it is in is
  * skipped (its start lies before b: another part's line). The file's size when none does. */
@@ -1120,8 +1100,8 @@ static clg_status part_first_pass(const char *fn, clg_csv_stream *cs)
     csv *c = &cs->c;
     csv_part *p = &cs->part;
     p->size = (uint64_t)cs->at_open.st_size;
-    p->begin = byte_at(p->size, p->part, p->parts);
-    p->end = byte_at(p->size, p->part + 1, p->parts);
+    p->begin = clg_part_start(p->size, p->part, p->parts);
+    p->end = clg_part_start(p->size, p->part + 1, p->parts);
     c->layout = 1;
     clg_status s = read_rows_c_locale(cs->fp, c);
     c->layout = 0;

@@ -187,8 +187,8 @@ clg_status clg_loader_set_block(clg_loader *ld, unsigned part, unsigned parts)
                         "clg_fit: a file-streamed dataset's rows come in the file's chunk order, "
                         "so the ranks cannot split its epochs; open each rank's shard of the "
                         "file instead (clg_stream_options.part, parts)");
-    ld->start = n * part / parts;
-    ld->rows = n * (part + 1) / parts - ld->start;
+    ld->start = clg_part_start(n, part, parts);
+    ld->rows = clg_part_size(n, part, parts);
     if (!ld->rows || (ld->opts.drop_last && ld->rows < B))
         return clg_fail(ctx, CLG_ERR_SHAPE, "clg_fit: rank %u of %u gets %zu of the %zu rows, %s",
                         part, parts, ld->rows, n,
@@ -311,8 +311,8 @@ clg_status clg_loader_next(clg_loader *ld, clg_batch *batch, int *has_batch)
     size_t offset = ld->next * B;
     size_t count = n - offset < B ? n - offset : B, skip = 0, whole = count;
     if (ld->parts > 1) { /* this rank's share of the global batch */
-        skip = count * ld->part / ld->parts;
-        count = count * (ld->part + 1) / ld->parts - skip;
+        skip = clg_part_start(count, ld->part, ld->parts);
+        count = clg_part_size(count, ld->part, ld->parts);
     }
     if (ld->ds->streamed && (count || ld->cursor)) {
         clg_status s = stream_batch(ld, offset, whole, skip, count, batch);

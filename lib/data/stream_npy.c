@@ -183,8 +183,8 @@ clg_status clg_dataset_stream_npy(clg_context *ctx, const char *X_path, const ch
         s = clg_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "%s: classes %zu without classification", op,
                      o.classes);
     const size_t parts = o.parts ? o.parts : 1;
-    src->base = n * o.part / parts;
-    src->n = n * (o.part + 1) / parts - src->base;
+    src->base = clg_part_start(n, o.part, parts);
+    src->n = clg_part_size(n, o.part, parts);
     if (s == CLG_OK && !src->n)
         s = clg_fail(ctx, CLG_ERR_SHAPE, "%s: part %zu of %zu of the %zu rows of %s holds none", op,
                      o.part, parts, n, X_path);

@@ -750,7 +750,7 @@ static clg_status fit_setup(clg_model *m, clg_dataset **ds, const clg_fit_option
     if (o->comm && ((*ds)->parts || o->average_every)) {
         /* a shard, or a rank's block: its share of each batch; a shard its own order */
         const size_t P = (size_t)o->comm->size, r = (size_t)o->comm->rank;
-        lo.batch_size = o->batch_size / P + (r < o->batch_size % P);     /* near-equal parts */
+        lo.batch_size = clg_part_size(o->batch_size, r, P);
         if ((*ds)->parts) lo.seed = o->seed + 0x9e3779b97f4a7c15ULL * r; /* rank 0: one process's */
         if (!lo.batch_size) lo.batch_size = 1; /* refused with its reason in dist_begin */
     }
