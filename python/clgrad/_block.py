@@ -55,8 +55,10 @@ def point(b):
     return a
 
 
+_I64, _F64 = np.dtype(np.int64), np.dtype(np.float64)  # dtype objects: half frombuffer's cost
+
+
 def arrays(b):
     """The epoch numbers and losses of the epochs recorded, as numpy views of b."""
     n, count = b.epochs, b.count
-    return (np.frombuffer(b, np.int64, count, DATA + 8 * n),
-            np.frombuffer(b, np.float64, count, DATA))
+    return np.frombuffer(b, _I64, count, DATA + 8 * n), np.frombuffer(b, _F64, count, DATA)

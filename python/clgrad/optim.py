@@ -13,7 +13,7 @@ _FIELDS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "beta1", "
 
 
 def _kind(kind):
-    k = str(kind).lower()
+    k = kind.lower() if isinstance(kind, str) else None  # a str Enum by its value
     if k not in KINDS:
         raise ValueError("optimizer must be one of %s, not %r" % (sorted(KINDS), kind))
     return KINDS[k]

@@ -61,40 +61,14 @@ class History(dict):
     epochs_run = property(lambda self: self._report.epochs_run)
     steps = property(lambda self: self._report.steps)
     final_loss = property(lambda self: self._report.final_loss)
-    _block = None  # a quiet fit's block, whose arrays the dict gets when first used
-
-    def _read(self):
-        b, self._block = self._block, None
-        if b is not None:
-            epoch, loss = _block.arrays(b)
-            dict.__setitem__(self, "epoch", epoch)
-            dict.__setitem__(self, "train_loss", loss)
 
     def __getstate__(self):  # pickle and deepcopy: the report as plain numbers
-        self._read()
         state = dict(self.__dict__)
-        state.pop("_block", None)
         r = state.get("_report")
         if r is not None:
             state["_report"] = types.SimpleNamespace(
                 epochs_run=r.epochs_run, steps=r.steps, final_loss=r.final_loss)
         return state
-
-
-def _reading_first(method):
-    def read_first(self, *args, **kwargs):
-        if self._block is not None:
-            self._read()
-        return method(self, *args, **kwargs)
-    read_first.__name__, read_first.__doc__ = method.__name__, method.__doc__
-    return read_first
-
-
-for _name in ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__",
-              "__reversed__", "__len__", "__repr__", "__eq__", "__ne__", "__or__", "__ror__",
-              "__ior__", "keys", "values", "items", "get", "copy", "pop", "popitem",
-              "setdefault", "update", "clear"):
-    setattr(History, _name, _reading_first(getattr(dict, _name)))
 
 
 _RECORD = _lib.EPOCH_CB(ctypes.cast(_L.clg_record_epoch, c_void_p).value)  # C, no Python
@@ -218,19 +192,19 @@ _IMAGES = {}  # fit's arguments -> (block type, the block's bytes, quiet): see f
 
 def _fit_quiet(model, dataset, b):
     """clg_fit of the block b on this thread, nothing in Python until it returns: a Ctrl-C
-    meanwhile is raised after it (no cancel flag or SIGINT handler: 3% of the seeds' fit).
-    The History reads its arrays when first used."""
+    meanwhile is raised after it (no cancel flag or SIGINT handler: 3% of the seeds' fit)."""
     address = _block.point(b)
     busy = (model, dataset)
     _mark_busy(busy, 1)
     try:
         st = _L.clg_fit(model._ptr, dataset._ptr, address, None, address + _block.REPORT)
+        if st != 0:  # while marked: the context's message cannot go meanwhile
+            raise make_error(st, model.ctx._ptr, "clg_fit")
     finally:
         _mark_busy(busy, -1)
-    if st != 0:
-        raise make_error(st, model.ctx._ptr, "clg_fit")
     h = History()
-    h._report = h._block = b
+    h["epoch"], h["train_loss"] = _block.arrays(b)
+    h._report = b  # the block: its report's fields are its own
     return h
 
 
@@ -368,14 +342,16 @@ def _fit(model, dataset, b, optimizer, callback, verbose, validation, validation
                                          address + _block.REPORT), False
         else:
             st, interrupted = _run_cancellable(model, dataset, b, opt_h, inline, epochs_py)
+        # while marked: the context, and its message, cannot be closed meanwhile
+        error = make_error(st, model.ctx._ptr, "clg_fit") if st != 0 else None
     finally:
         _mark_busy(busy, -1)
     if epochs_py is not None and epochs_py.errors:
         raise epochs_py.errors[0]
     if interrupted:
         raise KeyboardInterrupt
-    if st != 0:
-        raise make_error(st, model.ctx._ptr, "clg_fit")
+    if error is not None:
+        raise error
     h = History()
     h["epoch"], h["train_loss"] = _block.arrays(b)
     h._report = b  # the block: its report's fields are its own
@@ -396,30 +372,43 @@ def _fit(model, dataset, b, optimizer, callback, verbose, validation, validation
 
 def _run_cancellable(model, dataset, b, opt_h, inline, epochs_py):
     """clg_fit of the fit block b with a cancel flag that Ctrl-C sets, on this thread (inline)
-    or on a worker while this one waits; (status, interrupted)."""
+    or on a worker while this one waits; (status, interrupted). The wait ends only when
+    clg_fit has returned: an exception meanwhile (a program's own SIGINT handler, SystemExit
+    from another signal's) cancels the fit and is raised after it, so nothing clg_fit uses
+    is unmarked or freed under it."""
     cancel = ctypes.c_int(0)
     b.cancel = ctypes.pointer(cancel)
     if epochs_py is not None:
         epochs_py.cancel = cancel
     result = {}
     mh, dh, address = model._ptr, dataset._ptr, ctypes.addressof(b)
+    done = threading.Event()
 
-    def work():
-        result["status"] = _L.clg_fit(mh, dh, address, opt_h, address + _block.REPORT)
+    def work(block=b):  # the block, and the flag it points to, live until C is done
+        try:
+            result["status"] = _L.clg_fit(mh, dh, address, opt_h, address + _block.REPORT)
+        finally:
+            done.set()
 
-    interrupted = False
+    interrupted, raised = False, None
     with _SigintCancels(cancel) as sigint:
         if inline:
             work()
         else:
-            t = threading.Thread(target=work, name="clgrad.fit", daemon=True)
-            t.start()
-            while t.is_alive():
+            # not Thread.join: a join that an exception interrupts marks the thread stopped
+            # (Python 3.9-3.12) while it still runs
+            threading.Thread(target=work, name="clgrad.fit", daemon=True).start()
+            while not done.is_set():
                 try:
-                    t.join(0.05)
-                except KeyboardInterrupt:  # from a program's own SIGINT handler
-                    interrupted = True
+                    done.wait(0.05)
+                except BaseException as ex:
                     cancel.value = 1
+                    if isinstance(ex, KeyboardInterrupt):
+                        interrupted = True
+                    elif raised is None:
+                        raised = ex
+    if raised is not None:
+        raise raised
     return result.get("status", 0), interrupted or sigint.hit
 
 

@@ -173,48 +173,18 @@ def test_history_copies_and_pickles_and_ends_where_the_fit_stopped(ctx):
     assert len(h["train_loss"]) == n and np.all(np.isfinite(h["train_loss"]))
 
 
-def test_quiet_history_reads_its_arrays_on_first_use_by_any_dict_operation(ctx):
-    """A quiet fit's History fills itself when first used: every dict operation, the first
-    one included, sees what a printing fit's History holds from the start."""
-    import copy
-    import pickle
-    _, full = run_fit(ctx, verbose=True)
-    ref = {"epoch": full["epoch"].tolist(), "train_loss": full["train_loss"].tolist()}
-    assert ref["epoch"] == [1, 2, 3] and len(full) == 2
-
-    def plain(d):
-        return {k: np.asarray(v).tolist() for k, v in dict(d).items()}
-
-    ops = {
-        "getitem": lambda h: h["train_loss"].tolist() == ref["train_loss"],
-        "contains": lambda h: "epoch" in h and "val_loss" not in h,
-        "len": lambda h: len(h) == 2, "iter": lambda h: list(h) == ["epoch", "train_loss"],
-        "reversed": lambda h: list(reversed(h)) == ["train_loss", "epoch"],
-        "repr": lambda h: repr(h).startswith("{'epoch': array([1, 2, 3])"),
-        "eq": lambda h: h == h.copy() and not (h != dict(h)),
-        "dict": lambda h: plain(h) == ref, "unpack": lambda h: plain({**h}) == ref,
-        "or": lambda h: plain(h | {}) == ref and plain({} | h) == ref,
-        "ior": lambda h: plain(h.__ior__({})) == ref,
-        "keys": lambda h: list(h.keys()) == ["epoch", "train_loss"],
-        "values": lambda h: [v.tolist() for v in h.values()] == list(ref.values()),
-        "items": lambda h: plain(dict(h.items())) == ref,
-        "get": lambda h: h.get("epoch").tolist() == ref["epoch"],
-        "copy": lambda h: plain(h.copy()) == ref,
-        "pop": lambda h: h.pop("epoch").tolist() == ref["epoch"] and list(h) == ["train_loss"],
-        "popitem": lambda h: h.popitem()[0] == "train_loss" and list(h) == ["epoch"],
-        "setdefault": lambda h: h.setdefault("epoch", None).tolist() == ref["epoch"],
-        "update": lambda h: h.update(x=1) is None and list(h) == ["epoch", "train_loss", "x"],
-        "setitem": lambda h: h.__setitem__("epoch", 0) is None and h["epoch"] == 0 and len(h) == 2,
-        "delitem": lambda h: h.__delitem__("epoch") is None and list(h) == ["train_loss"],
-        "clear": lambda h: h.clear() is None and len(h) == 0,
-        "pickle": lambda h: plain(pickle.loads(pickle.dumps(h))) == ref,
-        "deepcopy": lambda h: plain(copy.deepcopy(h)) == ref,
-    }
-    for name, op in ops.items():
-        _, h = run_fit(ctx)
-        assert h._block is not None, name  # quiet: not yet read
-        assert op(h), name
-        assert h._block is None, name
+def test_quiet_history_holds_its_arrays(ctx):
+    """A quiet fit's History holds its arrays as a dict does: what reads a dict's storage
+    directly (json, OrderedDict) sees them, and two equal histories compare equal."""
+    import collections
+    import json
+    _, h = run_fit(ctx)
+    assert json.loads(json.dumps(h, default=lambda a: a.tolist()))["epoch"] == [1, 2, 3]
+    assert collections.OrderedDict(h).keys() == h.keys() and dict.__len__(h) == 2
+    data = clgrad.Dataset.synthetic_linear(ctx, 100, TRUE_W, TRUE_B, 0.01, 1)
+    a, b = (clgrad.fit(clgrad.Model(ctx).add_linear(2, 1), data, epochs=1, lr=0.0,
+                       verbose=False) for _ in range(2))
+    assert a == b and not (a != b)
 
 
 def test_history_does_not_keep_the_callback_alive(ctx):

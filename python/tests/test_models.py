@@ -93,6 +93,13 @@ def test_optimizers(ctx):
         clgrad.Optimizer(net, "lbfgs")
     h2 = clgrad.fit(net, ds, epochs=2, batch_size=32, optimizer="adam", lr=0.01, verbose=False)
     assert len(h2["epoch"]) == 2
+    import enum
+
+    class Kind(str, enum.Enum):  # a str Enum names a kind by its value, "Adam" too
+        ADAM = "Adam"
+    assert clgrad.Optimizer(net, Kind.ADAM).kind == "Adam"
+    with pytest.raises(ValueError):
+        clgrad.Optimizer(net, 1)
 
 
 def test_validation_early_stop_and_callback(ctx):
@@ -151,6 +158,35 @@ def test_keyboard_interrupt_cancels(ctx, rows, epochs):
         clgrad.fit(net, ds, epochs=epochs, batch_size=10, callback=cb, verbose=False)
     assert 2 <= len(seen) < epochs
     assert np.all(np.isfinite(net.get_param(0)))
+    clgrad.evaluate(net, ds)
+
+
+def test_exception_from_a_signal_handler_waits_for_the_worker(ctx):
+    """A program's own signal handler raising while a fit runs on its worker thread (here
+    SIGUSR1 raising RuntimeError): fit cancels clg_fit, waits for it to return, and then
+    raises; nothing trains the model afterwards, and nothing stays marked busy."""
+    import os
+    import signal
+    import threading
+    import time
+    ds = clgrad.Dataset.synthetic_linear(ctx, 20000, [1.0, 2.0], 0.5, 0.01, 1)
+    net = clgrad.Model(ctx).add_linear(2, 1)
+
+    def on_usr1(signum, frame):
+        raise RuntimeError("stop now")
+
+    prev = signal.signal(signal.SIGUSR1, on_usr1)
+    try:
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with pytest.raises(RuntimeError, match="stop now"):
+            clgrad.fit(net, ds, epochs=400, verbose=False)  # seconds, on the worker thread
+    finally:
+        signal.signal(signal.SIGUSR1, prev)
+    assert not net._calls and not ds._calls
+    w = net.get_param(0).tobytes()
+    time.sleep(0.2)
+    assert net.get_param(0).tobytes() == w, "a worker still trains the model"
+    assert not [t for t in threading.enumerate() if t.name == "clgrad.fit"]
     clgrad.evaluate(net, ds)
 
 
