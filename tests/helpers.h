@@ -2,6 +2,7 @@
 #ifndef CLGRAD_TEST_HELPERS_H
 #define CLGRAD_TEST_HELPERS_H
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,4 +123,32 @@ static inline int test_small(void)
     const char *v = getenv("CLGRAD_TEST_SMALL");
     return v && v[0] && strcmp(v, "0") != 0;
 }
+
+/* Every parameter of models a and b is bit-identical (tol 0), or within tol. */
+static inline void expect_models_equal(const clg_model *a, const clg_model *b, float tol,
+                                       const char *what)
+{
+    size_t np = clg_model_param_count(a);
+    cr_assert_eq(np, clg_model_param_count(b));
+    for (size_t p = 0; p < np; p++) {
+        clg_param_info info;
+        CLG_OK_OR_FAIL(NULL, clg_model_param_info(a, p, &info));
+        size_t c = info.rows * info.cols;
+        float *x = malloc(c * sizeof *x), *y = malloc(c * sizeof *y);
+        CLG_OK_OR_FAIL(NULL, clg_model_get_param(a, p, x, c));
+        CLG_OK_OR_FAIL(NULL, clg_model_get_param(b, p, y, c));
+        for (size_t i = 0; i < c; i++) {
+            if (tol == 0.0f)
+                cr_assert_eq(memcmp(&x[i], &y[i], sizeof(float)), 0,
+                             "%s: param %zu[%zu] %.9g vs %.9g not bit-identical", what, p, i,
+                             (double)x[i], (double)y[i]);
+            else
+                cr_assert(fabsf(x[i] - y[i]) <= tol, "%s: param %zu[%zu] %.9g vs %.9g (tol %g)",
+                          what, p, i, (double)x[i], (double)y[i], (double)tol);
+        }
+        free(x);
+        free(y);
+    }
+}
+
 #endif

@@ -174,23 +174,6 @@ static inline clg_model *linear_model(clg_context *ctx, size_t in, size_t out)
     return m;
 }
 
-static inline void expect_same_params(const clg_model *a, const clg_model *b, const char *what)
-{
-    size_t np = clg_model_param_count(a);
-    cr_assert_eq(np, clg_model_param_count(b));
-    for (size_t p = 0; p < np; p++) {
-        clg_param_info info;
-        CLG_OK_OR_FAIL(NULL, clg_model_param_info(a, p, &info));
-        size_t c = info.rows * info.cols;
-        float *x = malloc(c * sizeof *x), *y = malloc(c * sizeof *y);
-        CLG_OK_OR_FAIL(NULL, clg_model_get_param(a, p, x, c));
-        CLG_OK_OR_FAIL(NULL, clg_model_get_param(b, p, y, c));
-        expect_same_floats(x, y, c, what);
-        free(x);
-        free(y);
-    }
-}
-
 /* Fits m_mem on mem and m_file on file with the same options: same parameters, losses and
  * steps, bit for bit. The in-memory dataset is on the device: its unfused path (the fused
  * kernels sum in another order; the streamed path never takes them). */
@@ -210,7 +193,7 @@ static inline void fit_pair(clg_context *ctx, clg_dataset *mem, clg_dataset *fil
     cr_assert_eq(memcmp(&ra.final_loss, &rb.final_loss, sizeof ra.final_loss), 0,
                  "%s: final loss %.12g vs %.12g", what, ra.final_loss, rb.final_loss);
     cr_assert(isfinite(rb.final_loss), "%s: loss %g", what, rb.final_loss);
-    expect_same_params(a, b, what);
+    expect_models_equal(a, b, 0.0f, what);
     clg_eval_result ea, eb;
     CLG_OK_OR_FAIL(ctx, clg_config_set(ctx, "CLGRAD_FUSED", "0"));
     clg_loss_kind loss = classes ? CLG_LOSS_SOFTMAX_XENT : CLG_LOSS_SQUARED;

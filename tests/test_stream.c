@@ -277,32 +277,6 @@ static clg_model *linear_model(clg_context *ctx, size_t in, size_t out, uint64_t
     return m;
 }
 
-/* Every parameter of a and b is bit-identical (tolerance 0), or within tol. */
-static void expect_params(const clg_model *a, const clg_model *b, float tol, const char *what)
-{
-    size_t np = clg_model_param_count(a);
-    cr_assert_eq(np, clg_model_param_count(b));
-    for (size_t p = 0; p < np; p++) {
-        clg_param_info info;
-        CLG_OK_OR_FAIL(NULL, clg_model_param_info(a, p, &info));
-        size_t c = info.rows * info.cols;
-        float *x = malloc(c * sizeof *x), *y = malloc(c * sizeof *y);
-        CLG_OK_OR_FAIL(NULL, clg_model_get_param(a, p, x, c));
-        CLG_OK_OR_FAIL(NULL, clg_model_get_param(b, p, y, c));
-        for (size_t i = 0; i < c; i++) {
-            if (tol == 0.0f)
-                cr_assert_eq(memcmp(&x[i], &y[i], sizeof(float)), 0,
-                             "%s: param %zu[%zu] %.9g vs %.9g not bit-identical", what, p, i,
-                             (double)x[i], (double)y[i]);
-            else
-                cr_assert(fabsf(x[i] - y[i]) <= tol, "%s: param %zu[%zu] %.9g vs %.9g (tol %g)",
-                          what, p, i, (double)x[i], (double)y[i], (double)tol);
-        }
-        free(x);
-        free(y);
-    }
-}
-
 /* Linear regression, 2 epochs, partial last batch: the streamed fit equals the
  * unfused device fit bit for bit (params, per-epoch loss, evaluate, predict), and
  * the default (fused) device fit to 1e-5. The data is synthetic (device) moved to
@@ -342,8 +316,8 @@ Test(stream, linear_fit_bit_identical)
     cr_expect_eq(rs.final_loss, rd.final_loss, "final loss %.12g vs %.12g", rs.final_loss,
                  rd.final_loss);
     cr_expect(rs.final_loss < 0.01, "learned: loss %g", rs.final_loss);
-    expect_params(md, ms, 0.0f, "streamed vs unfused device fit");
-    expect_params(mf, ms, 1e-5f, "streamed vs fused device fit");
+    expect_models_equal(md, ms, 0.0f, "streamed vs unfused device fit");
+    expect_models_equal(mf, ms, 1e-5f, "streamed vs fused device fit");
     clg_eval_result ed, es;
     CLG_OK_OR_FAIL(ctx, clg_evaluate(md, dev, CLG_LOSS_SQUARED, &ed));
     CLG_OK_OR_FAIL(ctx, clg_evaluate(md, str, CLG_LOSS_SQUARED, &es));
@@ -454,13 +428,13 @@ Test(stream, softmax_and_mlp_bit_identical)
         if (!mlp) {
             clg_model *mf = linear_model(ctx, DF, C, 3);
             CLG_OK_OR_FAIL(ctx, clg_fit(mf, dev, &o, NULL, NULL));
-            expect_params(mf, m[1], 1e-5f, "softmax, fused device fit");
+            expect_models_equal(mf, m[1], 1e-5f, "softmax, fused device fit");
             clg_model_destroy(mf);
         }
         cr_expect_eq(rs.steps, 38u);
         cr_expect_eq(rs.final_loss, rd.final_loss, "%s: loss %.12g vs %.12g",
                      mlp ? "mlp" : "softmax", rs.final_loss, rd.final_loss);
-        expect_params(m[0], m[1], 0.0f, mlp ? "mlp" : "softmax");
+        expect_models_equal(m[0], m[1], 0.0f, mlp ? "mlp" : "softmax");
         clg_eval_result ed, es;
         CLG_OK_OR_FAIL(ctx, clg_evaluate(m[0], dev, CLG_LOSS_SOFTMAX_XENT, &ed));
         CLG_OK_OR_FAIL(ctx, clg_evaluate(m[1], str, CLG_LOSS_SOFTMAX_XENT, &es));
