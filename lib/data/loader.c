@@ -102,6 +102,12 @@ static clg_status stage_create(clg_loader *ld, unsigned k, size_t floats)
     return CLG_OK;
 }
 
+/* The batches an epoch of rows rows makes (drop_last: whole ones only). */
+static size_t batch_count(size_t rows, const clg_loader_options *o)
+{
+    return o->drop_last ? rows / o->batch_size : (rows + o->batch_size - 1) / o->batch_size;
+}
+
 clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, clg_loader **out)
 {
     clg_context *ctx = ds ? ds->ctx : NULL;
@@ -131,7 +137,7 @@ clg_status clg_loader_create(clg_dataset *ds, const clg_loader_options *opts, cl
     ld->opts = o;
     ld->epoch = o.first_epoch;
     ld->rows = n;
-    ld->batches = o.drop_last ? n / o.batch_size : (n + o.batch_size - 1) / o.batch_size;
+    ld->batches = batch_count(n, &o);
     clg_status s = CLG_OK;
     if (ds->file)
         s = clg_stream_cursor_create(ds, o.shuffle, o.seed, &ld->cursor);
@@ -194,7 +200,7 @@ clg_status clg_loader_set_block(clg_loader *ld, unsigned part, unsigned parts)
                         part, parts, ld->rows, n,
                         ld->rows ? "fewer than a batch, and drop_last is set"
                                  : "none: use fewer ranks than rows");
-    ld->batches = ld->opts.drop_last ? ld->rows / B : (ld->rows + B - 1) / B;
+    ld->batches = batch_count(ld->rows, &ld->opts);
     return CLG_OK;
 }
 static void draw_order(clg_loader *ld, uint64_t epoch)

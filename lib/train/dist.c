@@ -184,44 +184,49 @@ void clg_dist_destroy(clg_dist *d)
     free(d);
 }
 
+/* Reads (to_host) or writes n floats of a buffer at host; the first failure is *s. */
+static void transfer(clg_context *ctx, cl_mem mem, float *host, size_t n, int to_host,
+                     clg_status *s)
+{
+    if (*s != CLG_OK) return;
+    cl_int err = to_host ? clEnqueueReadBuffer(ctx->queue, mem, CL_TRUE, 0, n * sizeof *host, host,
+                                               0, NULL, NULL)
+                         : clEnqueueWriteBuffer(ctx->queue, mem, CL_TRUE, 0, n * sizeof *host, host,
+                                                0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        *s = clg_fail_cl(
+            ctx, err, to_host ? "clEnqueueReadBuffer(exchange)" : "clEnqueueWriteBuffer(exchange)");
+}
+
+/* Every parameter's values (grads: its gradients) in parameter order, to or from d->buf;
+ * the floats moved are d->floats. */
+static void move_params(clg_dist *d, clg_model *m, int grads, int to_host, clg_status *s)
+{
+    size_t off = 0, np = clg_model_param_count(m);
+    for (size_t i = 0; *s == CLG_OK && i < np; i++) {
+        clg_param_ref ref;
+        *s = clg_model_param_ref(m, i, &ref);
+        transfer(m->ctx, grads ? ref.grad : ref.value, d->buf + off, ref.count, to_host, s);
+        off += ref.count;
+    }
+}
+
 /* Every parameter's gradient, in parameter order, into one buffer, summed over the ranks
  * with the step's rows; clg_dist_put_grads puts the sums back into the gradient buffers. */
 clg_status clg_dist_sum_grads(clg_dist *d, clg_model *m, clg_status mine, int zeros, float *rows)
 {
-    clg_context *ctx = m->ctx;
-    size_t np = clg_model_param_count(m), off = 0;
-    for (size_t i = 0; mine == CLG_OK && !zeros && i < np; i++) {
-        clg_param_ref ref;
-        mine = clg_model_param_ref(m, i, &ref);
-        cl_int err = mine != CLG_OK ? CL_SUCCESS
-                                    : clEnqueueReadBuffer(ctx->queue, ref.grad, CL_TRUE, 0,
-                                                          ref.count * sizeof(float), d->buf + off,
-                                                          0, NULL, NULL);
-        if (err != CL_SUCCESS) mine = clg_fail_cl(ctx, err, "clEnqueueReadBuffer(gradients)");
-        off += ref.count;
-    }
+    if (!zeros) move_params(d, m, 1, 1, &mine);
     if (zeros || mine != CLG_OK) memset(d->buf, 0, d->floats * sizeof *d->buf);
     d->buf[d->floats] = mine == CLG_OK ? *rows : 0.0f;
-    clg_status s = clg_dist_exchange(d->comm, ctx, d->buf, d->floats + 1, mine, "clg_fit");
+    clg_status s = clg_dist_exchange(d->comm, m->ctx, d->buf, d->floats + 1, mine, "clg_fit");
     if (s == CLG_OK) *rows = d->buf[d->floats];
     return s;
 }
 
 clg_status clg_dist_put_grads(clg_dist *d, clg_model *m)
 {
-    clg_context *ctx = m->ctx;
-    size_t np = clg_model_param_count(m), off = 0;
     clg_status s = CLG_OK;
-    for (size_t i = 0; s == CLG_OK && i < np; i++) {
-        clg_param_ref ref;
-        s = clg_model_param_ref(m, i, &ref);
-        cl_int err = s != CLG_OK ? CL_SUCCESS
-                                 : clEnqueueWriteBuffer(ctx->queue, ref.grad, CL_TRUE, 0,
-                                                        ref.count * sizeof(float), d->buf + off, 0,
-                                                        NULL, NULL);
-        if (err != CL_SUCCESS) s = clg_fail_cl(ctx, err, "clEnqueueWriteBuffer(gradients)");
-        off += ref.count;
-    }
+    move_params(d, m, 1, 0, &s);
     return s;
 }
 
@@ -239,32 +244,12 @@ clg_status clg_dist_range(clg_dist *d, const clg_context *ctx, size_t mine, clg_
     return s;
 }
 
-/* Reads (to_host) or writes n floats of a buffer at host; the first failure is *s. */
-static void transfer(clg_context *ctx, cl_mem mem, float *host, size_t n, int to_host,
-                     clg_status *s)
-{
-    if (*s != CLG_OK) return;
-    cl_int err = to_host ? clEnqueueReadBuffer(ctx->queue, mem, CL_TRUE, 0, n * sizeof *host, host,
-                                               0, NULL, NULL)
-                         : clEnqueueWriteBuffer(ctx->queue, mem, CL_TRUE, 0, n * sizeof *host, host,
-                                                0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        *s = clg_fail_cl(ctx, err,
-                         to_host ? "clEnqueueReadBuffer(averaging)"
-                                 : "clEnqueueWriteBuffer(averaging)");
-}
-
 /* The parameters (and, with state, the optimizer's state buffers) to or from d->buf. */
 static void move_all(clg_dist *d, clg_model *m, clg_optimizer *opt, int state, int to_host,
                      clg_status *s)
 {
-    size_t off = 0, np = clg_model_param_count(m);
-    for (size_t i = 0; *s == CLG_OK && i < np; i++) {
-        clg_param_ref ref;
-        *s = clg_model_param_ref(m, i, &ref);
-        transfer(m->ctx, ref.value, d->buf + off, ref.count, to_host, s);
-        off += ref.count;
-    }
+    size_t off = d->floats, np = clg_model_param_count(m);
+    move_params(d, m, 0, to_host, s);
     for (size_t i = 0; state && *s == CLG_OK && i < np; i++) {
         clg_param_ref ref;
         const clg_optimizer_options *g = clg_optim_param_options(opt, i);

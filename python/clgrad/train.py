@@ -99,6 +99,11 @@ def _fmt(x):
 _INLINE_WORK = 1 << 22
 
 
+def _small(epochs, dataset):
+    rows, features, outputs, _ = dataset._dims
+    return epochs * rows * max(features * outputs, 64) <= _INLINE_WORK
+
+
 _MAIN = threading.main_thread().ident
 
 
@@ -303,9 +308,8 @@ def fit(model, dataset, epochs=3, batch_size=10, lr=None, optimizer=None, loss=N
                     validation_fraction, comm)
     o, opt_h = _build_options(model, dataset, *args[:18])
     b = _block.new(o, int(first_epoch))
-    rows, features, outputs, _ = dataset._dims
     quiet = (args[19] and validation is None and not validation_fraction and opt_h is None and
-             comm is None and b.epochs * rows * max(features * outputs, 64) <= _INLINE_WORK)
+             comm is None and _small(b.epochs, dataset))
     if (image is None and validation is None and comm is None and
             (optimizer is None or isinstance(optimizer, str)) and o.epochs <= 4096):
         if len(_IMAGES) >= 256:
@@ -330,8 +334,7 @@ def _fit(model, dataset, b, optimizer, callback, verbose, validation, validation
         epochs_py = _Epochs(b, callback, verbose, validating)
     # on the calling thread when small, or when not the main thread (Ctrl-C reaches the main
     # thread only: a thread buys nothing there); a model of other outputs is refused by C
-    rows, features, outputs, _ = dataset._dims
-    inline = (b.epochs * rows * max(features * outputs, 64) <= _INLINE_WORK or
+    inline = (_small(b.epochs, dataset) or
               threading.get_ident() != _MAIN or comm is not None)  # MPI: one thread
     busy = [x for x in (model, dataset, validation, optimizer, comm) if isinstance(x, _Handle)]
     _mark_busy(busy, 1)
